@@ -1,0 +1,120 @@
+using Egressd.Contracts;
+using Prometheus;
+
+namespace Egressd.Collector.Flows;
+
+/// <summary>Sends one batch part and returns once the broker has confirmed it.</summary>
+public interface IBatchPublisher
+{
+    Task PublishAsync(FlowBatchCollected batch, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The collector's read → window → publish cycle, with the delivery rule of DESIGN §4: a window
+/// is frozen (its content and batch ids fixed) and re-sent unchanged until every part is
+/// confirmed; reads that happen meanwhile fold into the next window. A publish that timed out but
+/// did reach the broker is therefore re-sent with the same id and the same content, and sinks drop
+/// the copy; nothing is lost and no id is reused for other content. Memory stays bounded by keys:
+/// one frozen window plus one pending set.
+/// </summary>
+internal sealed partial class WindowPublisher(
+    IFlowReader reader,
+    IBatchPublisher publisher,
+    TimeProvider time,
+    string node,
+    int maxFlowsPerPart,
+    ILogger logger)
+{
+    private static readonly Counter WindowsPublished = Metrics.CreateCounter(
+        "egressd_collector_windows_published_total", "Windows whose every part the broker confirmed.");
+    private static readonly Counter PartsPublished = Metrics.CreateCounter(
+        "egressd_collector_batches_published_total", "Batch parts the broker confirmed.");
+    private static readonly Counter PublishFailures = Metrics.CreateCounter(
+        "egressd_collector_publish_failures_total", "Publishes that failed or timed out; the part is re-sent at the next read.");
+    private static readonly Counter ReadFailures = Metrics.CreateCounter(
+        "egressd_collector_read_failures_total", "Reads of connection tracking that failed.");
+    private static readonly Gauge PendingKeys = Metrics.CreateGauge(
+        "egressd_collector_pending_keys", "Flow keys read but not yet confirmed by the broker.");
+    private static readonly Histogram ReadDuration = Metrics.CreateHistogram(
+        "egressd_collector_read_duration_seconds", "Time to read connection tracking once.",
+        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
+
+    private readonly PendingFlows pending = new();
+    private List<FlowBatchCollected>? frozen;
+    private long window;
+
+    /// <summary>Random per process start, so window numbers never collide across restarts.</summary>
+    public string BootId { get; } = Guid.NewGuid().ToString("N")[..16];
+
+    /// <summary>Flow keys waiting: pending plus the frozen window's.</summary>
+    public int PendingKeyCount => pending.KeyCount + (frozen?.Sum(p => p.Flows.Count) ?? 0);
+
+    /// <summary>Reads once, folds the deltas in and tries to publish. Never throws for a failed read or publish.</summary>
+    public async Task RunCycleAsync(CancellationToken cancellationToken)
+    {
+        await ReadAsync(cancellationToken);
+        if (frozen is null && !pending.IsEmpty)
+        {
+            frozen = [.. pending.Freeze(node, BootId, ++window, reader.Source, time.GetUtcNow(), maxFlowsPerPart)];
+        }
+
+        await PublishFrozenAsync(cancellationToken);
+        PendingKeys.Set(PendingKeyCount);
+    }
+
+    private async Task ReadAsync(CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        try
+        {
+            var reading = await reader.ReadAsync(cancellationToken);
+            pending.Fold(reading, time.GetUtcNow());
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            ReadFailures.Inc();
+            LogReadFailed(logger, reader.Source, ex.Message, ex);
+        }
+        finally
+        {
+            ReadDuration.Observe(time.GetElapsedTime(started).TotalSeconds);
+        }
+    }
+
+    private async Task PublishFrozenAsync(CancellationToken cancellationToken)
+    {
+        while (frozen is { Count: > 0 })
+        {
+            var part = frozen[0];
+            try
+            {
+                await publisher.PublishAsync(part, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                PublishFailures.Inc();
+                LogPublishFailed(logger, part.Id.ToString(), part.Flows.Count, PendingKeyCount, ex.GetType().Name, ex.Message);
+                return;
+            }
+
+            PartsPublished.Inc();
+            frozen.RemoveAt(0);
+            if (frozen.Count == 0)
+            {
+                WindowsPublished.Inc();
+                LogWindowPublished(logger, part.Id.Window, part.Id.PartCount, part.WindowEnd - part.WindowStart);
+                frozen = null;
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Reading {Source} flows failed: {Reason}")]
+    private static partial void LogReadFailed(ILogger logger, FlowSource source, string reason, Exception exception);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning,
+        Message = "Publishing batch {BatchId} ({Flows} flows) failed ({ExceptionType}: {Reason}); it is re-sent unchanged at the next read, {PendingKeys} keys wait")]
+    private static partial void LogPublishFailed(ILogger logger, string batchId, int flows, int pendingKeys, string exceptionType, string reason);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Debug, Message = "Window {Window} published in {Parts} parts, covering {Span}")]
+    private static partial void LogWindowPublished(ILogger logger, long window, int parts, TimeSpan span);
+}

@@ -1,0 +1,133 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Egressd.Collector.Flows;
+using Egressd.Contracts;
+
+namespace Egressd.Collector.Replay;
+
+/// <summary>
+/// Replays a recorded JSON-lines file: one flow per line with the keys of <c>dump --reduced</c>
+/// (<c>proto</c>, <c>src</c>, <c>dst</c>, optional <c>orig_dst</c>, <c>tx_bytes</c>, <c>rx_bytes</c>,
+/// <c>tx_packets</c>, <c>rx_packets</c>), or a DNS answer (<c>ip</c>, <c>name</c>, <c>ttl_s</c>).
+/// Blank lines and lines starting with <c>#</c> are skipped. Used for demos and tests.
+/// </summary>
+public sealed class ReplayFlowReader(string path, bool loop, TimeProvider time) : IFlowReader
+{
+    private ReplayFile? file;
+    private bool replayed;
+
+    public FlowSource Source => FlowSource.Replay;
+
+    public async ValueTask<FlowReading> ReadAsync(CancellationToken cancellationToken)
+    {
+        if (replayed && !loop)
+        {
+            return FlowReading.Empty;
+        }
+
+        file ??= await ReplayFile.LoadAsync(path, cancellationToken);
+        replayed = true;
+        var now = time.GetUtcNow();
+        return new FlowReading(
+            file.Flows,
+            [.. file.Answers.Select(a => new DnsAnswer { Ip = a.Ip, Name = a.Name, ExpiresAt = now.AddSeconds(a.TtlSeconds) })]);
+    }
+
+    private sealed record ReplayFile(IReadOnlyList<FlowRecord> Flows, IReadOnlyList<(string Ip, string Name, int TtlSeconds)> Answers)
+    {
+        public static async Task<ReplayFile> LoadAsync(string path, CancellationToken cancellationToken)
+        {
+            var flows = new List<FlowRecord>();
+            var answers = new List<(string, string, int)>();
+            var number = 0;
+            foreach (var text in await File.ReadAllLinesAsync(path, cancellationToken))
+            {
+                number++;
+                var line = text.Trim();
+                if (line.Length == 0 || line.StartsWith('#'))
+                {
+                    continue;
+                }
+
+                ReplayLine parsed;
+                try
+                {
+                    parsed = JsonSerializer.Deserialize(line, ReplayJson.Default.ReplayLine)
+                        ?? throw new FormatException("the line is null");
+                    if (parsed.Name is not null)
+                    {
+                        answers.Add((Address(parsed.Ip, "ip"), parsed.Name.TrimEnd('.'), parsed.TtlSeconds ?? 0));
+                    }
+                    else
+                    {
+                        flows.Add(parsed.ToFlow());
+                    }
+                }
+                catch (Exception ex) when (ex is JsonException or FormatException)
+                {
+                    throw new FormatException($"{path}:{number}: {ex.Message}", ex);
+                }
+            }
+
+            return new ReplayFile(flows, answers);
+        }
+    }
+
+    internal static string Address(string? text, string key) =>
+        text is not null && IPAddress.TryParse(text, out var address)
+            ? address.ToString()
+            : throw new FormatException($"'{key}' must be an IP address (got '{text}')");
+
+    internal sealed class ReplayLine
+    {
+        [JsonPropertyName("proto")]
+        public int? Protocol { get; set; }
+
+        [JsonPropertyName("src")]
+        public string? Source { get; set; }
+
+        [JsonPropertyName("dst")]
+        public string? Destination { get; set; }
+
+        [JsonPropertyName("orig_dst")]
+        public string? OriginalDestination { get; set; }
+
+        [JsonPropertyName("tx_bytes")]
+        public ulong TxBytes { get; set; }
+
+        [JsonPropertyName("rx_bytes")]
+        public ulong RxBytes { get; set; }
+
+        [JsonPropertyName("tx_packets")]
+        public ulong TxPackets { get; set; }
+
+        [JsonPropertyName("rx_packets")]
+        public ulong RxPackets { get; set; }
+
+        [JsonPropertyName("ip")]
+        public string? Ip { get; set; }
+
+        [JsonPropertyName("name")]
+        public string? Name { get; set; }
+
+        [JsonPropertyName("ttl_s")]
+        public int? TtlSeconds { get; set; }
+
+        public FlowRecord ToFlow() => new()
+        {
+            Protocol = Protocol is >= 0 and <= 255 ? Protocol.Value : throw new FormatException($"'proto' must be a protocol number 0-255 (got {Protocol?.ToString() ?? "nothing"})"),
+            SourceIp = Address(Source, "src"),
+            DestinationIp = Address(Destination, "dst"),
+            OriginalDestinationIp = OriginalDestination is null ? null : Address(OriginalDestination, "orig_dst"),
+            TxBytes = TxBytes,
+            RxBytes = RxBytes,
+            TxPackets = TxPackets,
+            RxPackets = RxPackets,
+        };
+    }
+}
+
+[JsonSerializable(typeof(ReplayFlowReader.ReplayLine))]
+[JsonSourceGenerationOptions(UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip)]
+internal sealed partial class ReplayJson : JsonSerializerContext;

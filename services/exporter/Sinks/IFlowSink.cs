@@ -1,0 +1,13 @@
+using Egressd.Contracts;
+
+namespace Egressd.Exporter.Sinks;
+
+/// <summary>Where enriched flows go. Each sink consumes from its own queue, so a slow one holds back no other.</summary>
+public interface IFlowSink
+{
+    /// <summary>Short name; the sink's queue is <c>egressd-exporter-{Name}</c>.</summary>
+    static abstract string Name { get; }
+
+    /// <summary>Delivers one batch; returns once it is durable at the destination, throws if it is not.</summary>
+    Task WriteAsync(FlowBatchEnriched batch, CancellationToken cancellationToken);
+}

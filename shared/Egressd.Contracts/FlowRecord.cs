@@ -1,0 +1,28 @@
+namespace Egressd.Contracts;
+
+/// <summary>
+/// Traffic of one (source IP, destination IP, protocol) key during one window, from the point of
+/// view of the source, which is a pod on the collector's node. Counters are deltas for the window.
+/// Addresses are in canonical text form (IPv4 dotted quad or compressed IPv6).
+/// </summary>
+public sealed record FlowRecord
+{
+    public required string SourceIp { get; init; }
+
+    /// <summary>The peer that answered (conntrack's reply source): for ClusterIP traffic, the backend pod.</summary>
+    public required string DestinationIp { get; init; }
+
+    /// <summary>The destination the source asked for before DNAT (a service address), or null when none was rewritten.</summary>
+    public string? OriginalDestinationIp { get; init; }
+
+    /// <summary>IANA protocol number: 6 TCP, 17 UDP, 132 SCTP, 1 ICMP, 58 ICMPv6.</summary>
+    public required int Protocol { get; init; }
+
+    public required ulong TxBytes { get; init; }
+
+    public required ulong RxBytes { get; init; }
+
+    public required ulong TxPackets { get; init; }
+
+    public required ulong RxPackets { get; init; }
+}

@@ -1,0 +1,82 @@
+using System.Security.Authentication;
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Egressd.Shared.Bus;
+
+public static class BusHostingExtensions
+{
+    /// <summary>
+    /// The one bus of a process. Services add their consumers through <paramref name="consumers"/>;
+    /// the local runner calls this once with every service's consumers, so it must run before any
+    /// service registers hosted services that publish (hosted services stop in reverse order, and a
+    /// publisher has to stop before the bus does).
+    /// </summary>
+    public static IHostApplicationBuilder AddEgressdBus(this IHostApplicationBuilder builder, Action<IBusRegistrationConfigurator> consumers)
+    {
+        var services = builder.Services;
+        services.AddOptions<BusOptions>().BindConfiguration(BusOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BusOptions>, BusOptionsValidator>();
+        services.AddSingleton<BusFaultMetrics>();
+        services.AddReceiveObserver<FaultCountingReceiveObserver>();
+
+        // The transport is picked while the container is being built, so read it straight from
+        // configuration; the validator reports a bad value with the setting's name at start.
+        var transport = builder.Configuration.GetValue<string>($"{BusOptions.Section}:Transport")?.Trim().ToLowerInvariant()
+            ?? BusTransports.InMemory;
+
+        services.AddMassTransit(x =>
+        {
+            x.SetKebabCaseEndpointNameFormatter();
+            consumers(x);
+
+            x.AddConfigureEndpointsCallback((context, _, endpoint) =>
+            {
+                var options = context.GetRequiredService<IOptions<BusOptions>>().Value;
+                endpoint.UseMessageRetry(r => r.Interval(options.RetryLimit, options.RetryInterval));
+                // Publishes made while consuming leave only when the consumer succeeds.
+                endpoint.UseInMemoryOutbox(context);
+                endpoint.ConcurrentMessageLimit = options.ConcurrentMessageLimit ?? options.PrefetchCount;
+                endpoint.PrefetchCount = options.PrefetchCount;
+                if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
+                {
+                    rabbit.SetQuorumQueue();
+                }
+            });
+
+            if (transport == BusTransports.RabbitMq)
+            {
+                x.UsingRabbitMq((context, cfg) =>
+                {
+                    var options = context.GetRequiredService<IOptions<BusOptions>>().Value;
+                    var rabbit = options.RabbitMq;
+                    cfg.Host(rabbit.Host, (ushort)rabbit.Port, rabbit.VirtualHost, h =>
+                    {
+                        h.Username(rabbit.Username);
+                        h.Password(rabbit.ResolvePassword());
+                        h.PublisherConfirmation = true;
+                        h.Heartbeat(rabbit.Heartbeat);
+                        if (rabbit.UseTls)
+                        {
+                            h.UseSsl(s =>
+                            {
+                                s.Protocol = SslProtocols.Tls12 | SslProtocols.Tls13;
+                                s.ServerName = rabbit.TlsServerName ?? rabbit.Host;
+                            });
+                        }
+                    });
+                    cfg.ConfigureEndpoints(context);
+                });
+            }
+            else
+            {
+                x.UsingInMemory((context, cfg) => cfg.ConfigureEndpoints(context));
+            }
+        });
+
+        return builder;
+    }
+}

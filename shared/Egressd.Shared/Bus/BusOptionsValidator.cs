@@ -1,0 +1,84 @@
+using Microsoft.Extensions.Options;
+
+namespace Egressd.Shared.Bus;
+
+internal sealed class BusOptionsValidator : IValidateOptions<BusOptions>
+{
+    public ValidateOptionsResult Validate(string? name, BusOptions options)
+    {
+        var errors = new List<string>();
+        var transport = options.Transport?.Trim().ToLowerInvariant();
+        if (transport is not (BusTransports.InMemory or BusTransports.RabbitMq))
+        {
+            errors.Add($"Egressd:Bus:Transport must be '{BusTransports.InMemory}' or '{BusTransports.RabbitMq}' (got '{options.Transport}')");
+        }
+
+        if (options.PublishTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"Egressd:Bus:PublishTimeout must be positive (got {options.PublishTimeout})");
+        }
+
+        if (options.PrefetchCount is < 1 or > 65535)
+        {
+            errors.Add($"Egressd:Bus:PrefetchCount must be between 1 and 65535 (got {options.PrefetchCount})");
+        }
+
+        if (options.ConcurrentMessageLimit is < 1)
+        {
+            errors.Add($"Egressd:Bus:ConcurrentMessageLimit must be at least 1 (got {options.ConcurrentMessageLimit})");
+        }
+
+        if (options.RetryLimit < 0)
+        {
+            errors.Add($"Egressd:Bus:RetryLimit must not be negative (got {options.RetryLimit})");
+        }
+
+        if (options.RetryInterval < TimeSpan.Zero)
+        {
+            errors.Add($"Egressd:Bus:RetryInterval must not be negative (got {options.RetryInterval})");
+        }
+
+        if (transport == BusTransports.RabbitMq)
+        {
+            ValidateRabbitMq(options.RabbitMq, errors);
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateRabbitMq(RabbitMqOptions rabbit, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(rabbit.Host))
+        {
+            errors.Add("Egressd:Bus:RabbitMq:Host is required when Egressd:Bus:Transport is 'rabbitmq'");
+        }
+
+        if (rabbit.Port is < 1 or > 65535)
+        {
+            errors.Add($"Egressd:Bus:RabbitMq:Port must be between 1 and 65535 (got {rabbit.Port})");
+        }
+
+        if (string.IsNullOrEmpty(rabbit.VirtualHost))
+        {
+            errors.Add("Egressd:Bus:RabbitMq:VirtualHost must not be empty (use '/' for the default)");
+        }
+
+        if (rabbit.Heartbeat < TimeSpan.Zero)
+        {
+            errors.Add($"Egressd:Bus:RabbitMq:Heartbeat must not be negative (got {rabbit.Heartbeat})");
+        }
+
+        if (rabbit.PasswordFile is { Length: > 0 } file)
+        {
+            try
+            {
+                using var stream = File.OpenRead(file);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Say why without echoing anything that could be the secret itself.
+                errors.Add($"Egressd:Bus:RabbitMq:PasswordFile '{file}' cannot be read: {ex.GetType().Name}: {ex.Message}");
+            }
+        }
+    }
+}
