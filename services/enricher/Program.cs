@@ -1,9 +1,4 @@
 using Egressd.Enricher;
 using Egressd.Shared.Hosting;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddEgressdDefaults("egressd-enricher", defaultPort: 6062);
-builder.AddEnricher();
-var app = builder.Build();
-app.MapEgressdEndpoints();
-return await app.RunEgressdAsync();
+return await EgressdHost.RunAsync(args, "egressd-enricher", defaultPort: 6062, builder => builder.AddEnricher());

@@ -1,9 +1,4 @@
 using Egressd.Exporter;
 using Egressd.Shared.Hosting;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddEgressdDefaults("egressd-exporter", defaultPort: 6060);
-builder.AddExporter();
-var app = builder.Build();
-app.MapEgressdEndpoints();
-return await app.RunEgressdAsync();
+return await EgressdHost.RunAsync(args, "egressd-exporter", defaultPort: 6060, builder => builder.AddExporter());

@@ -1,9 +1,4 @@
 using Egressd.Local;
 using Egressd.Shared.Hosting;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddEgressdDefaults("egressd", defaultPort: 6060);
-builder.AddAllInOne();
-var app = builder.Build();
-app.MapEgressdEndpoints();
-return await app.RunEgressdAsync();
+return await EgressdHost.RunAsync(args, "egressd", defaultPort: 6060, builder => builder.AddAllInOne());

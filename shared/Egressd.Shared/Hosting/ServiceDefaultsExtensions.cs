@@ -69,31 +69,4 @@ public static class ServiceDefaultsExtensions
         app.MapMetrics("/metrics");
         return app;
     }
-
-    /// <summary>
-    /// Checks every option first, so a bad setting stops the service with one line naming it (and
-    /// exit code 2) instead of a stack trace at the first message; then runs until SIGTERM.
-    /// </summary>
-    public static async Task<int> RunEgressdAsync(this WebApplication app)
-    {
-        var service = app.Services.GetRequiredService<EgressdService>().Name;
-        try
-        {
-            app.Services.GetService<IStartupValidator>()?.Validate();
-        }
-        catch (OptionsValidationException ex)
-        {
-            await Console.Error.WriteLineAsync($"{service}: configuration error: {string.Join("; ", ex.Failures)}");
-            return 2;
-        }
-        catch (InvalidOperationException ex)
-        {
-            // Binding errors ("Failed to convert configuration value at 'Egressd:...'") name the key.
-            await Console.Error.WriteLineAsync($"{service}: configuration error: {ex.Message}");
-            return 2;
-        }
-
-        await app.RunAsync();
-        return 0;
-    }
 }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs egressd locally: collector, enricher and exporter in one process on the in-memory bus.
+# Needs root once the collector reads the kernel's connection tracking (sudo ./run.sh).
+# Settings can be overridden with environment variables, e.g. Egressd__Collector__ReadInterval=00:00:02.
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$(pwd)
+state="$root/.egressd"
+mkdir -p "$state"
+
+echo "Building egressd ..."
+dotnet build services/local/Egressd.Local.csproj -c Release -nologo -v quiet > "$state/build.log" 2>&1 || {
+  cat "$state/build.log"
+  exit 1
+}
+
+port=${Egressd__Http__Port:-6060}
+log="$state/egressd.log"
+flows="${Egressd__Exporter__FlowLog__Path:-$state/flows.jsonl}"
+
+export Egressd__Bus__Transport=${Egressd__Bus__Transport:-inmemory}
+export Egressd__Http__Port=$port
+export Egressd__Exporter__FlowLog__Path="$flows"
+# Until the collector reads conntrack, it replays a recorded window every read.
+export Egressd__Collector__Source=${Egressd__Collector__Source:-replay}
+export Egressd__Collector__ReplayFile=${Egressd__Collector__ReplayFile:-$root/services/collector/Fixtures/sample-flows.jsonl}
+export Egressd__Collector__ReplayLoop=${Egressd__Collector__ReplayLoop:-true}
+
+cat <<INFO
+egressd is running (Ctrl+C stops it).
+  flows (one JSON line per flow): $flows
+  logs (JSON):                    $log
+  metrics:                        http://localhost:$port/metrics
+  health:                         http://localhost:$port/healthz  http://localhost:$port/readyz
+Try: tail -f $flows
+INFO
+
+# Errors (a bad setting, say) also reach the terminal.
+exec dotnet services/local/bin/Release/net10.0/Egressd.Local.dll > "$log" 2> >(tee -a "$log" >&2)

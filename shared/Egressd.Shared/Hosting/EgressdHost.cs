@@ -1,0 +1,57 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Egressd.Shared.Hosting;
+
+/// <summary>How every egressd process starts: the service defaults, the service's own wiring, its endpoints.</summary>
+public static class EgressdHost
+{
+    /// <summary>
+    /// Builds the service, checks every option before anything runs, and runs until SIGTERM. A bad
+    /// setting stops the process with one line naming it on standard error and exit code 2,
+    /// instead of a stack trace or a failure at the first message.
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args, string service, int defaultPort, Action<WebApplicationBuilder> wire)
+    {
+        WebApplication app;
+        try
+        {
+            app = Build(args, service, defaultPort, wire);
+        }
+        catch (Exception ex) when (ConfigurationError(ex) is { } message)
+        {
+            await Console.Error.WriteLineAsync($"{service}: configuration error: {message}");
+            return 2;
+        }
+
+        await using (app)
+        {
+            await app.RunAsync();
+        }
+
+        return 0;
+    }
+
+    /// <summary>A built and validated service, not yet started (tests start it in-process).</summary>
+    public static WebApplication Build(string[] args, string service, int defaultPort, Action<WebApplicationBuilder> wire)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.AddEgressdDefaults(service, defaultPort);
+        wire(builder);
+        var app = builder.Build();
+        app.Services.GetService<IStartupValidator>()?.Validate();
+        app.MapEgressdEndpoints();
+        return app;
+    }
+
+    private static string? ConfigurationError(Exception exception) => exception switch
+    {
+        OptionsValidationException validation => string.Join("; ", validation.Failures),
+        // The binder's own errors ("Failed to convert configuration value '...' at 'Egressd:...'") name the key.
+        InvalidOperationException binding when binding.Message.Contains("configuration value", StringComparison.Ordinal) => binding.Message,
+        AggregateException aggregate when aggregate.InnerExceptions.Count == 1 => ConfigurationError(aggregate.InnerException!),
+        _ when exception.InnerException is not null => ConfigurationError(exception.InnerException),
+        _ => null,
+    };
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs the whole test suite and ends with one line: "N passed, N failed, N skipped".
+# Broker: EGRESSD_TEST_RABBITMQ when set; else a private RabbitMQ started here (when
+# rabbitmq-server is installed) and stopped afterwards; else the tests use Testcontainers where
+# Docker runs, or fail saying how to get a broker.
+set -uo pipefail
+cd "$(dirname "$0")"
+root=$(pwd)
+
+broker_dir=""
+cleanup() {
+  if [ -n "$broker_dir" ]; then
+    "$root/tests/private-rabbitmq.sh" stop "$broker_dir"
+  fi
+}
+trap cleanup EXIT
+
+if [ -z "${EGRESSD_TEST_RABBITMQ:-}" ] && [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
+  broker_dir=$(mktemp -d /tmp/egressd-test-rabbitmq.XXXXXX)
+  echo "Starting a private RabbitMQ in $broker_dir ..."
+  if address=$("$root/tests/private-rabbitmq.sh" start "$broker_dir"); then
+    export EGRESSD_TEST_RABBITMQ="$address"
+    echo "Private RabbitMQ at $address"
+  else
+    echo "The private RabbitMQ did not start; broker tests will fail." >&2
+  fi
+elif [ -z "${EGRESSD_TEST_RABBITMQ:-}" ]; then
+  echo "No EGRESSD_TEST_RABBITMQ and no rabbitmq-server: broker tests need Docker (Testcontainers) or 'apt-get install rabbitmq-server'." >&2
+fi
+
+results="$root/TestResults"
+rm -rf "$results"
+if ! dotnet build Egressd.sln -c Debug -warnaserror -nologo -v quiet; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+dotnet test Egressd.sln --no-build -c Debug --logger "trx;LogFilePrefix=results" --logger "console;verbosity=normal" \
+  --results-directory "$results" "$@"
+test_exit=$?
+
+# Totals from the TRX reports (one per test project), summed.
+passed=0; failed=0; skipped=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  get() { printf '%s' "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+  p=$(get passed); f=$(get failed); e=$(get error); t=$(get timeout); a=$(get aborted)
+  nx=$(get notExecuted)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0} + ${e:-0} + ${t:-0} + ${a:-0}))
+  skipped=$((skipped + ${nx:-0}))
+done
+
+echo "$passed passed, $failed failed, $skipped skipped"
+if [ "$failed" -gt 0 ] || [ "$passed" -eq 0 ] || [ "$test_exit" -ne 0 ]; then
+  exit 1
+fi

@@ -1,0 +1,44 @@
+using Egressd.Tests.Infrastructure;
+
+namespace Egressd.Tests.Configuration;
+
+/// <summary>A bad setting stops the service at start with one line that names it.</summary>
+public sealed class BadConfigurationTests
+{
+    public static TheoryData<string, string, string, string> Cases => new()
+    {
+        { "collector", "Egressd:Bus:Transport=kafka", "Egressd:Bus:Transport", "kafka" },
+        { "collector", "Egressd:Collector:ReadInterval=-00:00:05", "Egressd:Collector:ReadInterval", "positive" },
+        { "collector", "Egressd:Collector:ReadInterval=soon", "Egressd:Collector:ReadInterval", "soon" },
+        { "enricher", "Egressd:Bus:Transport=rabbitmq", "Egressd:Bus:RabbitMq:Host", "required" },
+        { "exporter", "Egressd:Bus:Transport=rabbitmq;Egressd:Bus:RabbitMq:Host=localhost;Egressd:Bus:RabbitMq:PasswordFile=/proc/1/egressd-missing-secret", "Egressd:Bus:RabbitMq:PasswordFile", "cannot be read" },
+        { "exporter", "Egressd:Http:Port=70000", "Egressd:Http:Port", "70000" },
+        { "collector", "Egressd:Collector:ReplayFile=/nonexistent/flows.jsonl", "Egressd:Collector:ReplayFile", "does not exist" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Bad_setting_stops_the_service_with_one_line_naming_it(string service, string settings, string key, string detail)
+    {
+        var values = new Dictionary<string, string?>
+        {
+            ["Egressd:Collector:ReplayFile"] = Repo.SampleFlows,
+        };
+        foreach (var pair in settings.Split(';'))
+        {
+            var (k, v) = (pair[..pair.IndexOf('=')], pair[(pair.IndexOf('=') + 1)..]);
+            values[k] = v;
+        }
+
+        var assembly = "Egressd." + char.ToUpperInvariant(service[0]) + service[1..];
+        await using var process = ServiceProcess.Start(service, Repo.ServiceDll(service, assembly), values);
+        var exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, exitCode);
+        var errors = process.Output.Where(l => l.StartsWith("stderr: ", StringComparison.Ordinal)).ToList();
+        var line = Assert.Single(errors);
+        Assert.Contains(key, line, StringComparison.Ordinal);
+        Assert.Contains(detail, line, StringComparison.Ordinal);
+        Assert.Contains($"egressd-{service}: configuration error:", line, StringComparison.Ordinal);
+    }
+}

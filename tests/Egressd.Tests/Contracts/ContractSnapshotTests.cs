@@ -1,0 +1,104 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Egressd.Contracts;
+using Egressd.Tests.Infrastructure;
+using MassTransit;
+using MassTransit.Serialization;
+
+namespace Egressd.Tests.Contracts;
+
+/// <summary>
+/// Pins the wire: the message type name MassTransit routes on and the JSON shape of a full sample
+/// of each contract. A rename breaks every consumer already deployed, so it must fail here first.
+/// To accept an intended, additive change: EGRESSD_UPDATE_SNAPSHOTS=1 ./test.sh, then review the diff.
+/// </summary>
+public sealed class ContractSnapshotTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+
+    private static readonly BatchId Id = new() { Node = "node-a", BootId = "0123456789abcdef", Window = 42, Part = 1, PartCount = 3 };
+
+    private static readonly FlowRecord Flow = new()
+    {
+        SourceIp = "10.244.1.10",
+        DestinationIp = "fd00:10:244:2::14",
+        OriginalDestinationIp = "10.96.0.15",
+        Protocol = 6,
+        TxBytes = 1,
+        RxBytes = 2,
+        TxPackets = 3,
+        RxPackets = 4,
+    };
+
+    public static FlowBatchCollected Collected => new()
+    {
+        Id = Id,
+        Node = "node-a",
+        WindowStart = Start,
+        WindowEnd = Start.AddSeconds(5),
+        Source = FlowSource.Netfilter,
+        Flows = [Flow],
+        DnsAnswers = [new DnsAnswer { Ip = "198.18.7.9", Name = "api.example.com", ExpiresAt = Start.AddMinutes(5) }],
+    };
+
+    public static FlowBatchEnriched Enriched => new()
+    {
+        Id = Id,
+        Node = "node-a",
+        WindowStart = Start,
+        WindowEnd = Start.AddSeconds(5),
+        Source = FlowSource.Cilium,
+        Flows =
+        [
+            new EnrichedFlow
+            {
+                Flow = Flow,
+                Source = new FlowEndpoint { Pod = "web-1", Namespace = "shop", Node = "node-a", Zone = "zone-a", Region = "region-1", WorkloadKind = "Deployment", WorkloadName = "web" },
+                Destination = new FlowEndpoint { Pod = "db-0", Namespace = "shop", Node = "node-b", Zone = "zone-b", Region = "region-1", WorkloadKind = "StatefulSet", WorkloadName = "db" },
+                DestinationService = "shop/db",
+                DestinationDnsName = "db.shop.svc.cluster.local",
+                TrafficClass = TrafficClass.CrossZone,
+            },
+        ],
+    };
+
+    [Fact]
+    public void FlowBatchCollected_wire_shape_is_pinned() => AssertSnapshot("FlowBatchCollected", Collected);
+
+    [Fact]
+    public void FlowBatchEnriched_wire_shape_is_pinned() => AssertSnapshot("FlowBatchEnriched", Enriched);
+
+    [Fact]
+    public void Every_contract_round_trips_through_the_bus_serializer()
+    {
+        var collected = Roundtrip(Collected);
+        Assert.Equal(Collected.Id, collected.Id);
+        Assert.Equal(Collected.Flows, collected.Flows);
+        Assert.Equal(Collected.DnsAnswers, collected.DnsAnswers);
+        var enriched = Roundtrip(Enriched);
+        Assert.Equal(Enriched.Flows, enriched.Flows);
+        Assert.Equal(Enriched.Source, enriched.Source);
+    }
+
+    private static T Roundtrip<T>(T value) =>
+        JsonSerializer.Deserialize<T>(JsonSerializer.Serialize(value, SystemTextJsonMessageSerializer.Options), SystemTextJsonMessageSerializer.Options)!;
+
+    private static void AssertSnapshot<T>(string name, T sample)
+        where T : class
+    {
+        var document = new JsonObject
+        {
+            ["messageType"] = MessageUrn.ForTypeString<T>(),
+            ["sample"] = JsonSerializer.SerializeToNode(sample, SystemTextJsonMessageSerializer.Options),
+        };
+        var actual = document.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+        var file = Repo.Path("tests", "Egressd.Tests", "Snapshots", name + ".json");
+        if (Environment.GetEnvironmentVariable("EGRESSD_UPDATE_SNAPSHOTS") == "1")
+        {
+            File.WriteAllText(file, actual);
+        }
+
+        Assert.True(File.Exists(file), $"No snapshot {file}; run with EGRESSD_UPDATE_SNAPSHOTS=1 to write it.");
+        Assert.Equal(File.ReadAllText(file), actual);
+    }
+}

@@ -1,0 +1,98 @@
+using System.Net;
+using Egressd.Enricher;
+using Egressd.Tests.Infrastructure;
+
+namespace Egressd.Tests.EndToEnd;
+
+/// <summary>The three services as three processes on a real RabbitMQ broker.</summary>
+[Collection(BrokerCollection.Name)]
+public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task Batch_fed_to_the_collector_reaches_the_exporter_once_with_every_field()
+    {
+        await broker.PurgeAsync(FlowBatchCollectedConsumerDefinition.Queue, "egressd-exporter-flow-log");
+        var bus = await broker.BusSettingsAsync();
+        var node = "e2e-" + Guid.NewGuid().ToString("N")[..8];
+        var flowLog = Path.Combine(Path.GetTempPath(), $"egressd-{node}.jsonl");
+        var fixture = await FlowLogFile.SampleAsync();
+
+        await using var exporter = ServiceProcess.Start("exporter", Repo.ServiceDll("exporter", "Egressd.Exporter"),
+            With(bus, ("Egressd:Exporter:FlowLog:Path", flowLog)));
+        await using var enricher = ServiceProcess.Start("enricher", Repo.ServiceDll("enricher", "Egressd.Enricher"), bus);
+        await exporter.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+        await enricher.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+
+        await using var collector = ServiceProcess.Start("collector", Repo.ServiceDll("collector", "Egressd.Collector"), With(bus,
+            ("Egressd:Collector:NodeName", node),
+            ("Egressd:Collector:ReplayFile", Repo.SampleFlows),
+            ("Egressd:Collector:ReadInterval", "00:00:00.300")));
+        await collector.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+
+        Assert.True(await Eventually.TrueAsync(() => FlowLogFile.Read(flowLog, node).Count >= fixture.Flows.Count, TimeSpan.FromSeconds(60)),
+            $"the fixture's flows never reached the exporter\n{collector.Tail()}\n{enricher.Tail()}\n{exporter.Tail()}");
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+
+        FlowLogFile.AssertDeliveredOnce(FlowLogFile.Read(flowLog, node), fixture, node);
+        Assert.Contains("egressd_collector_batches_published_total 1", await collector.GetStringAsync("/metrics"), StringComparison.Ordinal);
+        File.Delete(flowLog);
+    }
+
+    [Fact]
+    public async Task Services_started_without_a_broker_are_not_ready_then_deliver_once_it_appears()
+    {
+        await broker.PurgeAsync(FlowBatchCollectedConsumerDefinition.Queue, "egressd-exporter-flow-log");
+        var target = await broker.AddressAsync();
+        await using var proxy = new TcpProxy(target.Host, target.Port);
+        var bus = await broker.BusSettingsAsync(portOverride: proxy.Port);
+        var node = "late-" + Guid.NewGuid().ToString("N")[..8];
+        var flowLog = Path.Combine(Path.GetTempPath(), $"egressd-{node}.jsonl");
+        var fixture = await FlowLogFile.SampleAsync();
+
+        await using var exporter = ServiceProcess.Start("exporter", Repo.ServiceDll("exporter", "Egressd.Exporter"),
+            With(bus, ("Egressd:Exporter:FlowLog:Path", flowLog)));
+        await using var enricher = ServiceProcess.Start("enricher", Repo.ServiceDll("enricher", "Egressd.Enricher"), bus);
+        await using var collector = ServiceProcess.Start("collector", Repo.ServiceDll("collector", "Egressd.Collector"), With(bus,
+            ("Egressd:Collector:NodeName", node),
+            ("Egressd:Collector:ReplayFile", Repo.SampleFlows),
+            ("Egressd:Collector:ReadInterval", "00:00:00.300")));
+
+        ServiceProcess[] all = [exporter, enricher, collector];
+        foreach (var service in all)
+        {
+            // Alive, serving, and honest that it cannot do its work yet.
+            await service.WaitUntilAsync("/healthz", HttpStatusCode.OK, StartTimeout);
+            await service.WaitUntilAsync("/readyz", HttpStatusCode.ServiceUnavailable, StartTimeout);
+        }
+
+        // Several read intervals pass with the broker away; the collector keeps the window.
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        Assert.Empty(FlowLogFile.Read(flowLog, node));
+        Assert.All(all, s => Assert.False(s.HasExited, s.Tail()));
+
+        proxy.Open();
+        foreach (var service in all)
+        {
+            await service.WaitUntilAsync("/readyz", HttpStatusCode.OK, TimeSpan.FromSeconds(90));
+        }
+
+        Assert.True(await Eventually.TrueAsync(() => FlowLogFile.Read(flowLog, node).Count >= fixture.Flows.Count, TimeSpan.FromSeconds(60)),
+            $"the flows never arrived after the broker appeared\n{collector.Tail()}");
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        FlowLogFile.AssertDeliveredOnce(FlowLogFile.Read(flowLog, node), fixture, node);
+        File.Delete(flowLog);
+    }
+
+    private static Dictionary<string, string?> With(Dictionary<string, string?> settings, params (string Key, string Value)[] more)
+    {
+        var all = new Dictionary<string, string?>(settings);
+        foreach (var (key, value) in more)
+        {
+            all[key] = value;
+        }
+
+        return all;
+    }
+}

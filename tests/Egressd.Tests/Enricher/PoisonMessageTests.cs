@@ -1,0 +1,64 @@
+using System.Text;
+using Egressd.Contracts;
+using Egressd.Enricher;
+using Egressd.Shared.Bus;
+using Egressd.Tests.Infrastructure;
+using MassTransit;
+using RabbitMQ.Client;
+
+namespace Egressd.Tests.Enricher;
+
+[Collection(BrokerCollection.Name)]
+public sealed class PoisonMessageTests(RabbitMqBroker broker)
+{
+    private const string ErrorQueue = FlowBatchCollectedConsumerDefinition.Queue + "_error";
+
+    [Fact]
+    public async Task Malformed_message_goes_to_error_queue_is_counted_and_the_next_good_one_is_processed()
+    {
+        await broker.PurgeAsync(FlowBatchCollectedConsumerDefinition.Queue, ErrorQueue);
+        var settings = await broker.BusSettingsAsync();
+        await using var enricher = await InProcessHost.StartAsync("egressd-enricher", b => b.AddEnricher(), settings);
+        var bus = enricher.Services.GetRequiredService<IBusControl>();
+        Assert.True(await Eventually.TrueAsync(() => bus.CheckHealth().Status == BusHealthStatus.Healthy, TimeSpan.FromSeconds(60)), "enricher bus never became healthy");
+
+        // A probe queue bound to the enriched exchange shows what the enricher republished.
+        await using var connection = await broker.ConnectAsync();
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: TestContext.Current.CancellationToken);
+        var probe = (await channel.QueueDeclareAsync(cancellationToken: TestContext.Current.CancellationToken)).QueueName;
+        await channel.ExchangeDeclareAsync("Egressd.Contracts:FlowBatchEnriched", ExchangeType.Fanout, durable: true, cancellationToken: TestContext.Current.CancellationToken);
+        await channel.QueueBindAsync(probe, "Egressd.Contracts:FlowBatchEnriched", "", cancellationToken: TestContext.Current.CancellationToken);
+
+        var faults = enricher.Services.GetRequiredService<BusFaultMetrics>();
+        var faultsBefore = faults.Value(FlowBatchCollectedConsumerDefinition.Queue);
+
+        var properties = new BasicProperties { ContentType = "application/vnd.masstransit+json", MessageId = Guid.NewGuid().ToString(), Persistent = true };
+        await channel.BasicPublishAsync("", FlowBatchCollectedConsumerDefinition.Queue, mandatory: true, properties,
+            Encoding.UTF8.GetBytes("{ this is not json"), TestContext.Current.CancellationToken);
+
+        Assert.True(await Eventually.TrueAsync(async () => await broker.MessageCountAsync(ErrorQueue) == 1, TimeSpan.FromSeconds(30)),
+            "the malformed message never reached " + ErrorQueue);
+        Assert.Equal(faultsBefore + 1, faults.Value(FlowBatchCollectedConsumerDefinition.Queue));
+        Assert.Contains("egressd_bus_messages_faulted_total{endpoint=\"egressd-enricher\"}",
+            await new HttpClient().GetStringAsync(new Uri(enricher.BaseAddress, "/metrics"), TestContext.Current.CancellationToken), StringComparison.Ordinal);
+
+        var good = new FlowBatchCollected
+        {
+            Id = new BatchId { Node = "poison-test", BootId = Guid.NewGuid().ToString("N"), Window = 1, Part = 0, PartCount = 1 },
+            Node = "poison-test",
+            WindowStart = DateTimeOffset.UtcNow.AddSeconds(-5),
+            WindowEnd = DateTimeOffset.UtcNow,
+            Source = FlowSource.Replay,
+            Flows = [new FlowRecord { SourceIp = "10.0.0.1", DestinationIp = "10.0.0.2", Protocol = 6, TxBytes = 1, RxBytes = 2, TxPackets = 1, RxPackets = 1 }],
+            DnsAnswers = [],
+        };
+        await bus.PublishBatchAsync(good, good.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        BasicGetResult? result = null;
+        Assert.True(await Eventually.TrueAsync(async () => (result = await channel.BasicGetAsync(probe, autoAck: true)) is not null, TimeSpan.FromSeconds(30)),
+            "the good message after the malformed one was never enriched");
+        Assert.Equal(good.Id.ToMessageId().ToString(), result!.BasicProperties.MessageId);
+        Assert.Contains(good.Id.BootId, Encoding.UTF8.GetString(result.Body.Span), StringComparison.Ordinal);
+        Assert.Equal(1, await broker.MessageCountAsync(ErrorQueue));
+    }
+}

@@ -1,0 +1,39 @@
+using Egressd.Shared.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace Egressd.Tests.Infrastructure;
+
+/// <summary>An egressd host inside the test process, wired by the same extensions the services use.</summary>
+internal sealed class InProcessHost : IAsyncDisposable
+{
+    private InProcessHost(WebApplication app) => App = app;
+
+    public WebApplication App { get; }
+
+    public IServiceProvider Services => App.Services;
+
+    public Uri BaseAddress =>
+        new(App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
+    public static async Task<InProcessHost> StartAsync(string service, Action<WebApplicationBuilder> wire, IReadOnlyDictionary<string, string?> settings)
+    {
+        var app = EgressdHost.Build([], service, defaultPort: 0, builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings)
+            {
+                ["Egressd:Http:BindAddress"] = "127.0.0.1",
+                ["Egressd:Http:Port"] = "0",
+            });
+            wire(builder);
+        });
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        return new InProcessHost(app);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync(CancellationToken.None);
+        await App.DisposeAsync();
+    }
+}

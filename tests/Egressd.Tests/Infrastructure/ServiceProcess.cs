@@ -1,0 +1,132 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Runtime.InteropServices;
+
+namespace Egressd.Tests.Infrastructure;
+
+/// <summary>One egressd service started as its own process, the way it runs in a pod.</summary>
+internal sealed partial class ServiceProcess : IAsyncDisposable
+{
+    private readonly Process process;
+    private readonly ConcurrentQueue<string> output = new();
+    private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(5) };
+
+    private ServiceProcess(string name, Process process, int port)
+    {
+        Name = name;
+        this.process = process;
+        Port = port;
+    }
+
+    public string Name { get; }
+
+    public int Port { get; }
+
+    public IReadOnlyCollection<string> Output => output;
+
+    public bool HasExited => process.HasExited;
+
+    public static ServiceProcess Start(string name, string dll, IReadOnlyDictionary<string, string?> settings, int? port = null)
+    {
+        var httpPort = port ?? (settings.TryGetValue("Egressd:Http:Port", out var given) && int.TryParse(given, out var p) ? p : FreePort.Next());
+        var start = new ProcessStartInfo(DotnetHost(), [dll])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+        };
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        start.Environment.TryAdd("Egressd__Http__Port", httpPort.ToString());
+        start.Environment["Egressd__Http__BindAddress"] = "127.0.0.1";
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var service = new ServiceProcess(name, process, httpPort);
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { service.output.Enqueue(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { service.output.Enqueue("stderr: " + e.Data); } };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return service;
+    }
+
+    public async Task<HttpStatusCode?> StatusAsync(string path)
+    {
+        try
+        {
+            using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{Port}{path}"));
+            return response.StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+        catch (TaskCanceledException)
+        {
+            return null;
+        }
+    }
+
+    public async Task<string> GetStringAsync(string path) =>
+        await http.GetStringAsync(new Uri($"http://127.0.0.1:{Port}{path}"));
+
+    public async Task WaitUntilAsync(string path, HttpStatusCode expected, TimeSpan timeout)
+    {
+        var ok = await Eventually.TrueAsync(async () => HasExited || await StatusAsync(path) == expected, timeout, TimeSpan.FromMilliseconds(200));
+        if (!ok || HasExited)
+        {
+            throw new TimeoutException($"{Name}: {path} did not answer {expected} within {timeout}{(HasExited ? " (the process exited)" : "")}.\n{Tail()}");
+        }
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await process.WaitForExitAsync(cts.Token);
+        return process.ExitCode;
+    }
+
+    /// <summary>The last lines the process wrote, for failure messages.</summary>
+    public string Tail(int lines = 40) => string.Join('\n', output.TakeLast(lines));
+
+    /// <summary>SIGTERM, as Kubernetes stops a pod; SIGKILL if it is still there after a while.</summary>
+    public async Task StopAsync()
+    {
+        if (process.HasExited)
+        {
+            return;
+        }
+
+        _ = Kill(process.Id, Sigterm);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        process.Dispose();
+        http.Dispose();
+    }
+
+    private static string DotnetHost() =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+
+    private const int Sigterm = 15;
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}
