@@ -22,7 +22,13 @@ internal sealed class FlowBatchCollectedConsumer(IFlowEnricher enricher) : ICons
     {
         var enriched = enricher.Enrich(context.Message);
         var messageId = enriched.Id.ToMessageId();
-        await context.Publish(enriched, publish => publish.MessageId = messageId);
+        // Mandatory: with no exporter queue bound the broker returns the batch, the consume fails
+        // and is retried, instead of the batch vanishing.
+        await context.Publish(enriched, publish =>
+        {
+            publish.MessageId = messageId;
+            publish.Mandatory = true;
+        });
         Batches.Inc();
         Flows.Inc(enriched.Flows.Count);
     }

@@ -36,7 +36,19 @@ public static class BusHostingExtensions
             x.AddConfigureEndpointsCallback((context, _, endpoint) =>
             {
                 var options = context.GetRequiredService<IOptions<BusOptions>>().Value;
-                endpoint.UseMessageRetry(r => r.Interval(options.RetryLimit, options.RetryInterval));
+                // A returned mandatory publish means the next hop's queue is not bound yet (its
+                // service has never started on this broker). Wait that out for minutes rather than
+                // park the message after a second; bindings are durable, so this is a first-deploy case.
+                endpoint.UseMessageRetry(r =>
+                {
+                    r.Handle<MessageReturnedException>();
+                    r.Exponential(10, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(2));
+                });
+                endpoint.UseMessageRetry(r =>
+                {
+                    r.Ignore<MessageReturnedException>();
+                    r.Interval(options.RetryLimit, options.RetryInterval);
+                });
                 // Publishes made while consuming leave only when the consumer succeeds.
                 endpoint.UseInMemoryOutbox(context);
                 endpoint.ConcurrentMessageLimit = options.ConcurrentMessageLimit ?? options.PrefetchCount;

@@ -35,6 +35,8 @@ public static class ServiceDefaultsExtensions
         // MassTransit and ASP.NET are chatty at Information; their warnings still show.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Information);
+        // An unready /readyz is an answer, not an error: MassTransit already logs why the bus is down.
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.Critical);
 
         builder.Services.AddOptions<HttpOptions>()
             .Configure(o => o.Port = defaultPort)

@@ -47,6 +47,7 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
         var target = await broker.AddressAsync();
         await using var proxy = new TcpProxy(target.Host, target.Port);
         var bus = await broker.BusSettingsAsync(portOverride: proxy.Port);
+        bus["Logging:LogLevel:Egressd"] = "Debug";
         var node = "late-" + Guid.NewGuid().ToString("N")[..8];
         var flowLog = Path.Combine(Path.GetTempPath(), $"egressd-{node}.jsonl");
         var fixture = await FlowLogFile.SampleAsync();
@@ -79,9 +80,42 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
         }
 
         Assert.True(await Eventually.TrueAsync(() => FlowLogFile.Read(flowLog, node).Count >= fixture.Flows.Count, TimeSpan.FromSeconds(60)),
-            $"the flows never arrived after the broker appeared\n{collector.Tail()}");
+            $"the flows never arrived after the broker appeared\n{collector.Tail()}\n{enricher.Tail()}\n{exporter.Tail()}");
         await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
         FlowLogFile.AssertDeliveredOnce(FlowLogFile.Read(flowLog, node), fixture, node);
+        File.Delete(flowLog);
+    }
+
+    [Fact]
+    public async Task Batch_enriched_before_any_exporter_queue_exists_waits_and_arrives_once()
+    {
+        await broker.PurgeAsync(FlowBatchCollectedConsumerDefinition.Queue, FlowBatchCollectedConsumerDefinition.Queue + "_error");
+        // As on a first deployment where the exporter comes up last: no queue bound for enriched batches.
+        await broker.DeleteQueueAsync("egressd-exporter-flow-log");
+        var bus = await broker.BusSettingsAsync();
+        bus["Logging:LogLevel:Egressd"] = "Debug";
+        var node = "first-" + Guid.NewGuid().ToString("N")[..8];
+        var flowLog = Path.Combine(Path.GetTempPath(), $"egressd-{node}.jsonl");
+        var fixture = await FlowLogFile.SampleAsync();
+
+        await using var enricher = ServiceProcess.Start("enricher", Repo.ServiceDll("enricher", "Egressd.Enricher"), bus);
+        await enricher.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+        await using var collector = ServiceProcess.Start("collector", Repo.ServiceDll("collector", "Egressd.Collector"), With(bus,
+            ("Egressd:Collector:NodeName", node),
+            ("Egressd:Collector:ReplayFile", Repo.SampleFlows),
+            ("Egressd:Collector:ReadInterval", "00:00:00.300")));
+        Assert.True(await Eventually.TrueAsync(() => collector.Output.Any(l => l.Contains("\"EventId\":2003", StringComparison.Ordinal)), StartTimeout),
+            "the collector never published its window\n" + collector.Tail());
+        // The enricher has the batch and nowhere to put it yet.
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+
+        await using var exporter = ServiceProcess.Start("exporter", Repo.ServiceDll("exporter", "Egressd.Exporter"),
+            With(bus, ("Egressd:Exporter:FlowLog:Path", flowLog)));
+        Assert.True(await Eventually.TrueAsync(() => FlowLogFile.Read(flowLog, node).Count >= fixture.Flows.Count, TimeSpan.FromSeconds(90)),
+            $"the batch enriched before the exporter existed never arrived\n{enricher.Tail()}\n{exporter.Tail()}");
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        FlowLogFile.AssertDeliveredOnce(FlowLogFile.Read(flowLog, node), fixture, node);
+        Assert.Equal(0, await broker.MessageCountAsync(FlowBatchCollectedConsumerDefinition.Queue + "_error"));
         File.Delete(flowLog);
     }
 

@@ -85,6 +85,13 @@ public sealed class RabbitMqBroker : IAsyncDisposable
         }
     }
 
+    public async Task DeleteQueueAsync(string queue)
+    {
+        await using var connection = await ConnectAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        await channel.QueueDeleteAsync(queue);
+    }
+
     /// <summary>Messages ready in a queue, or -1 when it does not exist.</summary>
     public async Task<long> MessageCountAsync(string queue)
     {

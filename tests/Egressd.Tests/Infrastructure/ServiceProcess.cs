@@ -118,6 +118,13 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
+        // Keep every line a service wrote when asked to, for a failure that the tail does not explain.
+        if (Environment.GetEnvironmentVariable("EGRESSD_TEST_LOGS") is { Length: > 0 } logs)
+        {
+            Directory.CreateDirectory(logs);
+            await File.WriteAllLinesAsync(Path.Combine(logs, $"{Name}-{process.Id}.log"), output);
+        }
+
         process.Dispose();
         http.Dispose();
     }
