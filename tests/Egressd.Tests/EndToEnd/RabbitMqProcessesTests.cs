@@ -119,6 +119,38 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
         File.Delete(flowLog);
     }
 
+    [Fact]
+    public async Task Collector_stopped_by_SIGTERM_publishes_its_last_window_and_exits_cleanly()
+    {
+        await broker.PurgeAsync(FlowBatchCollectedConsumerDefinition.Queue, "egressd-exporter-flow-log");
+        var bus = await broker.BusSettingsAsync();
+        var node = "term-" + Guid.NewGuid().ToString("N")[..8];
+        var flowLog = Path.Combine(Path.GetTempPath(), $"egressd-{node}.jsonl");
+        var fixture = await FlowLogFile.SampleAsync();
+
+        await using var exporter = ServiceProcess.Start("exporter", Repo.ServiceDll("exporter", "Egressd.Exporter"),
+            With(bus, ("Egressd:Exporter:FlowLog:Path", flowLog)));
+        await using var enricher = ServiceProcess.Start("enricher", Repo.ServiceDll("enricher", "Egressd.Enricher"), bus);
+        await exporter.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+        await enricher.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+
+        // A read interval far longer than the test: the only window is the one taken at shutdown.
+        await using var collector = ServiceProcess.Start("collector", Repo.ServiceDll("collector", "Egressd.Collector"), With(bus,
+            ("Egressd:Collector:NodeName", node),
+            ("Egressd:Collector:ReplayFile", Repo.SampleFlows),
+            ("Egressd:Collector:ReadInterval", "01:00:00")));
+        await collector.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+        Assert.Empty(FlowLogFile.Read(flowLog, node));
+
+        await collector.StopAsync();
+        Assert.Equal(0, await collector.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.True(await Eventually.TrueAsync(() => FlowLogFile.Read(flowLog, node).Count >= fixture.Flows.Count, TimeSpan.FromSeconds(30)),
+            "the window taken at shutdown never arrived\n" + collector.Tail());
+        FlowLogFile.AssertDeliveredOnce(FlowLogFile.Read(flowLog, node), fixture, node);
+        File.Delete(flowLog);
+    }
+
     private static Dictionary<string, string?> With(Dictionary<string, string?> settings, params (string Key, string Value)[] more)
     {
         var all = new Dictionary<string, string?>(settings);
