@@ -1,6 +1,10 @@
+using Egressd.Collector.Conntrack;
 using Egressd.Collector.Flows;
+using Egressd.Collector.Pods;
 using Egressd.Collector.Replay;
 using Egressd.Shared.Bus;
+using Egressd.Shared.Inventory;
+using Egressd.Shared.Network;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -25,14 +29,49 @@ public static class CollectorHostingExtensions
         var services = builder.Services;
         services.AddOptions<CollectorOptions>().BindConfiguration(CollectorOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<CollectorOptions>, CollectorOptionsValidator>();
+        services.AddOptions<InventoryOptions>().BindConfiguration(InventoryOptions.Section);
+        services.AddEgressdNetwork();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IFlowReader>(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<CollectorOptions>>().Value;
-            return new ReplayFlowReader(options.ReplayFile!, options.ReplayLoop, sp.GetRequiredService<TimeProvider>());
-        });
+        services.TryAddSingleton(CreateLocalPods);
+        services.TryAddSingleton(CreateFlowReader);
         services.TryAddSingleton<IBatchPublisher, BusBatchPublisher>();
         services.AddHostedService<CollectorWorker>();
         return builder;
+    }
+
+    private static ILocalPods CreateLocalPods(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<CollectorOptions>>().Value;
+        var inventory = services.GetRequiredService<IOptions<InventoryOptions>>().Value.File;
+        var filter = options.PodFilter.Trim().ToLowerInvariant();
+        return filter == PodFilters.None || (filter == PodFilters.Auto && string.IsNullOrWhiteSpace(inventory))
+            ? new AnyAddressIsLocal()
+            : new InventoryLocalPods(inventory!, options.ResolveNodeName(), options.ExcludedNamespaces());
+    }
+
+    private static IFlowReader CreateFlowReader(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<CollectorOptions>>().Value;
+        if (options.Source.Trim().Equals(CollectorSources.Replay, StringComparison.OrdinalIgnoreCase) || !OperatingSystem.IsLinux())
+        {
+            return new ReplayFlowReader(options.ReplayFile!, options.ReplayLoop, services.GetRequiredService<TimeProvider>());
+        }
+
+        return CreateNetfilterReader(services, options);
+    }
+
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static NetfilterFlowReader CreateNetfilterReader(IServiceProvider services, CollectorOptions options)
+    {
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Egressd.Collector.Conntrack");
+        var netns = options.NetnsPath();
+        var network = services.GetRequiredService<IOptions<NetworkOptions>>().Value;
+        var reducer = new ConntrackReducer(
+            services.GetRequiredService<ILocalPods>(),
+            new CidrSet(network.ParsePrivateCidrs()),
+            options.GroupPublicDestinations);
+        var conntrack = new NetfilterConntrack(netns);
+        var events = options.DestroyEvents ? new ConntrackEventListener(netns, options.EventBufferBytes, logger) : null;
+        return new NetfilterFlowReader(conntrack, events, reducer, netns, logger);
     }
 }

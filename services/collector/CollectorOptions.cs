@@ -13,8 +13,29 @@ public sealed class CollectorOptions
     /// <summary>How often connection tracking is read; each read closes one window.</summary>
     public TimeSpan ReadInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Where flows come from: <c>replay</c> (a recorded JSON-lines file).</summary>
-    public string Source { get; set; } = CollectorSources.Replay;
+    /// <summary>Where flows come from: <c>netfilter</c> (the kernel's conntrack) or <c>replay</c> (a recorded JSON-lines file).</summary>
+    public string Source { get; set; } = CollectorSources.Netfilter;
+
+    /// <summary>The network namespace to read, e.g. <c>/proc/1/ns/net</c> for the host's from a hostPID pod; empty: the collector's own.</summary>
+    public string? Netns { get; set; }
+
+    /// <summary>Turn on net.netfilter.nf_conntrack_acct at start (needs CAP_NET_ADMIN); without it every counter reads zero.</summary>
+    public bool EnableAccounting { get; set; } = true;
+
+    /// <summary>Listen to conntrack destroy events, so flows that start and end between two reads are counted.</summary>
+    public bool DestroyEvents { get; set; } = true;
+
+    /// <summary>Kernel receive buffer for destroy events; raise it when the overflow metric counts.</summary>
+    public int EventBufferBytes { get; set; } = 16 << 20;
+
+    /// <summary>Which flows are kept: <c>auto</c> (the inventory file when set, else none), <c>inventory</c> or <c>none</c> (every address counts as a local pod).</summary>
+    public string PodFilter { get; set; } = PodFilters.Auto;
+
+    /// <summary>Comma-separated namespaces whose pods are not reported.</summary>
+    public string ExcludeNamespaces { get; set; } = "kube-system";
+
+    /// <summary>Report every public destination as 0.0.0.0 or :: (fewer series; egressd's -group-public-ips).</summary>
+    public bool GroupPublicDestinations { get; set; }
 
     /// <summary>The JSON-lines file the <c>replay</c> source reads.</summary>
     public string? ReplayFile { get; set; }
@@ -29,14 +50,27 @@ public sealed class CollectorOptions
         NodeName is { Length: > 0 } name ? name
         : Environment.GetEnvironmentVariable("NODE_NAME") is { Length: > 0 } env ? env
         : Environment.MachineName;
+
+    public IReadOnlyCollection<string> ExcludedNamespaces() =>
+        [.. ExcludeNamespaces.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+
+    public string? NetnsPath() => string.IsNullOrWhiteSpace(Netns) ? null : Netns;
 }
 
 public static class CollectorSources
 {
+    public const string Netfilter = "netfilter";
     public const string Replay = "replay";
 }
 
-internal sealed class CollectorOptionsValidator : IValidateOptions<CollectorOptions>
+public static class PodFilters
+{
+    public const string Auto = "auto";
+    public const string Inventory = "inventory";
+    public const string None = "none";
+}
+
+internal sealed class CollectorOptionsValidator(IOptions<Shared.Inventory.InventoryOptions> inventory) : IValidateOptions<CollectorOptions>
 {
     public ValidateOptionsResult Validate(string? name, CollectorOptions options)
     {
@@ -51,18 +85,60 @@ internal sealed class CollectorOptionsValidator : IValidateOptions<CollectorOpti
             errors.Add($"Egressd:Collector:MaxFlowsPerPart must be at least 1 (got {options.MaxFlowsPerPart})");
         }
 
-        var source = options.Source?.Trim().ToLowerInvariant();
-        if (source != CollectorSources.Replay)
+        if (options.EventBufferBytes < 64 * 1024)
         {
-            errors.Add($"Egressd:Collector:Source must be '{CollectorSources.Replay}' (got '{options.Source}')");
+            errors.Add($"Egressd:Collector:EventBufferBytes must be at least 65536 (got {options.EventBufferBytes})");
         }
-        else if (string.IsNullOrWhiteSpace(options.ReplayFile))
+
+        if (options.NetnsPath() is { } netns && !File.Exists(netns))
         {
-            errors.Add("Egressd:Collector:ReplayFile is required when Egressd:Collector:Source is 'replay'");
+            errors.Add($"Egressd:Collector:Netns '{netns}' does not exist (a network namespace file such as /proc/1/ns/net)");
         }
-        else if (!File.Exists(options.ReplayFile))
+
+        switch (options.Source?.Trim().ToLowerInvariant())
         {
-            errors.Add($"Egressd:Collector:ReplayFile '{options.ReplayFile}' does not exist");
+            case CollectorSources.Netfilter:
+                if (!OperatingSystem.IsLinux())
+                {
+                    errors.Add("Egressd:Collector:Source 'netfilter' needs Linux");
+                }
+
+                break;
+            case CollectorSources.Replay:
+                if (string.IsNullOrWhiteSpace(options.ReplayFile))
+                {
+                    errors.Add("Egressd:Collector:ReplayFile is required when Egressd:Collector:Source is 'replay'");
+                }
+                else if (!File.Exists(options.ReplayFile))
+                {
+                    errors.Add($"Egressd:Collector:ReplayFile '{options.ReplayFile}' does not exist");
+                }
+
+                break;
+            default:
+                errors.Add($"Egressd:Collector:Source must be '{CollectorSources.Netfilter}' or '{CollectorSources.Replay}' (got '{options.Source}')");
+                break;
+        }
+
+        switch (options.PodFilter?.Trim().ToLowerInvariant())
+        {
+            case PodFilters.Auto or PodFilters.None:
+                break;
+            case PodFilters.Inventory:
+                if (string.IsNullOrWhiteSpace(inventory.Value.File))
+                {
+                    errors.Add("Egressd:Collector:PodFilter 'inventory' needs Egressd:Inventory:File");
+                }
+
+                break;
+            default:
+                errors.Add($"Egressd:Collector:PodFilter must be '{PodFilters.Auto}', '{PodFilters.Inventory}' or '{PodFilters.None}' (got '{options.PodFilter}')");
+                break;
+        }
+
+        if (inventory.Value.File is { Length: > 0 } file && !File.Exists(file))
+        {
+            errors.Add($"Egressd:Inventory:File '{file}' does not exist");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -1,4 +1,7 @@
+using System.Runtime.Versioning;
+using Egressd.Collector.Conntrack;
 using Egressd.Collector.Flows;
+using Egressd.Collector.Pods;
 using Egressd.Shared.Bus;
 using Microsoft.Extensions.Options;
 
@@ -6,10 +9,10 @@ namespace Egressd.Collector;
 
 /// <summary>Runs the read cycle every read interval, and once more at shutdown so the last window is not lost.</summary>
 internal sealed partial class CollectorWorker(
-    IFlowReader reader,
-    IBatchPublisher publisher,
+    IServiceProvider services,
     IOptions<CollectorOptions> options,
     IOptions<BusOptions> busOptions,
+    IHostApplicationLifetime lifetime,
     TimeProvider time,
     ILogger<CollectorWorker> logger) : BackgroundService
 {
@@ -17,8 +20,26 @@ internal sealed partial class CollectorWorker(
     {
         var settings = options.Value;
         var node = settings.ResolveNodeName();
-        var windows = new WindowPublisher(reader, publisher, time, node, settings.MaxFlowsPerPart, logger);
-        LogStarted(logger, node, reader.Source, settings.ReadInterval, windows.BootId);
+        IFlowReader reader;
+        try
+        {
+            if (OperatingSystem.IsLinux() && settings.Source.Trim().Equals(CollectorSources.Netfilter, StringComparison.OrdinalIgnoreCase))
+            {
+                PrepareAccounting(settings);
+            }
+
+            reader = services.GetRequiredService<IFlowReader>();
+        }
+        catch (Exception ex) when (ex is NetlinkException or FormatException or IOException or UnauthorizedAccessException)
+        {
+            Fail($"The collector cannot open its flow source: {ex.Message}");
+            return;
+        }
+
+        var windows = new WindowPublisher(reader, services.GetRequiredService<IBatchPublisher>(), time, node, settings.MaxFlowsPerPart, logger);
+        var podFilter = services.GetRequiredService<ILocalPods>().Description;
+        var netns = settings.NetnsPath() ?? "own";
+        LogStarted(logger, node, reader.Source, settings.ReadInterval, windows.BootId, netns, podFilter);
 
         using var timer = new PeriodicTimer(settings.ReadInterval, time);
         try
@@ -32,21 +53,82 @@ internal sealed partial class CollectorWorker(
         {
             // Shutting down: fall through to the final window.
         }
+        catch (FlowSourceUnavailableException ex)
+        {
+            Fail(ex.Message);
+            return;
+        }
 
         // The bus stops after this service, so the last deltas still have a way out.
         using var last = new CancellationTokenSource(busOptions.Value.PublishTimeout * 2);
-        await windows.RunCycleAsync(last.Token);
+        try
+        {
+            await windows.RunCycleAsync(last.Token);
+        }
+        catch (FlowSourceUnavailableException ex)
+        {
+            LogFatal(logger, ex.Message);
+        }
+
         if (windows.PendingKeyCount > 0)
         {
             LogUnsentAtShutdown(logger, windows.PendingKeyCount);
         }
     }
 
+    [SupportedOSPlatform("linux")]
+    private void PrepareAccounting(CollectorOptions settings)
+    {
+        var netns = settings.NetnsPath();
+        var where = netns ?? "the collector's network namespace";
+        if (ConntrackAccounting.IsEnabled(netns) is true)
+        {
+            return;
+        }
+
+        if (!settings.EnableAccounting)
+        {
+            LogAccountingOff(logger, where);
+            return;
+        }
+
+        try
+        {
+            ConntrackAccounting.Enable(netns);
+            LogAccountingEnabled(logger, where);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogAccountingNotEnabled(logger, where, ex.Message);
+        }
+    }
+
+    private void Fail(string message)
+    {
+        LogFatal(logger, message);
+        Environment.ExitCode = 1;
+        lifetime.StopApplication();
+    }
+
     [LoggerMessage(EventId = 2101, Level = LogLevel.Information,
-        Message = "Collector on node {Node} reads {Source} flows every {Interval} (boot id {BootId})")]
-    private static partial void LogStarted(ILogger logger, string node, Egressd.Contracts.FlowSource source, TimeSpan interval, string bootId);
+        Message = "Collector on node {Node} reads {Source} flows every {Interval} (boot id {BootId}, network namespace {Netns}); pod filter: {PodFilter}")]
+    private static partial void LogStarted(ILogger logger, string node, Egressd.Contracts.FlowSource source, TimeSpan interval, string bootId, string netns, string podFilter);
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Warning,
         Message = "Stopping with {Keys} flow keys the broker never confirmed; they are lost with this process")]
     private static partial void LogUnsentAtShutdown(ILogger logger, int keys);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Critical, Message = "{Reason}")]
+    private static partial void LogFatal(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Information, Message = "Turned on conntrack accounting (net.netfilter.nf_conntrack_acct=1) in {Where}")]
+    private static partial void LogAccountingEnabled(ILogger logger, string where);
+
+    [LoggerMessage(EventId = 2105, Level = LogLevel.Warning,
+        Message = "Conntrack accounting is off in {Where} and could not be turned on ({Reason}): counters read zero. Set net.netfilter.nf_conntrack_acct=1 on the node, or give the collector CAP_NET_ADMIN")]
+    private static partial void LogAccountingNotEnabled(ILogger logger, string where, string reason);
+
+    [LoggerMessage(EventId = 2106, Level = LogLevel.Warning,
+        Message = "Conntrack accounting is off in {Where} and Egressd:Collector:EnableAccounting is false: counters read zero until net.netfilter.nf_conntrack_acct=1 is set")]
+    private static partial void LogAccountingOff(ILogger logger, string where);
 }

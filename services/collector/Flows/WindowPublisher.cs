@@ -49,7 +49,10 @@ internal sealed partial class WindowPublisher(
     /// <summary>Flow keys waiting: pending plus the frozen window's.</summary>
     public int PendingKeyCount => pending.KeyCount + (frozen?.Sum(p => p.Flows.Count) ?? 0);
 
-    /// <summary>Reads once, folds the deltas in and tries to publish. Never throws for a failed read or publish.</summary>
+    /// <summary>
+    /// Reads once, folds the deltas in and tries to publish. A failed read or publish is logged
+    /// and retried at the next cycle; only <see cref="FlowSourceUnavailableException"/> escapes.
+    /// </summary>
     public async Task RunCycleAsync(CancellationToken cancellationToken)
     {
         await ReadAsync(cancellationToken);
@@ -70,7 +73,7 @@ internal sealed partial class WindowPublisher(
             var reading = await reader.ReadAsync(cancellationToken);
             pending.Fold(reading, time.GetUtcNow());
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is not FlowSourceUnavailableException && (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
         {
             ReadFailures.Inc();
             LogReadFailed(logger, reader.Source, ex.Message, ex);

@@ -14,6 +14,10 @@ public sealed class BadConfigurationTests
         { "exporter", "Egressd:Bus:Transport=rabbitmq;Egressd:Bus:RabbitMq:Host=localhost;Egressd:Bus:RabbitMq:PasswordFile=/proc/1/egressd-missing-secret", "Egressd:Bus:RabbitMq:PasswordFile", "cannot be read" },
         { "exporter", "Egressd:Http:Port=70000", "Egressd:Http:Port", "70000" },
         { "collector", "Egressd:Collector:ReplayFile=/nonexistent/flows.jsonl", "Egressd:Collector:ReplayFile", "does not exist" },
+        { "collector", "Egressd:Collector:Source=ebpf", "Egressd:Collector:Source", "ebpf" },
+        { "collector", "Egressd:Collector:Source=netfilter;Egressd:Collector:Netns=/run/netns/egressd-missing", "Egressd:Collector:Netns", "does not exist" },
+        { "collector", "Egressd:Collector:PodFilter=inventory", "Egressd:Inventory:File", "needs" },
+        { "collector", "Egressd:Network:PrivateCidrs:0=10.0.0.1/8", "Egressd:Network:PrivateCidrs:0", "CIDR" },
     };
 
     [Theory]
@@ -22,6 +26,7 @@ public sealed class BadConfigurationTests
     {
         var values = new Dictionary<string, string?>
         {
+            ["Egressd:Collector:Source"] = "replay",
             ["Egressd:Collector:ReplayFile"] = Repo.SampleFlows,
         };
         foreach (var pair in settings.Split(';'))

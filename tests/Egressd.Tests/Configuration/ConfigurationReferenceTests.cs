@@ -4,6 +4,8 @@ using Egressd.Collector;
 using Egressd.Exporter;
 using Egressd.Shared.Bus;
 using Egressd.Shared.Hosting;
+using Egressd.Shared.Inventory;
+using Egressd.Shared.Network;
 using Egressd.Tests.Infrastructure;
 
 namespace Egressd.Tests.Configuration;
@@ -19,6 +21,8 @@ public sealed partial class ConfigurationReferenceTests
         Collect(typeof(HttpOptions), HttpOptions.Section, fromCode);
         Collect(typeof(CollectorOptions), CollectorOptions.Section, fromCode);
         Collect(typeof(ExporterOptions), ExporterOptions.Section, fromCode);
+        Collect(typeof(NetworkOptions), NetworkOptions.Section, fromCode);
+        Collect(typeof(InventoryOptions), InventoryOptions.Section, fromCode);
 
         var readme = File.ReadAllText(Repo.Path("README.md"));
         var fromReadme = new SortedSet<string>(

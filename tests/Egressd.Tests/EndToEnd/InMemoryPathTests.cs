@@ -17,6 +17,7 @@ public sealed class InMemoryPathTests
         {
             ["Egressd:Bus:Transport"] = "inmemory",
             ["Egressd:Collector:NodeName"] = node,
+            ["Egressd:Collector:Source"] = "replay",
             ["Egressd:Collector:ReplayFile"] = Repo.SampleFlows,
             ["Egressd:Collector:ReadInterval"] = "00:00:00.200",
             ["Egressd:Exporter:FlowLog:Path"] = flowLog,

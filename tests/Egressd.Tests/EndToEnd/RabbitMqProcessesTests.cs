@@ -27,6 +27,7 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
 
         await using var collector = ServiceProcess.Start("collector", Repo.ServiceDll("collector", "Egressd.Collector"), With(bus,
             ("Egressd:Collector:NodeName", node),
+            ("Egressd:Collector:Source", "replay"),
             ("Egressd:Collector:ReplayFile", Repo.SampleFlows),
             ("Egressd:Collector:ReadInterval", "00:00:00.300")));
         await collector.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
@@ -57,6 +58,7 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
         await using var enricher = ServiceProcess.Start("enricher", Repo.ServiceDll("enricher", "Egressd.Enricher"), bus);
         await using var collector = ServiceProcess.Start("collector", Repo.ServiceDll("collector", "Egressd.Collector"), With(bus,
             ("Egressd:Collector:NodeName", node),
+            ("Egressd:Collector:Source", "replay"),
             ("Egressd:Collector:ReplayFile", Repo.SampleFlows),
             ("Egressd:Collector:ReadInterval", "00:00:00.300")));
 
@@ -102,6 +104,7 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
         await enricher.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
         await using var collector = ServiceProcess.Start("collector", Repo.ServiceDll("collector", "Egressd.Collector"), With(bus,
             ("Egressd:Collector:NodeName", node),
+            ("Egressd:Collector:Source", "replay"),
             ("Egressd:Collector:ReplayFile", Repo.SampleFlows),
             ("Egressd:Collector:ReadInterval", "00:00:00.300")));
         Assert.True(await Eventually.TrueAsync(() => collector.Output.Any(l => l.Contains("\"EventId\":2003", StringComparison.Ordinal)), StartTimeout),
@@ -137,6 +140,7 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
         // A read interval far longer than the test: the only window is the one taken at shutdown.
         await using var collector = ServiceProcess.Start("collector", Repo.ServiceDll("collector", "Egressd.Collector"), With(bus,
             ("Egressd:Collector:NodeName", node),
+            ("Egressd:Collector:Source", "replay"),
             ("Egressd:Collector:ReplayFile", Repo.SampleFlows),
             ("Egressd:Collector:ReadInterval", "01:00:00")));
         await collector.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);

@@ -1,0 +1,151 @@
+using System.Runtime.Versioning;
+using System.Text.Json;
+using Egressd.Collector.Conntrack;
+using Egressd.Collector.Pods;
+using Egressd.Shared.Network;
+
+namespace Egressd.Collector;
+
+/// <summary>
+/// One-shot commands of the collector binary, for operators and init containers:
+/// <c>dump [--netns PATH] [--reduced]</c> prints one read as JSON lines and exits;
+/// <c>init [--netns PATH]</c> turns on conntrack accounting and exits.
+/// </summary>
+public static class CollectorCommands
+{
+    public const string Usage = "usage: Egressd.Collector dump [--netns PATH] [--reduced] | init [--netns PATH]";
+
+    public static bool IsCommand(string[] args) => args is ["dump", ..] or ["init", ..];
+
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            error.WriteLine("egressd-collector: dump and init read the Linux kernel's conntrack");
+            return 2;
+        }
+
+        string? netns = null;
+        var reduced = false;
+        for (var i = 1; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--netns" when i + 1 < args.Length:
+                    netns = args[++i];
+                    break;
+                case "--reduced" when args[0] == "dump":
+                    reduced = true;
+                    break;
+                default:
+                    error.WriteLine($"egressd-collector: unknown argument '{args[i]}'; {Usage}");
+                    return 2;
+            }
+        }
+
+        if (netns is not null && !File.Exists(netns))
+        {
+            error.WriteLine($"egressd-collector: network namespace '{netns}' does not exist");
+            return 2;
+        }
+
+        try
+        {
+            return args[0] == "init" ? Init(netns, output) : Dump(netns, reduced, output);
+        }
+        catch (NetlinkException ex)
+        {
+            error.WriteLine(ex.IsPermissionDenied
+                ? $"egressd-collector: reading conntrack was refused ({ex.Message}): run as root or with CAP_NET_ADMIN"
+                : $"egressd-collector: {ex.Message}");
+            return 1;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"egressd-collector: {ex.Message}");
+            return 1;
+        }
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static int Init(string? netns, TextWriter output)
+    {
+        ConntrackAccounting.Enable(netns);
+        output.WriteLine($"conntrack accounting is on in {netns ?? "this network namespace"}");
+        return 0;
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static int Dump(string? netns, bool reduced, TextWriter output)
+    {
+        using var conntrack = new NetfilterConntrack(netns);
+        using var stream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(stream))
+        {
+            if (reduced)
+            {
+                var reducer = new ConntrackReducer(new AnyAddressIsLocal(), new CidrSet(new NetworkOptions().ParsePrivateCidrs()), groupPublicDestinations: false);
+                reducer.BeginDump();
+                conntrack.Dump(reducer);
+                reducer.EndDump();
+                foreach (var flow in reducer.TakeWindow())
+                {
+                    json.WriteStartObject();
+                    json.WriteNumber("proto", flow.Protocol);
+                    json.WriteString("src", flow.SourceIp);
+                    json.WriteString("dst", flow.DestinationIp);
+                    if (flow.OriginalDestinationIp is { } original)
+                    {
+                        json.WriteString("orig_dst", original);
+                    }
+
+                    json.WriteNumber("tx_bytes", flow.TxBytes);
+                    json.WriteNumber("rx_bytes", flow.RxBytes);
+                    json.WriteNumber("tx_packets", flow.TxPackets);
+                    json.WriteNumber("rx_packets", flow.RxPackets);
+                    json.WriteEndObject();
+                    json.Flush();
+                    stream.WriteByte((byte)'\n');
+                    json.Reset();
+                }
+            }
+            else
+            {
+                conntrack.Dump(new EntryWriter(json, stream));
+            }
+        }
+
+        output.Write(System.Text.Encoding.UTF8.GetString(stream.GetBuffer(), 0, (int)stream.Length));
+        output.Flush();
+        return 0;
+    }
+
+    /// <summary>One JSON line per conntrack entry, as <c>conntrack -L</c> would list it.</summary>
+    private sealed class EntryWriter(Utf8JsonWriter json, Stream stream) : IConntrackEntrySink
+    {
+        public void OnEntry(in ConntrackEntry entry)
+        {
+            json.WriteStartObject();
+            json.WriteNumber("proto", entry.Original.Protocol);
+            json.WriteString("src", entry.Original.Source.ToString());
+            json.WriteString("dst", entry.Original.Destination.ToString());
+            json.WriteNumber("src_port", entry.Original.SourcePort);
+            json.WriteNumber("dst_port", entry.Original.DestinationPort);
+            json.WriteString("reply_src", entry.Reply.Source.ToString());
+            json.WriteString("reply_dst", entry.Reply.Destination.ToString());
+            json.WriteNumber("reply_src_port", entry.Reply.SourcePort);
+            json.WriteNumber("reply_dst_port", entry.Reply.DestinationPort);
+            json.WriteNumber("tx_bytes", entry.OriginalCounters.Bytes);
+            json.WriteNumber("rx_bytes", entry.ReplyCounters.Bytes);
+            json.WriteNumber("tx_packets", entry.OriginalCounters.Packets);
+            json.WriteNumber("rx_packets", entry.ReplyCounters.Packets);
+            json.WriteNumber("expires_in_s", entry.TimeoutSeconds);
+            json.WriteNumber("zone", entry.Zone);
+            json.WriteNumber("id", entry.Id);
+            json.WriteEndObject();
+            json.Flush();
+            stream.WriteByte((byte)'\n');
+            json.Reset();
+        }
+    }
+}

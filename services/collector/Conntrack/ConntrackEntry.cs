@@ -1,0 +1,51 @@
+namespace Egressd.Collector.Conntrack;
+
+/// <summary>One direction of a connection as conntrack sees it.</summary>
+internal record struct ConntrackTuple
+{
+    public IpAddr Source;
+    public IpAddr Destination;
+    public byte Protocol;
+    public ushort SourcePort;
+    public ushort DestinationPort;
+    public ushort Zone;
+}
+
+/// <summary>Packets and bytes one direction carried since the entry was created.</summary>
+internal record struct ConntrackCounters(ulong Packets, ulong Bytes);
+
+/// <summary>One conntrack entry: the original and reply tuples with their counters.</summary>
+internal record struct ConntrackEntry
+{
+    /// <summary>As the connection's initiator sent it (destination before DNAT).</summary>
+    public ConntrackTuple Original;
+
+    /// <summary>As the answer comes back (its source is the real peer after DNAT).</summary>
+    public ConntrackTuple Reply;
+
+    public ConntrackCounters OriginalCounters;
+    public ConntrackCounters ReplyCounters;
+
+    /// <summary>True when the kernel sent counters (accounting is on).</summary>
+    public bool HasCounters;
+
+    /// <summary>The kernel's id of the entry, stable for its lifetime.</summary>
+    public uint Id;
+
+    public uint Status;
+
+    /// <summary>Seconds until the entry expires, as the kernel reported it.</summary>
+    public uint TimeoutSeconds;
+
+    /// <summary>The conntrack zone (0 unless zones are in use).</summary>
+    public ushort Zone;
+
+    /// <summary>True when this came from a destroy event: the counters are final.</summary>
+    public bool Destroyed;
+}
+
+/// <summary>Receives entries as a dump or the event listener parses them.</summary>
+internal interface IConntrackEntrySink
+{
+    void OnEntry(in ConntrackEntry entry);
+}

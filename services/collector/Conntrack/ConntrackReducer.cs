@@ -1,0 +1,229 @@
+using System.Runtime.InteropServices;
+using Egressd.Collector.Flows;
+using Egressd.Collector.Pods;
+using Egressd.Contracts;
+
+namespace Egressd.Collector.Conntrack;
+
+/// <summary>
+/// Turns conntrack entries into per-window deltas per (source, destination, original destination,
+/// protocol), from the local pod's point of view.
+/// <list type="bullet">
+/// <item>Each entry's last counters are kept, so a read yields what happened since the previous one;
+/// counters lower than last time mean a new entry under the same key, counted from zero.</item>
+/// <item>The destination is the reply tuple's source (after DNAT: the backend pod), the original
+/// destination is kept when DNAT changed it (a service address), and the entry is also counted
+/// mirrored, from the answering side.</item>
+/// <item>A destroy event brings an entry's final counters: its last delta is counted and the entry is
+/// tombstoned so a dump still listing it cannot count it again.</item>
+/// <item>Entries no dump lists any more are forgotten, so memory follows the live table.</item>
+/// </list>
+/// Steady state allocates nothing per entry: keys are structs and dictionaries keep their capacity.
+/// </summary>
+internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetworks, bool groupPublicDestinations) : IConntrackEntrySink
+{
+    private static readonly IpAddr PublicV4 = IpAddr.Parse("0.0.0.0");
+    private static readonly IpAddr PublicV6 = IpAddr.Parse("::");
+
+    private readonly Dictionary<EntryKey, EntryState> entries = [];
+    private readonly Dictionary<EntryKey, uint> tombstones = [];
+    private readonly Dictionary<ReducedKey, FlowCounters> window = [];
+    private readonly Dictionary<IpAddr, string> addressText = [];
+    private uint generation;
+
+    /// <summary>Entries the last dump listed.</summary>
+    public int DumpedEntries { get; private set; }
+
+    /// <summary>Of those, entries with a local pod at either end.</summary>
+    public int ActiveEntries { get; private set; }
+
+    /// <summary>Of those, entries the kernel sent counters for (none when accounting is off).</summary>
+    public int EntriesWithCounters { get; private set; }
+
+    /// <summary>Destroy events applied since the reducer was made.</summary>
+    public long DestroyEvents { get; private set; }
+
+    /// <summary>Entries the reducer is tracking.</summary>
+    public int TrackedEntries => entries.Count;
+
+    /// <summary>Keys with traffic in the current window.</summary>
+    public int WindowKeys => window.Count;
+
+    public void BeginDump()
+    {
+        generation++;
+        DumpedEntries = 0;
+        ActiveEntries = 0;
+        EntriesWithCounters = 0;
+    }
+
+    public void OnEntry(in ConntrackEntry entry)
+    {
+        if (entry.Destroyed)
+        {
+            OnDestroyed(entry);
+        }
+        else
+        {
+            OnDumped(entry);
+        }
+    }
+
+    /// <summary>Forgets entries this dump no longer listed, and tombstones older than it.</summary>
+    public void EndDump()
+    {
+        foreach (var (key, state) in entries)
+        {
+            if (state.Generation != generation)
+            {
+                entries.Remove(key);
+            }
+        }
+
+        foreach (var (key, destroyedAt) in tombstones)
+        {
+            if (destroyedAt < generation)
+            {
+                tombstones.Remove(key);
+            }
+        }
+
+        // Address strings are cached for the keys we publish; bound the cache by what is live.
+        if (addressText.Count > (4 * entries.Count) + 4096)
+        {
+            addressText.Clear();
+        }
+    }
+
+    /// <summary>The window's deltas as wire records; the window starts over empty.</summary>
+    public List<FlowRecord> TakeWindow()
+    {
+        var records = new List<FlowRecord>(window.Count);
+        foreach (var (key, c) in window)
+        {
+            records.Add(new FlowRecord
+            {
+                SourceIp = Text(key.Source),
+                DestinationIp = Text(key.Destination),
+                OriginalDestinationIp = key.OriginalDestination.IsNone ? null : Text(key.OriginalDestination),
+                Protocol = key.Protocol,
+                TxBytes = c.TxBytes,
+                RxBytes = c.RxBytes,
+                TxPackets = c.TxPackets,
+                RxPackets = c.RxPackets,
+            });
+        }
+
+        window.Clear();
+        return records;
+    }
+
+    private void OnDumped(in ConntrackEntry entry)
+    {
+        DumpedEntries++;
+        var key = new EntryKey(entry.Id, entry.Original);
+        if (tombstones.ContainsKey(key))
+        {
+            // Already counted to its end by its destroy event.
+            return;
+        }
+
+        if (entry.HasCounters)
+        {
+            EntriesWithCounters++;
+        }
+
+        if (localPods.Contains(entry.Original.Source) || localPods.Contains(entry.Reply.Source))
+        {
+            ActiveEntries++;
+        }
+
+        ref var state = ref CollectionsMarshal.GetValueRefOrAddDefault(entries, key, out var known);
+        var (original, reply) = Delta(known, state, entry);
+        state = new EntryState(entry.OriginalCounters, entry.ReplyCounters, generation);
+        Account(entry, original, reply);
+    }
+
+    private void OnDestroyed(in ConntrackEntry entry)
+    {
+        DestroyEvents++;
+        var key = new EntryKey(entry.Id, entry.Original);
+        if (tombstones.ContainsKey(key))
+        {
+            return;
+        }
+
+        var known = entries.Remove(key, out var state);
+        tombstones[key] = generation;
+        if (!entry.HasCounters)
+        {
+            return;
+        }
+
+        var (original, reply) = Delta(known, state, entry);
+        Account(entry, original, reply);
+    }
+
+    private static (ConntrackCounters Original, ConntrackCounters Reply) Delta(bool known, in EntryState last, in ConntrackEntry entry)
+    {
+        var o = entry.OriginalCounters;
+        var r = entry.ReplyCounters;
+        if (!known || o.Bytes < last.Original.Bytes || o.Packets < last.Original.Packets
+            || r.Bytes < last.Reply.Bytes || r.Packets < last.Reply.Packets)
+        {
+            // New, or counters went backwards: a new entry under the same key, counted from zero.
+            return (o, r);
+        }
+
+        return (new ConntrackCounters(o.Packets - last.Original.Packets, o.Bytes - last.Original.Bytes),
+            new ConntrackCounters(r.Packets - last.Reply.Packets, r.Bytes - last.Reply.Bytes));
+    }
+
+    private void Account(in ConntrackEntry entry, ConntrackCounters original, ConntrackCounters reply)
+    {
+        if (original.Packets == 0 && reply.Packets == 0 && original.Bytes == 0 && reply.Bytes == 0)
+        {
+            return;
+        }
+
+        var initiator = entry.Original.Source;
+        var peer = entry.Reply.Source;
+        var asked = entry.Original.Destination;
+        var protocol = entry.Original.Protocol;
+        Add(initiator, peer, asked == peer ? IpAddr.None : asked, protocol, original, reply);
+        Add(peer, initiator, IpAddr.None, protocol, reply, original);
+    }
+
+    private void Add(IpAddr source, IpAddr destination, IpAddr originalDestination, byte protocol, ConntrackCounters tx, ConntrackCounters rx)
+    {
+        if (!localPods.Contains(source))
+        {
+            return;
+        }
+
+        if (groupPublicDestinations && !privateNetworks.Contains(destination))
+        {
+            destination = destination.IsV4 ? PublicV4 : PublicV6;
+        }
+
+        ref var sum = ref CollectionsMarshal.GetValueRefOrAddDefault(window, new ReducedKey(source, destination, originalDestination, protocol), out _);
+        sum = new FlowCounters(sum.TxBytes + tx.Bytes, sum.RxBytes + rx.Bytes, sum.TxPackets + tx.Packets, sum.RxPackets + rx.Packets);
+    }
+
+    private string Text(IpAddr address)
+    {
+        ref var text = ref CollectionsMarshal.GetValueRefOrAddDefault(addressText, address, out var cached);
+        if (!cached)
+        {
+            text = address.ToString();
+        }
+
+        return text!;
+    }
+
+    private readonly record struct EntryKey(uint Id, ConntrackTuple Original);
+
+    private readonly record struct EntryState(ConntrackCounters Original, ConntrackCounters Reply, uint Generation);
+
+    private readonly record struct ReducedKey(IpAddr Source, IpAddr Destination, IpAddr OriginalDestination, byte Protocol);
+}

@@ -1,0 +1,122 @@
+using System.Runtime.Versioning;
+using Egressd.Collector.Flows;
+using Egressd.Contracts;
+using Prometheus;
+
+namespace Egressd.Collector.Conntrack;
+
+/// <summary>
+/// The netfilter flow source: destroy events queued since the last read, one dump of the table,
+/// the events that arrived during it, all through the reducer; the window's deltas come out.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal sealed partial class NetfilterFlowReader : IFlowReader, IDisposable
+{
+    private static readonly Gauge Entries = Metrics.CreateGauge(
+        "egressd_conntrack_entries", "Entries in the conntrack table at the last read.");
+    private static readonly Gauge ActiveEntries = Metrics.CreateGauge(
+        "egressd_conntrack_entries_active", "Entries at the last read with a pod of this node at either end.");
+    private static readonly Gauge TrackedEntries = Metrics.CreateGauge(
+        "egressd_conntrack_entries_tracked", "Entries whose last counters the collector keeps to compute deltas.");
+    private static readonly Counter DestroyEvents = Metrics.CreateCounter(
+        "egressd_conntrack_destroy_events_total", "Conntrack destroy events applied (flows that ended, with their final counters).");
+    private static readonly Counter EventOverflows = Metrics.CreateCounter(
+        "egressd_conntrack_event_overflows_total", "Times the destroy-event socket overflowed and events were lost.");
+    private static readonly Counter SkippedEntries = Metrics.CreateCounter(
+        "egressd_conntrack_skipped_entries_total", "Conntrack messages skipped because they did not parse.");
+    private static readonly Counter DumpRestarts = Metrics.CreateCounter(
+        "egressd_conntrack_dump_restarts_total", "Dumps read again because the kernel marked them interrupted or the socket overflowed.");
+
+    private readonly NetfilterConntrack conntrack;
+    private readonly ConntrackEventListener? events;
+    private readonly ConntrackReducer reducer;
+    private readonly string where;
+    private readonly ILogger logger;
+    private bool? countersSeen;
+    private long lastOverflows;
+    private long lastSkipped;
+    private long lastRestarts;
+    private long lastDestroys;
+
+    public NetfilterFlowReader(NetfilterConntrack conntrack, ConntrackEventListener? events, ConntrackReducer reducer, string? netns, ILogger logger)
+    {
+        this.conntrack = conntrack;
+        this.events = events;
+        this.reducer = reducer;
+        this.logger = logger;
+        where = netns ?? "this process's network namespace";
+    }
+
+    public FlowSource Source => FlowSource.Netfilter;
+
+    public ValueTask<FlowReading> ReadAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            events?.Drain(reducer);
+            reducer.BeginDump();
+            conntrack.Dump(reducer);
+            events?.Drain(reducer);
+            reducer.EndDump();
+        }
+        catch (NetlinkException ex) when (ex.IsPermissionDenied)
+        {
+            throw new FlowSourceUnavailableException(
+                $"Reading conntrack in {where} was refused ({ex.Message}): the collector needs CAP_NET_ADMIN (run it privileged or add the NET_ADMIN capability).", ex);
+        }
+
+        Report();
+        return ValueTask.FromResult(new FlowReading(reducer.TakeWindow(), []));
+    }
+
+    private void Report()
+    {
+        Entries.Set(reducer.DumpedEntries);
+        ActiveEntries.Set(reducer.ActiveEntries);
+        TrackedEntries.Set(reducer.TrackedEntries);
+        DestroyEvents.Inc(reducer.DestroyEvents - lastDestroys);
+        lastDestroys = reducer.DestroyEvents;
+        DumpRestarts.Inc(conntrack.Restarts - lastRestarts);
+        lastRestarts = conntrack.Restarts;
+        var skipped = conntrack.SkippedEntries + (events?.ParseErrors ?? 0);
+        SkippedEntries.Inc(skipped - lastSkipped);
+        lastSkipped = skipped;
+        if (events is not null)
+        {
+            EventOverflows.Inc(events.Overflows - lastOverflows);
+            lastOverflows = events.Overflows;
+        }
+
+        // Say it once when it starts, and once when it stops.
+        if (reducer.DumpedEntries > 0)
+        {
+            var seen = reducer.EntriesWithCounters > 0;
+            if (seen != countersSeen)
+            {
+                if (!seen)
+                {
+                    LogNoCounters(logger, reducer.DumpedEntries, where);
+                }
+                else if (countersSeen is false)
+                {
+                    LogCountersBack(logger, where);
+                }
+
+                countersSeen = seen;
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        events?.Dispose();
+        conntrack.Dispose();
+    }
+
+    [LoggerMessage(EventId = 2301, Level = LogLevel.Warning,
+        Message = "All {Entries} conntrack entries in {Where} have no counters, so every flow reads zero: accounting is off. Turn it on with sysctl net.netfilter.nf_conntrack_acct=1 there, or Egressd:Collector:EnableAccounting=true with CAP_NET_ADMIN (entries that existed before keep no counters)")]
+    private static partial void LogNoCounters(ILogger logger, int entries, string where);
+
+    [LoggerMessage(EventId = 2302, Level = LogLevel.Information, Message = "Conntrack entries in {Where} carry counters again")]
+    private static partial void LogCountersBack(ILogger logger, string where);
+}
