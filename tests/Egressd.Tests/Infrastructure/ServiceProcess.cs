@@ -27,10 +27,12 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
 
     public bool HasExited => process.HasExited;
 
-    public static ServiceProcess Start(string name, string dll, IReadOnlyDictionary<string, string?> settings, int? port = null)
+    /// <param name="launcher">A command that runs the service, such as setpriv with its arguments.</param>
+    public static ServiceProcess Start(string name, string dll, IReadOnlyDictionary<string, string?> settings, int? port = null, string[]? launcher = null, string[]? args = null)
     {
         var httpPort = port ?? (settings.TryGetValue("Egressd:Http:Port", out var given) && int.TryParse(given, out var p) ? p : FreePort.Next());
-        var start = new ProcessStartInfo(DotnetHost(), [dll])
+        string[] command = [.. launcher ?? [], DotnetHost(), dll, .. args ?? []];
+        var start = new ProcessStartInfo(command[0], command[1..])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
