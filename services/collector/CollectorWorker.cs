@@ -30,6 +30,11 @@ internal sealed partial class CollectorWorker(
 
             reader = services.GetRequiredService<IFlowReader>();
         }
+        catch (NetlinkException ex) when (ex.IsPermissionDenied)
+        {
+            Fail($"The collector cannot open conntrack in {settings.NetnsPath() ?? "its network namespace"} ({ex.Message}): it needs CAP_NET_ADMIN (run it privileged or add the NET_ADMIN capability).");
+            return;
+        }
         catch (Exception ex) when (ex is NetlinkException or FormatException or IOException or UnauthorizedAccessException)
         {
             Fail($"The collector cannot open its flow source: {ex.Message}");

@@ -30,7 +30,8 @@ public static class EgressdHost
             await app.RunAsync();
         }
 
-        return 0;
+        // A service that stops itself for a fatal reason sets Environment.ExitCode first.
+        return Environment.ExitCode;
     }
 
     /// <summary>A built and validated service, not yet started (tests start it in-process).</summary>
