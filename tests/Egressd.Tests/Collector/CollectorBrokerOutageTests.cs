@@ -1,0 +1,110 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Egressd.Enricher;
+using Egressd.Tests.Infrastructure;
+using RabbitMQ.Client;
+
+namespace Egressd.Tests.Collector;
+
+/// <summary>The broker goes away in the middle of real traffic: nothing is lost, no id is reused.</summary>
+[Collection(BrokerCollection.Name)]
+public sealed class CollectorBrokerOutageTests(RabbitMqBroker broker)
+{
+    private const string CollectedExchange = "Egressd.Contracts:FlowBatchCollected";
+
+    [Fact]
+    public async Task Deltas_published_across_a_broker_outage_add_up_to_the_kernels_counters()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var lab = new NetnsLab();
+        await broker.PurgeAsync(FlowBatchCollectedConsumerDefinition.Queue, "egressd-exporter-flow-log");
+        var target = await broker.AddressAsync();
+        await using var proxy = new TcpProxy(target.Host, target.Port);
+        proxy.Open();
+
+        // Every copy the collector gets into the broker, retries included, seen straight at the broker.
+        await using var connection = await broker.ConnectAsync();
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: ct);
+        await channel.ExchangeDeclareAsync(CollectedExchange, ExchangeType.Fanout, durable: true, cancellationToken: ct);
+        var probe = (await channel.QueueDeclareAsync(cancellationToken: ct)).QueueName;
+        await channel.QueueBindAsync(probe, CollectedExchange, "", cancellationToken: ct);
+
+        var bus = await broker.BusSettingsAsync(portOverride: proxy.Port);
+        bus["Egressd:Bus:PublishTimeout"] = "00:00:02";
+        var (host, flowLog) = await NetfilterCollectorTests.StartCollectorAsync(lab, "00:00:00.250", bus);
+        await using var _ = host;
+
+        using var listener = lab.SocketIn("c", AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Any, 8080));
+        listener.Listen();
+        var serving = Task.Run(async () =>
+        {
+            using var peer = await listener.AcceptAsync(ct);
+            var buffer = new byte[65536];
+            while (await peer.ReceiveAsync(buffer, ct) > 0)
+            {
+                await peer.SendAsync(buffer.AsMemory(0, 100), ct);
+            }
+        }, ct);
+        using var client = lab.SocketIn("a", AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(new IPEndPoint(IPAddress.Parse(NetnsLab.V4("c")), 8080), ct);
+        var port = ((IPEndPoint)client.LocalEndPoint!).Port;
+
+        var chunk = new byte[10_000];
+        var started = DateTime.UtcNow;
+        var outage = false;
+        while (DateTime.UtcNow - started < TimeSpan.FromSeconds(7))
+        {
+            await client.SendAsync(chunk, ct);
+            var elapsed = DateTime.UtcNow - started;
+            if (!outage && elapsed > TimeSpan.FromSeconds(1.5))
+            {
+                proxy.Close();
+                outage = true;
+            }
+            else if (outage && elapsed > TimeSpan.FromSeconds(4.5))
+            {
+                proxy.Open();
+            }
+
+            await Task.Delay(50, ct);
+        }
+
+        client.Shutdown(SocketShutdown.Both);
+        client.Close();
+        await serving.WaitAsync(TimeSpan.FromSeconds(10), ct);
+
+        var kernel = lab.KernelCounters("-p", "tcp", "--orig-src", NetnsLab.V4("a"), "--sport", port.ToString());
+        Assert.True(kernel.OrigBytes > 500_000, $"kernel counted {kernel}");
+        var key = new NetfilterCollectorTests.FlowKey(NetnsLab.V4("a"), NetnsLab.V4("c"), null, 6);
+        var expected = (kernel.OrigBytes, kernel.ReplyBytes, kernel.OrigPackets, kernel.ReplyPackets);
+        var published = default((ulong, ulong, ulong, ulong));
+        Assert.True(await Eventually.TrueAsync(() =>
+        {
+            published = NetfilterCollectorTests.Totals(flowLog, lab.Node).GetValueOrDefault(key);
+            return published == expected;
+        }, TimeSpan.FromSeconds(90)), $"published {published}, kernel {expected}");
+
+        var metrics = await new HttpClient().GetStringAsync(new Uri(host.BaseAddress, "/metrics"), ct);
+        Assert.Matches(@"egressd_collector_publish_failures_total [1-9]", metrics);
+
+        // Every message id the broker saw carries one content only, however often it was sent.
+        var copies = new Dictionary<string, List<string>>();
+        while (await channel.BasicGetAsync(probe, autoAck: true, ct) is { } message)
+        {
+            var envelope = JsonNode.Parse(message.Body.Span)!;
+            var body = envelope["message"]!;
+            if (body["node"]?.GetValue<string>() != lab.Node)
+            {
+                continue;
+            }
+
+            var id = message.BasicProperties.MessageId ?? envelope["messageId"]!.GetValue<string>();
+            (copies.TryGetValue(id, out var list) ? list : copies[id] = []).Add(body.ToJsonString());
+        }
+
+        Assert.NotEmpty(copies);
+        Assert.All(copies, c => Assert.Single(c.Value.Distinct()));
+    }
+}
