@@ -25,8 +25,8 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
     private static readonly IpAddr PublicV4 = IpAddr.Parse("0.0.0.0");
     private static readonly IpAddr PublicV6 = IpAddr.Parse("::");
 
-    private readonly Dictionary<EntryKey, EntryState> entries = [];
-    private readonly Dictionary<EntryKey, uint> tombstones = [];
+    private readonly Dictionary<ulong, EntryState> entries = [];
+    private readonly Dictionary<ulong, uint> tombstones = [];
     private readonly Dictionary<ReducedKey, FlowCounters> window = [];
     private readonly Dictionary<IpAddr, string> addressText = [];
     private uint generation;
@@ -121,7 +121,7 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
     private void OnDumped(in ConntrackEntry entry)
     {
         DumpedEntries++;
-        var key = new EntryKey(entry.Id, entry.Original);
+        var key = Fingerprint(entry);
         if (tombstones.ContainsKey(key))
         {
             // Already counted to its end by its destroy event.
@@ -147,7 +147,7 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
     private void OnDestroyed(in ConntrackEntry entry)
     {
         DestroyEvents++;
-        var key = new EntryKey(entry.Id, entry.Original);
+        var key = Fingerprint(entry);
         if (tombstones.ContainsKey(key))
         {
             return;
@@ -221,7 +221,31 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
         return text!;
     }
 
-    private readonly record struct EntryKey(uint Id, ConntrackTuple Original);
+    /// <summary>
+    /// An entry's identity in 8 bytes instead of 48: its kernel id and original tuple, mixed into
+    /// 64 bits. Two live entries share a fingerprint with odds of about n²/2⁶⁵ (10⁻⁹ at 250,000).
+    /// </summary>
+    private static ulong Fingerprint(in ConntrackEntry entry)
+    {
+        ref readonly var t = ref entry.Original;
+        var h = Mix(0x9E3779B97F4A7C15UL ^ entry.Id);
+        h = Mix(h ^ t.Source.Hi);
+        h = Mix(h ^ t.Source.Lo);
+        h = Mix(h ^ t.Destination.Hi);
+        h = Mix(h ^ t.Destination.Lo);
+        return Mix(h ^ t.Protocol ^ ((ulong)t.SourcePort << 8) ^ ((ulong)t.DestinationPort << 24) ^ ((ulong)t.Zone << 40) ^ ((ulong)entry.Zone << 56));
+    }
+
+    // MurmurHash3's 64-bit finalizer: every input bit moves every output bit.
+    private static ulong Mix(ulong k)
+    {
+        k ^= k >> 33;
+        k *= 0xFF51AFD7ED558CCDUL;
+        k ^= k >> 33;
+        k *= 0xC4CEB9FE1A85EC53UL;
+        k ^= k >> 33;
+        return k;
+    }
 
     private readonly record struct EntryState(ConntrackCounters Original, ConntrackCounters Reply, uint Generation);
 

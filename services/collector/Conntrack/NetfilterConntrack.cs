@@ -1,28 +1,30 @@
+using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 
 namespace Egressd.Collector.Conntrack;
 
-/// <summary>Dumps the kernel's conntrack table over ctnetlink, IPv4 then IPv6.</summary>
+/// <summary>Dumps the kernel's conntrack table over ctnetlink, IPv4 and IPv6 together.</summary>
 [SupportedOSPlatform("linux")]
 internal sealed class NetfilterConntrack : IDisposable
 {
     private const int MaxAttempts = 5;
-    private static readonly byte[] Families = [2, 10]; // AF_INET, AF_INET6
+    // AF_UNSPEC dumps IPv4 and IPv6 in one walk of the table; a dump per family walks it twice,
+    // the kernel skipping the other family's entries each time.
+    private static readonly byte[] Families = [0];
 
     private readonly string? netns;
-    private readonly byte[] buffer;
+    private readonly byte[][] buffers;
     private NetlinkSocket socket;
     private uint sequence;
 
     public NetfilterConntrack(string? netns, int receiveBufferBytes = 4 << 20)
     {
         this.netns = netns;
-        // One datagram of a dump is at most 32 KiB today; a bigger buffer costs nothing and
-        // leaves room for kernels that batch more.
-        buffer = GC.AllocateUninitializedArray<byte>(1 << 20, pinned: true);
-        socket = NetlinkSocket.Open(Native.NETLINK_NETFILTER, 0, netns, receiveBufferBytes);
+        // A dump datagram is at most 32 KiB today (the kernel caps it); 64 KiB leaves room.
+        buffers = [.. Enumerable.Range(0, 8).Select(_ => GC.AllocateUninitializedArray<byte>(64 * 1024, pinned: true))];
         ReceiveBufferBytes = receiveBufferBytes;
+        socket = Open();
     }
 
     public int ReceiveBufferBytes { get; }
@@ -87,34 +89,121 @@ internal sealed class NetfilterConntrack : IDisposable
         request[16] = family;
         socket.Send(request);
 
-        var interrupted = false;
-        while (true)
+        // The kernel builds each datagram inside our recv call. Receiving on a second thread while
+        // this one parses lets the two overlap: the cycle costs little more than the kernel's dump.
+        using var free = new BlockingCollection<int>(buffers.Length);
+        using var filled = new BlockingCollection<(int Buffer, int Length)>(buffers.Length);
+        for (var i = 0; i < buffers.Length; i++)
         {
-            var received = socket.Receive(buffer);
-            if (received == 0)
+            free.Add(i);
+        }
+
+        Exception? receiveError = null;
+        var receiver = new Thread(() =>
+        {
+            try
             {
-                throw new NetlinkException("recv(conntrack dump)", Native.EAGAIN);
+                while (true)
+                {
+                    var index = free.Take();
+                    var received = socket.Receive(buffers[index]);
+                    if (received == 0)
+                    {
+                        throw new NetlinkException("recv(conntrack dump) timed out", Native.EAGAIN);
+                    }
+
+                    filled.Add((index, received));
+                    if (EndsDump(buffers[index].AsSpan(0, received)))
+                    {
+                        return;
+                    }
+                }
+            }
+            catch (Exception ex)
+            {
+                receiveError = ex;
+            }
+            finally
+            {
+                filled.CompleteAdding();
+            }
+        })
+        { IsBackground = true, Name = "egressd-conntrack-dump" };
+        receiver.Start();
+
+        var interrupted = false;
+        Exception? parseError = null;
+        var errno = 0;
+        foreach (var (index, length) in filled.GetConsumingEnumerable())
+        {
+            // After a failure keep draining, so the socket ends the dump clean.
+            if (parseError is null && errno == 0)
+            {
+                try
+                {
+                    var skipped = 0;
+                    var result = ConntrackParser.ParseBatch(buffers[index].AsSpan(0, length), sink, out var code, ref interrupted, ref skipped);
+                    SkippedEntries += skipped;
+                    if (result == NetlinkBatchResult.Error)
+                    {
+                        errno = code;
+                    }
+                }
+                catch (NetlinkParseException ex)
+                {
+                    parseError = ex;
+                }
             }
 
-            var skipped = 0;
-            var result = ConntrackParser.ParseBatch(buffer.AsSpan(0, received), sink, out var errno, ref interrupted, ref skipped);
-            SkippedEntries += skipped;
-            switch (result)
-            {
-                case NetlinkBatchResult.Done:
-                    return interrupted;
-                case NetlinkBatchResult.Error:
-                    throw new NetlinkException("conntrack dump", errno);
-                default:
-                    break;
-            }
+            free.Add(index);
         }
+
+        receiver.Join();
+        if (receiveError is not null)
+        {
+            throw receiveError;
+        }
+
+        if (parseError is not null)
+        {
+            throw parseError;
+        }
+
+        return errno != 0 ? throw new NetlinkException("conntrack dump", errno) : interrupted;
+    }
+
+    /// <summary>True when the datagram's last message is NLMSG_DONE or NLMSG_ERROR (or its headers make no sense).</summary>
+    private static bool EndsDump(ReadOnlySpan<byte> datagram)
+    {
+        var offset = 0;
+        ushort last = 0;
+        while (offset + ConntrackParser.HeaderLength <= datagram.Length)
+        {
+            var length = MemoryMarshal.Read<int>(datagram[offset..]);
+            last = MemoryMarshal.Read<ushort>(datagram[(offset + 4)..]);
+            if (length < ConntrackParser.HeaderLength)
+            {
+                return true;
+            }
+
+            offset += (length + 3) & ~3;
+        }
+
+        return last is ConntrackParser.NlmsgDone or ConntrackParser.NlmsgError;
+    }
+
+    private NetlinkSocket Open()
+    {
+        var opened = NetlinkSocket.Open(Native.NETLINK_NETFILTER, 0, netns, ReceiveBufferBytes);
+        // A dump that stalls (it should not) ends the read instead of hanging the collector.
+        opened.SetReceiveTimeout(TimeSpan.FromSeconds(10));
+        return opened;
     }
 
     private void Reopen()
     {
         socket.Dispose();
-        socket = NetlinkSocket.Open(Native.NETLINK_NETFILTER, 0, netns, ReceiveBufferBytes);
+        socket = Open();
     }
 
     public void Dispose() => socket.Dispose();
