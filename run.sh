@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Runs egressd locally: collector, enricher and exporter in one process on the in-memory bus.
-# Needs root once the collector reads the kernel's connection tracking (sudo ./run.sh).
+# Needs root: the collector reads the kernel's connection tracking (sudo ./run.sh).
 # Settings can be overridden with environment variables, e.g. Egressd__Collector__ReadInterval=00:00:02.
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(pwd)
 state="$root/.egressd"
 mkdir -p "$state"
+
+if [ "${Egressd__Collector__Source:-netfilter}" = netfilter ] && [ "$(id -u)" != 0 ]; then
+  echo "Reading the kernel's conntrack needs root: sudo ./run.sh" >&2
+  exit 1
+fi
 
 echo "Building egressd ..."
 dotnet build services/local/Egressd.Local.csproj -c Release -nologo -v quiet > "$state/build.log" 2>&1 || {
@@ -21,10 +26,9 @@ flows="${Egressd__Exporter__FlowLog__Path:-$state/flows.jsonl}"
 export Egressd__Bus__Transport=${Egressd__Bus__Transport:-inmemory}
 export Egressd__Http__Port=$port
 export Egressd__Exporter__FlowLog__Path="$flows"
-# Until the collector reads conntrack, it replays a recorded window every read.
-export Egressd__Collector__Source=${Egressd__Collector__Source:-replay}
-export Egressd__Collector__ReplayFile=${Egressd__Collector__ReplayFile:-$root/services/collector/Fixtures/sample-flows.jsonl}
-export Egressd__Collector__ReplayLoop=${Egressd__Collector__ReplayLoop:-true}
+# The collector reads this host's conntrack (root needed). Egressd__Collector__Source=replay with
+# Egressd__Collector__ReplayFile=services/collector/Fixtures/sample-flows.jsonl replays a recording instead.
+export Egressd__Collector__Source=${Egressd__Collector__Source:-netfilter}
 
 cat <<INFO
 egressd is running (Ctrl+C stops it).

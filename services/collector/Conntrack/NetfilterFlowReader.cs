@@ -33,6 +33,7 @@ internal sealed partial class NetfilterFlowReader : IFlowReader, IDisposable
     private readonly string where;
     private readonly ILogger logger;
     private bool? countersSeen;
+    private bool reported;
     private long lastOverflows;
     private long lastSkipped;
     private long lastRestarts;
@@ -87,6 +88,13 @@ internal sealed partial class NetfilterFlowReader : IFlowReader, IDisposable
             lastOverflows = events.Overflows;
         }
 
+        if (!reported && reducer.DumpedEntries == 0)
+        {
+            LogEmptyTable(logger, where);
+        }
+
+        reported = true;
+
         // Say it once when it starts, and once when it stops.
         if (reducer.DumpedEntries > 0)
         {
@@ -116,6 +124,10 @@ internal sealed partial class NetfilterFlowReader : IFlowReader, IDisposable
     [LoggerMessage(EventId = 2301, Level = LogLevel.Warning,
         Message = "All {Entries} conntrack entries in {Where} have no counters, so every flow reads zero: accounting is off. Turn it on with sysctl net.netfilter.nf_conntrack_acct=1 there, or Egressd:Collector:EnableAccounting=true with CAP_NET_ADMIN (entries that existed before keep no counters)")]
     private static partial void LogNoCounters(ILogger logger, int entries, string where);
+
+    [LoggerMessage(EventId = 2303, Level = LogLevel.Information,
+        Message = "The conntrack table in {Where} is empty: nothing there uses connection tracking yet (no NAT or stateful firewall rule), so there are no flows to report")]
+    private static partial void LogEmptyTable(ILogger logger, string where);
 
     [LoggerMessage(EventId = 2302, Level = LogLevel.Information, Message = "Conntrack entries in {Where} carry counters again")]
     private static partial void LogCountersBack(ILogger logger, string where);
