@@ -1,4 +1,5 @@
 using Egressd.Contracts;
+using Egressd.Enricher.Cluster;
 using Egressd.Enricher.Enrichment;
 using Egressd.Shared.Bus;
 using MassTransit;
@@ -9,18 +10,47 @@ namespace Egressd.Enricher;
 /// <summary>
 /// Enriches each collected batch and republishes it with the same batch id. The endpoint's
 /// outbox holds the publish until this method returns, so a failure publishes nothing and the
-/// redelivery produces the same message again.
+/// redelivery produces the same message again. Batches wait for the cluster caches' first sync:
+/// enriching against an empty cache would attribute nothing.
 /// </summary>
-internal sealed class FlowBatchCollectedConsumer(IFlowEnricher enricher) : IConsumer<FlowBatchCollected>
+internal sealed class FlowBatchCollectedConsumer(ClusterState cluster, FlowEnricher enricher) : IConsumer<FlowBatchCollected>
 {
     private static readonly Counter Batches = Metrics.CreateCounter(
         "egressd_enricher_batches_total", "Collected batches enriched and republished.");
+    private static readonly Counter Skipped = Metrics.CreateCounter(
+        "egressd_enricher_batches_skipped_total", "Collected batches skipped, by reason.", "reason");
+    private static readonly Counter Refused = Metrics.CreateCounter(
+        "egressd_enricher_batches_refused_total", "Collected batches refused as invalid (sent to the _error queue).");
     private static readonly Counter Flows = Metrics.CreateCounter(
-        "egressd_enricher_flows_total", "Flows enriched and republished.");
+        "egressd_enricher_flows_total", "Flows enriched and republished, by traffic class.", "traffic_class");
+    private static readonly Counter Unattributed = Metrics.CreateCounter(
+        "egressd_enricher_unattributed_flows_total", "Flows kept without a source pod, by reason.", "reason");
+
+    private static readonly string[] ClassNames = [.. Enum.GetValues<TrafficClass>().Select(c => System.Text.Json.JsonSerializer.Serialize(c).Trim('"'))];
 
     public async Task Consume(ConsumeContext<FlowBatchCollected> context)
     {
-        var enriched = enricher.Enrich(context.Message);
+        var batch = context.Message;
+        if (batch.Flows is null || batch.Flows.Count == 0)
+        {
+            // Nothing to enrich or count: a window with DNS answers only, or a malformed empty one.
+            Skipped.WithLabels("empty").Inc();
+            return;
+        }
+
+        await cluster.WaitForSyncAsync(context.CancellationToken);
+        var stats = new EnrichmentStats();
+        FlowBatchEnriched enriched;
+        try
+        {
+            enriched = enricher.Enrich(batch, cluster.Snapshot(), stats);
+        }
+        catch (InvalidMessageException)
+        {
+            Refused.Inc();
+            throw;
+        }
+
         var messageId = enriched.Id.ToMessageId();
         // Mandatory: with no exporter queue bound the broker returns the batch, the consume fails
         // and is retried, instead of the batch vanishing.
@@ -30,7 +60,16 @@ internal sealed class FlowBatchCollectedConsumer(IFlowEnricher enricher) : ICons
             publish.Mandatory = true;
         });
         Batches.Inc();
-        Flows.Inc(enriched.Flows.Count);
+        for (var i = 0; i < stats.Classes.Length; i++)
+        {
+            if (stats.Classes[i] > 0)
+            {
+                Flows.WithLabels(ClassNames[i]).Inc(stats.Classes[i]);
+            }
+        }
+
+        Unattributed.WithLabels("source_unknown").Inc(stats.SourceUnknown);
+        Unattributed.WithLabels("source_host_network").Inc(stats.SourceHostNetwork);
     }
 }
 

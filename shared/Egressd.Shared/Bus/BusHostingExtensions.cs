@@ -42,11 +42,13 @@ public static class BusHostingExtensions
                 endpoint.UseMessageRetry(r =>
                 {
                     r.Handle<MessageReturnedException>();
+                    r.Ignore<InvalidMessageException>();
                     r.Exponential(10, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(2));
                 });
                 endpoint.UseMessageRetry(r =>
                 {
                     r.Ignore<MessageReturnedException>();
+                    r.Ignore<InvalidMessageException>();
                     r.Interval(options.RetryLimit, options.RetryInterval);
                 });
                 // Publishes made while consuming leave only when the consumer succeeds.

@@ -1,0 +1,33 @@
+using System.Collections.Frozen;
+using Egressd.Contracts;
+
+namespace Egressd.Enricher.Cluster;
+
+/// <summary>
+/// An immutable view of the cluster for enrichment: lookups by address, built once per change
+/// and shared by every consumer thread without locks.
+/// </summary>
+public sealed class ClusterSnapshot
+{
+    public static ClusterSnapshot Empty { get; } = new(
+        FrozenDictionary<string, FlowEndpoint>.Empty, FrozenDictionary<string, FlowEndpoint>.Empty, FrozenDictionary<string, string>.Empty);
+
+    public ClusterSnapshot(
+        FrozenDictionary<string, FlowEndpoint> pods,
+        FrozenDictionary<string, FlowEndpoint> nodes,
+        FrozenDictionary<string, string> services)
+    {
+        Pods = pods;
+        Nodes = nodes;
+        Services = services;
+    }
+
+    /// <summary>Pod addresses (deleted pods for a while too) → the pod with its node, zone, region and workload.</summary>
+    public FrozenDictionary<string, FlowEndpoint> Pods { get; }
+
+    /// <summary>Node addresses → the node with its zone and region (hostNetwork traffic).</summary>
+    public FrozenDictionary<string, FlowEndpoint> Nodes { get; }
+
+    /// <summary>Service cluster IPs → "namespace/name".</summary>
+    public FrozenDictionary<string, string> Services { get; }
+}

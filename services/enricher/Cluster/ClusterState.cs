@@ -1,0 +1,210 @@
+using System.Collections.Frozen;
+using Egressd.Contracts;
+
+namespace Egressd.Enricher.Cluster;
+
+/// <summary>
+/// The enricher's picture of the cluster, fed by the Kubernetes reflectors or an inventory file,
+/// read through immutable snapshots. Deleted pods stay resolvable for the retention time
+/// (conntrack entries outlive pods). When addresses collide, a live pod wins over a deleted
+/// one, and among those the earliest created wins (as in egressd).
+/// </summary>
+public sealed class ClusterState(TimeProvider time, TimeSpan deletedPodRetention)
+{
+    private readonly Lock gate = new();
+    private readonly Dictionary<string, PodInfo> pods = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (PodInfo Pod, DateTimeOffset Deleted)> deletedPods = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, NodeInfo> nodes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ServiceInfo> services = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, OwnerInfo> replicaSets = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, OwnerInfo> jobs = new(StringComparer.Ordinal);
+    private readonly HashSet<string> required = new(StringComparer.Ordinal);
+    private readonly HashSet<string> syncedResources = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private ClusterSnapshot snapshot = ClusterSnapshot.Empty;
+    private bool dirty = true;
+    private DateTimeOffset nextExpiry = DateTimeOffset.MaxValue;
+
+    public bool IsSynced => synced.Task.IsCompleted;
+
+    /// <summary>Names the resources whose first sync makes the state ready.</summary>
+    public void Require(params string[] resources)
+    {
+        lock (gate)
+        {
+            required.UnionWith(resources);
+        }
+    }
+
+    public void MarkSynced(string resource)
+    {
+        lock (gate)
+        {
+            syncedResources.Add(resource);
+            if (required.IsSubsetOf(syncedResources))
+            {
+                synced.TrySetResult();
+            }
+        }
+    }
+
+    public Task WaitForSyncAsync(CancellationToken cancellationToken) => synced.Task.WaitAsync(cancellationToken);
+
+    public void UpsertPod(string key, PodInfo pod) => Change(() =>
+    {
+        pods[key] = pod;
+        deletedPods.Remove(key);
+    });
+
+    public void DeletePod(string key) => Change(() =>
+    {
+        if (pods.Remove(key, out var pod))
+        {
+            var now = time.GetUtcNow();
+            deletedPods[key] = (pod, now);
+            var expiry = now + deletedPodRetention;
+            if (expiry < nextExpiry)
+            {
+                nextExpiry = expiry;
+            }
+        }
+    });
+
+    public void UpsertNode(string key, NodeInfo node) => Change(() => nodes[key] = node);
+
+    public void DeleteNode(string key) => Change(() => nodes.Remove(key));
+
+    public void UpsertService(string key, ServiceInfo service) => Change(() => services[key] = service);
+
+    public void DeleteService(string key) => Change(() => services.Remove(key));
+
+    public void UpsertReplicaSet(string key, OwnerInfo owner) => Change(() => replicaSets[key] = owner);
+
+    public void DeleteReplicaSet(string key) => Change(() => replicaSets.Remove(key));
+
+    public void UpsertJob(string key, OwnerInfo owner) => Change(() => jobs[key] = owner);
+
+    public void DeleteJob(string key) => Change(() => jobs.Remove(key));
+
+    /// <summary>The current snapshot; rebuilt only when something changed or a deleted pod expired.</summary>
+    public ClusterSnapshot Snapshot()
+    {
+        var now = time.GetUtcNow();
+        lock (gate)
+        {
+            if (!dirty && now < nextExpiry)
+            {
+                return snapshot;
+            }
+
+            Expire(now);
+            snapshot = Build();
+            dirty = false;
+            return snapshot;
+        }
+    }
+
+    private void Change(Action change)
+    {
+        lock (gate)
+        {
+            change();
+            dirty = true;
+        }
+    }
+
+    private void Expire(DateTimeOffset now)
+    {
+        nextExpiry = DateTimeOffset.MaxValue;
+        foreach (var (key, (_, deleted)) in deletedPods)
+        {
+            var expiry = deleted + deletedPodRetention;
+            if (expiry <= now)
+            {
+                deletedPods.Remove(key);
+            }
+            else if (expiry < nextExpiry)
+            {
+                nextExpiry = expiry;
+            }
+        }
+    }
+
+    private ClusterSnapshot Build()
+    {
+        var nodeEndpoints = nodes.Values.ToDictionary(n => n.Name, n => new FlowEndpoint { Node = n.Name, Zone = n.Zone, Region = n.Region }, StringComparer.Ordinal);
+        var nodesByIp = new Dictionary<string, FlowEndpoint>(StringComparer.Ordinal);
+        foreach (var node in nodes.Values)
+        {
+            foreach (var ip in node.Ips)
+            {
+                nodesByIp.TryAdd(ip, nodeEndpoints[node.Name]);
+            }
+        }
+
+        // Live pods first, each group earliest created first: the first to claim an address keeps it.
+        var candidates = pods.Values.OrderBy(p => p.Created)
+            .Concat(deletedPods.Values.Select(d => d.Pod).OrderBy(p => p.Created));
+        var podsByIp = new Dictionary<string, FlowEndpoint>(StringComparer.Ordinal);
+        foreach (var pod in candidates)
+        {
+            if (pod.HostNetwork)
+            {
+                // Its addresses are its node's: attributed to the node, not to one of its pods.
+                continue;
+            }
+
+            FlowEndpoint? endpoint = null;
+            foreach (var ip in pod.Ips)
+            {
+                if (!podsByIp.ContainsKey(ip))
+                {
+                    podsByIp[ip] = endpoint ??= Endpoint(pod, nodes);
+                }
+            }
+        }
+
+        var servicesByIp = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var service in services.Values)
+        {
+            foreach (var ip in service.ClusterIps)
+            {
+                servicesByIp.TryAdd(ip, $"{service.Namespace}/{service.Name}");
+            }
+        }
+
+        return new ClusterSnapshot(podsByIp.ToFrozenDictionary(StringComparer.Ordinal), nodesByIp.ToFrozenDictionary(StringComparer.Ordinal), servicesByIp.ToFrozenDictionary(StringComparer.Ordinal));
+    }
+
+    private FlowEndpoint Endpoint(PodInfo pod, Dictionary<string, NodeInfo> nodeIndex)
+    {
+        NodeInfo? node = pod.Node is not null && nodeIndex.TryGetValue(pod.Node, out var n) ? n : null;
+        var (kind, name) = Workload(pod);
+        return new FlowEndpoint
+        {
+            Pod = pod.Name,
+            Namespace = pod.Namespace,
+            Node = pod.Node,
+            Zone = node?.Zone,
+            Region = node?.Region,
+            WorkloadKind = kind,
+            WorkloadName = name,
+        };
+    }
+
+    /// <summary>The top of the owner chain: ReplicaSet → Deployment, Job → CronJob, else the owner itself.</summary>
+    private (string? Kind, string? Name) Workload(PodInfo pod)
+    {
+        switch (pod.OwnerKind)
+        {
+            case null:
+                return ("Pod", pod.Name);
+            case "ReplicaSet" when replicaSets.TryGetValue($"{pod.Namespace}/{pod.OwnerName}", out var rs) && rs.OwnerKind is not null:
+                return (rs.OwnerKind, rs.OwnerName);
+            case "Job" when jobs.TryGetValue($"{pod.Namespace}/{pod.OwnerName}", out var job) && job.OwnerKind is not null:
+                return (job.OwnerKind, job.OwnerName);
+            default:
+                return (pod.OwnerKind, pod.OwnerName);
+        }
+    }
+}

@@ -1,0 +1,141 @@
+using System.Net;
+using Egressd.Contracts;
+using Egressd.Enricher.Cluster;
+using Egressd.Shared.Bus;
+
+namespace Egressd.Enricher.Enrichment;
+
+/// <summary>What one enrichment saw, for metrics.</summary>
+public sealed class EnrichmentStats
+{
+    /// <summary>Flows whose source is no pod the cluster knows (the flow goes on with what is known).</summary>
+    public int SourceUnknown { get; set; }
+
+    /// <summary>Flows whose source is a node address (a hostNetwork pod or the node itself).</summary>
+    public int SourceHostNetwork { get; set; }
+
+    public int[] Classes { get; } = new int[Enum.GetValues<TrafficClass>().Length];
+}
+
+/// <summary>
+/// A pure function from a collected batch and a cluster snapshot to the enriched batch: no I/O, no
+/// clock, so it is tested without a cluster and benchmarked alone. A flow whose source is unknown
+/// is kept (egressd drops it, and its bytes vanish); a batch that cannot have come from a
+/// collector (an address that is not one, a protocol number outside 0-255, too many flows) is
+/// refused whole with <see cref="InvalidMessageException"/>.
+/// </summary>
+public sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPerBatch)
+{
+    private static readonly FlowEndpoint Unknown = new();
+
+    public FlowBatchEnriched Enrich(FlowBatchCollected batch, ClusterSnapshot cluster, EnrichmentStats stats)
+    {
+        if (batch.Flows.Count > maxFlowsPerBatch)
+        {
+            throw new InvalidMessageException($"batch {batch.Id} has {batch.Flows.Count} flows, more than Egressd:Enricher:MaxFlowsPerBatch ({maxFlowsPerBatch})");
+        }
+
+        var names = DnsNames(batch);
+        var flows = new EnrichedFlow[batch.Flows.Count];
+        for (var i = 0; i < flows.Length; i++)
+        {
+            flows[i] = Enrich(batch, i, cluster, names, stats);
+        }
+
+        return new FlowBatchEnriched
+        {
+            Id = batch.Id,
+            Node = batch.Node,
+            WindowStart = batch.WindowStart,
+            WindowEnd = batch.WindowEnd,
+            Source = batch.Source,
+            Flows = flows,
+        };
+    }
+
+    private EnrichedFlow Enrich(FlowBatchCollected batch, int index, ClusterSnapshot cluster, Dictionary<string, DnsAnswer>? names, EnrichmentStats stats)
+    {
+        var flow = batch.Flows[index];
+        if (flow.Protocol is < 0 or > 255)
+        {
+            throw new InvalidMessageException($"batch {batch.Id} flow {index}: protocol {flow.Protocol} is not an IP protocol number");
+        }
+
+        FlowEndpoint source;
+        if (cluster.Pods.TryGetValue(flow.SourceIp, out var pod))
+        {
+            source = pod;
+        }
+        else if (cluster.Nodes.TryGetValue(flow.SourceIp, out var node))
+        {
+            source = node;
+            stats.SourceHostNetwork++;
+        }
+        else
+        {
+            Parse(flow.SourceIp, batch, index, "source");
+            source = Unknown;
+            stats.SourceUnknown++;
+        }
+
+        string? service = null;
+        if (flow.OriginalDestinationIp is { } original && !cluster.Services.TryGetValue(original, out service))
+        {
+            Parse(original, batch, index, "original destination");
+        }
+
+        TrafficClass trafficClass;
+        FlowEndpoint destination;
+        string? dnsName = null;
+        IPAddress? parsed = null;
+        if (cluster.Pods.TryGetValue(flow.DestinationIp, out var destinationPod) || cluster.Nodes.TryGetValue(flow.DestinationIp, out destinationPod))
+        {
+            destination = destinationPod;
+            trafficClass = TrafficClassifier.InCluster(source, destination);
+        }
+        else
+        {
+            destination = Unknown;
+            parsed = Parse(flow.DestinationIp, batch, index, "destination");
+            trafficClass = classifier.External(parsed);
+            dnsName = names is not null && names.TryGetValue(flow.DestinationIp, out var answer) ? answer.Name : null;
+        }
+
+        if (classifier.HasRules && classifier.Rule(parsed ?? Parse(flow.DestinationIp, batch, index, "destination")) is { } ruled)
+        {
+            trafficClass = ruled;
+        }
+
+        stats.Classes[(int)trafficClass]++;
+        return new EnrichedFlow
+        {
+            Flow = flow,
+            Source = source,
+            Destination = destination,
+            DestinationService = service,
+            DestinationDnsName = dnsName,
+            TrafficClass = trafficClass,
+        };
+    }
+
+    private static IPAddress Parse(string text, FlowBatchCollected batch, int index, string what) =>
+        IPAddress.TryParse(text, out var address)
+            ? address
+            : throw new InvalidMessageException($"batch {batch.Id} flow {index}: {what} '{text}' is not an IP address");
+
+    private static Dictionary<string, DnsAnswer>? DnsNames(FlowBatchCollected batch)
+    {
+        Dictionary<string, DnsAnswer>? names = null;
+        foreach (var answer in batch.DnsAnswers)
+        {
+            names ??= new Dictionary<string, DnsAnswer>(StringComparer.Ordinal);
+            // Several names can point at one address: the answer that lives longest is the freshest.
+            if (!names.TryGetValue(answer.Ip, out var seen) || answer.ExpiresAt > seen.ExpiresAt)
+            {
+                names[answer.Ip] = answer;
+            }
+        }
+
+        return names;
+    }
+}

@@ -1,0 +1,74 @@
+using System.Net;
+using Egressd.Contracts;
+
+namespace Egressd.Enricher.Enrichment;
+
+/// <summary>
+/// Decides what a flow's traffic costs: same node, same zone, across zones or regions, out to the
+/// internet, or to a private address outside the cluster. CIDR rules from configuration win over
+/// what the cluster says (for addresses the cluster cannot know, such as a peered VPC).
+/// </summary>
+public sealed class TrafficClassifier
+{
+    private readonly IReadOnlyList<IPNetwork> privateNetworks;
+    private readonly (IPNetwork Network, TrafficClass Class)[] rules;
+
+    public TrafficClassifier(IEnumerable<IPNetwork> privateNetworks, IEnumerable<(IPNetwork, TrafficClass)> rules)
+    {
+        this.privateNetworks = [.. privateNetworks];
+        this.rules = [.. rules];
+    }
+
+    public bool HasRules => rules.Length > 0;
+
+    /// <summary>Both ends are in the cluster (pods or nodes).</summary>
+    public static TrafficClass InCluster(FlowEndpoint source, FlowEndpoint destination)
+    {
+        if (source.Node is not null && source.Node == destination.Node)
+        {
+            return TrafficClass.SameNode;
+        }
+
+        if (source.Zone is null || destination.Zone is null)
+        {
+            return TrafficClass.Unknown;
+        }
+
+        if (source.Zone == destination.Zone)
+        {
+            return TrafficClass.SameZone;
+        }
+
+        return source.Region is not null && destination.Region is not null && source.Region != destination.Region
+            ? TrafficClass.CrossRegion
+            : TrafficClass.CrossZone;
+    }
+
+    /// <summary>The destination is outside the cluster.</summary>
+    public TrafficClass External(IPAddress destination)
+    {
+        foreach (var network in privateNetworks)
+        {
+            if (network.Contains(destination))
+            {
+                return TrafficClass.PrivateExternal;
+            }
+        }
+
+        return TrafficClass.Internet;
+    }
+
+    /// <summary>The class a configured CIDR rule gives the destination, if any rule matches.</summary>
+    public TrafficClass? Rule(IPAddress destination)
+    {
+        foreach (var (network, trafficClass) in rules)
+        {
+            if (network.Contains(destination))
+            {
+                return trafficClass;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,16 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Egressd.Shared.Kubernetes;
+
+public static class KubernetesHostingExtensions
+{
+    /// <summary>Binds and validates <c>Egressd:Kubernetes</c>; safe to call from every service in one process.</summary>
+    public static IServiceCollection AddEgressdKubernetes(this IServiceCollection services)
+    {
+        services.AddOptions<KubernetesOptions>().BindConfiguration(KubernetesOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KubernetesOptions>, KubernetesOptionsValidator>());
+        return services;
+    }
+}

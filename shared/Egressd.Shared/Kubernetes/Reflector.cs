@@ -1,0 +1,290 @@
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+
+namespace Egressd.Shared.Kubernetes;
+
+/// <summary>Receives a reflector's view of one resource, one call at a time.</summary>
+public interface IReflectorHandler<in TSlim>
+    where TSlim : class
+{
+    /// <summary>An object appeared or changed (<paramref name="previous"/> is null when it is new).</summary>
+    void OnUpsert(string key, TSlim? previous, TSlim current);
+
+    void OnDelete(string key, TSlim previous);
+
+    /// <summary>A full list has been applied: the handler's view is complete.</summary>
+    void OnSynced();
+}
+
+/// <summary>
+/// Keeps a local copy of one Kubernetes resource, the way client-go's reflector does, over the
+/// official client's list and watch calls (it has no informer): a paged list, then a watch from
+/// the list's resourceVersion with bookmarks. A 410 Gone relists and reports the objects that
+/// vanished in the gap as deletions; a stream that ends or breaks is watched again from the last
+/// resourceVersion, with jittered backoff after failures; a watchdog restarts a watch that has
+/// been silent longer than <see cref="KubernetesOptions.WatchIdleTimeout"/>. Only the fields the
+/// transform keeps are held in memory.
+/// </summary>
+public sealed partial class Reflector<T, TList, TSlim>
+    where T : class, IKubernetesObject<V1ObjectMeta>
+    where TList : class, IKubernetesObject<V1ListMeta>, IItems<T>
+    where TSlim : class
+{
+    private static readonly Counter Relists = Metrics.CreateCounter(
+        "egressd_kubernetes_relists_total", "Full lists of a resource (the first sync, and after 410 Gone).", "resource");
+    private static readonly Counter WatchRestarts = Metrics.CreateCounter(
+        "egressd_kubernetes_watch_restarts_total", "Watches started again, by why the last one ended.", "resource", "reason");
+    private static readonly Counter Events = Metrics.CreateCounter(
+        "egressd_kubernetes_watch_events_total", "Watch events received.", "resource", "type");
+    private static readonly Gauge Objects = Metrics.CreateGauge(
+        "egressd_kubernetes_objects", "Objects of a resource held in the cache.", "resource");
+
+    private readonly string resource;
+    private readonly Func<string?, int, CancellationToken, Task<TList>> listPage;
+    private readonly Func<string, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> watchFrom;
+    private readonly Func<T, TSlim> transform;
+    private readonly IReflectorHandler<TSlim> handler;
+    private readonly KubernetesOptions options;
+    private readonly TimeProvider time;
+    private readonly ILogger logger;
+    private readonly Dictionary<string, TSlim> store = new(StringComparer.Ordinal);
+    private volatile bool synced;
+
+    /// <param name="resource">For logs and metrics: "pods", "nodes", ...</param>
+    /// <param name="listPage">One page of the list: (continue token, limit) → list.</param>
+    /// <param name="watchFrom">A watch from a resourceVersion (with bookmarks), passing ERROR events to the given callback.</param>
+    /// <param name="transform">Keeps the fields egressd uses; the full object is dropped.</param>
+    public Reflector(
+        string resource,
+        Func<string?, int, CancellationToken, Task<TList>> listPage,
+        Func<string, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> watchFrom,
+        Func<T, TSlim> transform,
+        IReflectorHandler<TSlim> handler,
+        KubernetesOptions options,
+        TimeProvider time,
+        ILogger logger)
+    {
+        this.resource = resource;
+        this.listPage = listPage;
+        this.watchFrom = watchFrom;
+        this.transform = transform;
+        this.handler = handler;
+        this.options = options;
+        this.time = time;
+        this.logger = logger;
+    }
+
+    public string Resource => resource;
+
+    /// <summary>True once a full list has been applied.</summary>
+    public bool HasSynced => synced;
+
+    /// <summary>Lists and watches until cancelled. Never throws for API trouble: it logs and tries again.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        string? resourceVersion = null;
+        var failures = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                resourceVersion ??= await RelistAsync(cancellationToken);
+                var (next, reason) = await WatchAsync(resourceVersion, cancellationToken);
+                failures = 0;
+                resourceVersion = reason == "expired" ? null : next;
+                WatchRestarts.WithLabels(resource, reason).Inc();
+                LogWatchEnded(logger, resource, reason, resourceVersion ?? "relist");
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (HttpOperationException ex) when (ex.Response?.StatusCode == HttpStatusCode.Gone)
+            {
+                // A list page's continue token or a watch's resourceVersion is too old.
+                WatchRestarts.WithLabels(resource, "expired").Inc();
+                resourceVersion = null;
+            }
+            catch (Exception ex)
+            {
+                failures++;
+                var delay = Backoff(failures);
+                WatchRestarts.WithLabels(resource, "error").Inc();
+                LogApiFailure(logger, resource, ex.GetType().Name, ex.Message, delay);
+                try
+                {
+                    await Task.Delay(delay, time, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private async Task<string> RelistAsync(CancellationToken cancellationToken)
+    {
+        Relists.WithLabels(resource).Inc();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        string? continueToken = null;
+        string? resourceVersion = null;
+        do
+        {
+            var page = await listPage(continueToken, options.PageSize, cancellationToken);
+            // The first page's resourceVersion is the snapshot every page belongs to.
+            resourceVersion ??= page.Metadata?.ResourceVersion;
+            foreach (var item in page.Items ?? [])
+            {
+                var key = Key(item);
+                seen.Add(key);
+                Upsert(key, item);
+            }
+
+            continueToken = page.Metadata?.ContinueProperty;
+        }
+        while (!string.IsNullOrEmpty(continueToken));
+
+        // Whatever we hold that the list no longer has was deleted while we were not watching.
+        foreach (var key in store.Keys.Where(k => !seen.Contains(k)).ToList())
+        {
+            var previous = store[key];
+            store.Remove(key);
+            handler.OnDelete(key, previous);
+        }
+
+        Objects.WithLabels(resource).Set(store.Count);
+        handler.OnSynced();
+        if (!synced)
+        {
+            synced = true;
+            LogSynced(logger, resource, store.Count, resourceVersion ?? "");
+        }
+
+        return resourceVersion ?? "0";
+    }
+
+    private async Task<(string ResourceVersion, string Reason)> WatchAsync(string resourceVersion, CancellationToken cancellationToken)
+    {
+        using var watchCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var lastEvent = time.GetTimestamp();
+        var stalled = false;
+        var expired = false;
+        Exception? streamError = null;
+        using var watchdog = time.CreateTimer(
+            _ =>
+            {
+                if (time.GetElapsedTime(Volatile.Read(ref lastEvent)) > options.WatchIdleTimeout)
+                {
+                    stalled = true;
+                    watchCancel.Cancel();
+                }
+            },
+            null,
+            options.WatchIdleTimeout / 4,
+            options.WatchIdleTimeout / 4);
+
+        try
+        {
+            var events = watchFrom(
+                resourceVersion,
+                ex =>
+                {
+                    // ERROR events arrive here only: 410 means our resourceVersion is gone.
+                    if (ex is KubernetesException { Status.Code: 410 })
+                    {
+                        expired = true;
+                    }
+                    else
+                    {
+                        streamError = ex;
+                    }
+                },
+                watchCancel.Token);
+
+            await foreach (var (type, item) in events)
+            {
+                Volatile.Write(ref lastEvent, time.GetTimestamp());
+                Events.WithLabels(resource, type.ToString()).Inc();
+                if (item?.Metadata?.ResourceVersion is { Length: > 0 } version)
+                {
+                    resourceVersion = version;
+                }
+
+                switch (type)
+                {
+                    case WatchEventType.Added or WatchEventType.Modified:
+                        Upsert(Key(item!), item!);
+                        break;
+                    case WatchEventType.Deleted:
+                        var key = Key(item!);
+                        if (store.Remove(key, out var previous))
+                        {
+                            handler.OnDelete(key, previous);
+                        }
+
+                        break;
+                    default:
+                        // Bookmarks only move the resourceVersion on.
+                        break;
+                }
+
+                Objects.WithLabels(resource).Set(store.Count);
+            }
+        }
+        catch (OperationCanceledException) when (stalled && !cancellationToken.IsCancellationRequested)
+        {
+            LogStalled(logger, resource, options.WatchIdleTimeout);
+            return (resourceVersion, "stalled");
+        }
+
+        if (expired)
+        {
+            return (resourceVersion, "expired");
+        }
+
+        if (streamError is not null)
+        {
+            LogBadEvent(logger, resource, streamError.Message);
+        }
+
+        return (resourceVersion, "closed");
+    }
+
+    private void Upsert(string key, T item)
+    {
+        var slim = transform(item);
+        store.TryGetValue(key, out var previous);
+        store[key] = slim;
+        handler.OnUpsert(key, previous, slim);
+    }
+
+    private static string Key(T item) =>
+        item.Metadata.NamespaceProperty is { Length: > 0 } ns ? $"{ns}/{item.Metadata.Name}" : item.Metadata.Name;
+
+    private TimeSpan Backoff(int failures)
+    {
+        var ceiling = Math.Min(options.MaxBackoff.TotalMilliseconds, 200 * Math.Pow(2, Math.Min(failures, 16)));
+        // Jitter spreads the reconnects of a whole DaemonSet after an API server restart.
+        return TimeSpan.FromMilliseconds(ceiling * (0.5 + (Random.Shared.NextDouble() / 2)));
+    }
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Kubernetes {Resource} synced: {Count} objects at resourceVersion {ResourceVersion}")]
+    private static partial void LogSynced(ILogger logger, string resource, int count, string resourceVersion);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Debug, Message = "Kubernetes {Resource} watch ended ({Reason}); continuing from {ResourceVersion}")]
+    private static partial void LogWatchEnded(ILogger logger, string resource, string reason, string resourceVersion);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "Kubernetes {Resource} list or watch failed ({ExceptionType}: {Reason}); trying again in {Delay}")]
+    private static partial void LogApiFailure(ILogger logger, string resource, string exceptionType, string reason, TimeSpan delay);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Warning, Message = "Kubernetes {Resource} watch was silent for more than {Idle}; restarting it")]
+    private static partial void LogStalled(ILogger logger, string resource, TimeSpan idle);
+
+    [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "Kubernetes {Resource} watch sent an event that could not be read: {Reason}")]
+    private static partial void LogBadEvent(ILogger logger, string resource, string reason);
+}
