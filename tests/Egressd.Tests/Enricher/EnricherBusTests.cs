@@ -1,0 +1,170 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Egressd.Contracts;
+using Egressd.Enricher;
+using Egressd.Shared.Bus;
+using Egressd.Tests.Infrastructure;
+using MassTransit;
+using RabbitMQ.Client;
+
+namespace Egressd.Tests.Enricher;
+
+/// <summary>The enricher on a real RabbitMQ, with its Kubernetes context from the fake API server.</summary>
+[Collection(BrokerCollection.Name)]
+public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
+{
+    private const string ErrorQueue = FlowBatchCollectedConsumerDefinition.Queue + "_error";
+    private FakeKubernetesApi api = null!;
+    private InProcessHost enricher = null!;
+    private IConnection connection = null!;
+    private IChannel channel = null!;
+    private string probe = "";
+
+    public async ValueTask InitializeAsync()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        TestContext.Current.TestOutputHelper?.WriteLine("Kubernetes: the in-process fake API server (no real cluster is used by these tests)");
+        api = await FakeKubernetesApi.StartAsync();
+        api.Apply(FakeKubernetesApi.Node("node-a", "zone-a", "region-1", "10.0.0.1"));
+        api.Apply(FakeKubernetesApi.Node("node-b", "zone-b", "region-1", "10.0.0.2"));
+        api.Apply(FakeKubernetesApi.ReplicaSet("shop", "web-7d9f", "web"));
+        api.Apply(FakeKubernetesApi.Pod("shop", "web-7d9f-x1", "node-a", ["10.244.1.10"], "ReplicaSet", "web-7d9f"));
+        api.Apply(FakeKubernetesApi.Pod("shop", "db-0", "node-b", ["10.244.2.20"], "StatefulSet", "db"));
+        api.Apply(FakeKubernetesApi.Service("shop", "db", "10.96.0.15"));
+
+        await broker.PurgeAsync(FlowBatchCollectedConsumerDefinition.Queue, ErrorQueue);
+        var settings = await broker.BusSettingsAsync();
+        settings["Egressd:Kubernetes:Kubeconfig"] = api.Kubeconfig;
+        settings["Egressd:Enricher:MaxFlowsPerBatch"] = "1000";
+        enricher = await InProcessHost.StartAsync("egressd-enricher", b => b.AddEnricher(), settings);
+        var bus = enricher.Services.GetRequiredService<IBusControl>();
+        Assert.True(await Eventually.TrueAsync(() => bus.CheckHealth().Status == BusHealthStatus.Healthy, TimeSpan.FromSeconds(60)));
+        using var http = new HttpClient();
+        Assert.True(await Eventually.TrueAsync(async () => (await http.GetAsync(new Uri(enricher.BaseAddress, "/readyz"), ct)).IsSuccessStatusCode, TimeSpan.FromSeconds(30)),
+            "the enricher never became ready (caches synced)");
+
+        connection = await broker.ConnectAsync();
+        channel = await connection.CreateChannelAsync(cancellationToken: ct);
+        probe = (await channel.QueueDeclareAsync(cancellationToken: ct)).QueueName;
+        await channel.ExchangeDeclareAsync("Egressd.Contracts:FlowBatchEnriched", ExchangeType.Fanout, durable: true, cancellationToken: ct);
+        await channel.QueueBindAsync(probe, "Egressd.Contracts:FlowBatchEnriched", "", cancellationToken: ct);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await channel.DisposeAsync();
+        await connection.DisposeAsync();
+        await enricher.DisposeAsync();
+        await api.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Batch_comes_out_enriched_with_the_same_id_and_a_redelivery_with_the_same_id_again()
+    {
+        var bus = enricher.Services.GetRequiredService<IBus>();
+        var batch = Batch(Guid.NewGuid().ToString("N"), Flow("10.244.1.10", "10.244.2.20", "10.96.0.15"));
+
+        await bus.PublishBatchAsync(batch, batch.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        var first = await ReceiveAsync();
+        // At-least-once: the same batch delivered again (same id) is enriched again, with the same id.
+        await bus.PublishBatchAsync(batch, batch.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        var second = await ReceiveAsync();
+
+        Assert.Equal(batch.Id.ToMessageId().ToString(), first.MessageId);
+        Assert.Equal(first.MessageId, second.MessageId);
+        Assert.Equal(first.Message.ToJsonString(), second.Message.ToJsonString());
+        var flow = first.Message["flows"]![0]!;
+        Assert.Equal(batch.Id.BootId, first.Message["id"]!["bootId"]!.GetValue<string>());
+        Assert.Equal("web", flow["source"]!["workloadName"]!.GetValue<string>());
+        Assert.Equal("Deployment", flow["source"]!["workloadKind"]!.GetValue<string>());
+        Assert.Equal("db-0", flow["destination"]!["pod"]!.GetValue<string>());
+        Assert.Equal("zone-b", flow["destination"]!["zone"]!.GetValue<string>());
+        Assert.Equal("shop/db", flow["destinationService"]!.GetValue<string>());
+        Assert.Equal("cross-zone", flow["trafficClass"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Bad_batches_go_to_the_error_queue_or_are_skipped_and_the_enricher_keeps_going()
+    {
+        var bus = enricher.Services.GetRequiredService<IBus>();
+        var host = enricher.BaseAddress;
+        using var http = new HttpClient();
+        async Task<double> Metric(string line)
+        {
+            var text = await http.GetStringAsync(new Uri(host, "/metrics"));
+            var found = text.Split('\n').FirstOrDefault(l => l.StartsWith(line + " ", StringComparison.Ordinal));
+            return found is null ? 0 : double.Parse(found.Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var refusedBefore = await Metric("egressd_enricher_batches_refused_total");
+        var emptyBefore = await Metric("egressd_enricher_batches_skipped_total{reason=\"empty\"}");
+        var boot = Guid.NewGuid().ToString("N");
+        FlowBatchCollected[] bad =
+        [
+            Batch(boot, 1, Flow("not-an-address", "10.244.2.20", null)),
+            Batch(boot, 2, Flow("10.244.1.10", "10.244.2.20", null) with { Protocol = 300 }),
+            Batch(boot, 3, [.. Enumerable.Range(0, 1001).Select(i => Flow("10.244.1.10", $"198.18.{i / 250}.{i % 250}", null))]),
+        ];
+        foreach (var batch in bad)
+        {
+            await bus.PublishBatchAsync(batch, batch.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        }
+
+        var empty = Batch(boot, 4);
+        await bus.PublishBatchAsync(empty, empty.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        var good = Batch(boot, 5, Flow("10.244.1.10", "198.18.7.9", null));
+        await bus.PublishBatchAsync(good, good.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        var enriched = await ReceiveAsync();
+        Assert.Equal(good.Id.ToMessageId().ToString(), enriched.MessageId);
+        Assert.True(await Eventually.TrueAsync(async () => await broker.MessageCountAsync(ErrorQueue) == 3, TimeSpan.FromSeconds(30)),
+            $"{ErrorQueue} holds {await broker.MessageCountAsync(ErrorQueue)}");
+        Assert.Equal(refusedBefore + 3, await Metric("egressd_enricher_batches_refused_total"));
+        Assert.Equal(emptyBefore + 1, await Metric("egressd_enricher_batches_skipped_total{reason=\"empty\"}"));
+        // Nothing but the good batch came out.
+        Assert.Null(await channel.BasicGetAsync(probe, autoAck: true, TestContext.Current.CancellationToken));
+        var reasons = new List<string>();
+        while (await channel.BasicGetAsync(ErrorQueue, autoAck: true, TestContext.Current.CancellationToken) is { } error)
+        {
+            reasons.Add(Encoding.UTF8.GetString((byte[])error.BasicProperties.Headers!["MT-Fault-Message"]!));
+        }
+
+        Assert.Contains(reasons, r => r.Contains("'not-an-address' is not an IP address", StringComparison.Ordinal));
+        Assert.Contains(reasons, r => r.Contains("protocol 300", StringComparison.Ordinal));
+        Assert.Contains(reasons, r => r.Contains("MaxFlowsPerBatch", StringComparison.Ordinal));
+    }
+
+    private async Task<(string MessageId, JsonNode Message)> ReceiveAsync()
+    {
+        BasicGetResult? result = null;
+        Assert.True(await Eventually.TrueAsync(async () => (result = await channel.BasicGetAsync(probe, autoAck: true)) is not null, TimeSpan.FromSeconds(30)),
+            "no enriched batch came out");
+        var envelope = JsonNode.Parse(result!.Body.Span)!;
+        return (result.BasicProperties.MessageId!, envelope["message"]!);
+    }
+
+    private static FlowRecord Flow(string src, string dst, string? original) => new()
+    {
+        SourceIp = src,
+        DestinationIp = dst,
+        OriginalDestinationIp = original,
+        Protocol = 6,
+        TxBytes = 100,
+        RxBytes = 200,
+        TxPackets = 2,
+        RxPackets = 3,
+    };
+
+    private static FlowBatchCollected Batch(string boot, params FlowRecord[] flows) => Batch(boot, 1, flows);
+
+    private static FlowBatchCollected Batch(string boot, long window, params FlowRecord[] flows) => new()
+    {
+        Id = new BatchId { Node = "node-a", BootId = boot, Window = window, Part = 0, PartCount = 1 },
+        Node = "node-a",
+        WindowStart = DateTimeOffset.UtcNow.AddSeconds(-5),
+        WindowEnd = DateTimeOffset.UtcNow,
+        Source = FlowSource.Netfilter,
+        Flows = flows,
+        DnsAnswers = [],
+    };
+}
