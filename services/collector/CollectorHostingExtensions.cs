@@ -3,7 +3,9 @@ using Egressd.Collector.Flows;
 using Egressd.Collector.Pods;
 using Egressd.Collector.Replay;
 using Egressd.Shared.Bus;
+using Egressd.Shared.Hosting;
 using Egressd.Shared.Inventory;
+using Egressd.Shared.Kubernetes;
 using Egressd.Shared.Network;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -31,22 +33,33 @@ public static class CollectorHostingExtensions
         services.AddSingleton<IValidateOptions<CollectorOptions>, CollectorOptionsValidator>();
         services.AddOptions<InventoryOptions>().BindConfiguration(InventoryOptions.Section);
         services.AddEgressdNetwork();
+        services.AddEgressdKubernetes();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(CreateLocalPods);
         services.TryAddSingleton(CreateFlowReader);
         services.TryAddSingleton<IBatchPublisher, BusBatchPublisher>();
+        services.AddHostedService<LocalPodsWatcher>();
         services.AddHostedService<CollectorWorker>();
+        services.AddHealthChecks().AddCheck<LocalPodsHealthCheck>("local-pods", tags: [ServiceDefaultsExtensions.ReadyTag]);
         return builder;
     }
 
     private static ILocalPods CreateLocalPods(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<CollectorOptions>>().Value;
+        var kubernetes = services.GetRequiredService<IOptions<KubernetesOptions>>().Value;
         var inventory = services.GetRequiredService<IOptions<InventoryOptions>>().Value.File;
-        var filter = options.PodFilter.Trim().ToLowerInvariant();
-        return filter == PodFilters.None || (filter == PodFilters.Auto && string.IsNullOrWhiteSpace(inventory))
-            ? new AnyAddressIsLocal()
-            : new InventoryLocalPods(inventory!, options.ResolveNodeName(), options.ExcludedNamespaces());
+        return options.ResolvePodFilter(kubernetes.HasCluster, inventory) switch
+        {
+            PodFilters.Kubernetes => new KubernetesLocalPods(
+                options.ResolveNodeName(),
+                options.ExcludedNamespaces(),
+                kubernetes,
+                services.GetRequiredService<TimeProvider>(),
+                services.GetRequiredService<ILoggerFactory>().CreateLogger("Egressd.Kubernetes")),
+            PodFilters.Inventory => new InventoryLocalPods(inventory!, options.ResolveNodeName(), options.ExcludedNamespaces()),
+            _ => new AnyAddressIsLocal(),
+        };
     }
 
     private static IFlowReader CreateFlowReader(IServiceProvider services)

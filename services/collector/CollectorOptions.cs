@@ -28,7 +28,7 @@ public sealed class CollectorOptions
     /// <summary>Kernel receive buffer for destroy events; raise it when the overflow metric counts.</summary>
     public int EventBufferBytes { get; set; } = 16 << 20;
 
-    /// <summary>Which flows are kept: <c>auto</c> (the inventory file when set, else none), <c>inventory</c> or <c>none</c> (every address counts as a local pod).</summary>
+    /// <summary>Which flows are kept: <c>auto</c> (Kubernetes when a cluster is reachable, else the inventory file when set, else none), <c>kubernetes</c> (this node's pods from a watch), <c>inventory</c> or <c>none</c> (every address counts as a local pod).</summary>
     public string PodFilter { get; set; } = PodFilters.Auto;
 
     /// <summary>Comma-separated namespaces whose pods are not reported.</summary>
@@ -55,6 +55,15 @@ public sealed class CollectorOptions
         [.. ExcludeNamespaces.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
 
     public string? NetnsPath() => string.IsNullOrWhiteSpace(Netns) ? null : Netns;
+
+    /// <summary>The filter <c>auto</c> stands for here: Kubernetes, then the inventory file, then none.</summary>
+    public string ResolvePodFilter(bool hasCluster, string? inventoryFile) => PodFilter.Trim().ToLowerInvariant() switch
+    {
+        PodFilters.Auto when hasCluster => PodFilters.Kubernetes,
+        PodFilters.Auto when !string.IsNullOrWhiteSpace(inventoryFile) => PodFilters.Inventory,
+        PodFilters.Auto => PodFilters.None,
+        var filter => filter,
+    };
 }
 
 public static class CollectorSources
@@ -66,11 +75,13 @@ public static class CollectorSources
 public static class PodFilters
 {
     public const string Auto = "auto";
+    public const string Kubernetes = "kubernetes";
     public const string Inventory = "inventory";
     public const string None = "none";
 }
 
-internal sealed class CollectorOptionsValidator(IOptions<Shared.Inventory.InventoryOptions> inventory) : IValidateOptions<CollectorOptions>
+internal sealed class CollectorOptionsValidator(IOptions<Shared.Inventory.InventoryOptions> inventory, IOptions<Shared.Kubernetes.KubernetesOptions> kubernetes)
+    : IValidateOptions<CollectorOptions>
 {
     public ValidateOptionsResult Validate(string? name, CollectorOptions options)
     {
@@ -124,6 +135,13 @@ internal sealed class CollectorOptionsValidator(IOptions<Shared.Inventory.Invent
         {
             case PodFilters.Auto or PodFilters.None:
                 break;
+            case PodFilters.Kubernetes:
+                if (!kubernetes.Value.HasCluster)
+                {
+                    errors.Add("Egressd:Collector:PodFilter 'kubernetes' needs Egressd:Kubernetes:Kubeconfig outside a pod");
+                }
+
+                break;
             case PodFilters.Inventory:
                 if (string.IsNullOrWhiteSpace(inventory.Value.File))
                 {
@@ -132,7 +150,7 @@ internal sealed class CollectorOptionsValidator(IOptions<Shared.Inventory.Invent
 
                 break;
             default:
-                errors.Add($"Egressd:Collector:PodFilter must be '{PodFilters.Auto}', '{PodFilters.Inventory}' or '{PodFilters.None}' (got '{options.PodFilter}')");
+                errors.Add($"Egressd:Collector:PodFilter must be '{PodFilters.Auto}', '{PodFilters.Kubernetes}', '{PodFilters.Inventory}' or '{PodFilters.None}' (got '{options.PodFilter}')");
                 break;
         }
 

@@ -42,9 +42,19 @@ internal sealed partial class CollectorWorker(
         }
 
         var windows = new WindowPublisher(reader, services.GetRequiredService<IBatchPublisher>(), time, node, settings.MaxFlowsPerPart, logger);
-        var podFilter = services.GetRequiredService<ILocalPods>().Description;
+        var localPods = services.GetRequiredService<ILocalPods>();
+        var podFilter = localPods.Description;
         var netns = settings.NetnsPath() ?? "own";
         LogStarted(logger, node, reader.Source, settings.ReadInterval, windows.BootId, netns, podFilter);
+        try
+        {
+            // A read before the node's pods are known would filter out, and so lose, their traffic.
+            await localPods.WaitUntilReadyAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
 
         using var timer = new PeriodicTimer(settings.ReadInterval, time);
         try

@@ -12,7 +12,13 @@ internal interface ILocalPods
     /// <summary>For the startup log: where the set comes from.</summary>
     string Description { get; }
 
+    /// <summary>False until the set is complete (a Kubernetes watch has synced once).</summary>
+    bool IsReady => true;
+
     bool Contains(IpAddr address);
+
+    /// <summary>Completes once <see cref="IsReady"/>: reading before would throw away the deltas of pods not known yet.</summary>
+    Task WaitUntilReadyAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>No filter: every address counts as local (outside a cluster, with no inventory).</summary>

@@ -1,0 +1,123 @@
+using Egressd.Collector.Conntrack;
+using Egressd.Shared.Kubernetes;
+using k8s;
+using k8s.Models;
+
+namespace Egressd.Collector.Pods;
+
+/// <summary>
+/// The pods of this node from a watch with the field selector spec.nodeName=NODE. Deleted pods
+/// count for the retention time (their conntrack entries outlive them); hostNetwork pods and
+/// excluded namespaces never count. Reads see an immutable set swapped on each change.
+/// </summary>
+internal sealed partial class KubernetesLocalPods : ILocalPods, IReflectorHandler<KubernetesLocalPods.LocalPod>
+{
+    private readonly Lock gate = new();
+    private readonly Dictionary<string, LocalPod> live = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (LocalPod Pod, DateTimeOffset Deleted)> deleted = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly string node;
+    private readonly IReadOnlyCollection<string> excluded;
+    private readonly KubernetesOptions options;
+    private readonly TimeProvider time;
+    private readonly ILogger logger;
+    private HashSet<IpAddr> addresses = [];
+
+    public KubernetesLocalPods(string node, IReadOnlyCollection<string> excluded, KubernetesOptions options, TimeProvider time, ILogger logger)
+    {
+        this.node = node;
+        this.excluded = excluded;
+        this.options = options;
+        this.time = time;
+        this.logger = logger;
+    }
+
+    public string Description => $"Kubernetes pods with spec.nodeName={node} (excluding namespaces {string.Join(", ", excluded)}; hostNetwork pods never count)";
+
+    public bool IsReady => synced.Task.IsCompleted;
+
+    public bool Contains(IpAddr address)
+    {
+        return Volatile.Read(ref addresses).Contains(address);
+    }
+
+    public Task WaitUntilReadyAsync(CancellationToken cancellationToken) => synced.Task.WaitAsync(cancellationToken);
+
+    /// <summary>Lists and watches this node's pods until cancelled.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using var client = new Kubernetes(options.ClientConfiguration());
+        var selector = $"spec.nodeName={node}";
+        var reflector = new Reflector<V1Pod, V1PodList, LocalPod>(
+            "node-pods",
+            (next, limit, ct) => client.CoreV1.ListPodForAllNamespacesAsync(continueParameter: next, fieldSelector: selector, limit: limit, cancellationToken: ct),
+            (rv, onError, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(
+                allowWatchBookmarks: true, fieldSelector: selector, resourceVersion: rv, timeoutSeconds: 300 + Random.Shared.Next(300), onError: onError, cancellationToken: ct),
+            pod => new LocalPod(
+                pod.Metadata.NamespaceProperty,
+                pod.Spec?.HostNetwork ?? false,
+                [.. (pod.Status?.PodIPs?.Select(p => p.Ip) ?? [pod.Status?.PodIP]).Where(ip => System.Net.IPAddress.TryParse(ip, out _)).Select(ip => IpAddr.Parse(ip!))]),
+            this,
+            options,
+            time,
+            logger);
+        using var expiry = time.CreateTimer(_ => Rebuild(), null, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
+        await reflector.RunAsync(cancellationToken);
+    }
+
+    public void OnUpsert(string key, LocalPod? previous, LocalPod current)
+    {
+        lock (gate)
+        {
+            live[key] = current;
+            deleted.Remove(key);
+        }
+
+        Rebuild();
+    }
+
+    public void OnDelete(string key, LocalPod previous)
+    {
+        lock (gate)
+        {
+            live.Remove(key);
+            deleted[key] = (previous, time.GetUtcNow());
+        }
+
+        Rebuild();
+    }
+
+    public void OnSynced()
+    {
+        Rebuild();
+        synced.TrySetResult();
+    }
+
+    private void Rebuild()
+    {
+        var now = time.GetUtcNow();
+        lock (gate)
+        {
+            foreach (var (key, (_, at)) in deleted)
+            {
+                if (now - at >= options.DeletedPodRetention)
+                {
+                    deleted.Remove(key);
+                }
+            }
+
+            HashSet<IpAddr> next = [];
+            foreach (var pod in live.Values.Concat(deleted.Values.Select(d => d.Pod)))
+            {
+                if (!pod.HostNetwork && !excluded.Contains(pod.Namespace))
+                {
+                    next.UnionWith(pod.Ips);
+                }
+            }
+
+            Volatile.Write(ref addresses, next);
+        }
+    }
+
+    internal sealed record LocalPod(string Namespace, bool HostNetwork, IReadOnlyList<IpAddr> Ips);
+}

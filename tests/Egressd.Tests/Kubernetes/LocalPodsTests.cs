@@ -1,0 +1,76 @@
+using System.Net;
+using Egressd.Collector.Conntrack;
+using Egressd.Collector.Pods;
+using Egressd.Shared.Kubernetes;
+using Egressd.Tests.Collector;
+using Egressd.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Egressd.Tests.Kubernetes;
+
+/// <summary>The collector's view of its node's pods: a field-selected watch on the fake API server.</summary>
+public sealed class LocalPodsTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Only_this_nodes_pods_count_and_deleted_ones_for_their_retention()
+    {
+        TestContext.Current.TestOutputHelper?.WriteLine("Kubernetes: the in-process fake API server (no real cluster is used by these tests)");
+        await using var api = await FakeKubernetesApi.StartAsync();
+        api.Apply(FakeKubernetesApi.Pod("shop", "web", "node-a", ["10.244.1.10", "fd00::a"]));
+        api.Apply(FakeKubernetesApi.Pod("shop", "db", "node-b", ["10.244.2.20"]));
+        api.Apply(FakeKubernetesApi.Pod("kube-system", "dns", "node-a", ["10.244.1.53"]));
+        api.Apply(FakeKubernetesApi.Pod("mon", "exporter", "node-a", ["10.0.0.1"], hostNetwork: true));
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var pods = new KubernetesLocalPods("node-a", ["kube-system"], new KubernetesOptions { Kubeconfig = api.Kubeconfig, DeletedPodRetention = TimeSpan.FromMinutes(2) }, clock, NullLogger.Instance);
+        using var stop = new CancellationTokenSource();
+        var running = pods.RunAsync(stop.Token);
+
+        await pods.WaitUntilReadyAsync(TestContext.Current.CancellationToken).WaitAsync(Patience, TestContext.Current.CancellationToken);
+        Assert.True(pods.Contains(IpAddr.Parse("10.244.1.10")));
+        Assert.True(pods.Contains(IpAddr.Parse("fd00::a")));
+        Assert.False(pods.Contains(IpAddr.Parse("10.244.2.20")));
+        Assert.False(pods.Contains(IpAddr.Parse("10.244.1.53")));
+        Assert.False(pods.Contains(IpAddr.Parse("10.0.0.1")));
+
+        api.Apply(FakeKubernetesApi.Pod("shop", "new", "node-a", ["10.244.1.11"]));
+        Assert.True(await Eventually.TrueAsync(() => pods.Contains(IpAddr.Parse("10.244.1.11")), Patience));
+        api.Delete("Pod", "shop", "web");
+        await Task.Delay(300, TestContext.Current.CancellationToken);
+        Assert.True(pods.Contains(IpAddr.Parse("10.244.1.10")), "a deleted pod counts for its retention");
+        clock.Advance(TimeSpan.FromMinutes(2.5));
+        Assert.True(await Eventually.TrueAsync(() => !pods.Contains(IpAddr.Parse("10.244.1.10")), Patience));
+
+        await stop.CancelAsync();
+        await running.WaitAsync(Patience, TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task Collector_with_the_kubernetes_filter_reports_flows_of_its_nodes_pods_only()
+    {
+        using var lab = new NetnsLab();
+        await using var api = await FakeKubernetesApi.StartAsync();
+        api.Apply(FakeKubernetesApi.Pod("shop", "web-a", lab.Node, [NetnsLab.V4("a"), NetnsLab.V6("a")]));
+        api.Apply(FakeKubernetesApi.Pod("shop", "db-c", "other-node", [NetnsLab.V4("c")]));
+        var (host, flowLog) = await NetfilterCollectorTests.StartCollectorAsync(lab, "00:00:00.250", new Dictionary<string, string?>
+        {
+            ["Egressd:Collector:PodFilter"] = "kubernetes",
+            ["Egressd:Inventory:File"] = null,
+            ["Egressd:Kubernetes:Kubeconfig"] = api.Kubeconfig,
+        });
+        await using var _ = host;
+
+        var port = await Traffic.TcpExchangeAsync(lab, "a", "c", IPAddress.Parse(NetnsLab.V4("c")), 8080, 8080, upload: 20_000, download: 40_000);
+        var kernel = lab.KernelCounters("-p", "tcp", "--orig-src", NetnsLab.V4("a"), "--sport", port.ToString());
+        var key = new NetfilterCollectorTests.FlowKey(NetnsLab.V4("a"), NetnsLab.V4("c"), null, 6);
+        Assert.True(await Eventually.TrueAsync(
+            () => NetfilterCollectorTests.Totals(flowLog, lab.Node).GetValueOrDefault(key) == (kernel.OrigBytes, kernel.ReplyBytes, kernel.OrigPackets, kernel.ReplyPackets),
+            Patience));
+        var lines = FlowLogFile.Read(flowLog, lab.Node);
+        Assert.All(lines, l => Assert.Equal(NetnsLab.V4("a"), l.Flow.Flow.SourceIp));
+        // The enricher, on the same API, names both ends.
+        Assert.Contains(lines, l => l.Flow.Source.Pod == "web-a" && l.Flow.Destination.Pod == "db-c");
+    }
+}
