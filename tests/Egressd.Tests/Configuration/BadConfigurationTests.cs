@@ -18,6 +18,11 @@ public sealed class BadConfigurationTests
         { "collector", "Egressd:Collector:Source=netfilter;Egressd:Collector:Netns=/run/netns/egressd-missing", "Egressd:Collector:Netns", "does not exist" },
         { "collector", "Egressd:Collector:PodFilter=inventory", "Egressd:Inventory:File", "needs" },
         { "collector", "Egressd:Network:PrivateCidrs:0=10.0.0.1/8", "Egressd:Network:PrivateCidrs:0", "CIDR" },
+        { "enricher", "Egressd:Enricher:Source=magic", "Egressd:Enricher:Source", "magic" },
+        { "enricher", "Egressd:Enricher:InZoneCidrs:0=zone-a", "Egressd:Enricher:InZoneCidrs:0", "zone-a" },
+        { "enricher", "Egressd:Kubernetes:Kubeconfig=/nonexistent/kubeconfig", "Egressd:Kubernetes:Kubeconfig", "does not exist" },
+        { "enricher", "Egressd:Enricher:Source=inventory", "Egressd:Inventory:File", "needs" },
+        { "collector", "Egressd:Kubernetes:WatchIdleTimeout=-00:01:00", "Egressd:Kubernetes:WatchIdleTimeout", "positive" },
     };
 
     [Theory]

@@ -4,7 +4,9 @@ using Egressd.Collector;
 using Egressd.Exporter;
 using Egressd.Shared.Bus;
 using Egressd.Shared.Hosting;
+using Egressd.Enricher;
 using Egressd.Shared.Inventory;
+using Egressd.Shared.Kubernetes;
 using Egressd.Shared.Network;
 using Egressd.Tests.Infrastructure;
 
@@ -23,6 +25,8 @@ public sealed partial class ConfigurationReferenceTests
         Collect(typeof(ExporterOptions), ExporterOptions.Section, fromCode);
         Collect(typeof(NetworkOptions), NetworkOptions.Section, fromCode);
         Collect(typeof(InventoryOptions), InventoryOptions.Section, fromCode);
+        Collect(typeof(KubernetesOptions), KubernetesOptions.Section, fromCode);
+        Collect(typeof(EnricherOptions), EnricherOptions.Section, fromCode);
 
         var readme = File.ReadAllText(Repo.Path("README.md"));
         var fromReadme = new SortedSet<string>(
