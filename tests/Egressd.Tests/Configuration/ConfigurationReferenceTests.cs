@@ -1,10 +1,10 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Egressd.Collector;
+using Egressd.Enricher;
 using Egressd.Exporter;
 using Egressd.Shared.Bus;
 using Egressd.Shared.Hosting;
-using Egressd.Enricher;
 using Egressd.Shared.Inventory;
 using Egressd.Shared.Kubernetes;
 using Egressd.Shared.Network;
