@@ -128,7 +128,7 @@ internal static class ConntrackBenchmark
             Load(ns, loaded, target - loaded);
         }
 
-        var dll = Path.Combine(RepoRoot(), "services", "collector", "bin", "Release", "net10.0", "Egressd.Collector.dll");
+        var dll = Path.Combine(Repo.Root, "services", "collector", "bin", "Release", "net10.0", "Egressd.Collector.dll");
         var port = 46061;
         var start = new ProcessStartInfo("dotnet", [dll]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         start.Environment["Egressd__Collector__Source"] = "netfilter";
@@ -208,19 +208,6 @@ internal static class ConntrackBenchmark
     {
         var at = Array.IndexOf(args, name);
         return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1]) : fallback;
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Egressd.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Egressd.sln not found");
     }
 
     /// <summary>Every loaded source address is a pod of this node: the most work per entry.</summary>

@@ -1,0 +1,65 @@
+using System.Diagnostics;
+
+namespace Egressd.Benchmarks;
+
+/// <summary>The broker a benchmark talks to: EGRESSD_TEST_RABBITMQ when set, else a private one it starts.</summary>
+internal sealed class Broker : IAsyncDisposable
+{
+    private readonly string? directory;
+
+    private Broker(Uri address, string? directory)
+    {
+        Address = address;
+        this.directory = directory;
+    }
+
+    public Uri Address { get; }
+
+    public static async Task<Broker> StartAsync()
+    {
+        if (Environment.GetEnvironmentVariable("EGRESSD_TEST_RABBITMQ") is { Length: > 0 } configured)
+        {
+            return new Broker(new Uri(configured), null);
+        }
+
+        var directory = Path.Combine(Path.GetTempPath(), $"egressd-bench-rabbitmq-{Guid.NewGuid():N}");
+        var address = await ScriptAsync("start", directory);
+        return new Broker(new Uri(address.Trim()), directory);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (directory is not null)
+        {
+            await ScriptAsync("stop", directory);
+        }
+    }
+
+    private static async Task<string> ScriptAsync(string command, string directory)
+    {
+        var script = Path.Combine(Repo.Root, "tests", "private-rabbitmq.sh");
+        var start = new ProcessStartInfo("bash", [script, command, directory]) { RedirectStandardOutput = true, UseShellExecute = false };
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return process.ExitCode == 0 ? output : throw new InvalidOperationException($"tests/private-rabbitmq.sh {command} failed");
+    }
+}
+
+internal static class Repo
+{
+    public static string Root { get; } = Find();
+
+    private static string Find()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Egressd.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Egressd.sln not found");
+    }
+}
