@@ -53,6 +53,16 @@ for trx in "$results"/*.trx; do
   skipped=$((skipped + ${nx:-0}))
 done
 
+# Code style is part of the suite: the build enforces analyzers, this the formatting.
+if dotnet format Egressd.sln --verify-no-changes --no-restore > "$results/format.log" 2>&1; then
+  echo "Code style: dotnet format --verify-no-changes passed"
+  passed=$((passed + 1))
+else
+  cat "$results/format.log"
+  echo "Code style: dotnet format --verify-no-changes FAILED (run: dotnet format Egressd.sln)"
+  failed=$((failed + 1))
+fi
+
 echo "$passed passed, $failed failed, $skipped skipped"
 if [ "$failed" -gt 0 ] || [ "$passed" -eq 0 ] || [ "$test_exit" -ne 0 ]; then
   exit 1

@@ -9,6 +9,9 @@ namespace Egressd.Shared.Bus;
 
 public static class BusHostingExtensions
 {
+    /// <summary>Deliveries of one message on a quorum queue before the broker parks it in the endpoint's _dead queue.</summary>
+    public const int DeliveryLimit = 20;
+
     /// <summary>
     /// The one bus of a process. Services add their consumers through <paramref name="consumers"/>;
     /// the local runner calls this once with every service's consumers, so it must run before any
@@ -33,7 +36,7 @@ public static class BusHostingExtensions
             x.SetKebabCaseEndpointNameFormatter();
             consumers(x);
 
-            x.AddConfigureEndpointsCallback((context, _, endpoint) =>
+            x.AddConfigureEndpointsCallback((context, name, endpoint) =>
             {
                 var options = context.GetRequiredService<IOptions<BusOptions>>().Value;
                 // A returned mandatory publish means the next hop's queue is not bound yet (its
@@ -58,6 +61,10 @@ public static class BusHostingExtensions
                 if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
                 {
                     rabbit.SetQuorumQueue();
+                    // A message that keeps killing its consumer (so never reaches _error) is parked
+                    // in {queue}_dead after this many deliveries instead of looping forever.
+                    rabbit.SetQueueArgument("x-delivery-limit", DeliveryLimit);
+                    rabbit.BindDeadLetterQueue($"{name}_dead", $"{name}_dead");
                 }
             });
 
