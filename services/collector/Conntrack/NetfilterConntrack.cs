@@ -149,8 +149,9 @@ internal sealed class NetfilterConntrack : IDisposable
                         errno = code;
                     }
                 }
-                catch (NetlinkParseException ex)
+                catch (Exception ex)
                 {
+                    // Whatever failed, the receiver must still be given its buffers back to finish.
                     parseError = ex;
                 }
             }
