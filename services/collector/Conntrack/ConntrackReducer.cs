@@ -133,12 +133,17 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
             EntriesWithCounters++;
         }
 
-        if (localPods.Contains(entry.Original.Source) || localPods.Contains(entry.Reply.Source))
+        ref var state = ref CollectionsMarshal.GetValueRefOrAddDefault(entries, key, out var known);
+        if (!localPods.Contains(entry.Original.Source) && !localPods.Contains(entry.Reply.Source))
         {
-            ActiveEntries++;
+            // No local pod at either end, yet: a pod that has just started may not be known for
+            // a moment. Its baseline stays where it was (zero for a new entry), so once the pod is
+            // known its traffic since the entry began is counted, not lost.
+            state = known ? state with { Generation = generation } : new EntryState(default, default, generation);
+            return;
         }
 
-        ref var state = ref CollectionsMarshal.GetValueRefOrAddDefault(entries, key, out var known);
+        ActiveEntries++;
         var (original, reply) = Delta(known, state, entry);
         state = new EntryState(entry.OriginalCounters, entry.ReplyCounters, generation);
         Account(entry, original, reply);

@@ -14,6 +14,8 @@ public sealed class ConntrackReducerTests
         public string Description => "test";
 
         public bool Contains(IpAddr address) => set.Contains(address);
+
+        public void Add(string ip) => set.Add(IpAddr.Parse(ip));
     }
 
     private static readonly CidrSet Private = new([IPNetwork.Parse("10.0.0.0/8"), IPNetwork.Parse("fc00::/7")]);
@@ -107,6 +109,19 @@ public sealed class ConntrackReducerTests
         Assert.Equal(1, reducer.ActiveEntries);
         Read(reducer);
         Assert.Equal(0, reducer.TrackedEntries);
+    }
+
+    [Fact]
+    public void Traffic_of_a_pod_not_known_yet_is_counted_once_it_is_known()
+    {
+        var pods = new Pods();
+        var reducer = new ConntrackReducer(pods, Private, false);
+        Assert.Empty(Read(reducer, Entry("10.1.0.7", "10.2.0.9", "10.2.0.9", 1000, 2000)));
+        Assert.Empty(Read(reducer, Entry("10.1.0.7", "10.2.0.9", "10.2.0.9", 1500, 2500)));
+        pods.Add("10.1.0.7");
+        var flow = Assert.Single(Read(reducer, Entry("10.1.0.7", "10.2.0.9", "10.2.0.9", 1800, 2600)));
+        Assert.Equal((1800UL, 2600UL), (flow.TxBytes, flow.RxBytes));
+        Assert.Equal((300UL, 0UL), (Assert.Single(Read(reducer, Entry("10.1.0.7", "10.2.0.9", "10.2.0.9", 2100, 2600))).TxBytes, 0UL));
     }
 
     [Fact]
