@@ -48,4 +48,16 @@ internal sealed class FlowSinkConsumerDefinition<TSink> : ConsumerDefinition<Flo
     public static string Queue => $"egressd-exporter-{TSink.Name}";
 
     public FlowSinkConsumerDefinition() => EndpointName = Queue;
+
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<FlowSinkConsumer<TSink>> consumerConfigurator,
+        IRegistrationContext context)
+    {
+        // RabbitMQ only: the in-memory transport has one process, hence one consumer, anyway.
+        if (TSink.SingleActiveConsumer && endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
+        {
+            rabbit.SingleActiveConsumer = true;
+        }
+    }
 }
