@@ -63,6 +63,18 @@ internal sealed class FlowSeriesStore
     /// <summary>Live series.</summary>
     public int Count => Volatile.Read(ref live);
 
+    /// <summary>Distinct label values held, over all labels (for tests: values of removed series must go too).</summary>
+    internal int InternedValues
+    {
+        get
+        {
+            lock (gate)
+            {
+                return tables.Sum(t => t.Count);
+            }
+        }
+    }
+
     /// <summary>Adds each flow's deltas to its series, creating series up to the cap.</summary>
     public ApplyResult Apply(IReadOnlyList<EnrichedFlow> flows)
     {
@@ -294,6 +306,8 @@ internal sealed class FlowSeriesStore
         private byte[]?[] utf8 = new byte[]?[16];
         private int[] refs = new int[16];
         private int count;
+
+        public int Count => ids.Count;
 
         public int Intern(string value)
         {
