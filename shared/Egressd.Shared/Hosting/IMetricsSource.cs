@@ -1,3 +1,5 @@
+using System.IO.Pipelines;
+
 namespace Egressd.Shared.Hosting;
 
 /// <summary>
@@ -7,5 +9,5 @@ namespace Egressd.Shared.Hosting;
 public interface IMetricsSource
 {
     /// <summary>Writes whole metric families (# HELP, # TYPE, samples); writes nothing when there is nothing to show.</summary>
-    Task WriteAsync(Stream output, CancellationToken cancellationToken);
+    Task WriteAsync(PipeWriter output, CancellationToken cancellationToken);
 }

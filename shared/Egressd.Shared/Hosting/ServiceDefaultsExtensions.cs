@@ -116,11 +116,11 @@ public static class ServiceDefaultsExtensions
         {
             var cancellationToken = context.RequestAborted;
             context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-            var body = context.Response.Body;
-            await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(body, ExpositionFormat.PrometheusText, cancellationToken);
+            await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(context.Response.Body, ExpositionFormat.PrometheusText, cancellationToken);
             foreach (var source in sources)
             {
-                await source.WriteAsync(body, cancellationToken);
+                // The pipe, not the stream: a source renders into the response's own buffers.
+                await source.WriteAsync(context.Response.BodyWriter, cancellationToken);
             }
         });
         return app;

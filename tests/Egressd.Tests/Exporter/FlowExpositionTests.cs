@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Text;
 using Egressd.Exporter.Sinks.Prometheus;
 using Egressd.Shared.Network;
@@ -13,7 +14,9 @@ public sealed class FlowExpositionTests
     private static async Task<string> RenderAsync(FlowSeriesStore store, Dictionary<string, string>? staticLabels = null)
     {
         using var output = new MemoryStream();
-        await new FlowExposition(store, staticLabels ?? []).WriteAsync(output, TestContext.Current.CancellationToken);
+        var writer = PipeWriter.Create(output);
+        await new FlowExposition(store, staticLabels ?? []).WriteAsync(writer, TestContext.Current.CancellationToken);
+        await writer.CompleteAsync();
         return Encoding.UTF8.GetString(output.ToArray());
     }
 

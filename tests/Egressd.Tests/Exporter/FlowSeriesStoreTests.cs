@@ -82,6 +82,16 @@ public sealed class FlowSeriesStoreTests
         Assert.Equal("public", Value("dst_ip_type", bare));
         Assert.Equal("private", Value("dst_ip_type", BareFlow("10.244.1.10", "fd00:10:244:2::14", 1)));
         Assert.Equal("public", Value("dst_ip_type", BareFlow("10.244.1.10", "0.0.0.0", 1)));
+        foreach (var (ip, type) in new[]
+        {
+            ("172.16.0.1", "private"), ("172.31.255.255", "private"), ("172.32.0.1", "public"), ("192.168.1.1", "private"),
+            ("100.64.0.1", "private"), ("11.0.0.1", "public"), ("::ffff:10.0.0.1", "private"), ("2001:db8::1", "public"),
+            ("10.0.0.256", "public"), ("not-an-address", "public"),
+        })
+        {
+            Assert.True(type == Value("dst_ip_type", BareFlow("10.244.1.10", ip, 1)), $"{ip} should be {type}");
+        }
+
         Assert.Equal("false", Value("cross_zone", bare));
         Assert.Equal("unknown", Value("traffic_class", bare));
         foreach (var label in new[] { "src_pod", "src_namespace", "src_node", "src_zone", "dst_pod", "dst_namespace", "dst_node", "dst_zone", "dst_service", "dst_dns_name", "src_workload", "dst_region" })

@@ -1,5 +1,7 @@
+using System.Buffers.Binary;
 using System.Collections.Frozen;
 using System.Net;
+using System.Net.Sockets;
 using Egressd.Contracts;
 
 namespace Egressd.Exporter.Sinks.Prometheus;
@@ -8,8 +10,19 @@ namespace Egressd.Exporter.Sinks.Prometheus;
 internal sealed record FlowLabel(string Name, Func<EnrichedFlow, FlowLabelContext, string> Value);
 
 /// <summary>What label values need beyond the flow itself.</summary>
-internal sealed class FlowLabelContext(IReadOnlyList<IPNetwork> privateCidrs)
+internal sealed class FlowLabelContext
 {
+    private readonly IReadOnlyList<IPNetwork> privateCidrs;
+    private readonly (uint Network, uint Mask)[] privateV4;
+
+    public FlowLabelContext(IReadOnlyList<IPNetwork> privateCidrs)
+    {
+        this.privateCidrs = privateCidrs;
+        privateV4 = [.. privateCidrs
+            .Where(n => n.BaseAddress.AddressFamily == AddressFamily.InterNetwork)
+            .Select(n => (BinaryPrimitives.ReadUInt32BigEndian(n.BaseAddress.GetAddressBytes()), n.PrefixLength == 0 ? 0u : uint.MaxValue << (32 - n.PrefixLength)))];
+    }
+
     /// <summary>
     /// "private" or "public". The enricher's class decides when it knows; until it does (it leaves
     /// the class unknown), the destination address against the private ranges, as egressd does.
@@ -23,6 +36,20 @@ internal sealed class FlowLabelContext(IReadOnlyList<IPNetwork> privateCidrs)
 
     private bool IsPrivate(string ip)
     {
+        // Once per flow: dotted quads are read here without IPAddress's allocation and generality.
+        if (TryParseIPv4(ip, out var v4))
+        {
+            foreach (var (network, mask) in privateV4)
+            {
+                if ((v4 & mask) == network)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
         if (!IPAddress.TryParse(ip, out var address))
         {
             return false;
@@ -42,6 +69,43 @@ internal sealed class FlowLabelContext(IReadOnlyList<IPNetwork> privateCidrs)
         }
 
         return false;
+    }
+
+    private static bool TryParseIPv4(ReadOnlySpan<char> text, out uint value)
+    {
+        value = 0;
+        uint part = 0;
+        int digits = 0, dots = 0;
+        foreach (var c in text)
+        {
+            if (c is >= '0' and <= '9')
+            {
+                part = (part * 10) + (uint)(c - '0');
+                if (++digits > 3 || part > 255)
+                {
+                    return false;
+                }
+            }
+            else if (c == '.' && digits > 0 && dots < 3)
+            {
+                value = (value << 8) | part;
+                part = 0;
+                digits = 0;
+                dots++;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        if (dots != 3 || digits == 0)
+        {
+            return false;
+        }
+
+        value = (value << 8) | part;
+        return true;
     }
 }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using Egressd.Contracts;
@@ -164,6 +165,7 @@ internal sealed class FlowSeriesStore
     /// on from, or -1 when done. Series added or removed between two calls may be seen or not, but
     /// never twice.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Visit(int cursor, ISeriesVisitor visitor)
     {
         lock (gate)
@@ -306,14 +308,24 @@ internal sealed class FlowSeriesStore
         private byte[]?[] utf8 = new byte[]?[16];
         private int[] refs = new int[16];
         private int count;
+        private string? lastText;
+        private int lastId;
 
         public int Count => ids.Count;
 
         public int Intern(string value)
         {
+            // Many values are the same string object flow after flow ("TCP", "false", "private",
+            // ""): one reference comparison instead of hashing them again.
+            if (ReferenceEquals(value, lastText))
+            {
+                return lastId;
+            }
+
             ref var id = ref CollectionsMarshal.GetValueRefOrAddDefault(ids, value, out var exists);
             if (exists)
             {
+                (lastText, lastId) = (value, id);
                 return id;
             }
 
@@ -331,6 +343,7 @@ internal sealed class FlowSeriesStore
             texts[id] = value;
             utf8[id] = Encoding.UTF8.GetBytes(value);
             refs[id] = 0;
+            (lastText, lastId) = (value, id);
             return id;
         }
 
@@ -356,6 +369,11 @@ internal sealed class FlowSeriesStore
 
         private void Free(int id)
         {
+            if (id == lastId)
+            {
+                lastText = null;
+            }
+
             ids.Remove(texts[id]!);
             texts[id] = null;
             utf8[id] = null;
