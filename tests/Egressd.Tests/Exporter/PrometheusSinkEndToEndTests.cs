@@ -119,6 +119,30 @@ public sealed class PrometheusSinkEndToEndTests
     }
 
     [Fact]
+    public async Task The_series_cap_holds_under_a_flood_and_the_scrape_counts_what_it_refused()
+    {
+        await using var exporter = await StartExporterAsync(("Egressd:Exporter:Prometheus:MaxSeries", "100"));
+        var bus = exporter.Services.GetRequiredService<IBus>();
+        var boot = Guid.NewGuid().ToString("N");
+        var refused = PrometheusSinkMetrics.SeriesRefused.Value;
+
+        // A port scan, say: every flow to another address.
+        for (var window = 1; window <= 4; window++)
+        {
+            await bus.PublishAsync(Batch("node-a", boot, window, [.. Enumerable.Range(0, 2500)
+                .Select(i => PodFlow("flood", "scanner-1", "", "", txBytes: 1, destinationIp: $"198.18.{window}.{i % 250}", sourceIp: $"10.244.{i / 250}.1"))]));
+        }
+
+        Assert.True(await Eventually.TrueAsync(() => PrometheusSinkMetrics.SeriesRefused.Value >= refused + 9900, Patience),
+            $"refused {PrometheusSinkMetrics.SeriesRefused.Value - refused} of the 9,900 flows over the cap");
+        var text = await MetricsAsync(exporter);
+        Assert.Equal(100, Exposition.Samples(text, "egressd_transmit_bytes_total").Count);
+        Assert.Equal(100, Exposition.Samples(text, "egressd_received_packets_total").Count);
+        Assert.Equal(100, exporter.Services.GetRequiredService<FlowSeriesStore>().Count);
+        Assert.True(Exposition.Value(text, "egressd_exporter_series_refused_total") >= 9900);
+    }
+
+    [Fact]
     public async Task Remote_write_into_Prometheus_carries_the_same_counters_as_the_scrape()
     {
         await using var prometheus = await PrometheusServer.StartAsync([], remoteWriteReceiver: true);
