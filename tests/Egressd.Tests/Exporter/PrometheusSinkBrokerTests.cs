@@ -52,9 +52,12 @@ public sealed class PrometheusSinkBrokerTests(RabbitMqBroker broker)
         Assert.True(counts.First == 0 || counts.Second == 0, $"both replicas consumed: {counts}");
         Assert.Equal(Batches * 100, counts.First + counts.Second);
         var (active, standby) = counts.First > 0 ? (first, second) : (second, first);
-        var text = await active.GetStringAsync("/metrics");
-        Assert.Equal(3, Exposition.Value(text, "egressd_exporter_duplicates_skipped_total", "sink", "prometheus"));
+        var text = "";
+        Assert.True(await Eventually.TrueAsync(
+            async () => Exposition.Value(text = await active.GetStringAsync("/metrics"), "egressd_exporter_duplicates_skipped_total", "sink", "prometheus") == 3, TimeSpan.FromSeconds(60)),
+            "the three copies were not all dropped\n" + text);
         Assert.Equal(Batches, Exposition.Value(text, "egressd_exporter_batches_applied_total", "sink", "prometheus"));
+        Assert.Equal(Batches * 100, await BytesAsync(active));
 
         // The active replica goes (a rollout); the standby gets the queue and what comes next.
         await active.StopAsync();
