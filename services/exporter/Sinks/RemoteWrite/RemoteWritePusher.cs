@@ -26,10 +26,31 @@ internal sealed partial class RemoteWritePusher(
         options.Value.RemoteWrite.SendReceivedBytes ? [0, 1, 2, 3] : [0, 2],
         options.Value.RemoteWrite.MaxSamplesPerRequest);
 
+    // One push at a time: the encoder and its buffer are reused.
+    private readonly SemaphoreSlim pushing = new(1, 1);
     private bool failing;
 
     /// <summary>Pushes every live series once; false when a request failed for good.</summary>
     public async Task<bool> PushAsync(CancellationToken cancellationToken)
+    {
+        await pushing.WaitAsync(cancellationToken);
+        try
+        {
+            return await PushAllAsync(cancellationToken);
+        }
+        finally
+        {
+            pushing.Release();
+        }
+    }
+
+    public override void Dispose()
+    {
+        pushing.Dispose();
+        base.Dispose();
+    }
+
+    private async Task<bool> PushAllAsync(CancellationToken cancellationToken)
     {
         var timestamp = time.GetUtcNow().ToUnixTimeMilliseconds();
         int requests = 0, samples = 0;
