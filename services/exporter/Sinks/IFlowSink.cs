@@ -8,6 +8,12 @@ public interface IFlowSink
     /// <summary>Short name; the sink's queue is <c>egressd-exporter-{Name}</c>.</summary>
     static abstract string Name { get; }
 
+    /// <summary>
+    /// Whether the sink's queue delivers to one consumer at a time, the others standing by: for a
+    /// sink whose state lives in one process (counters), so a redelivery meets the state it was counted in.
+    /// </summary>
+    static virtual bool SingleActiveConsumer => false;
+
     /// <summary>Delivers one batch; returns once it is durable at the destination, throws if it is not.</summary>
     Task WriteAsync(FlowBatchEnriched batch, CancellationToken cancellationToken);
 }

@@ -15,6 +15,9 @@ public static class ServiceDefaultsExtensions
     /// <summary>Health tag of checks that must pass before the service takes traffic.</summary>
     public const string ReadyTag = "ready";
 
+    private static readonly Lock DefaultMetricsGate = new();
+    private static bool defaultMetricsTrimmed;
+
     /// <summary>
     /// JSON console logs, health checks, self-metrics and the HTTP listener every egressd service
     /// has. <paramref name="defaultPort"/> is the service's port unless <c>Egressd:Http:Port</c> says otherwise.
@@ -22,6 +25,7 @@ public static class ServiceDefaultsExtensions
     public static WebApplicationBuilder AddEgressdDefaults(this WebApplicationBuilder builder, string serviceName, int defaultPort)
     {
         builder.Services.AddSingleton(new EgressdService(serviceName));
+        TrimDefaultMetrics();
 
         builder.Logging.ClearProviders();
         builder.Logging.AddJsonConsole(o =>
@@ -63,12 +67,62 @@ public static class ServiceDefaultsExtensions
         return builder;
     }
 
-    /// <summary>/healthz (the process answers), /readyz (every check tagged ready passes), /metrics.</summary>
+    /// <summary>
+    /// prometheus-net also republishes .NET's event counters and its System.Runtime meter, under
+    /// names that break Prometheus' naming rules (gauges ending in _count and _total, which
+    /// promtool rejects) and that repeat its own dotnet_* and process_* metrics, and the runtime's
+    /// "Private." diagnostics meters (msquic internals nobody asked for). Once per process,
+    /// before the registry is first used; later calls change nothing.
+    /// </summary>
+    private static void TrimDefaultMetrics()
+    {
+        lock (DefaultMetricsGate)
+        {
+            if (defaultMetricsTrimmed)
+            {
+                return;
+            }
+
+            defaultMetricsTrimmed = true;
+            Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = i => i.Meter.Name != "System.Runtime" && !i.Meter.Name.StartsWith("Private.", StringComparison.Ordinal));
+            Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions
+            {
+                SuppressProcessMetrics = false,
+                SuppressDebugMetrics = false,
+                SuppressEventCounters = true,
+                SuppressMeters = false,
+            });
+        }
+    }
+
+    /// <summary>
+    /// /healthz (the process answers), /readyz (every check tagged ready passes), /metrics
+    /// (prometheus-net's registry, then every <see cref="IMetricsSource"/>).
+    /// </summary>
     public static WebApplication MapEgressdEndpoints(this WebApplication app)
     {
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) });
-        app.MapMetrics("/metrics");
+        var sources = app.Services.GetServices<IMetricsSource>().ToArray();
+        if (sources.Length == 0)
+        {
+            app.MapMetrics("/metrics");
+            return app;
+        }
+
+        // Always the classic text format: OpenMetrics, which prometheus-net offers to a scraper
+        // that asks for it, ends with "# EOF", after which nothing may be appended.
+        app.MapGet("/metrics", async context =>
+        {
+            var cancellationToken = context.RequestAborted;
+            context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(context.Response.Body, ExpositionFormat.PrometheusText, cancellationToken);
+            foreach (var source in sources)
+            {
+                // The pipe, not the stream: a source renders into the response's own buffers.
+                await source.WriteAsync(context.Response.BodyWriter, cancellationToken);
+            }
+        });
         return app;
     }
 }

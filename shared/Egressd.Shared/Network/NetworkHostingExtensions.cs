@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Egressd.Shared.Network;
@@ -9,8 +8,14 @@ public static class NetworkHostingExtensions
     /// <summary>Binds and validates <c>Egressd:Network</c>; safe to call from every service in one process.</summary>
     public static IServiceCollection AddEgressdNetwork(this IServiceCollection services)
     {
+        // Once: a second binding would append the configured ranges to the list a second time.
+        if (services.Any(d => d.ServiceType == typeof(IValidateOptions<NetworkOptions>)))
+        {
+            return services;
+        }
+
         services.AddOptions<NetworkOptions>().BindConfiguration(NetworkOptions.Section).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NetworkOptions>, NetworkOptionsValidator>());
+        services.AddSingleton<IValidateOptions<NetworkOptions>, NetworkOptionsValidator>();
         return services;
     }
 }

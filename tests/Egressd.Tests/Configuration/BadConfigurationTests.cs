@@ -23,6 +23,14 @@ public sealed class BadConfigurationTests
         { "enricher", "Egressd:Kubernetes:Kubeconfig=/nonexistent/kubeconfig", "Egressd:Kubernetes:Kubeconfig", "does not exist" },
         { "enricher", "Egressd:Enricher:Source=inventory", "Egressd:Inventory:File", "needs" },
         { "collector", "Egressd:Kubernetes:WatchIdleTimeout=-00:01:00", "Egressd:Kubernetes:WatchIdleTimeout", "positive" },
+        { "exporter", "Egressd:Exporter:Prometheus:DropLabels=src_pod,pod_ip", "Egressd:Exporter:Prometheus:DropLabels", "unknown label 'pod_ip'" },
+        { "exporter", "Egressd:Exporter:Prometheus:AddLabels=dst_workload,workload", "Egressd:Exporter:Prometheus:AddLabels", "unknown label 'workload'" },
+        { "exporter", "Egressd:Exporter:Prometheus:IdleTimeout=-00:01:00", "Egressd:Exporter:Prometheus:IdleTimeout", "must be positive (got -00:01:00)" },
+        { "exporter", "Egressd:Exporter:Prometheus:Level=cluster", "Egressd:Exporter:Prometheus:Level", "pod, workload, namespace" },
+        { "exporter", "Egressd:Exporter:Prometheus:MaxSeries=0", "Egressd:Exporter:Prometheus:MaxSeries", "at least 1" },
+        { "exporter", "Egressd:Exporter:Prometheus:StaticLabels:src_pod=x", "Egressd:Exporter:Prometheus:StaticLabels:src_pod", "flow label" },
+        { "exporter", "Egressd:Exporter:RemoteWrite:Enabled=true", "Egressd:Exporter:RemoteWrite:Url", "required" },
+        { "exporter", "Egressd:Exporter:RemoteWrite:Enabled=true;Egressd:Exporter:RemoteWrite:Url=http://127.0.0.1:9/api/v1/write;Egressd:Exporter:RemoteWrite:Headers:Authorization=Bearer ${EGRESSD_TEST_UNSET_TOKEN}", "Egressd:Exporter:RemoteWrite:Headers:Authorization", "'EGRESSD_TEST_UNSET_TOKEN', which is not set" },
     };
 
     [Theory]

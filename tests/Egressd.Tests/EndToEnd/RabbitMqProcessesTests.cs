@@ -94,6 +94,7 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
         await broker.PurgeAsync(FlowBatchCollectedConsumerDefinition.Queue, FlowBatchCollectedConsumerDefinition.Queue + "_error");
         // As on a first deployment where the exporter comes up last: no queue bound for enriched batches.
         await broker.DeleteQueueAsync("egressd-exporter-flow-log");
+        await broker.DeleteQueueAsync("egressd-exporter-prometheus");
         var bus = await broker.BusSettingsAsync();
         bus["Logging:LogLevel:Egressd"] = "Debug";
         var node = "first-" + Guid.NewGuid().ToString("N")[..8];
@@ -118,7 +119,8 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
             $"the batch enriched before the exporter existed never arrived\n{enricher.Tail()}\n{exporter.Tail()}");
         await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
         FlowLogFile.AssertDeliveredOnce(FlowLogFile.Read(flowLog, node), fixture, node);
-        Assert.Equal(0, await broker.MessageCountAsync(FlowBatchCollectedConsumerDefinition.Queue + "_error"));
+        // Empty, or never declared (MassTransit declares an _error queue at its first fault).
+        Assert.True(await broker.MessageCountAsync(FlowBatchCollectedConsumerDefinition.Queue + "_error") <= 0, "a batch went to the enricher's error queue");
         File.Delete(flowLog);
     }
 

@@ -23,7 +23,7 @@ internal sealed class InProcessHost : IAsyncDisposable
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings)
             {
                 ["Egressd:Http:BindAddress"] = "127.0.0.1",
-                ["Egressd:Http:Port"] = "0",
+                ["Egressd:Http:Port"] = settings.GetValueOrDefault("Egressd:Http:Port") ?? "0",
             });
             wire(builder);
         });

@@ -1,0 +1,391 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using Egressd.Contracts;
+
+namespace Egressd.Exporter.Sinks.Prometheus;
+
+/// <summary>
+/// Cumulative flow counters, one series per label set, rebuilt from the per-window deltas on the
+/// bus. Built for a million series in well under a kilobyte each: label values are interned per
+/// label (a series holds one int per label), counters live in flat arrays indexed by slot, and the
+/// lookup is a set of slot numbers hashed by their label ids: 200-285 bytes a series, measured.
+/// prometheus-net's labelled children take about 2 KiB for the same four counters and apply flows
+/// a third as fast (docs/BENCHMARKS.md), so the flow series do not go through it.
+/// </summary>
+/// <remarks>
+/// One lock guards everything. Writers take it once per batch; readers (a scrape, a remote-write
+/// push) take it for a bounded chunk of series at a time, so neither holds the other up for long.
+/// </remarks>
+internal sealed class FlowSeriesStore
+{
+    /// <summary>Counters per series: transmit bytes, received bytes, transmit packets, received packets.</summary>
+    public const int CounterCount = 4;
+
+    private const long FreeSlot = long.MinValue;
+    private const int Probe = -1;
+    private const int InitialSlots = 1024;
+
+    private readonly Lock gate = new();
+    private readonly TimeProvider time;
+    private readonly FlowLabelContext context;
+    private readonly Func<EnrichedFlow, FlowLabelContext, string>[] extractors;
+    private readonly ValueTable[] tables;
+    private readonly int dimensions;
+    private readonly int maxSeries;
+    private readonly long idleTimestampTicks;
+    private readonly HashSet<int> index;
+    private readonly int[] probe;
+    private readonly Stack<int> freeSlots = new();
+    private int probeHash;
+    private int[] keys = [];
+    private ulong[] counters = [];
+    private long[] touched = [];
+    private int[] hashes = [];
+    private int slotCount;
+    private int live;
+
+    public FlowSeriesStore(IReadOnlyList<string> labelNames, FlowLabelContext context, int maxSeries, TimeSpan idleTimeout, TimeProvider time)
+    {
+        LabelNames = labelNames;
+        this.context = context;
+        this.maxSeries = maxSeries;
+        this.time = time;
+        idleTimestampTicks = (long)(idleTimeout.TotalSeconds * time.TimestampFrequency);
+        dimensions = labelNames.Count;
+        extractors = [.. labelNames.Select(n => FlowLabels.All[n].Value)];
+        tables = [.. labelNames.Select(_ => new ValueTable())];
+        probe = new int[dimensions];
+        index = new HashSet<int>(new SlotComparer(this));
+    }
+
+    /// <summary>The flow labels of every series, sorted by name; value <c>i</c> of a series is label <c>i</c>.</summary>
+    public IReadOnlyList<string> LabelNames { get; }
+
+    /// <summary>Live series.</summary>
+    public int Count => Volatile.Read(ref live);
+
+    /// <summary>Distinct label values held, over all labels (for tests: values of removed series must go too).</summary>
+    internal int InternedValues
+    {
+        get
+        {
+            lock (gate)
+            {
+                return tables.Sum(t => t.Count);
+            }
+        }
+    }
+
+    /// <summary>Adds each flow's deltas to its series, creating series up to the cap.</summary>
+    public ApplyResult Apply(IReadOnlyList<EnrichedFlow> flows)
+    {
+        var now = time.GetTimestamp();
+        var result = default(ApplyResult);
+        lock (gate)
+        {
+            for (var i = 0; i < flows.Count; i++)
+            {
+                var flow = flows[i];
+                var hash = default(HashCode);
+                for (var d = 0; d < dimensions; d++)
+                {
+                    var id = tables[d].Intern(extractors[d](flow, context));
+                    probe[d] = id;
+                    hash.Add(id);
+                }
+
+                probeHash = hash.ToHashCode();
+                var record = flow.Flow;
+                if (index.TryGetValue(Probe, out var slot))
+                {
+                    AddTo(slot, record);
+                    touched[slot] = now;
+                    result.Applied++;
+                    continue;
+                }
+
+                if ((record.TxBytes | record.RxBytes | record.TxPackets | record.RxPackets) == 0)
+                {
+                    // Nothing to count, and a series at zero would only take room.
+                    ReleaseUnusedProbeValues();
+                    continue;
+                }
+
+                if (live >= maxSeries)
+                {
+                    ReleaseUnusedProbeValues();
+                    result.Refused++;
+                    continue;
+                }
+
+                slot = NewSlot();
+                probe.CopyTo(keys.AsSpan(slot * dimensions, dimensions));
+                hashes[slot] = probeHash;
+                for (var d = 0; d < dimensions; d++)
+                {
+                    tables[d].AddRef(probe[d]);
+                }
+
+                AddTo(slot, record);
+                touched[slot] = now;
+                index.Add(slot);
+                live++;
+                result.Applied++;
+                result.Created++;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Removes series no flow has updated for the idle timeout; returns how many.</summary>
+    public int RemoveIdle()
+    {
+        var cutoff = time.GetTimestamp() - idleTimestampTicks;
+        var removed = 0;
+        lock (gate)
+        {
+            for (var slot = 0; slot < slotCount; slot++)
+            {
+                var last = touched[slot];
+                if (last != FreeSlot && last < cutoff)
+                {
+                    RemoveSlot(slot);
+                    removed++;
+                }
+            }
+        }
+
+        return removed;
+    }
+
+    /// <summary>
+    /// Shows <paramref name="visitor"/> live series from slot <paramref name="cursor"/> on, under the
+    /// lock, until it declines one (its buffer is full) or every slot is seen. Returns the slot to go
+    /// on from, or -1 when done. Series added or removed between two calls may be seen or not, but
+    /// never twice.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public int Visit(int cursor, ISeriesVisitor visitor)
+    {
+        lock (gate)
+        {
+            for (var slot = cursor; slot < slotCount; slot++)
+            {
+                if (touched[slot] != FreeSlot && !visitor.Visit(new SeriesView(this, slot)))
+                {
+                    return slot;
+                }
+            }
+
+            return -1;
+        }
+    }
+
+    /// <summary>The current counters of the series with these label values, or null (for tests and tools).</summary>
+    public ulong[]? Find(IReadOnlyList<string> values)
+    {
+        lock (gate)
+        {
+            for (var slot = 0; slot < slotCount; slot++)
+            {
+                if (touched[slot] == FreeSlot)
+                {
+                    continue;
+                }
+
+                var view = new SeriesView(this, slot);
+                var match = true;
+                for (var d = 0; d < dimensions && match; d++)
+                {
+                    match = view.Value(d).SequenceEqual(Encoding.UTF8.GetBytes(values[d]));
+                }
+
+                if (match)
+                {
+                    return [.. counters.AsSpan(slot * CounterCount, CounterCount)];
+                }
+            }
+
+            return null;
+        }
+    }
+
+    private void AddTo(int slot, FlowRecord record)
+    {
+        var c = counters.AsSpan(slot * CounterCount, CounterCount);
+        c[0] += record.TxBytes;
+        c[1] += record.RxBytes;
+        c[2] += record.TxPackets;
+        c[3] += record.RxPackets;
+    }
+
+    private void ReleaseUnusedProbeValues()
+    {
+        for (var d = 0; d < dimensions; d++)
+        {
+            tables[d].ReleaseIfUnused(probe[d]);
+        }
+    }
+
+    private int NewSlot()
+    {
+        if (freeSlots.TryPop(out var reused))
+        {
+            return reused;
+        }
+
+        var slot = slotCount++;
+        if (slot == touched.Length)
+        {
+            // Doubling, but never past the cap: live series never exceed it and freed slots are reused.
+            var capacity = (int)Math.Min(Math.Max(InitialSlots, (long)touched.Length * 2), maxSeries);
+            Array.Resize(ref keys, capacity * dimensions);
+            Array.Resize(ref counters, capacity * CounterCount);
+            Array.Resize(ref touched, capacity);
+            Array.Resize(ref hashes, capacity);
+        }
+
+        return slot;
+    }
+
+    private void RemoveSlot(int slot)
+    {
+        // Out of the index first: its equality reads the label ids that are released next.
+        index.Remove(slot);
+        var key = keys.AsSpan(slot * dimensions, dimensions);
+        for (var d = 0; d < dimensions; d++)
+        {
+            tables[d].Release(key[d]);
+        }
+
+        counters.AsSpan(slot * CounterCount, CounterCount).Clear();
+        touched[slot] = FreeSlot;
+        freeSlots.Push(slot);
+        live--;
+    }
+
+    private ReadOnlySpan<int> Key(int slot) => slot == Probe ? probe : keys.AsSpan(slot * dimensions, dimensions);
+
+    /// <summary>What one <see cref="Apply"/> did.</summary>
+    public struct ApplyResult
+    {
+        /// <summary>Flows added to a series.</summary>
+        public int Applied;
+
+        /// <summary>New series among them.</summary>
+        public int Created;
+
+        /// <summary>Flows dropped because their series would have exceeded the cap.</summary>
+        public int Refused;
+    }
+
+    /// <summary>One live series, seen under the store's lock.</summary>
+    public readonly ref struct SeriesView(FlowSeriesStore store, int slot)
+    {
+        /// <summary>The UTF-8 value of label <paramref name="dimension"/> (see <see cref="LabelNames"/>).</summary>
+        public ReadOnlySpan<byte> Value(int dimension) => store.tables[dimension].Utf8(store.keys[(slot * store.dimensions) + dimension]);
+
+        public ulong Counter(int counter) => store.counters[(slot * CounterCount) + counter];
+    }
+
+    private sealed class SlotComparer(FlowSeriesStore store) : IEqualityComparer<int>
+    {
+        public bool Equals(int x, int y) => x == y || store.Key(x).SequenceEqual(store.Key(y));
+
+        public int GetHashCode(int slot) => slot == Probe ? store.probeHash : store.hashes[slot];
+    }
+
+    /// <summary>
+    /// The distinct values of one label, each stored once with its UTF-8 bytes and counted by the
+    /// series that use it, so values of series that expired (pods long gone) are freed too.
+    /// </summary>
+    private sealed class ValueTable
+    {
+        private readonly Dictionary<string, int> ids = new(StringComparer.Ordinal);
+        private readonly Stack<int> free = new();
+        private string?[] texts = new string?[16];
+        private byte[]?[] utf8 = new byte[]?[16];
+        private int[] refs = new int[16];
+        private int count;
+        private string? lastText;
+        private int lastId;
+
+        public int Count => ids.Count;
+
+        public int Intern(string value)
+        {
+            // Many values are the same string object flow after flow ("TCP", "false", "private",
+            // ""): one reference comparison instead of hashing them again.
+            if (ReferenceEquals(value, lastText))
+            {
+                return lastId;
+            }
+
+            ref var id = ref CollectionsMarshal.GetValueRefOrAddDefault(ids, value, out var exists);
+            if (exists)
+            {
+                (lastText, lastId) = (value, id);
+                return id;
+            }
+
+            if (!free.TryPop(out id))
+            {
+                id = count++;
+                if (id == refs.Length)
+                {
+                    Array.Resize(ref texts, refs.Length * 2);
+                    Array.Resize(ref utf8, refs.Length * 2);
+                    Array.Resize(ref refs, refs.Length * 2);
+                }
+            }
+
+            texts[id] = value;
+            utf8[id] = Encoding.UTF8.GetBytes(value);
+            refs[id] = 0;
+            (lastText, lastId) = (value, id);
+            return id;
+        }
+
+        public void AddRef(int id) => refs[id]++;
+
+        public void Release(int id)
+        {
+            if (--refs[id] == 0)
+            {
+                Free(id);
+            }
+        }
+
+        public void ReleaseIfUnused(int id)
+        {
+            if (refs[id] == 0)
+            {
+                Free(id);
+            }
+        }
+
+        public ReadOnlySpan<byte> Utf8(int id) => utf8[id];
+
+        private void Free(int id)
+        {
+            if (id == lastId)
+            {
+                lastText = null;
+            }
+
+            ids.Remove(texts[id]!);
+            texts[id] = null;
+            utf8[id] = null;
+            free.Push(id);
+        }
+    }
+}
+
+/// <summary>Reads series out of the store, a chunk at a time.</summary>
+internal interface ISeriesVisitor
+{
+    /// <summary>Takes one series; false when it has no room for it (it is offered again next chunk).</summary>
+    bool Visit(FlowSeriesStore.SeriesView series);
+}

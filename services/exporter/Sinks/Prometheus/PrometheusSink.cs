@@ -1,0 +1,25 @@
+using Egressd.Contracts;
+
+namespace Egressd.Exporter.Sinks.Prometheus;
+
+/// <summary>
+/// Adds each batch's deltas to cumulative counters, served on <c>/metrics</c> and pushed by remote
+/// write. Its queue has a single active consumer: a batch redelivered after a crash lands on the
+/// replica that holds the counters it was (or was not) added to, whose id window drops a copy.
+/// </summary>
+internal sealed class PrometheusSink(FlowSeriesStore store) : IFlowSink, IDisposable
+{
+    public static string Name => "prometheus";
+
+    public static bool SingleActiveConsumer => true;
+
+    public Task WriteAsync(FlowBatchEnriched batch, CancellationToken cancellationToken)
+    {
+        var result = store.Apply(batch.Flows);
+        PrometheusSinkMetrics.Record(result);
+        return Task.CompletedTask;
+    }
+
+    // The live-series gauge is process-wide; take this store's series off it when it goes.
+    public void Dispose() => PrometheusSinkMetrics.LiveSeries.Dec(store.Count);
+}

@@ -1,0 +1,181 @@
+using System.Buffers.Binary;
+using System.Text;
+using Egressd.Exporter.Sinks.Prometheus;
+
+namespace Egressd.Exporter.Sinks.RemoteWrite;
+
+/// <summary>
+/// Encodes flow series as a Prometheus remote-write <c>WriteRequest</c> (prometheus/prompb,
+/// remote write 1.0): one <c>TimeSeries</c> per counter, labels sorted by name (Thanos and others
+/// reject unsorted ones; egressd PR #109), empty-valued labels left out as a scrape would.
+/// Written by hand from the store's interned UTF-8 values: the generated message classes would
+/// allocate an object per label of every sample, millions per push.
+/// </summary>
+internal sealed class RemoteWriteEncoder : ISeriesVisitor
+{
+    private readonly (byte[] Name, byte[]? Field, int Dimension)[] layout;
+    private readonly (int Counter, byte[] NameField)[] metrics;
+    private readonly int maxSamples;
+    private byte[] buffer = new byte[64 * 1024];
+    private long timestamp;
+
+    /// <param name="counters">Which of the four flow counters to send.</param>
+    public RemoteWriteEncoder(IReadOnlyList<string> flowLabels, IEnumerable<KeyValuePair<string, string>> staticLabels, IEnumerable<int> counters, int maxSamples)
+    {
+        this.maxSamples = maxSamples;
+        // "__name__" sorts among the others like any label: after upper-case names, before lower-case ones.
+        var all = FlowMetrics.Layout(flowLabels, staticLabels.Append(new("__name__", "")));
+        layout = [.. all.Select(l => (
+            Encoding.UTF8.GetBytes(l.Name),
+            l.Dimension < 0 && l.Name != "__name__" ? LabelField(l.Name, l.Value!) : null,
+            l.Name == "__name__" ? -2 : l.Dimension))];
+        metrics = [.. counters.Select(c => (c, LabelField("__name__", FlowMetrics.Families.Single(f => f.Counter == c).Name)))];
+    }
+
+    // Only to encode a fixed label into a buffer of its exact size.
+    private RemoteWriteEncoder(byte[] buffer)
+    {
+        this.buffer = buffer;
+        layout = [];
+        metrics = [];
+    }
+
+    /// <summary>Samples encoded since <see cref="Reset"/>.</summary>
+    public int Samples { get; private set; }
+
+    public int Length { get; private set; }
+
+    /// <summary>The encoded <c>WriteRequest</c>.</summary>
+    public ReadOnlySpan<byte> Written => buffer.AsSpan(0, Length);
+
+    /// <summary>Starts a new request whose samples carry <paramref name="timestampMs"/> (Unix milliseconds).</summary>
+    public void Reset(long timestampMs)
+    {
+        timestamp = timestampMs;
+        Samples = 0;
+        Length = 0;
+    }
+
+    public bool Visit(FlowSeriesStore.SeriesView series)
+    {
+        if (Samples > 0 && Samples + metrics.Length > maxSamples)
+        {
+            return false;
+        }
+
+        foreach (var (counter, nameField) in metrics)
+        {
+            // TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; }
+            // Sample { double value = 1; int64 timestamp = 2; }
+            var sampleSize = 1 + 8 + 1 + VarintSize((ulong)timestamp);
+            var size = 1 + VarintSize((ulong)sampleSize) + sampleSize;
+            foreach (var (name, field, dimension) in layout)
+            {
+                size += dimension switch
+                {
+                    -2 => nameField.Length,
+                    < 0 => field!.Length,
+                    _ => series.Value(dimension) is { Length: > 0 } value ? FieldSize(LabelSize(name.Length, value.Length)) : 0,
+                };
+            }
+
+            // WriteRequest { repeated TimeSeries timeseries = 1; }
+            Ensure(FieldSize(size));
+            WriteTag(1, 2);
+            WriteVarint((ulong)size);
+            foreach (var (name, field, dimension) in layout)
+            {
+                if (dimension == -2)
+                {
+                    WriteBytes(nameField);
+                }
+                else if (dimension < 0)
+                {
+                    WriteBytes(field!);
+                }
+                else if (series.Value(dimension) is { Length: > 0 } value)
+                {
+                    WriteTag(1, 2);
+                    WriteVarint((ulong)LabelSize(name.Length, value.Length));
+                    WriteString(1, name);
+                    WriteString(2, value);
+                }
+            }
+
+            WriteTag(2, 2);
+            WriteVarint((ulong)sampleSize);
+            WriteTag(1, 1);
+            BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(Length), series.Counter(counter));
+            Length += 8;
+            WriteTag(2, 0);
+            WriteVarint((ulong)timestamp);
+            Samples++;
+        }
+
+        return true;
+    }
+
+    /// <summary>A whole <c>labels</c> field of a TimeSeries for a fixed label.</summary>
+    private static byte[] LabelField(string name, string value)
+    {
+        var n = Encoding.UTF8.GetBytes(name);
+        var v = Encoding.UTF8.GetBytes(value);
+        var encoder = new RemoteWriteEncoder(new byte[FieldSize(LabelSize(n.Length, v.Length))]);
+        encoder.WriteTag(1, 2);
+        encoder.WriteVarint((ulong)LabelSize(n.Length, v.Length));
+        encoder.WriteString(1, n);
+        encoder.WriteString(2, v);
+        return encoder.buffer;
+    }
+
+    // Label { string name = 1; string value = 2; }
+    private static int LabelSize(int name, int value) => 1 + VarintSize((ulong)name) + name + 1 + VarintSize((ulong)value) + value;
+
+    private static int FieldSize(int length) => 1 + VarintSize((ulong)length) + length;
+
+    private static int VarintSize(ulong value)
+    {
+        var size = 1;
+        while (value >= 0x80)
+        {
+            value >>= 7;
+            size++;
+        }
+
+        return size;
+    }
+
+    private void Ensure(int more)
+    {
+        if (Length + more > buffer.Length)
+        {
+            Array.Resize(ref buffer, Math.Max(buffer.Length * 2, Length + more));
+        }
+    }
+
+    private void WriteTag(int field, int wireType) => buffer[Length++] = (byte)((field << 3) | wireType);
+
+    private void WriteVarint(ulong value)
+    {
+        while (value >= 0x80)
+        {
+            buffer[Length++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        buffer[Length++] = (byte)value;
+    }
+
+    private void WriteString(int field, ReadOnlySpan<byte> bytes)
+    {
+        WriteTag(field, 2);
+        WriteVarint((ulong)bytes.Length);
+        WriteBytes(bytes);
+    }
+
+    private void WriteBytes(ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(buffer.AsSpan(Length));
+        Length += bytes.Length;
+    }
+}

@@ -1,0 +1,19 @@
+using Prometheus;
+
+namespace Egressd.Exporter.Sinks.RemoteWrite;
+
+internal static class RemoteWriteMetrics
+{
+    public static readonly Counter Pushes = Metrics.CreateCounter(
+        "egressd_exporter_remote_write_pushes_total", "Remote-write requests the receiver accepted.");
+
+    public static readonly Counter Failures = Metrics.CreateCounter(
+        "egressd_exporter_remote_write_failures_total",
+        "Remote-write requests that failed for good (a 4xx, or still failing after the retries); the next push sends the counters again.");
+
+    public static readonly Counter Retries = Metrics.CreateCounter(
+        "egressd_exporter_remote_write_retries_total", "Remote-write requests retried after a 5xx, 408, 429 or transport error.");
+
+    public static readonly Counter Samples = Metrics.CreateCounter(
+        "egressd_exporter_remote_write_samples_total", "Samples in remote-write requests the receiver accepted.");
+}

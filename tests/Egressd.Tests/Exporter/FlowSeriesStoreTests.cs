@@ -1,0 +1,180 @@
+using System.Net;
+using Egressd.Contracts;
+using Egressd.Exporter.Sinks.Prometheus;
+using Egressd.Shared.Network;
+using Egressd.Tests.Infrastructure;
+using static Egressd.Tests.Infrastructure.EnrichedBatches;
+
+namespace Egressd.Tests.Exporter;
+
+public sealed class FlowSeriesStoreTests
+{
+    private static readonly FlowLabelContext Context = new(new NetworkOptions().ParsePrivateCidrs());
+
+    private static FlowSeriesStore Store(IReadOnlyList<string>? labels = null, int maxSeries = 1000, TimeSpan? idle = null, TimeProvider? time = null) =>
+        new(labels ?? FlowLabels.PodLevel, Context, maxSeries, idle ?? TimeSpan.FromMinutes(10), time ?? TimeProvider.System);
+
+    private static string[] Values(IReadOnlyList<string> labels, EnrichedFlow flow) =>
+        [.. labels.Select(l => FlowLabels.All[l].Value(flow, Context))];
+
+    [Fact]
+    public void Deltas_of_every_window_add_up_to_cumulative_counters_per_label_set()
+    {
+        var store = Store();
+        var web = PodFlow("shop", "web-1", "shop", "db-0", txBytes: 100, rxBytes: 1000, txPackets: 2, rxPackets: 3);
+        var other = PodFlow("shop", "web-2", "shop", "db-0", txBytes: 7, sourceIp: "10.244.1.11");
+
+        store.Apply([web, other]);
+        // A smaller delta in the next window is still added: these are deltas, never a reset.
+        store.Apply([web with { Flow = web.Flow with { TxBytes = 40, RxBytes = 10, TxPackets = 1, RxPackets = 1 } }]);
+
+        Assert.Equal(2, store.Count);
+        Assert.Equal([140UL, 1010UL, 3UL, 4UL], store.Find(Values(FlowLabels.PodLevel, web))!);
+        Assert.Equal([7UL, 0UL, 1UL, 1UL], store.Find(Values(FlowLabels.PodLevel, other))!);
+    }
+
+    [Fact]
+    public void Dropping_labels_sums_the_series_they_told_apart()
+    {
+        var labels = FlowLabels.NamespaceLevel;
+        var store = Store(labels);
+        store.Apply(
+        [
+            PodFlow("shop", "web-1", "db", "db-0", txBytes: 100, sourceIp: "10.244.1.10"),
+            PodFlow("shop", "web-2", "db", "db-1", txBytes: 50, sourceIp: "10.244.1.11", destinationIp: "10.244.2.21"),
+            PodFlow("shop", "web-3", "cache", "redis-0", txBytes: 5, sourceIp: "10.244.1.12"),
+        ]);
+
+        Assert.Equal(2, store.Count);
+        Assert.Equal(150UL, store.Find(Values(labels, PodFlow("shop", "x", "db", "y", 0)))![0]);
+        Assert.Equal(5UL, store.Find(Values(labels, PodFlow("shop", "x", "cache", "y", 0)))![0]);
+    }
+
+    [Fact]
+    public void Label_values_follow_egressd_and_are_empty_when_unknown()
+    {
+        var flow = PodFlow("shop", "web-1", "db", "db-0", txBytes: 1, protocol: 17, trafficClass: TrafficClass.CrossZone) with
+        {
+            DestinationService = "db/postgres",
+            DestinationDnsName = "db.example.com",
+        };
+        string Value(string label, EnrichedFlow f) => FlowLabels.All[label].Value(f, Context);
+
+        Assert.Equal("UDP", Value("proto", flow));
+        Assert.Equal("TCP", FlowLabels.Protocol(6));
+        Assert.Equal("SCTP", FlowLabels.Protocol(132));
+        Assert.Equal("ICMP", FlowLabels.Protocol(1));
+        Assert.Equal("ICMPv6", FlowLabels.Protocol(58));
+        Assert.Equal("47", FlowLabels.Protocol(47));
+        Assert.Equal("true", Value("cross_zone", flow));
+        Assert.Equal("false", Value("cross_zone", PodFlow("a", "p", "b", "q", 1, sourceZone: "z", destinationZone: "z")));
+        Assert.Equal("false", Value("cross_zone", PodFlow("a", "p", "b", "q", 1, sourceZone: "z", destinationZone: "")));
+        Assert.Equal("private", Value("dst_ip_type", flow));
+        Assert.Equal("public", Value("dst_ip_type", flow with { TrafficClass = TrafficClass.Internet }));
+        Assert.Equal("cross-zone", Value("traffic_class", flow));
+        Assert.Equal("db/postgres", Value("dst_service", flow));
+        Assert.Equal("db.example.com", Value("dst_dns_name", flow));
+        Assert.Equal("web", Value("src_workload", flow));
+        Assert.Equal("region-1", Value("dst_region", flow));
+
+        // What today's enricher sends: nothing known but the addresses.
+        var bare = BareFlow("10.244.1.10", "198.18.7.9", 1);
+        Assert.Equal("public", Value("dst_ip_type", bare));
+        Assert.Equal("private", Value("dst_ip_type", BareFlow("10.244.1.10", "fd00:10:244:2::14", 1)));
+        Assert.Equal("public", Value("dst_ip_type", BareFlow("10.244.1.10", "0.0.0.0", 1)));
+        foreach (var (ip, type) in new[]
+        {
+            ("172.16.0.1", "private"), ("172.31.255.255", "private"), ("172.32.0.1", "public"), ("192.168.1.1", "private"),
+            ("100.64.0.1", "private"), ("11.0.0.1", "public"), ("::ffff:10.0.0.1", "private"), ("2001:db8::1", "public"),
+            ("10.0.0.256", "public"), ("not-an-address", "public"),
+        })
+        {
+            Assert.True(type == Value("dst_ip_type", BareFlow("10.244.1.10", ip, 1)), $"{ip} should be {type}");
+        }
+
+        Assert.Equal("false", Value("cross_zone", bare));
+        Assert.Equal("unknown", Value("traffic_class", bare));
+        foreach (var label in new[] { "src_pod", "src_namespace", "src_node", "src_zone", "dst_pod", "dst_namespace", "dst_node", "dst_zone", "dst_service", "dst_dns_name", "src_workload", "dst_region" })
+        {
+            Assert.Equal("", Value(label, bare));
+        }
+
+        // The private ranges come from configuration.
+        var custom = new FlowLabelContext([IPNetwork.Parse("198.18.0.0/15")]);
+        Assert.Equal("private", FlowLabels.All["dst_ip_type"].Value(bare, custom));
+    }
+
+    [Fact]
+    public void Series_idle_for_the_idle_time_are_removed_and_their_label_values_freed()
+    {
+        var time = new ManualTime(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
+        var store = Store(idle: TimeSpan.FromMinutes(5), time: time);
+        var quiet = PodFlow("shop", "old-1", "db", "db-0", txBytes: 10, sourceIp: "10.244.9.9");
+        var busy = PodFlow("shop", "web-1", "db", "db-0", txBytes: 10);
+        store.Apply([quiet, busy]);
+        var valuesWithBoth = store.InternedValues;
+
+        time.Advance(TimeSpan.FromMinutes(3));
+        store.Apply([busy]);
+        Assert.Equal(0, store.RemoveIdle());
+
+        time.Advance(TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(1));
+        Assert.Equal(1, store.RemoveIdle());
+        Assert.Equal(1, store.Count);
+        Assert.Null(store.Find(Values(FlowLabels.PodLevel, quiet)));
+        Assert.Equal(20UL, store.Find(Values(FlowLabels.PodLevel, busy))![0]);
+        // old-1 and 10.244.9.9 were only the quiet series'.
+        Assert.Equal(valuesWithBoth - 2, store.InternedValues);
+
+        // A flow for the removed series starts it again from this flow alone.
+        store.Apply([quiet]);
+        Assert.Equal(10UL, store.Find(Values(FlowLabels.PodLevel, quiet))![0]);
+        Assert.Equal(valuesWithBoth, store.InternedValues);
+    }
+
+    [Fact]
+    public void Cap_holds_under_a_flood_of_distinct_values_and_counts_what_it_refused()
+    {
+        var time = new ManualTime(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
+        var store = Store(maxSeries: 1000, idle: TimeSpan.FromMinutes(1), time: time);
+        var first = PodFlow("shop", "web-1", "db", "db-0", txBytes: 1);
+        store.Apply([first]);
+        var valuesBefore = store.InternedValues;
+
+        var refused = 0;
+        for (var batch = 0; batch < 20; batch++)
+        {
+            var flows = Enumerable.Range(0, 5000)
+                .Select(i => PodFlow("shop", "web-1", "db", "db-0", txBytes: 1, destinationIp: $"10.{batch}.{i / 250}.{i % 250}"))
+                .ToList();
+            refused += store.Apply(flows).Refused;
+        }
+
+        Assert.Equal(1000, store.Count);
+        Assert.Equal((20 * 5000) - 999, refused);
+        // Refused flows leave none of their values behind: only the 999 accepted addresses were added.
+        Assert.Equal(valuesBefore + 999, store.InternedValues);
+
+        // Series already there keep counting at the cap.
+        var result = store.Apply([first]);
+        Assert.Equal((1, 0), (result.Applied, result.Refused));
+        Assert.Equal(2UL, store.Find(Values(FlowLabels.PodLevel, first))![0]);
+
+        // Room again once series expire.
+        time.Advance(TimeSpan.FromMinutes(2));
+        store.Apply([first]);
+        Assert.Equal(999, store.RemoveIdle());
+        var fresh = PodFlow("shop", "web-9", "db", "db-0", txBytes: 5, sourceIp: "10.244.7.7");
+        Assert.Equal(1, store.Apply([fresh]).Created);
+        Assert.Equal(2, store.Count);
+    }
+
+    [Fact]
+    public void Flows_with_nothing_to_count_create_no_series()
+    {
+        var store = Store();
+        store.Apply([PodFlow("shop", "web-1", "db", "db-0", txBytes: 0, rxBytes: 0, txPackets: 0, rxPackets: 0)]);
+        Assert.Equal(0, store.Count);
+        Assert.Equal(0, store.InternedValues);
+    }
+}

@@ -1,0 +1,220 @@
+using System.Collections.Concurrent;
+using Egressd.Exporter;
+using Egressd.Exporter.Sinks.Prometheus;
+using Egressd.Exporter.Sinks.RemoteWrite;
+using Egressd.Shared.Network;
+using Egressd.Tests.Exporter.Prompb;
+using Egressd.Tests.Infrastructure;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Snappier;
+using static Egressd.Tests.Infrastructure.EnrichedBatches;
+
+namespace Egressd.Tests.Exporter;
+
+/// <summary>The remote-write encoder read back by the official protobuf runtime, and the pusher against a scripted receiver.</summary>
+public sealed class RemoteWriteTests
+{
+    private static readonly FlowLabelContext Context = new(new NetworkOptions().ParsePrivateCidrs());
+
+    private static FlowSeriesStore StoreWith(params Egressd.Contracts.EnrichedFlow[] flows)
+    {
+        var store = new FlowSeriesStore(FlowLabels.PodLevel, Context, 100_000, TimeSpan.FromMinutes(1), TimeProvider.System);
+        store.Apply(flows);
+        return store;
+    }
+
+    private static WriteRequest Decode(ReadOnlySpan<byte> encoded) => WriteRequest.Parser.ParseFrom(encoded.ToArray());
+
+    [Fact]
+    public void Series_are_encoded_with_sorted_labels_static_ones_included_and_empty_values_left_out()
+    {
+        var store = StoreWith(
+            PodFlow("shop", "web-1", "db", "db-0", txBytes: 100, rxBytes: 200, txPackets: 3, rxPackets: 4),
+            BareFlow("10.244.1.10", "198.18.7.9", 77));
+        var encoder = new RemoteWriteEncoder(store.LabelNames, [new("cluster", "prod"), new("Zone_owner", "net")], [0, 1, 2, 3], 1000);
+        encoder.Reset(1_700_000_000_123);
+        Assert.Equal(-1, store.Visit(0, encoder));
+
+        var request = Decode(encoder.Written);
+
+        Assert.Equal(8, request.Timeseries.Count);
+        foreach (var series in request.Timeseries)
+        {
+            var names = series.Labels.Select(l => l.Name).ToList();
+            Assert.Equal(names.Order(StringComparer.Ordinal), names);
+            Assert.Equal("Zone_owner", names[0]);
+            Assert.Equal("__name__", names[1]);
+            Assert.All(series.Labels, l => Assert.NotEqual("", l.Value));
+            Assert.Equal(1_700_000_000_123, Assert.Single(series.Samples).Timestamp);
+            Assert.Contains(series.Labels, l => l is { Name: "cluster", Value: "prod" });
+        }
+
+        string Label(TimeSeries s, string name) => s.Labels.SingleOrDefault(l => l.Name == name)?.Value ?? "";
+        var pod = request.Timeseries.Where(s => Label(s, "src_pod") == "web-1").ToDictionary(s => Label(s, "__name__"), s => s.Samples[0].Value);
+        Assert.Equal(100, pod["egressd_transmit_bytes_total"]);
+        Assert.Equal(200, pod["egressd_received_bytes_total"]);
+        Assert.Equal(3, pod["egressd_transmit_packets_total"]);
+        Assert.Equal(4, pod["egressd_received_packets_total"]);
+
+        var bare = request.Timeseries.Single(s => Label(s, "dst_ip") == "198.18.7.9" && Label(s, "__name__") == "egressd_transmit_bytes_total");
+        Assert.Equal(77, bare.Samples[0].Value);
+        // Unknown pods, namespaces, nodes and zones: absent, as a scrape of an empty label would be.
+        Assert.Equal(["Zone_owner", "__name__", "cluster", "cross_zone", "dst_ip", "dst_ip_type", "proto", "src_ip"], bare.Labels.Select(l => l.Name));
+    }
+
+    [Fact]
+    public void Requests_hold_at_most_the_configured_samples_and_cover_every_series_once()
+    {
+        var store = StoreWith([.. Enumerable.Range(0, 1001).Select(i => PodFlow("shop", $"web-{i}", "db", "db-0", txBytes: 1, sourceIp: $"10.1.{i / 250}.{i % 250}"))]);
+        var encoder = new RemoteWriteEncoder(store.LabelNames, [], [0, 2], 100);
+        var pods = new List<string>();
+        var cursor = 0;
+        var requests = 0;
+        while (cursor >= 0)
+        {
+            encoder.Reset(1);
+            cursor = store.Visit(cursor, encoder);
+            var request = Decode(encoder.Written);
+            Assert.InRange(request.Timeseries.Count, 1, 100);
+            pods.AddRange(request.Timeseries.Where(s => s.Labels.Any(l => l is { Name: "__name__", Value: "egressd_transmit_bytes_total" }))
+                .Select(s => s.Labels.Single(l => l.Name == "src_pod").Value));
+            requests++;
+        }
+
+        Assert.Equal(21, requests);
+        Assert.Equal(1001, pods.Distinct().Count());
+        Assert.Equal(1001, pods.Count);
+    }
+
+    [Fact]
+    public async Task Push_retries_5xx_with_backoff_sends_headers_with_variables_expanded_and_gives_up_on_a_4xx()
+    {
+        var secret = "token-" + Guid.NewGuid().ToString("N");
+        Environment.SetEnvironmentVariable("EGRESSD_TEST_REMOTE_WRITE_TOKEN", secret);
+        await using var receiver = await ScriptedReceiver.StartAsync();
+        var logs = new CapturedLogs();
+        await using var exporter = await InProcessHost.StartAsync("egressd-exporter", b =>
+        {
+            b.AddExporter();
+            b.Logging.AddProvider(logs);
+        }, new Dictionary<string, string?>
+        {
+            ["Egressd:Bus:Transport"] = "inmemory",
+            ["Egressd:Exporter:FlowLog:Enabled"] = "false",
+            ["Egressd:Exporter:RemoteWrite:Enabled"] = "true",
+            ["Egressd:Exporter:RemoteWrite:Url"] = $"{receiver.Url}api/v1/write?key=${{EGRESSD_TEST_REMOTE_WRITE_TOKEN}}",
+            ["Egressd:Exporter:RemoteWrite:Headers:Authorization"] = "Bearer ${EGRESSD_TEST_REMOTE_WRITE_TOKEN}",
+            ["Egressd:Exporter:RemoteWrite:Headers:X-Scope-OrgID"] = "tenant-1",
+            // Pushes only when the test says so.
+            ["Egressd:Exporter:RemoteWrite:Interval"] = "01:00:00",
+            ["Egressd:Exporter:RemoteWrite:RetryLimit"] = "3",
+            ["Egressd:Exporter:RemoteWrite:RetryDelay"] = "00:00:00.050",
+            ["Logging:LogLevel:Default"] = "Trace",
+        });
+        var store = exporter.Services.GetRequiredService<FlowSeriesStore>();
+        store.Apply([PodFlow("shop", "web-1", "db", "db-0", txBytes: 100)]);
+        var pusher = exporter.Services.GetRequiredService<RemoteWritePusher>();
+        var ct = TestContext.Current.CancellationToken;
+
+        var retries = RemoteWriteMetrics.Retries.Value;
+        var failures = RemoteWriteMetrics.Failures.Value;
+        receiver.Script(503, 500, 204);
+        Assert.True(await pusher.PushAsync(ct));
+        Assert.Equal(3, receiver.Requests.Count);
+        Assert.True(RemoteWriteMetrics.Retries.Value >= retries + 2);
+        var accepted = receiver.Requests.Last();
+        Assert.Equal($"Bearer {secret}", accepted.Headers["Authorization"]);
+        Assert.Equal("tenant-1", accepted.Headers["X-Scope-OrgID"]);
+        Assert.Equal("snappy", accepted.Headers["Content-Encoding"]);
+        Assert.Equal("application/x-protobuf", accepted.Headers["Content-Type"]);
+        Assert.Equal("0.1.0", accepted.Headers["X-Prometheus-Remote-Write-Version"]);
+        var request = Decode(Snappy.DecompressToArray(accepted.Body));
+        // Without SendReceivedBytes: transmit bytes and packets only.
+        Assert.Equal(["egressd_transmit_bytes_total", "egressd_transmit_packets_total"],
+            request.Timeseries.Select(s => s.Labels.Single(l => l.Name == "__name__").Value).Order(StringComparer.Ordinal));
+        // Each retry waited: exponential from 50 ms, with jitter.
+        Assert.True(receiver.Requests[1].At - receiver.Requests[0].At >= TimeSpan.FromMilliseconds(10));
+
+        // A 400 is the receiver refusing the data: retrying cannot help.
+        receiver.Requests.Clear();
+        receiver.Script(400);
+        Assert.False(await pusher.PushAsync(ct));
+        Assert.Single(receiver.Requests);
+        Assert.Equal(failures + 1, RemoteWriteMetrics.Failures.Value);
+
+        // Nothing listening: transport errors are retried, then the push fails.
+        var closed = FreePort.Next();
+        Assert.False(await new RemoteWritePusher(store, NewClient($"http://127.0.0.1:{closed}/api/v1/write", exporter), exporter.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ExporterOptions>>(), TimeProvider.System,
+            exporter.Services.GetRequiredService<ILogger<RemoteWritePusher>>()).PushAsync(ct));
+
+        // Failures were logged (with where to), the secret in the URL and the header never was.
+        Assert.Contains("[3201]", logs.All, StringComparison.Ordinal);
+        Assert.Contains($"127.0.0.1:{receiver.Url.Port}", logs.All, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, logs.All, StringComparison.Ordinal);
+        Assert.Equal($"?key={secret}", accepted.Query);
+    }
+
+    private static RemoteWriteClient NewClient(string url, InProcessHost host)
+    {
+        var options = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ExporterOptions>>().Value;
+        var copy = Microsoft.Extensions.Options.Options.Create(new ExporterOptions
+        {
+            RemoteWrite = new RemoteWriteOptions { Enabled = true, Url = url, RetryLimit = options.RemoteWrite.RetryLimit, RetryDelay = options.RemoteWrite.RetryDelay },
+        });
+        var http = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(RemoteWriteClient));
+        return new RemoteWriteClient(http, copy);
+    }
+
+    /// <summary>A remote-write receiver that answers each request with the next scripted status (then 204).</summary>
+    private sealed class ScriptedReceiver : IAsyncDisposable
+    {
+        private readonly WebApplication app;
+        private readonly ConcurrentQueue<int> statuses = new();
+
+        private ScriptedReceiver(WebApplication app) => this.app = app;
+
+        public List<Received> Requests { get; } = [];
+
+        public Uri Url => new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/");
+
+        public static async Task<ScriptedReceiver> StartAsync()
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.ClearProviders();
+            var app = builder.Build();
+            var receiver = new ScriptedReceiver(app);
+            app.MapPost("/api/v1/write", async context =>
+            {
+                using var body = new MemoryStream();
+                await context.Request.Body.CopyToAsync(body);
+                var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+                lock (receiver.Requests)
+                {
+                    receiver.Requests.Add(new Received(DateTimeOffset.UtcNow, context.Request.QueryString.Value ?? "", headers, body.ToArray()));
+                }
+
+                context.Response.StatusCode = receiver.statuses.TryDequeue(out var status) ? status : 204;
+            });
+            await app.StartAsync(TestContext.Current.CancellationToken);
+            return receiver;
+        }
+
+        public void Script(params int[] answers)
+        {
+            foreach (var answer in answers)
+            {
+                statuses.Enqueue(answer);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await app.StopAsync(CancellationToken.None);
+            await app.DisposeAsync();
+        }
+    }
+
+    private sealed record Received(DateTimeOffset At, string Query, Dictionary<string, string> Headers, byte[] Body);
+}
