@@ -19,22 +19,17 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
         var flowLog = Path.Combine(Path.GetTempPath(), $"egressd-{node}.jsonl");
         var fixture = await FlowLogFile.SampleAsync();
 
-        await using var exporter = ServiceProcess.Start("exporter", Repo.ServiceDll("exporter", "Egressd.Exporter"),
-            With(bus, ("Egressd:Exporter:FlowLog:Path", flowLog)));
-        await using var enricher = ServiceProcess.Start("enricher", Repo.ServiceDll("enricher", "Egressd.Enricher"), bus);
+        await using var exporter = StartExporter(bus, flowLog);
+        await using var enricher = StartEnricher(bus);
         await exporter.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
         await enricher.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
 
-        await using var collector = ServiceProcess.Start("collector", Repo.ServiceDll("collector", "Egressd.Collector"), With(bus,
-            ("Egressd:Collector:NodeName", node),
-            ("Egressd:Collector:Source", "replay"),
-            ("Egressd:Collector:ReplayFile", Repo.SampleFlows),
-            ("Egressd:Collector:ReadInterval", "00:00:00.300")));
+        await using var collector = StartCollector(bus, node, "00:00:00.300");
         await collector.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
 
         Assert.True(await Eventually.TrueAsync(() => FlowLogFile.Read(flowLog, node).Count >= fixture.Flows.Count, TimeSpan.FromSeconds(60)),
             $"the fixture's flows never reached the exporter\n{collector.Tail()}\n{enricher.Tail()}\n{exporter.Tail()}");
-        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        await collector.WaitForMoreReadsAsync(3, StartTimeout);
 
         FlowLogFile.AssertDeliveredOnce(FlowLogFile.Read(flowLog, node), fixture, node);
         Assert.Contains("egressd_collector_batches_published_total 1", await collector.GetStringAsync("/metrics"), StringComparison.Ordinal);
@@ -53,14 +48,9 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
         var flowLog = Path.Combine(Path.GetTempPath(), $"egressd-{node}.jsonl");
         var fixture = await FlowLogFile.SampleAsync();
 
-        await using var exporter = ServiceProcess.Start("exporter", Repo.ServiceDll("exporter", "Egressd.Exporter"),
-            With(bus, ("Egressd:Exporter:FlowLog:Path", flowLog)));
-        await using var enricher = ServiceProcess.Start("enricher", Repo.ServiceDll("enricher", "Egressd.Enricher"), bus);
-        await using var collector = ServiceProcess.Start("collector", Repo.ServiceDll("collector", "Egressd.Collector"), With(bus,
-            ("Egressd:Collector:NodeName", node),
-            ("Egressd:Collector:Source", "replay"),
-            ("Egressd:Collector:ReplayFile", Repo.SampleFlows),
-            ("Egressd:Collector:ReadInterval", "00:00:00.300")));
+        await using var exporter = StartExporter(bus, flowLog);
+        await using var enricher = StartEnricher(bus);
+        await using var collector = StartCollector(bus, node, "00:00:00.300");
 
         ServiceProcess[] all = [exporter, enricher, collector];
         foreach (var service in all)
@@ -70,8 +60,8 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
             await service.WaitUntilAsync("/readyz", HttpStatusCode.ServiceUnavailable, StartTimeout);
         }
 
-        // Several read intervals pass with the broker away; the collector keeps the window.
-        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        // Reads go on with the broker away (each waits out a publish timeout); the collector keeps the window.
+        await collector.WaitForMoreReadsAsync(2, StartTimeout);
         Assert.Empty(FlowLogFile.Read(flowLog, node));
         Assert.All(all, s => Assert.False(s.HasExited, s.Tail()));
 
@@ -83,7 +73,7 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
 
         Assert.True(await Eventually.TrueAsync(() => FlowLogFile.Read(flowLog, node).Count >= fixture.Flows.Count, TimeSpan.FromSeconds(60)),
             $"the flows never arrived after the broker appeared\n{collector.Tail()}\n{enricher.Tail()}\n{exporter.Tail()}");
-        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        await collector.WaitForMoreReadsAsync(3, StartTimeout);
         FlowLogFile.AssertDeliveredOnce(FlowLogFile.Read(flowLog, node), fixture, node);
         File.Delete(flowLog);
     }
@@ -101,23 +91,19 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
         var flowLog = Path.Combine(Path.GetTempPath(), $"egressd-{node}.jsonl");
         var fixture = await FlowLogFile.SampleAsync();
 
-        await using var enricher = ServiceProcess.Start("enricher", Repo.ServiceDll("enricher", "Egressd.Enricher"), bus);
+        await using var enricher = StartEnricher(bus);
         await enricher.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
-        await using var collector = ServiceProcess.Start("collector", Repo.ServiceDll("collector", "Egressd.Collector"), With(bus,
-            ("Egressd:Collector:NodeName", node),
-            ("Egressd:Collector:Source", "replay"),
-            ("Egressd:Collector:ReplayFile", Repo.SampleFlows),
-            ("Egressd:Collector:ReadInterval", "00:00:00.300")));
+        await using var collector = StartCollector(bus, node, "00:00:00.300");
         Assert.True(await Eventually.TrueAsync(() => collector.Output.Any(l => l.Contains("\"EventId\":2003", StringComparison.Ordinal)), StartTimeout),
             "the collector never published its window\n" + collector.Tail());
-        // The enricher has the batch and nowhere to put it yet.
-        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        // The enricher has the batch and nowhere to put it yet: the broker returns it (NO_ROUTE).
+        Assert.True(await Eventually.TrueAsync(() => enricher.Output.Any(l => l.Contains("NO_ROUTE", StringComparison.Ordinal)), StartTimeout),
+            "the enricher's publish was never returned\n" + enricher.Tail());
 
-        await using var exporter = ServiceProcess.Start("exporter", Repo.ServiceDll("exporter", "Egressd.Exporter"),
-            With(bus, ("Egressd:Exporter:FlowLog:Path", flowLog)));
+        await using var exporter = StartExporter(bus, flowLog);
         Assert.True(await Eventually.TrueAsync(() => FlowLogFile.Read(flowLog, node).Count >= fixture.Flows.Count, TimeSpan.FromSeconds(90)),
             $"the batch enriched before the exporter existed never arrived\n{enricher.Tail()}\n{exporter.Tail()}");
-        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        await collector.WaitForMoreReadsAsync(3, StartTimeout);
         FlowLogFile.AssertDeliveredOnce(FlowLogFile.Read(flowLog, node), fixture, node);
         // Empty, or never declared (MassTransit declares an _error queue at its first fault).
         Assert.True(await broker.MessageCountAsync(FlowBatchCollectedConsumerDefinition.Queue + "_error") <= 0, "a batch went to the enricher's error queue");
@@ -133,18 +119,13 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
         var flowLog = Path.Combine(Path.GetTempPath(), $"egressd-{node}.jsonl");
         var fixture = await FlowLogFile.SampleAsync();
 
-        await using var exporter = ServiceProcess.Start("exporter", Repo.ServiceDll("exporter", "Egressd.Exporter"),
-            With(bus, ("Egressd:Exporter:FlowLog:Path", flowLog)));
-        await using var enricher = ServiceProcess.Start("enricher", Repo.ServiceDll("enricher", "Egressd.Enricher"), bus);
+        await using var exporter = StartExporter(bus, flowLog);
+        await using var enricher = StartEnricher(bus);
         await exporter.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
         await enricher.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
 
         // A read interval far longer than the test: the only window is the one taken at shutdown.
-        await using var collector = ServiceProcess.Start("collector", Repo.ServiceDll("collector", "Egressd.Collector"), With(bus,
-            ("Egressd:Collector:NodeName", node),
-            ("Egressd:Collector:Source", "replay"),
-            ("Egressd:Collector:ReplayFile", Repo.SampleFlows),
-            ("Egressd:Collector:ReadInterval", "01:00:00")));
+        await using var collector = StartCollector(bus, node, "01:00:00");
         await collector.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
         Assert.Empty(FlowLogFile.Read(flowLog, node));
 
@@ -156,6 +137,20 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
         FlowLogFile.AssertDeliveredOnce(FlowLogFile.Read(flowLog, node), fixture, node);
         File.Delete(flowLog);
     }
+
+    private static ServiceProcess StartExporter(Dictionary<string, string?> bus, string flowLog) =>
+        ServiceProcess.Start("exporter", Repo.ServiceDll("exporter", "Egressd.Exporter"), With(bus, ("Egressd:Exporter:FlowLog:Path", flowLog)));
+
+    private static ServiceProcess StartEnricher(Dictionary<string, string?> bus) =>
+        ServiceProcess.Start("enricher", Repo.ServiceDll("enricher", "Egressd.Enricher"), bus);
+
+    /// <summary>A collector replaying the sample fixture once, as node <paramref name="node"/>.</summary>
+    private static ServiceProcess StartCollector(Dictionary<string, string?> bus, string node, string readInterval) =>
+        ServiceProcess.Start("collector", Repo.ServiceDll("collector", "Egressd.Collector"), With(bus,
+            ("Egressd:Collector:NodeName", node),
+            ("Egressd:Collector:Source", "replay"),
+            ("Egressd:Collector:ReplayFile", Repo.SampleFlows),
+            ("Egressd:Collector:ReadInterval", readInterval)));
 
     private static Dictionary<string, string?> With(Dictionary<string, string?> settings, params (string Key, string Value)[] more)
     {

@@ -94,6 +94,27 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
         return process.ExitCode;
     }
 
+    /// <summary>
+    /// Waits until a collector process has completed <paramref name="more"/> further reads, as
+    /// its read-duration histogram counts them: "several read intervals later" as a condition.
+    /// </summary>
+    public async Task WaitForMoreReadsAsync(int more, TimeSpan timeout)
+    {
+        var start = await ReadsAsync();
+        var done = await Eventually.TrueAsync(async () => await ReadsAsync() >= start + more, timeout, TimeSpan.FromMilliseconds(100));
+        if (!done)
+        {
+            throw new TimeoutException($"{Name}: fewer than {more} more reads within {timeout}\n{Tail()}");
+        }
+    }
+
+    private async Task<double> ReadsAsync()
+    {
+        const string Count = "egressd_collector_read_duration_seconds_count ";
+        var line = (await GetStringAsync("/metrics")).Split('\n').FirstOrDefault(l => l.StartsWith(Count, StringComparison.Ordinal));
+        return line is null ? 0 : double.Parse(line[Count.Length..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <summary>The last lines the process wrote, for failure messages.</summary>
     public string Tail(int lines = 40) => string.Join('\n', output.TakeLast(lines));
 
