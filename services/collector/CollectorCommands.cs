@@ -1,6 +1,7 @@
 using System.Runtime.Versioning;
 using System.Text.Json;
 using Egressd.Collector.Conntrack;
+using Egressd.Collector.Flows;
 using Egressd.Collector.Pods;
 using Egressd.Shared.Network;
 
@@ -84,25 +85,26 @@ public static class CollectorCommands
         {
             if (reduced)
             {
-                var reducer = new ConntrackReducer(new AnyAddressIsLocal(), new CidrSet(new NetworkOptions().ParsePrivateCidrs()), groupPublicDestinations: false);
+                var pending = new PendingFlows();
+                var reducer = new ConntrackReducer(new AnyAddressIsLocal(), new NetworkOptions().PrivateNetworks(), groupPublicDestinations: false, pending);
                 reducer.BeginDump();
                 conntrack.Dump(reducer);
                 reducer.EndDump();
-                foreach (var flow in reducer.TakeWindow())
+                foreach (var (key, counters) in pending.Flows)
                 {
                     json.WriteStartObject();
-                    json.WriteNumber("proto", flow.Protocol);
-                    json.WriteString("src", flow.SourceIp);
-                    json.WriteString("dst", flow.DestinationIp);
-                    if (flow.OriginalDestinationIp is { } original)
+                    json.WriteNumber("proto", key.Protocol);
+                    json.WriteString("src", key.Source.ToString());
+                    json.WriteString("dst", key.Destination.ToString());
+                    if (!key.OriginalDestination.IsNone)
                     {
-                        json.WriteString("orig_dst", original);
+                        json.WriteString("orig_dst", key.OriginalDestination.ToString());
                     }
 
-                    json.WriteNumber("tx_bytes", flow.TxBytes);
-                    json.WriteNumber("rx_bytes", flow.RxBytes);
-                    json.WriteNumber("tx_packets", flow.TxPackets);
-                    json.WriteNumber("rx_packets", flow.RxPackets);
+                    json.WriteNumber("tx_bytes", counters.TxBytes);
+                    json.WriteNumber("rx_bytes", counters.RxBytes);
+                    json.WriteNumber("tx_packets", counters.TxPackets);
+                    json.WriteNumber("rx_packets", counters.RxPackets);
                     json.WriteEndObject();
                     json.Flush();
                     stream.WriteByte((byte)'\n');

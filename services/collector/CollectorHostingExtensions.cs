@@ -2,9 +2,10 @@ using Egressd.Collector.Conntrack;
 using Egressd.Collector.Flows;
 using Egressd.Collector.Pods;
 using Egressd.Collector.Replay;
+using Egressd.Contracts;
 using Egressd.Shared.Bus;
+using Egressd.Shared.Cluster;
 using Egressd.Shared.Hosting;
-using Egressd.Shared.Inventory;
 using Egressd.Shared.Kubernetes;
 using Egressd.Shared.Network;
 using MassTransit;
@@ -31,10 +32,8 @@ public static class CollectorHostingExtensions
         var services = builder.Services;
         services.AddOptions<CollectorOptions>().BindConfiguration(CollectorOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<CollectorOptions>, CollectorOptionsValidator>();
-        services.AddOptions<InventoryOptions>().BindConfiguration(InventoryOptions.Section);
-        services.AddEgressdNetwork();
-        services.AddEgressdKubernetes();
-        services.TryAddSingleton(TimeProvider.System);
+        services.AddEgressdClusterContext();
+        services.TryAddSingleton<PendingFlows>();
         services.TryAddSingleton(CreateLocalPods);
         services.TryAddSingleton(CreateFlowReader);
         services.TryAddSingleton<IBatchPublisher, BusBatchPublisher>();
@@ -47,17 +46,16 @@ public static class CollectorHostingExtensions
     private static ILocalPods CreateLocalPods(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<CollectorOptions>>().Value;
-        var kubernetes = services.GetRequiredService<IOptions<KubernetesOptions>>().Value;
-        var inventory = services.GetRequiredService<IOptions<InventoryOptions>>().Value.File;
-        return options.ResolvePodFilter(kubernetes.HasCluster, inventory) switch
+        var context = services.GetRequiredService<ClusterContext>();
+        return context.Source switch
         {
-            PodFilters.Kubernetes => new KubernetesLocalPods(
+            ClusterContextSource.Kubernetes => new KubernetesLocalPods(
                 options.ResolveNodeName(),
                 options.ExcludedNamespaces(),
-                kubernetes,
+                services.GetRequiredService<IOptions<KubernetesOptions>>().Value,
                 services.GetRequiredService<TimeProvider>(),
                 services.GetRequiredService<ILoggerFactory>().CreateLogger("Egressd.Kubernetes")),
-            PodFilters.Inventory => new InventoryLocalPods(inventory!, options.ResolveNodeName(), options.ExcludedNamespaces()),
+            ClusterContextSource.Inventory => new InventoryLocalPods(context.InventoryFile!, options.ResolveNodeName(), options.ExcludedNamespaces()),
             _ => new AnyAddressIsLocal(),
         };
     }
@@ -65,24 +63,26 @@ public static class CollectorHostingExtensions
     private static IFlowReader CreateFlowReader(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<CollectorOptions>>().Value;
-        if (options.Source.Trim().Equals(CollectorSources.Replay, StringComparison.OrdinalIgnoreCase) || !OperatingSystem.IsLinux())
+        var pending = services.GetRequiredService<PendingFlows>();
+        if (options.Source == FlowSource.Replay || !OperatingSystem.IsLinux())
         {
-            return new ReplayFlowReader(options.ReplayFile!, options.ReplayLoop, services.GetRequiredService<TimeProvider>());
+            return new ReplayFlowReader(options.ReplayFile!, options.ReplayLoop, services.GetRequiredService<TimeProvider>(), pending);
         }
 
-        return CreateNetfilterReader(services, options);
+        return CreateNetfilterReader(services, options, pending);
     }
 
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    private static NetfilterFlowReader CreateNetfilterReader(IServiceProvider services, CollectorOptions options)
+    private static NetfilterFlowReader CreateNetfilterReader(IServiceProvider services, CollectorOptions options, PendingFlows pending)
     {
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Egressd.Collector.Conntrack");
         var netns = options.NetnsPath();
         var network = services.GetRequiredService<IOptions<NetworkOptions>>().Value;
         var reducer = new ConntrackReducer(
             services.GetRequiredService<ILocalPods>(),
-            new CidrSet(network.ParsePrivateCidrs()),
-            options.GroupPublicDestinations);
+            network.PrivateNetworks(),
+            options.GroupPublicDestinations,
+            pending);
         var conntrack = new NetfilterConntrack(netns);
         var events = options.DestroyEvents ? new ConntrackEventListener(netns, options.EventBufferBytes, logger) : null;
         return new NetfilterFlowReader(conntrack, events, reducer, netns, logger);

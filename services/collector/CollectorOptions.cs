@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Options;
+using Egressd.Contracts;
 
 namespace Egressd.Collector;
 
@@ -13,8 +13,8 @@ public sealed class CollectorOptions
     /// <summary>How often connection tracking is read; each read closes one window.</summary>
     public TimeSpan ReadInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Where flows come from: <c>netfilter</c> (the kernel's conntrack) or <c>replay</c> (a recorded JSON-lines file).</summary>
-    public string Source { get; set; } = CollectorSources.Netfilter;
+    /// <summary>Where flows come from: <c>Netfilter</c> (the kernel's conntrack) or <c>Replay</c> (a recorded JSON-lines file).</summary>
+    public FlowSource Source { get; set; } = FlowSource.Netfilter;
 
     /// <summary>The network namespace to read, e.g. <c>/proc/1/ns/net</c> for the host's from a hostPID pod; empty: the collector's own.</summary>
     public string? Netns { get; set; }
@@ -27,9 +27,6 @@ public sealed class CollectorOptions
 
     /// <summary>Kernel receive buffer for destroy events; raise it when the overflow metric counts.</summary>
     public int EventBufferBytes { get; set; } = 16 << 20;
-
-    /// <summary>Which flows are kept: <c>auto</c> (Kubernetes when a cluster is reachable, else the inventory file when set, else none), <c>kubernetes</c> (this node's pods from a watch), <c>inventory</c> or <c>none</c> (every address counts as a local pod).</summary>
-    public string PodFilter { get; set; } = PodFilters.Auto;
 
     /// <summary>Comma-separated namespaces whose pods are not reported.</summary>
     public string ExcludeNamespaces { get; set; } = "kube-system";
@@ -55,110 +52,4 @@ public sealed class CollectorOptions
         [.. ExcludeNamespaces.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
 
     public string? NetnsPath() => string.IsNullOrWhiteSpace(Netns) ? null : Netns;
-
-    /// <summary>The filter <c>auto</c> stands for here: Kubernetes, then the inventory file, then none.</summary>
-    public string ResolvePodFilter(bool hasCluster, string? inventoryFile) => PodFilter.Trim().ToLowerInvariant() switch
-    {
-        PodFilters.Auto when hasCluster => PodFilters.Kubernetes,
-        PodFilters.Auto when !string.IsNullOrWhiteSpace(inventoryFile) => PodFilters.Inventory,
-        PodFilters.Auto => PodFilters.None,
-        var filter => filter,
-    };
-}
-
-public static class CollectorSources
-{
-    public const string Netfilter = "netfilter";
-    public const string Replay = "replay";
-}
-
-public static class PodFilters
-{
-    public const string Auto = "auto";
-    public const string Kubernetes = "kubernetes";
-    public const string Inventory = "inventory";
-    public const string None = "none";
-}
-
-internal sealed class CollectorOptionsValidator(IOptions<Shared.Inventory.InventoryOptions> inventory, IOptions<Shared.Kubernetes.KubernetesOptions> kubernetes)
-    : IValidateOptions<CollectorOptions>
-{
-    public ValidateOptionsResult Validate(string? name, CollectorOptions options)
-    {
-        var errors = new List<string>();
-        if (options.ReadInterval <= TimeSpan.Zero)
-        {
-            errors.Add($"Egressd:Collector:ReadInterval must be positive (got {options.ReadInterval})");
-        }
-
-        if (options.MaxFlowsPerPart < 1)
-        {
-            errors.Add($"Egressd:Collector:MaxFlowsPerPart must be at least 1 (got {options.MaxFlowsPerPart})");
-        }
-
-        if (options.EventBufferBytes < 64 * 1024)
-        {
-            errors.Add($"Egressd:Collector:EventBufferBytes must be at least 65536 (got {options.EventBufferBytes})");
-        }
-
-        if (options.NetnsPath() is { } netns && !File.Exists(netns))
-        {
-            errors.Add($"Egressd:Collector:Netns '{netns}' does not exist (a network namespace file such as /proc/1/ns/net)");
-        }
-
-        switch (options.Source?.Trim().ToLowerInvariant())
-        {
-            case CollectorSources.Netfilter:
-                if (!OperatingSystem.IsLinux())
-                {
-                    errors.Add("Egressd:Collector:Source 'netfilter' needs Linux");
-                }
-
-                break;
-            case CollectorSources.Replay:
-                if (string.IsNullOrWhiteSpace(options.ReplayFile))
-                {
-                    errors.Add("Egressd:Collector:ReplayFile is required when Egressd:Collector:Source is 'replay'");
-                }
-                else if (!File.Exists(options.ReplayFile))
-                {
-                    errors.Add($"Egressd:Collector:ReplayFile '{options.ReplayFile}' does not exist");
-                }
-
-                break;
-            default:
-                errors.Add($"Egressd:Collector:Source must be '{CollectorSources.Netfilter}' or '{CollectorSources.Replay}' (got '{options.Source}')");
-                break;
-        }
-
-        switch (options.PodFilter?.Trim().ToLowerInvariant())
-        {
-            case PodFilters.Auto or PodFilters.None:
-                break;
-            case PodFilters.Kubernetes:
-                if (!kubernetes.Value.HasCluster)
-                {
-                    errors.Add("Egressd:Collector:PodFilter 'kubernetes' needs Egressd:Kubernetes:Kubeconfig outside a pod");
-                }
-
-                break;
-            case PodFilters.Inventory:
-                if (string.IsNullOrWhiteSpace(inventory.Value.File))
-                {
-                    errors.Add("Egressd:Collector:PodFilter 'inventory' needs Egressd:Inventory:File");
-                }
-
-                break;
-            default:
-                errors.Add($"Egressd:Collector:PodFilter must be '{PodFilters.Auto}', '{PodFilters.Kubernetes}', '{PodFilters.Inventory}' or '{PodFilters.None}' (got '{options.PodFilter}')");
-                break;
-        }
-
-        if (inventory.Value.File is { Length: > 0 } file && !File.Exists(file))
-        {
-            errors.Add($"Egressd:Inventory:File '{file}' does not exist");
-        }
-
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-    }
 }

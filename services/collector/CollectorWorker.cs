@@ -2,6 +2,7 @@ using System.Runtime.Versioning;
 using Egressd.Collector.Conntrack;
 using Egressd.Collector.Flows;
 using Egressd.Collector.Pods;
+using Egressd.Contracts;
 using Egressd.Shared.Bus;
 using Microsoft.Extensions.Options;
 
@@ -23,7 +24,7 @@ internal sealed partial class CollectorWorker(
         IFlowReader reader;
         try
         {
-            if (OperatingSystem.IsLinux() && settings.Source.Trim().Equals(CollectorSources.Netfilter, StringComparison.OrdinalIgnoreCase))
+            if (OperatingSystem.IsLinux() && settings.Source == FlowSource.Netfilter)
             {
                 PrepareAccounting(settings);
             }
@@ -41,7 +42,7 @@ internal sealed partial class CollectorWorker(
             return;
         }
 
-        var windows = new WindowPublisher(reader, services.GetRequiredService<IBatchPublisher>(), time, node, settings.MaxFlowsPerPart, logger);
+        var windows = new WindowPublisher(reader, services.GetRequiredService<PendingFlows>(), services.GetRequiredService<IBatchPublisher>(), time, node, settings.MaxFlowsPerPart, logger);
         var localPods = services.GetRequiredService<ILocalPods>();
         var podFilter = localPods.Description;
         var netns = settings.NetnsPath() ?? "own";
@@ -127,7 +128,7 @@ internal sealed partial class CollectorWorker(
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Information,
         Message = "Collector on node {Node} reads {Source} flows every {Interval} (boot id {BootId}, network namespace {Netns}); pod filter: {PodFilter}")]
-    private static partial void LogStarted(ILogger logger, string node, Egressd.Contracts.FlowSource source, TimeSpan interval, string bootId, string netns, string podFilter);
+    private static partial void LogStarted(ILogger logger, string node, FlowSource source, TimeSpan interval, string bootId, string netns, string podFilter);
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Warning,
         Message = "Stopping with {Keys} flow keys the broker never confirmed; they are lost with this process")]

@@ -1,10 +1,9 @@
-using System.Net;
 using Egressd.Contracts;
 using Egressd.Enricher.Cluster;
 using Egressd.Enricher.Enrichment;
 using Egressd.Shared.Bus;
+using Egressd.Shared.Cluster;
 using Egressd.Shared.Hosting;
-using Egressd.Shared.Inventory;
 using Egressd.Shared.Kubernetes;
 using Egressd.Shared.Network;
 using MassTransit;
@@ -34,10 +33,7 @@ public static class EnricherHostingExtensions
         var services = builder.Services;
         services.AddOptions<EnricherOptions>().BindConfiguration(EnricherOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<EnricherOptions>, EnricherOptionsValidator>();
-        services.AddOptions<InventoryOptions>().BindConfiguration(InventoryOptions.Section);
-        services.AddEgressdNetwork();
-        services.AddEgressdKubernetes();
-        services.TryAddSingleton(TimeProvider.System);
+        services.AddEgressdClusterContext();
         services.TryAddSingleton(sp => new ClusterState(
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<KubernetesOptions>>().Value.DeletedPodRetention));
@@ -45,7 +41,7 @@ public static class EnricherHostingExtensions
         {
             var options = sp.GetRequiredService<IOptions<EnricherOptions>>().Value;
             var network = sp.GetRequiredService<IOptions<NetworkOptions>>().Value;
-            return new FlowEnricher(new TrafficClassifier(network.ParsePrivateCidrs(), Rules(options)), options.MaxFlowsPerBatch);
+            return new FlowEnricher(new TrafficClassifier(network.PrivateNetworks(), Rules(options)), options.MaxFlowsPerBatch);
         });
         services.AddHostedService<ClusterSourceStarter>();
         services.AddHostedService<KubernetesClusterSource>();
@@ -53,19 +49,12 @@ public static class EnricherHostingExtensions
         return builder;
     }
 
-    private static IEnumerable<(IPNetwork, TrafficClass)> Rules(EnricherOptions options) =>
-        options.InZoneCidrs.Select(c => (IPNetwork.Parse(c.Trim()), TrafficClass.SameZone))
-            .Concat(options.InRegionCidrs.Select(c => (IPNetwork.Parse(c.Trim()), TrafficClass.CrossZone)))
-            .Concat(options.CrossRegionCidrs.Select(c => (IPNetwork.Parse(c.Trim()), TrafficClass.CrossRegion)))
-            .Concat(options.InternetCidrs.Select(c => (IPNetwork.Parse(c.Trim()), TrafficClass.Internet)));
-
-    /// <summary>The source <c>auto</c> stands for here: Kubernetes, then the inventory file, then none.</summary>
-    internal static string ResolveSource(EnricherOptions options, KubernetesOptions kubernetes, InventoryOptions inventory) =>
-        options.Source.Trim().ToLowerInvariant() switch
-        {
-            EnricherSources.Auto when kubernetes.HasCluster => EnricherSources.Kubernetes,
-            EnricherSources.Auto when !string.IsNullOrWhiteSpace(inventory.File) => EnricherSources.Inventory,
-            EnricherSources.Auto => EnricherSources.None,
-            var source => source,
-        };
+    // In this order the first match wins, as the options document.
+    private static IEnumerable<(CidrSet, TrafficClass)> Rules(EnricherOptions options) =>
+    [
+        (CidrSet.Parse(options.InZoneCidrs), TrafficClass.SameZone),
+        (CidrSet.Parse(options.InRegionCidrs), TrafficClass.CrossZone),
+        (CidrSet.Parse(options.CrossRegionCidrs), TrafficClass.CrossRegion),
+        (CidrSet.Parse(options.InternetCidrs), TrafficClass.Internet),
+    ];
 }

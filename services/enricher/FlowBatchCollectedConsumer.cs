@@ -3,6 +3,7 @@ using Egressd.Enricher.Cluster;
 using Egressd.Enricher.Enrichment;
 using Egressd.Shared.Bus;
 using MassTransit;
+using Microsoft.Extensions.Options;
 using Prometheus;
 
 namespace Egressd.Enricher;
@@ -13,7 +14,7 @@ namespace Egressd.Enricher;
 /// redelivery produces the same message again. Batches wait for the cluster caches' first sync:
 /// enriching against an empty cache would attribute nothing.
 /// </summary>
-internal sealed class FlowBatchCollectedConsumer(ClusterState cluster, FlowEnricher enricher) : IConsumer<FlowBatchCollected>
+internal sealed class FlowBatchCollectedConsumer(ClusterState cluster, FlowEnricher enricher, IOptions<BusOptions> bus) : IConsumer<FlowBatchCollected>
 {
     private static readonly Counter Batches = Metrics.CreateCounter(
         "egressd_enricher_batches_total", "Collected batches enriched and republished.");
@@ -25,8 +26,6 @@ internal sealed class FlowBatchCollectedConsumer(ClusterState cluster, FlowEnric
         "egressd_enricher_flows_total", "Flows enriched and republished, by traffic class.", "traffic_class");
     private static readonly Counter Unattributed = Metrics.CreateCounter(
         "egressd_enricher_unattributed_flows_total", "Flows kept without a source pod, by reason.", "reason");
-
-    private static readonly string[] ClassNames = [.. Enum.GetValues<TrafficClass>().Select(c => System.Text.Json.JsonSerializer.Serialize(c).Trim('"'))];
 
     public async Task Consume(ConsumeContext<FlowBatchCollected> context)
     {
@@ -45,26 +44,21 @@ internal sealed class FlowBatchCollectedConsumer(ClusterState cluster, FlowEnric
         {
             enriched = enricher.Enrich(batch, cluster.Snapshot(), stats);
         }
-        catch (InvalidMessageException)
+        catch (InvalidBatchException ex)
         {
             Refused.Inc();
-            throw;
+            throw new InvalidMessageException(ex.Message, ex);
         }
 
-        var messageId = enriched.Id.ToMessageId();
-        // Mandatory: with no exporter queue bound the broker returns the batch, the consume fails
-        // and is retried, instead of the batch vanishing.
-        await context.Publish(enriched, publish =>
-        {
-            publish.MessageId = messageId;
-            publish.Mandatory = true;
-        });
+        // Through the consume context, so the outbox holds it until this method returns; mandatory,
+        // so with no exporter queue bound the consume fails and is retried instead of the batch vanishing.
+        await context.PublishBatchAsync(enriched, enriched.Id, bus.Value.PublishTimeout, context.CancellationToken);
         Batches.Inc();
         for (var i = 0; i < stats.Classes.Length; i++)
         {
             if (stats.Classes[i] > 0)
             {
-                Flows.WithLabels(ClassNames[i]).Inc(stats.Classes[i]);
+                Flows.WithLabels(((TrafficClass)i).Name()).Inc(stats.Classes[i]);
             }
         }
 

@@ -1,14 +1,10 @@
 using Egressd.Exporter.Sinks;
 using Egressd.Exporter.Sinks.Prometheus;
-using Egressd.Exporter.Sinks.RemoteWrite;
 using Egressd.Shared.Bus;
-using Egressd.Shared.Hosting;
 using Egressd.Shared.Network;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
-using Polly;
 
 namespace Egressd.Exporter;
 
@@ -30,10 +26,7 @@ public static class ExporterHostingExtensions
             bus.AddConsumer<FlowSinkConsumer<FlowLogSink>, FlowSinkConsumerDefinition<FlowLogSink>>();
         }
 
-        if (PrometheusEnabled(configuration))
-        {
-            bus.AddConsumer<FlowSinkConsumer<PrometheusSink>, FlowSinkConsumerDefinition<PrometheusSink>>();
-        }
+        bus.AddPrometheusSinkConsumer(configuration);
 
         return bus;
     }
@@ -48,80 +41,17 @@ public static class ExporterHostingExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<FlowLogSink>();
         services.AddSingleton(sp => new AppliedBatches<FlowLogSink>(sp.GetRequiredService<IOptions<ExporterOptions>>().Value.DedupWindow));
-        if (PrometheusEnabled(builder.Configuration))
-        {
-            services.AddPrometheusSink();
-        }
-
-        if (PrometheusEnabled(builder.Configuration) && builder.Configuration.GetValue($"{ExporterOptions.Section}:RemoteWrite:Enabled", false))
-        {
-            services.AddRemoteWrite();
-        }
-
+        services.AddPrometheusSink(builder.Configuration);
         return builder;
     }
 
     private static bool FlowLogEnabled(IConfiguration configuration) =>
         configuration.GetValue($"{ExporterOptions.Section}:FlowLog:Enabled", true);
 
-    private static bool PrometheusEnabled(IConfiguration configuration) =>
-        configuration.GetValue($"{ExporterOptions.Section}:Prometheus:Enabled", true);
-
-    private static void AddPrometheusSink(this IServiceCollection services)
-    {
-        services.AddSingleton(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<ExporterOptions>>().Value.Prometheus;
-            var network = sp.GetRequiredService<IOptions<NetworkOptions>>().Value;
-            return new FlowSeriesStore(
-                options.ResolveLabels(),
-                new FlowLabelContext(network.ParsePrivateCidrs()),
-                options.MaxSeries,
-                options.IdleTimeout,
-                sp.GetRequiredService<TimeProvider>());
-        });
-        services.AddSingleton<PrometheusSink>();
-        services.AddSingleton(sp => new AppliedBatches<PrometheusSink>(sp.GetRequiredService<IOptions<ExporterOptions>>().Value.DedupWindow));
-        services.AddSingleton<IMetricsSource>(sp => new FlowExposition(
-            sp.GetRequiredService<FlowSeriesStore>(),
-            sp.GetRequiredService<IOptions<ExporterOptions>>().Value.Prometheus.StaticLabels));
-        services.AddHostedService(sp => new SeriesExpiry(
-            sp.GetRequiredService<FlowSeriesStore>(),
-            sp.GetRequiredService<IOptions<ExporterOptions>>().Value.Prometheus.IdleTimeout,
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<SeriesExpiry>>()));
-    }
-
-    private static void AddRemoteWrite(this IServiceCollection services)
-    {
-        services.AddHttpClient<RemoteWriteClient>(http => http.Timeout = Timeout.InfiniteTimeSpan)
-            // The default request logs print the URL, which may carry a ${VAR} secret.
-            .RemoveAllLoggers()
-            .AddResilienceHandler("remote-write", (pipeline, context) =>
-            {
-                var remote = context.ServiceProvider.GetRequiredService<IOptions<ExporterOptions>>().Value.RemoteWrite;
-                if (remote.RetryLimit > 0)
-                {
-                    // The default predicate is what remote write calls retryable: 5xx, 408, 429 and transport errors.
-                    pipeline.AddRetry(new HttpRetryStrategyOptions
-                    {
-                        MaxRetryAttempts = remote.RetryLimit,
-                        Delay = remote.RetryDelay,
-                        BackoffType = DelayBackoffType.Exponential,
-                        UseJitter = true,
-                        // A receiver's Retry-After could park the pusher for minutes; the next interval pushes anyway.
-                        ShouldRetryAfterHeader = false,
-                        OnRetry = _ =>
-                        {
-                            RemoteWriteMetrics.Retries.Inc();
-                            return ValueTask.CompletedTask;
-                        },
-                    });
-                }
-
-                pipeline.AddTimeout(remote.Timeout);
-            });
-        services.AddSingleton<RemoteWritePusher>();
-        services.AddHostedService(sp => sp.GetRequiredService<RemoteWritePusher>());
-    }
+    /// <summary>
+    /// A sink's settings, typed, while the container is being built: consumers and services are
+    /// chosen before options exist. The same section is bound and validated again as options.
+    /// </summary>
+    internal static T Settings<T>(this IConfiguration configuration, string section)
+        where T : new() => configuration.GetSection(section).Get<T>() ?? new T();
 }

@@ -1,5 +1,3 @@
-using Egressd.Exporter.Sinks.Prometheus;
-using Egressd.Exporter.Sinks.RemoteWrite;
 using Microsoft.Extensions.Options;
 
 namespace Egressd.Exporter;
@@ -13,10 +11,6 @@ public sealed class ExporterOptions
     public int DedupWindow { get; set; } = 100_000;
 
     public FlowLogOptions FlowLog { get; set; } = new();
-
-    public PrometheusOptions Prometheus { get; set; } = new();
-
-    public RemoteWriteOptions RemoteWrite { get; set; } = new();
 }
 
 /// <summary>Settings under <c>Egressd:Exporter:FlowLog</c>: one JSON line per flow.</summary>
@@ -51,8 +45,6 @@ internal sealed class ExporterOptionsValidator : IValidateOptions<ExporterOption
             }
         }
 
-        PrometheusOptionsValidator.Validate(options.Prometheus, errors);
-        RemoteWriteOptionsValidator.Validate(options.RemoteWrite, options.Prometheus, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

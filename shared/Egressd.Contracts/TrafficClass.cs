@@ -7,26 +7,26 @@ namespace Egressd.Contracts;
 public enum TrafficClass
 {
     /// <summary>Not enough is known about either end to say.</summary>
-    [JsonStringEnumMemberName("unknown")]
+    [JsonStringEnumMemberName(TrafficClassNames.Unknown)]
     Unknown,
 
-    [JsonStringEnumMemberName("same-node")]
+    [JsonStringEnumMemberName(TrafficClassNames.SameNode)]
     SameNode,
 
-    [JsonStringEnumMemberName("same-zone")]
+    [JsonStringEnumMemberName(TrafficClassNames.SameZone)]
     SameZone,
 
-    [JsonStringEnumMemberName("cross-zone")]
+    [JsonStringEnumMemberName(TrafficClassNames.CrossZone)]
     CrossZone,
 
-    [JsonStringEnumMemberName("cross-region")]
+    [JsonStringEnumMemberName(TrafficClassNames.CrossRegion)]
     CrossRegion,
 
     /// <summary>A public address outside the cluster.</summary>
-    [JsonStringEnumMemberName("internet")]
+    [JsonStringEnumMemberName(TrafficClassNames.Internet)]
     Internet,
 
     /// <summary>A private address that is neither a pod nor a node of the cluster.</summary>
-    [JsonStringEnumMemberName("private-external")]
+    [JsonStringEnumMemberName(TrafficClassNames.PrivateExternal)]
     PrivateExternal,
 }

@@ -1,8 +1,10 @@
 using System.Diagnostics;
-using System.Net;
 using System.Runtime.InteropServices;
 using Egressd.Collector.Conntrack;
+using Egressd.Collector.Flows;
 using Egressd.Collector.Pods;
+using Egressd.Contracts;
+using Egressd.Shared.Network;
 
 namespace Egressd.Benchmarks;
 
@@ -29,7 +31,7 @@ internal static class ConntrackBenchmark
             Console.WriteLine($"Loaded {entries:N0} entries into {ns} with conntrack -R in {load:F2} s");
 
             var pods = new SourcePods(entries);
-            var reducer = new ConntrackReducer(pods, new CidrSet([IPNetwork.Parse("10.0.0.0/8")]), groupPublicDestinations: false);
+            var reducer = new ConntrackReducer(pods, CidrSet.Parse(["10.0.0.0/8"]), groupPublicDestinations: false, new PendingFlows());
             using var conntrack = new NetfilterConntrack(path);
             for (var i = 0; i < 3; i++)
             {
@@ -80,7 +82,7 @@ internal static class ConntrackBenchmark
         reducer.BeginDump();
         conntrack.Dump(reducer);
         reducer.EndDump();
-        reducer.TakeWindow();
+        reducer.Pending.Freeze("node", "boot", 1, FlowSource.Netfilter, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, 5000);
     }
 
     /// <summary>The kernel's side alone: request the dump and receive every datagram, reading nothing but the end marker.</summary>
@@ -134,7 +136,7 @@ internal static class ConntrackBenchmark
         start.Environment["Egressd__Collector__Source"] = "netfilter";
         start.Environment["Egressd__Collector__Netns"] = path;
         start.Environment["Egressd__Collector__ReadInterval"] = "00:00:01";
-        start.Environment["Egressd__Collector__PodFilter"] = "none";
+        start.Environment["Egressd__ClusterContext__Source"] = "None";
         start.Environment["Egressd__Http__Port"] = port.ToString();
         start.Environment["Egressd__Http__BindAddress"] = "127.0.0.1";
         using var process = Process.Start(start)!;

@@ -31,7 +31,7 @@ internal static class EnricherBenchmark
     {
         var (state, podIps, serviceIps) = Cluster();
         var snapshot = state.Snapshot();
-        var enricher = new FlowEnricher(new TrafficClassifier(new NetworkOptions().ParsePrivateCidrs(), []), 100_000);
+        var enricher = new FlowEnricher(new TrafficClassifier(new NetworkOptions().PrivateNetworks(), []), 100_000);
         var batches = Enumerable.Range(0, 20).Select(i => Batch(i, podIps, serviceIps, new Random(i))).ToArray();
 
         // One core: a single thread, after warming up the JIT.
@@ -218,7 +218,7 @@ internal static class EnricherBenchmark
             ["Egressd:Bus:RabbitMq:Port"] = address.Port.ToString(),
             ["Egressd:Bus:RabbitMq:Username"] = user,
             ["Egressd:Bus:RabbitMq:Password"] = password,
-            ["Egressd:Enricher:Source"] = "none",
+            ["Egressd:ClusterContext:Source"] = "None",
             ["Egressd:Http:BindAddress"] = "127.0.0.1",
         });
         builder.Services.AddSingleton(state);

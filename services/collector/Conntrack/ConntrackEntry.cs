@@ -1,19 +1,5 @@
 namespace Egressd.Collector.Conntrack;
 
-/// <summary>One direction of a connection as conntrack sees it.</summary>
-internal record struct ConntrackTuple
-{
-    public IpAddr Source;
-    public IpAddr Destination;
-    public byte Protocol;
-    public ushort SourcePort;
-    public ushort DestinationPort;
-    public ushort Zone;
-}
-
-/// <summary>Packets and bytes one direction carried since the entry was created.</summary>
-internal record struct ConntrackCounters(ulong Packets, ulong Bytes);
-
 /// <summary>One conntrack entry: the original and reply tuples with their counters.</summary>
 internal record struct ConntrackEntry
 {
@@ -42,10 +28,4 @@ internal record struct ConntrackEntry
 
     /// <summary>True when this came from a destroy event: the counters are final.</summary>
     public bool Destroyed;
-}
-
-/// <summary>Receives entries as a dump or the event listener parses them.</summary>
-internal interface IConntrackEntrySink
-{
-    void OnEntry(in ConntrackEntry entry);
 }

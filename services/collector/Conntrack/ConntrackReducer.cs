@@ -1,13 +1,13 @@
 using System.Runtime.InteropServices;
 using Egressd.Collector.Flows;
 using Egressd.Collector.Pods;
-using Egressd.Contracts;
+using Egressd.Shared.Network;
 
 namespace Egressd.Collector.Conntrack;
 
 /// <summary>
-/// Turns conntrack entries into per-window deltas per (source, destination, original destination,
-/// protocol), from the local pod's point of view.
+/// Turns conntrack entries into deltas per flow key (source, destination, original destination,
+/// protocol), from the local pod's point of view, added straight to the pending flows.
 /// <list type="bullet">
 /// <item>Each entry's last counters are kept, so a read yields what happened since the previous one;
 /// counters lower than last time mean a new entry under the same key, counted from zero.</item>
@@ -20,16 +20,18 @@ namespace Egressd.Collector.Conntrack;
 /// </list>
 /// Steady state allocates nothing per entry: keys are structs and dictionaries keep their capacity.
 /// </summary>
-internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetworks, bool groupPublicDestinations) : IConntrackEntrySink
+internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetworks, bool groupPublicDestinations, PendingFlows pending)
+    : IConntrackEntrySink
 {
     private static readonly IpAddr PublicV4 = IpAddr.Parse("0.0.0.0");
     private static readonly IpAddr PublicV6 = IpAddr.Parse("::");
 
     private readonly Dictionary<ulong, EntryState> entries = [];
     private readonly Dictionary<ulong, uint> tombstones = [];
-    private readonly Dictionary<ReducedKey, FlowCounters> window = [];
-    private readonly Dictionary<IpAddr, string> addressText = [];
     private uint generation;
+
+    /// <summary>Where the deltas go.</summary>
+    public PendingFlows Pending => pending;
 
     /// <summary>Entries the last dump listed.</summary>
     public int DumpedEntries { get; private set; }
@@ -45,9 +47,6 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
 
     /// <summary>Entries the reducer is tracking.</summary>
     public int TrackedEntries => entries.Count;
-
-    /// <summary>Keys with traffic in the current window.</summary>
-    public int WindowKeys => window.Count;
 
     public void BeginDump()
     {
@@ -87,35 +86,6 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
                 tombstones.Remove(key);
             }
         }
-
-        // Address strings are cached for the keys we publish; bound the cache by what is live.
-        if (addressText.Count > (4 * entries.Count) + 4096)
-        {
-            addressText.Clear();
-        }
-    }
-
-    /// <summary>The window's deltas as wire records; the window starts over empty.</summary>
-    public List<FlowRecord> TakeWindow()
-    {
-        var records = new List<FlowRecord>(window.Count);
-        foreach (var (key, c) in window)
-        {
-            records.Add(new FlowRecord
-            {
-                SourceIp = Text(key.Source),
-                DestinationIp = Text(key.Destination),
-                OriginalDestinationIp = key.OriginalDestination.IsNone ? null : Text(key.OriginalDestination),
-                Protocol = key.Protocol,
-                TxBytes = c.TxBytes,
-                RxBytes = c.RxBytes,
-                TxPackets = c.TxPackets,
-                RxPackets = c.RxPackets,
-            });
-        }
-
-        window.Clear();
-        return records;
     }
 
     private void OnDumped(in ConntrackEntry entry)
@@ -211,19 +181,7 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
             destination = destination.IsV4 ? PublicV4 : PublicV6;
         }
 
-        ref var sum = ref CollectionsMarshal.GetValueRefOrAddDefault(window, new ReducedKey(source, destination, originalDestination, protocol), out _);
-        sum = new FlowCounters(sum.TxBytes + tx.Bytes, sum.RxBytes + rx.Bytes, sum.TxPackets + tx.Packets, sum.RxPackets + rx.Packets);
-    }
-
-    private string Text(IpAddr address)
-    {
-        ref var text = ref CollectionsMarshal.GetValueRefOrAddDefault(addressText, address, out var cached);
-        if (!cached)
-        {
-            text = address.ToString();
-        }
-
-        return text!;
+        pending.Add(new FlowKey(source, destination, originalDestination, protocol), new FlowCounters(tx.Bytes, rx.Bytes, tx.Packets, rx.Packets));
     }
 
     /// <summary>
@@ -253,6 +211,4 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
     }
 
     private readonly record struct EntryState(ConntrackCounters Original, ConntrackCounters Reply, uint Generation);
-
-    private readonly record struct ReducedKey(IpAddr Source, IpAddr Destination, IpAddr OriginalDestination, byte Protocol);
 }

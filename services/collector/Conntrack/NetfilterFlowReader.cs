@@ -7,7 +7,7 @@ namespace Egressd.Collector.Conntrack;
 
 /// <summary>
 /// The netfilter flow source: destroy events queued since the last read, one dump of the table,
-/// the events that arrived during it, all through the reducer; the window's deltas come out.
+/// the events that arrived during it, all through the reducer into the pending flows.
 /// </summary>
 [SupportedOSPlatform("linux")]
 internal sealed partial class NetfilterFlowReader : IFlowReader, IDisposable
@@ -50,7 +50,7 @@ internal sealed partial class NetfilterFlowReader : IFlowReader, IDisposable
 
     public FlowSource Source => FlowSource.Netfilter;
 
-    public ValueTask<FlowReading> ReadAsync(CancellationToken cancellationToken)
+    public ValueTask ReadAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -67,7 +67,7 @@ internal sealed partial class NetfilterFlowReader : IFlowReader, IDisposable
         }
 
         Report();
-        return ValueTask.FromResult(new FlowReading(reducer.TakeWindow(), []));
+        return ValueTask.CompletedTask;
     }
 
     private void Report()

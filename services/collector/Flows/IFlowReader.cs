@@ -3,17 +3,13 @@ using Egressd.Contracts;
 namespace Egressd.Collector.Flows;
 
 /// <summary>
-/// One end of the collector: each call returns the traffic seen since the previous call, as
-/// deltas per flow key. The window publisher folds them in until the broker has confirmed them.
+/// One end of the collector: each read adds the traffic seen since the previous read, as deltas
+/// per flow key, to the <see cref="PendingFlows"/> it was made with. The window publisher turns
+/// those into batches once they are confirmed.
 /// </summary>
 public interface IFlowReader
 {
     FlowSource Source { get; }
 
-    ValueTask<FlowReading> ReadAsync(CancellationToken cancellationToken);
-}
-
-public sealed record FlowReading(IReadOnlyList<FlowRecord> Deltas, IReadOnlyList<DnsAnswer> DnsAnswers)
-{
-    public static FlowReading Empty { get; } = new([], []);
+    ValueTask ReadAsync(CancellationToken cancellationToken);
 }

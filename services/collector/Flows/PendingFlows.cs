@@ -1,61 +1,64 @@
+using System.Runtime.InteropServices;
 using Egressd.Contracts;
+using Egressd.Shared.Network;
 
 namespace Egressd.Collector.Flows;
 
 /// <summary>
-/// Deltas read but not yet part of a window. Deltas per key are additive, so however long the
-/// broker is away this holds one entry per distinct key, never one per read.
+/// The one place the collector sums traffic: deltas read but not yet part of a window, per flow
+/// key. Deltas per key are additive, so however long the broker is away this holds one entry per
+/// distinct key, never one per read. Wire records are built only when a window is frozen.
 /// </summary>
-internal sealed class PendingFlows
+public sealed class PendingFlows
 {
     private readonly Dictionary<FlowKey, FlowCounters> flows = [];
     private readonly Dictionary<(string Ip, string Name), DateTimeOffset> dns = [];
-    private DateTimeOffset? since;
+    private readonly Dictionary<IpAddr, string> addressText = [];
 
     public int KeyCount => flows.Count;
 
     public bool IsEmpty => flows.Count == 0 && dns.Count == 0;
 
-    public void Fold(FlowReading reading, DateTimeOffset readAt)
+    /// <summary>Adds traffic of one key; nothing is kept for a delta of zero.</summary>
+    public void Add(in FlowKey key, FlowCounters delta)
     {
-        foreach (var flow in reading.Deltas)
+        if (delta.IsZero)
         {
-            var delta = FlowCounters.Of(flow);
-            if (delta.IsZero)
-            {
-                continue;
-            }
-
-            var key = FlowKey.Of(flow);
-            flows[key] = flows.TryGetValue(key, out var sum) ? sum.Add(delta) : delta;
+            return;
         }
 
-        foreach (var answer in reading.DnsAnswers)
-        {
-            var key = (answer.Ip, answer.Name);
-            if (!dns.TryGetValue(key, out var expires) || answer.ExpiresAt > expires)
-            {
-                dns[key] = answer.ExpiresAt;
-            }
-        }
-
-        since ??= readAt;
+        ref var sum = ref CollectionsMarshal.GetValueRefOrAddDefault(flows, key, out _);
+        sum = sum.Add(delta);
     }
 
+    /// <summary>A DNS answer seen; the later expiry wins when the same answer comes again.</summary>
+    public void AddDnsAnswer(string ip, string name, DateTimeOffset expiresAt)
+    {
+        ref var expires = ref CollectionsMarshal.GetValueRefOrAddDefault(dns, (ip, name), out var known);
+        if (!known || expiresAt > expires)
+        {
+            expires = expiresAt;
+        }
+    }
+
+    /// <summary>The counters summed so far, per key.</summary>
+    public IReadOnlyDictionary<FlowKey, FlowCounters> Flows => flows;
+
     /// <summary>
-    /// Closes the pending deltas into a window cut into parts of at most
-    /// <paramref name="maxFlowsPerPart"/> flows, and starts over empty.
+    /// Closes the pending deltas into one window, [<paramref name="start"/>, <paramref name="end"/>],
+    /// cut into parts of at most <paramref name="maxFlowsPerPart"/> flows, and starts over empty.
     /// </summary>
-    public IReadOnlyList<FlowBatchCollected> Freeze(string node, string bootId, long window, FlowSource source, DateTimeOffset now, int maxFlowsPerPart)
+    public IReadOnlyList<FlowBatchCollected> Freeze(
+        string node, string bootId, long window, FlowSource source, DateTimeOffset start, DateTimeOffset end, int maxFlowsPerPart)
     {
         var records = new List<FlowRecord>(flows.Count);
         foreach (var (key, c) in flows)
         {
             records.Add(new FlowRecord
             {
-                SourceIp = key.SourceIp,
-                DestinationIp = key.DestinationIp,
-                OriginalDestinationIp = key.OriginalDestinationIp,
+                SourceIp = Text(key.Source),
+                DestinationIp = Text(key.Destination),
+                OriginalDestinationIp = key.OriginalDestination.IsNone ? null : Text(key.OriginalDestination),
                 Protocol = key.Protocol,
                 TxBytes = c.TxBytes,
                 RxBytes = c.RxBytes,
@@ -64,7 +67,7 @@ internal sealed class PendingFlows
             });
         }
 
-        var answers = dns.Where(d => d.Value > now)
+        var answers = dns.Where(d => d.Value > end)
             .Select(d => new DnsAnswer { Ip = d.Key.Ip, Name = d.Key.Name, ExpiresAt = d.Value })
             .ToList();
 
@@ -76,8 +79,8 @@ internal sealed class PendingFlows
             {
                 Id = new BatchId { Node = node, BootId = bootId, Window = window, Part = part, PartCount = partCount },
                 Node = node,
-                WindowStart = since ?? now,
-                WindowEnd = now,
+                WindowStart = start,
+                WindowEnd = end,
                 Source = source,
                 Flows = records.GetRange(part * maxFlowsPerPart, Math.Min(maxFlowsPerPart, records.Count - (part * maxFlowsPerPart))),
                 // Answers are per window, not per flow: the first part carries them.
@@ -85,9 +88,25 @@ internal sealed class PendingFlows
             });
         }
 
+        // Address strings are reused across windows (the same pods talk again); bound the cache by what is live.
+        if (addressText.Count > (4 * flows.Count) + 4096)
+        {
+            addressText.Clear();
+        }
+
         flows.Clear();
         dns.Clear();
-        since = null;
         return parts;
+    }
+
+    private string Text(IpAddr address)
+    {
+        ref var text = ref CollectionsMarshal.GetValueRefOrAddDefault(addressText, address, out var cached);
+        if (!cached)
+        {
+            text = address.ToString();
+        }
+
+        return text!;
     }
 }

@@ -3,14 +3,8 @@ using Prometheus;
 
 namespace Egressd.Collector.Flows;
 
-/// <summary>Sends one batch part and returns once the broker has confirmed it.</summary>
-public interface IBatchPublisher
-{
-    Task PublishAsync(FlowBatchCollected batch, CancellationToken cancellationToken);
-}
-
 /// <summary>
-/// The collector's read → window → publish cycle, with the delivery rule of DESIGN §4: a window
+/// The collector's read → window → publish cycle, with its delivery rule: a window
 /// is frozen (its content and batch ids fixed) and re-sent unchanged until every part is
 /// confirmed; reads that happen meanwhile fold into the next window. A publish that timed out but
 /// did reach the broker is therefore re-sent with the same id and the same content, and sinks drop
@@ -19,6 +13,7 @@ public interface IBatchPublisher
 /// </summary>
 internal sealed partial class WindowPublisher(
     IFlowReader reader,
+    PendingFlows pending,
     IBatchPublisher publisher,
     TimeProvider time,
     string node,
@@ -39,9 +34,12 @@ internal sealed partial class WindowPublisher(
         "egressd_collector_read_duration_seconds", "Time to read connection tracking once.",
         new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
 
-    private readonly PendingFlows pending = new();
     private List<FlowBatchCollected>? frozen;
     private long window;
+
+    // A window covers the time from the read before its first deltas to its last read.
+    private DateTimeOffset lastRead = time.GetUtcNow();
+    private DateTimeOffset? pendingSince;
 
     /// <summary>Random per process start, so window numbers never collide across restarts.</summary>
     public string BootId { get; } = Guid.NewGuid().ToString("N")[..16];
@@ -58,7 +56,8 @@ internal sealed partial class WindowPublisher(
         await ReadAsync(cancellationToken);
         if (frozen is null && !pending.IsEmpty)
         {
-            frozen = [.. pending.Freeze(node, BootId, ++window, reader.Source, time.GetUtcNow(), maxFlowsPerPart)];
+            frozen = [.. pending.Freeze(node, BootId, ++window, reader.Source, pendingSince ?? lastRead, lastRead, maxFlowsPerPart)];
+            pendingSince = null;
         }
 
         await PublishFrozenAsync(cancellationToken);
@@ -68,10 +67,15 @@ internal sealed partial class WindowPublisher(
     private async Task ReadAsync(CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
+        var previous = lastRead;
         try
         {
-            var reading = await reader.ReadAsync(cancellationToken);
-            pending.Fold(reading, time.GetUtcNow());
+            await reader.ReadAsync(cancellationToken);
+            lastRead = time.GetUtcNow();
+            if (!pending.IsEmpty)
+            {
+                pendingSince ??= previous;
+            }
         }
         catch (Exception ex) when (ex is not FlowSourceUnavailableException && (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
         {

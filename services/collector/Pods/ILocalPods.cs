@@ -1,11 +1,10 @@
-using Egressd.Collector.Conntrack;
+using Egressd.Shared.Network;
 
 namespace Egressd.Collector.Pods;
 
 /// <summary>
-/// The pods running on this node: a flow is reported when its source is one of them (DESIGN §1:
-/// each flow from the local pod's point of view; hostNetwork pods and excluded namespaces are
-/// not pods here).
+/// The pods running on this node: a flow is reported when its source is one of them (each flow
+/// from the local pod's point of view; hostNetwork pods and excluded namespaces are not pods here).
 /// </summary>
 internal interface ILocalPods
 {
@@ -19,12 +18,7 @@ internal interface ILocalPods
 
     /// <summary>Completes once <see cref="IsReady"/>: reading before would throw away the deltas of pods not known yet.</summary>
     Task WaitUntilReadyAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-}
 
-/// <summary>No filter: every address counts as local (outside a cluster, with no inventory).</summary>
-internal sealed class AnyAddressIsLocal : ILocalPods
-{
-    public string Description => "off: no pod inventory or cluster, so every address counts as a local pod";
-
-    public bool Contains(IpAddr address) => true;
+    /// <summary>Keeps the set current until cancelled; a set that never changes returns at once.</summary>
+    Task RunAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -1,8 +1,8 @@
-using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Egressd.Collector.Flows;
 using Egressd.Contracts;
+using Egressd.Shared.Network;
 
 namespace Egressd.Collector.Replay;
 
@@ -12,33 +12,39 @@ namespace Egressd.Collector.Replay;
 /// <c>tx_packets</c>, <c>rx_packets</c>), or a DNS answer (<c>ip</c>, <c>name</c>, <c>ttl_s</c>).
 /// Blank lines and lines starting with <c>#</c> are skipped. Used for demos and tests.
 /// </summary>
-public sealed class ReplayFlowReader(string path, bool loop, TimeProvider time) : IFlowReader
+public sealed class ReplayFlowReader(string path, bool loop, TimeProvider time, PendingFlows pending) : IFlowReader
 {
     private ReplayFile? file;
     private bool replayed;
 
     public FlowSource Source => FlowSource.Replay;
 
-    public async ValueTask<FlowReading> ReadAsync(CancellationToken cancellationToken)
+    public async ValueTask ReadAsync(CancellationToken cancellationToken)
     {
         if (replayed && !loop)
         {
-            return FlowReading.Empty;
+            return;
         }
 
         file ??= await ReplayFile.LoadAsync(path, cancellationToken);
         replayed = true;
+        foreach (var (key, counters) in file.Flows)
+        {
+            pending.Add(key, counters);
+        }
+
         var now = time.GetUtcNow();
-        return new FlowReading(
-            file.Flows,
-            [.. file.Answers.Select(a => new DnsAnswer { Ip = a.Ip, Name = a.Name, ExpiresAt = now.AddSeconds(a.TtlSeconds) })]);
+        foreach (var (ip, name, ttl) in file.Answers)
+        {
+            pending.AddDnsAnswer(ip, name, now.AddSeconds(ttl));
+        }
     }
 
-    private sealed record ReplayFile(IReadOnlyList<FlowRecord> Flows, IReadOnlyList<(string Ip, string Name, int TtlSeconds)> Answers)
+    private sealed record ReplayFile(IReadOnlyList<(FlowKey Key, FlowCounters Counters)> Flows, IReadOnlyList<(string Ip, string Name, int TtlSeconds)> Answers)
     {
         public static async Task<ReplayFile> LoadAsync(string path, CancellationToken cancellationToken)
         {
-            var flows = new List<FlowRecord>();
+            var flows = new List<(FlowKey, FlowCounters)>();
             var answers = new List<(string, string, int)>();
             var number = 0;
             foreach (var text in await File.ReadAllLinesAsync(path, cancellationToken))
@@ -57,7 +63,7 @@ public sealed class ReplayFlowReader(string path, bool loop, TimeProvider time) 
                         ?? throw new FormatException("the line is null");
                     if (parsed.Name is not null)
                     {
-                        answers.Add((Address(parsed.Ip, "ip"), parsed.Name.TrimEnd('.'), parsed.TtlSeconds ?? 0));
+                        answers.Add((Address(parsed.Ip, "ip").ToString(), parsed.Name.TrimEnd('.'), parsed.TtlSeconds ?? 0));
                     }
                     else
                     {
@@ -74,9 +80,9 @@ public sealed class ReplayFlowReader(string path, bool loop, TimeProvider time) 
         }
     }
 
-    internal static string Address(string? text, string key) =>
-        text is not null && IPAddress.TryParse(text, out var address)
-            ? address.ToString()
+    internal static IpAddr Address(string? text, string key) =>
+        text is not null && IpAddr.TryParse(text, out var address)
+            ? address
             : throw new FormatException($"'{key}' must be an IP address (got '{text}')");
 
     internal sealed class ReplayLine
@@ -114,17 +120,13 @@ public sealed class ReplayFlowReader(string path, bool loop, TimeProvider time) 
         [JsonPropertyName("ttl_s")]
         public int? TtlSeconds { get; set; }
 
-        public FlowRecord ToFlow() => new()
-        {
-            Protocol = Protocol is >= 0 and <= 255 ? Protocol.Value : throw new FormatException($"'proto' must be a protocol number 0-255 (got {Protocol?.ToString() ?? "nothing"})"),
-            SourceIp = Address(Source, "src"),
-            DestinationIp = Address(Destination, "dst"),
-            OriginalDestinationIp = OriginalDestination is null ? null : Address(OriginalDestination, "orig_dst"),
-            TxBytes = TxBytes,
-            RxBytes = RxBytes,
-            TxPackets = TxPackets,
-            RxPackets = RxPackets,
-        };
+        public (FlowKey, FlowCounters) ToFlow() => (
+            new FlowKey(
+                Address(Source, "src"),
+                Address(Destination, "dst"),
+                OriginalDestination is null ? IpAddr.None : Address(OriginalDestination, "orig_dst"),
+                Protocol is >= 0 and <= 255 ? (byte)Protocol.Value : throw new FormatException($"'proto' must be a protocol number 0-255 (got {Protocol?.ToString() ?? "nothing"})")),
+            new FlowCounters(TxBytes, RxBytes, TxPackets, RxPackets));
     }
 }
 

@@ -7,7 +7,7 @@ namespace Egressd.Enricher.Cluster;
 /// An immutable view of the cluster for enrichment: lookups by address, built once per change
 /// and shared by every consumer thread without locks.
 /// </summary>
-public sealed class ClusterSnapshot
+internal sealed class ClusterSnapshot
 {
     public static ClusterSnapshot Empty { get; } = new(
         FrozenDictionary<string, FlowEndpoint>.Empty, FrozenDictionary<string, FlowEndpoint>.Empty, FrozenDictionary<string, string>.Empty);

@@ -1,29 +1,24 @@
-using Egressd.Shared.Inventory;
-using Egressd.Shared.Kubernetes;
-using Microsoft.Extensions.Options;
+using Egressd.Shared.Cluster;
 
 namespace Egressd.Enricher.Cluster;
 
 /// <summary>Loads the inventory, or names the Kubernetes resources the state must sync, before consumers start.</summary>
 internal sealed partial class ClusterSourceStarter(
     ClusterState state,
-    IOptions<EnricherOptions> options,
-    IOptions<KubernetesOptions> kubernetes,
-    IOptions<InventoryOptions> inventory,
+    ClusterContext context,
     ILogger<ClusterSourceStarter> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        switch (EnricherHostingExtensions.ResolveSource(options.Value, kubernetes.Value, inventory.Value))
+        switch (context.Source)
         {
-            case EnricherSources.Kubernetes:
+            case ClusterContextSource.Kubernetes:
                 state.Require(KubernetesClusterSource.Resources);
-                LogSource(logger, "the Kubernetes API");
+                LogSource(logger, context.Description);
                 break;
-            case EnricherSources.Inventory:
-                InventoryClusterSource.Load(state, inventory.Value.File!);
-                var source = "the inventory file " + inventory.Value.File;
-                LogSource(logger, source);
+            case ClusterContextSource.Inventory:
+                InventoryClusterSource.Load(state, context.InventoryFile!);
+                LogSource(logger, context.Description);
                 break;
             default:
                 state.Require("none");

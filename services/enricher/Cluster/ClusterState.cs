@@ -9,7 +9,7 @@ namespace Egressd.Enricher.Cluster;
 /// (conntrack entries outlive pods). When addresses collide, a live pod wins over a deleted
 /// one, and among those the earliest created wins (as in egressd).
 /// </summary>
-public sealed class ClusterState(TimeProvider time, TimeSpan deletedPodRetention)
+internal sealed class ClusterState(TimeProvider time, TimeSpan deletedPodRetention)
 {
     private readonly Lock gate = new();
     private readonly Dictionary<string, PodInfo> pods = new(StringComparer.Ordinal);

@@ -1,3 +1,4 @@
+using Egressd.Shared.Cluster;
 using Egressd.Shared.Kubernetes;
 using k8s;
 using k8s.Models;
@@ -8,9 +9,8 @@ namespace Egressd.Enricher.Cluster;
 /// <summary>Watches pods, nodes, services, ReplicaSets and Jobs into the cluster state.</summary>
 internal sealed partial class KubernetesClusterSource(
     ClusterState state,
-    IOptions<EnricherOptions> enricher,
+    ClusterContext context,
     IOptions<KubernetesOptions> options,
-    IOptions<Shared.Inventory.InventoryOptions> inventory,
     TimeProvider time,
     ILoggerFactory loggers) : BackgroundService
 {
@@ -18,7 +18,7 @@ internal sealed partial class KubernetesClusterSource(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (EnricherHostingExtensions.ResolveSource(enricher.Value, options.Value, inventory.Value) != EnricherSources.Kubernetes)
+        if (context.Source != ClusterContextSource.Kubernetes)
         {
             return;
         }

@@ -1,30 +1,17 @@
-using System.Net;
 using Egressd.Contracts;
 using Egressd.Enricher.Cluster;
-using Egressd.Shared.Bus;
+using Egressd.Shared.Network;
 
 namespace Egressd.Enricher.Enrichment;
-
-/// <summary>What one enrichment saw, for metrics.</summary>
-public sealed class EnrichmentStats
-{
-    /// <summary>Flows whose source is no pod the cluster knows (the flow goes on with what is known).</summary>
-    public int SourceUnknown { get; set; }
-
-    /// <summary>Flows whose source is a node address (a hostNetwork pod or the node itself).</summary>
-    public int SourceHostNetwork { get; set; }
-
-    public int[] Classes { get; } = new int[Enum.GetValues<TrafficClass>().Length];
-}
 
 /// <summary>
 /// A pure function from a collected batch and a cluster snapshot to the enriched batch: no I/O, no
 /// clock, so it is tested without a cluster and benchmarked alone. A flow whose source is unknown
 /// is kept (egressd drops it, and its bytes vanish); a batch that cannot have come from a
 /// collector (an address that is not one, a protocol number outside 0-255, too many flows) is
-/// refused whole with <see cref="InvalidMessageException"/>.
+/// refused whole with <see cref="InvalidBatchException"/>.
 /// </summary>
-public sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPerBatch)
+internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPerBatch)
 {
     private static readonly FlowEndpoint Unknown = new();
 
@@ -32,7 +19,7 @@ public sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPerBa
     {
         if (batch.Flows.Count > maxFlowsPerBatch)
         {
-            throw new InvalidMessageException($"batch {batch.Id} has {batch.Flows.Count} flows, more than Egressd:Enricher:MaxFlowsPerBatch ({maxFlowsPerBatch})");
+            throw new InvalidBatchException($"batch {batch.Id} has {batch.Flows.Count} flows, more than Egressd:Enricher:MaxFlowsPerBatch ({maxFlowsPerBatch})");
         }
 
         var names = DnsNames(batch);
@@ -58,7 +45,7 @@ public sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPerBa
         var flow = batch.Flows[index];
         if (flow.Protocol is < 0 or > 255)
         {
-            throw new InvalidMessageException($"batch {batch.Id} flow {index}: protocol {flow.Protocol} is not an IP protocol number");
+            throw new InvalidBatchException($"batch {batch.Id} flow {index}: protocol {flow.Protocol} is not an IP protocol number");
         }
 
         FlowEndpoint source;
@@ -87,7 +74,7 @@ public sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPerBa
         TrafficClass trafficClass;
         FlowEndpoint destination;
         string? dnsName = null;
-        IPAddress? parsed = null;
+        IpAddr? parsed = null;
         if (cluster.Pods.TryGetValue(flow.DestinationIp, out var destinationPod) || cluster.Nodes.TryGetValue(flow.DestinationIp, out destinationPod))
         {
             destination = destinationPod;
@@ -96,8 +83,9 @@ public sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPerBa
         else
         {
             destination = Unknown;
-            parsed = Parse(flow.DestinationIp, batch, index, "destination");
-            trafficClass = classifier.External(parsed);
+            var address = Parse(flow.DestinationIp, batch, index, "destination");
+            parsed = address;
+            trafficClass = classifier.External(address);
             dnsName = names is not null && names.TryGetValue(flow.DestinationIp, out var answer) ? answer.Name : null;
         }
 
@@ -118,10 +106,10 @@ public sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPerBa
         };
     }
 
-    private static IPAddress Parse(string text, FlowBatchCollected batch, int index, string what) =>
-        IPAddress.TryParse(text, out var address)
+    private static IpAddr Parse(string text, FlowBatchCollected batch, int index, string what) =>
+        IpAddr.TryParse(text, out var address)
             ? address
-            : throw new InvalidMessageException($"batch {batch.Id} flow {index}: {what} '{text}' is not an IP address");
+            : throw new InvalidBatchException($"batch {batch.Id} flow {index}: {what} '{text}' is not an IP address");
 
     private static Dictionary<string, DnsAnswer>? DnsNames(FlowBatchCollected batch)
     {

@@ -1,23 +1,17 @@
-using System.Net;
 using Egressd.Contracts;
+using Egressd.Shared.Network;
 
 namespace Egressd.Enricher.Enrichment;
 
 /// <summary>
 /// Decides what a flow's traffic costs: same node, same zone, across zones or regions, out to the
 /// internet, or to a private address outside the cluster. CIDR rules from configuration win over
-/// what the cluster says (for addresses the cluster cannot know, such as a peered VPC).
+/// what the cluster says (for addresses the cluster cannot know, such as a peered VPC); the first
+/// rule that matches decides.
 /// </summary>
-public sealed class TrafficClassifier
+internal sealed class TrafficClassifier(CidrSet privateNetworks, IEnumerable<(CidrSet Networks, TrafficClass Class)> rules)
 {
-    private readonly IReadOnlyList<IPNetwork> privateNetworks;
-    private readonly (IPNetwork Network, TrafficClass Class)[] rules;
-
-    public TrafficClassifier(IEnumerable<IPNetwork> privateNetworks, IEnumerable<(IPNetwork, TrafficClass)> rules)
-    {
-        this.privateNetworks = [.. privateNetworks];
-        this.rules = [.. rules];
-    }
+    private readonly (CidrSet Networks, TrafficClass Class)[] rules = [.. rules.Where(r => !r.Networks.IsEmpty)];
 
     public bool HasRules => rules.Length > 0;
 
@@ -45,25 +39,15 @@ public sealed class TrafficClassifier
     }
 
     /// <summary>The destination is outside the cluster.</summary>
-    public TrafficClass External(IPAddress destination)
-    {
-        foreach (var network in privateNetworks)
-        {
-            if (network.Contains(destination))
-            {
-                return TrafficClass.PrivateExternal;
-            }
-        }
-
-        return TrafficClass.Internet;
-    }
+    public TrafficClass External(IpAddr destination) =>
+        privateNetworks.Contains(destination) ? TrafficClass.PrivateExternal : TrafficClass.Internet;
 
     /// <summary>The class a configured CIDR rule gives the destination, if any rule matches.</summary>
-    public TrafficClass? Rule(IPAddress destination)
+    public TrafficClass? Rule(IpAddr destination)
     {
-        foreach (var (network, trafficClass) in rules)
+        foreach (var (networks, trafficClass) in rules)
         {
-            if (network.Contains(destination))
+            if (networks.Contains(destination))
             {
                 return trafficClass;
             }

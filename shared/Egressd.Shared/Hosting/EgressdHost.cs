@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -5,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace Egressd.Shared.Hosting;
 
 /// <summary>How every egressd process starts: the service defaults, the service's own wiring, its endpoints.</summary>
-public static class EgressdHost
+public static partial class EgressdHost
 {
     /// <summary>
     /// Builds the service, checks every option before anything runs, and runs until SIGTERM. A bad
@@ -50,9 +51,24 @@ public static class EgressdHost
     {
         OptionsValidationException validation => string.Join("; ", validation.Failures),
         // The binder's own errors ("Failed to convert configuration value '...' at 'Egressd:...'") name the key.
-        InvalidOperationException binding when binding.Message.Contains("configuration value", StringComparison.Ordinal) => binding.Message,
+        InvalidOperationException binding when binding.Message.Contains("configuration value", StringComparison.Ordinal) => WithChoices(binding.Message),
         AggregateException aggregate when aggregate.InnerExceptions.Count == 1 => ConfigurationError(aggregate.InnerException!),
         _ when exception.InnerException is not null => ConfigurationError(exception.InnerException),
         _ => null,
     };
+
+    /// <summary>For a setting that takes one of a few names (an enum), the binder's line plus the names it takes.</summary>
+    private static string WithChoices(string message)
+    {
+        var match = BinderTarget().Match(message);
+        var type = match.Success
+            ? AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetType(match.Groups[1].Value)).FirstOrDefault(t => t is not null)
+            : null;
+        return type is { IsEnum: true }
+            ? $"{message.TrimEnd('.')}: it must be one of {string.Join(", ", Enum.GetNames(type))} (any case)"
+            : message;
+    }
+
+    [GeneratedRegex("to type '([^']+)'")]
+    private static partial Regex BinderTarget();
 }

@@ -1,9 +1,6 @@
-using System.Net;
-using Microsoft.Extensions.Options;
-
 namespace Egressd.Shared.Network;
 
-/// <summary>Settings under <c>Egressd:Network</c>, shared by the collector and the enricher.</summary>
+/// <summary>Settings under <c>Egressd:Network</c>, shared by every service.</summary>
 public sealed class NetworkOptions
 {
     public const string Section = "Egressd:Network";
@@ -17,30 +14,6 @@ public sealed class NetworkOptions
     /// </summary>
     public List<string> PrivateCidrs { get; set; } = [];
 
-    public IReadOnlyList<IPNetwork> ParsePrivateCidrs() =>
-        [.. (PrivateCidrs.Count == 0 ? DefaultPrivateCidrs : PrivateCidrs).Select(c => IPNetwork.Parse(c.Trim()))];
-}
-
-internal sealed class NetworkOptionsValidator : IValidateOptions<NetworkOptions>
-{
-    public ValidateOptionsResult Validate(string? name, NetworkOptions options)
-    {
-        var errors = new List<string>();
-        for (var i = 0; i < options.PrivateCidrs.Count; i++)
-        {
-            var text = options.PrivateCidrs[i]?.Trim();
-            var slash = text?.IndexOf('/') ?? -1;
-            if (text is null || slash < 0 || !IPAddress.TryParse(text[..slash], out var address) || !IPNetwork.TryParse(text, out var network))
-            {
-                errors.Add($"Egressd:Network:PrivateCidrs:{i} must be a CIDR such as 10.0.0.0/8 (got '{text}')");
-            }
-            else if (!network.BaseAddress.Equals(address))
-            {
-                // A typo like 10.0.0.1/8 more likely means 10.0.0.0/8 than a range that silently widened.
-                errors.Add($"Egressd:Network:PrivateCidrs:{i} '{text}' has host bits set; did you mean {network}? (a CIDR must name its first address)");
-            }
-        }
-
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-    }
+    /// <summary>The private ranges in force: the configured ones, else the defaults.</summary>
+    public CidrSet PrivateNetworks() => CidrSet.Parse(PrivateCidrs.Count == 0 ? DefaultPrivateCidrs : PrivateCidrs);
 }

@@ -1,7 +1,8 @@
-using System.Net;
 using Egressd.Collector.Conntrack;
+using Egressd.Collector.Flows;
 using Egressd.Collector.Pods;
 using Egressd.Contracts;
+using Egressd.Shared.Network;
 
 namespace Egressd.Tests.Collector;
 
@@ -18,7 +19,10 @@ public sealed class ConntrackReducerTests
         public void Add(string ip) => set.Add(IpAddr.Parse(ip));
     }
 
-    private static readonly CidrSet Private = new([IPNetwork.Parse("10.0.0.0/8"), IPNetwork.Parse("fc00::/7")]);
+    private static readonly CidrSet Private = CidrSet.Parse(["10.0.0.0/8", "fc00::/7"]);
+
+    private static ConntrackReducer Reducer(ILocalPods pods, bool groupPublicDestinations = false) =>
+        new(pods, Private, groupPublicDestinations, new PendingFlows());
 
     private static ConntrackEntry Entry(string src, string dst, string replySrc, ulong origBytes, ulong replyBytes, uint id = 1, bool destroyed = false) => new()
     {
@@ -40,13 +44,13 @@ public sealed class ConntrackReducerTests
         }
 
         reducer.EndDump();
-        return reducer.TakeWindow();
+        return [.. reducer.Pending.Freeze("node", "boot", 1, FlowSource.Netfilter, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, int.MaxValue)[0].Flows];
     }
 
     [Fact]
     public void Deltas_between_reads_credit_the_backend_and_keep_the_service_address()
     {
-        var reducer = new ConntrackReducer(new Pods("10.1.0.5"), Private, groupPublicDestinations: false);
+        var reducer = Reducer(new Pods("10.1.0.5"));
 
         var first = Read(reducer, Entry("10.1.0.5", "10.96.0.15", "10.2.0.9", 1000, 5000));
         var second = Read(reducer, Entry("10.1.0.5", "10.96.0.15", "10.2.0.9", 1500, 9000));
@@ -62,7 +66,7 @@ public sealed class ConntrackReducerTests
     [Fact]
     public void Counters_lower_than_last_time_are_a_new_entry_not_a_negative_delta()
     {
-        var reducer = new ConntrackReducer(new Pods("10.1.0.5"), Private, false);
+        var reducer = Reducer(new Pods("10.1.0.5"));
         Read(reducer, Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 5000, 5000));
         var after = Assert.Single(Read(reducer, Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 300, 700)));
         Assert.Equal((300UL, 700UL), (after.TxBytes, after.RxBytes));
@@ -72,7 +76,7 @@ public sealed class ConntrackReducerTests
     [Fact]
     public void Inbound_entry_is_reported_mirrored_from_the_local_pods_side()
     {
-        var reducer = new ConntrackReducer(new Pods("10.1.0.5"), Private, false);
+        var reducer = Reducer(new Pods("10.1.0.5"));
         var flow = Assert.Single(Read(reducer, Entry("10.2.0.9", "10.1.0.5", "10.1.0.5", 200, 8000)));
         Assert.Equal(("10.1.0.5", "10.2.0.9", 8000UL, 200UL), (flow.SourceIp, flow.DestinationIp, flow.TxBytes, flow.RxBytes));
     }
@@ -80,7 +84,7 @@ public sealed class ConntrackReducerTests
     [Fact]
     public void Destroy_event_counts_the_last_delta_once_even_if_a_dump_still_lists_the_entry()
     {
-        var reducer = new ConntrackReducer(new Pods("10.1.0.5"), Private, false);
+        var reducer = Reducer(new Pods("10.1.0.5"));
         Read(reducer, Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 1000, 1000));
         reducer.OnEntry(Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 1800, 1400, destroyed: true));
         // The dump began before the entry was unlinked and still lists it.
@@ -93,7 +97,7 @@ public sealed class ConntrackReducerTests
     [Fact]
     public void Entry_never_dumped_is_counted_whole_from_its_destroy_event()
     {
-        var reducer = new ConntrackReducer(new Pods("10.1.0.5"), Private, false);
+        var reducer = Reducer(new Pods("10.1.0.5"));
         reducer.OnEntry(Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 640, 1920, id: 99, destroyed: true));
         var flow = Assert.Single(Read(reducer));
         Assert.Equal((640UL, 1920UL, 6UL, 19UL), (flow.TxBytes, flow.RxBytes, flow.TxPackets, flow.RxPackets));
@@ -102,7 +106,7 @@ public sealed class ConntrackReducerTests
     [Fact]
     public void Entries_gone_from_the_table_are_forgotten_and_non_local_sources_dropped()
     {
-        var reducer = new ConntrackReducer(new Pods("10.1.0.5"), Private, false);
+        var reducer = Reducer(new Pods("10.1.0.5"));
         var window = Read(reducer, Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 10, 10, id: 1), Entry("10.3.0.1", "10.4.0.1", "10.4.0.1", 10, 10, id: 2));
         Assert.Single(window);
         Assert.Equal(2, reducer.TrackedEntries);
@@ -115,7 +119,7 @@ public sealed class ConntrackReducerTests
     public void Traffic_of_a_pod_not_known_yet_is_counted_once_it_is_known()
     {
         var pods = new Pods();
-        var reducer = new ConntrackReducer(pods, Private, false);
+        var reducer = Reducer(pods);
         Assert.Empty(Read(reducer, Entry("10.1.0.7", "10.2.0.9", "10.2.0.9", 1000, 2000)));
         Assert.Empty(Read(reducer, Entry("10.1.0.7", "10.2.0.9", "10.2.0.9", 1500, 2500)));
         pods.Add("10.1.0.7");
@@ -127,7 +131,7 @@ public sealed class ConntrackReducerTests
     [Fact]
     public void Public_destinations_can_be_grouped()
     {
-        var reducer = new ConntrackReducer(new Pods("10.1.0.5", "fd00::5"), Private, groupPublicDestinations: true);
+        var reducer = Reducer(new Pods("10.1.0.5", "fd00::5"), groupPublicDestinations: true);
         var flows = Read(reducer,
             Entry("10.1.0.5", "198.18.0.1", "198.18.0.1", 10, 10, id: 1),
             Entry("10.1.0.5", "198.18.0.2", "198.18.0.2", 10, 10, id: 2),

@@ -105,7 +105,7 @@ public sealed class NetfilterCollectorTests
             ["Egressd:Collector:Netns"] = lab.NodePath,
             ["Egressd:Collector:NodeName"] = lab.Node,
             ["Egressd:Collector:ReadInterval"] = readInterval,
-            ["Egressd:Collector:PodFilter"] = "inventory",
+            ["Egressd:ClusterContext:Source"] = "Inventory",
             ["Egressd:Inventory:File"] = LabInventory.Write(lab),
             ["Egressd:Exporter:FlowLog:Path"] = flowLog,
         };

@@ -1,4 +1,6 @@
+using Egressd.Collector.Flows;
 using Egressd.Collector.Replay;
+using Egressd.Contracts;
 
 namespace Egressd.Tests.Collector;
 
@@ -13,18 +15,24 @@ public sealed class ReplayFlowReaderTests
 
             {"ip":"198.18.0.1","name":"example.org.","ttl_s":30}
             """);
-        var once = new ReplayFlowReader(file, loop: false, TimeProvider.System);
-        var first = await once.ReadAsync(CancellationToken.None);
-        var flow = Assert.Single(first.Deltas);
+        var pending = new PendingFlows();
+        var once = new ReplayFlowReader(file, loop: false, TimeProvider.System, pending);
+        await once.ReadAsync(CancellationToken.None);
+        var first = Window(pending);
+        var flow = Assert.Single(first.Flows);
         Assert.Equal(17, flow.Protocol);
-        Assert.Equal("::ffff:10.0.0.2", flow.DestinationIp);
+        // An IPv4-mapped IPv6 address is the IPv4 address: one spelling on the wire.
+        Assert.Equal("10.0.0.2", flow.DestinationIp);
         Assert.Null(flow.OriginalDestinationIp);
+        Assert.Equal((5UL, 6UL, 1UL, 2UL), (flow.TxBytes, flow.RxBytes, flow.TxPackets, flow.RxPackets));
         Assert.Equal("example.org", Assert.Single(first.DnsAnswers).Name);
-        Assert.Empty((await once.ReadAsync(CancellationToken.None)).Deltas);
+        await once.ReadAsync(CancellationToken.None);
+        Assert.True(pending.IsEmpty);
 
-        var looping = new ReplayFlowReader(file, loop: true, TimeProvider.System);
+        var looping = new ReplayFlowReader(file, loop: true, TimeProvider.System, pending);
         await looping.ReadAsync(CancellationToken.None);
-        Assert.Single((await looping.ReadAsync(CancellationToken.None)).Deltas);
+        await looping.ReadAsync(CancellationToken.None);
+        Assert.Equal(10UL, Assert.Single(Window(pending).Flows).TxBytes);
     }
 
     [Theory]
@@ -34,10 +42,24 @@ public sealed class ReplayFlowReaderTests
     public async Task Bad_line_is_reported_with_file_and_line_number(string line, string expected)
     {
         var file = Write(line);
-        var reader = new ReplayFlowReader(file, loop: false, TimeProvider.System);
+        var reader = new ReplayFlowReader(file, loop: false, TimeProvider.System, new PendingFlows());
         var error = await Assert.ThrowsAsync<FormatException>(async () => await reader.ReadAsync(CancellationToken.None));
         Assert.Contains(file + ":1:", error.Message, StringComparison.Ordinal);
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A replay file read once, as the one window the collector would publish.</summary>
+    public static async Task<FlowBatchCollected> ReadOnceAsync(string path)
+    {
+        var pending = new PendingFlows();
+        await new ReplayFlowReader(path, loop: false, TimeProvider.System, pending).ReadAsync(CancellationToken.None);
+        return Window(pending);
+    }
+
+    private static FlowBatchCollected Window(PendingFlows pending)
+    {
+        var now = DateTimeOffset.UtcNow;
+        return pending.Freeze("node", "boot", 1, FlowSource.Replay, now, now, int.MaxValue)[0];
     }
 
     private static string Write(string content)

@@ -1,19 +1,30 @@
 using Egressd.Collector.Flows;
 using Egressd.Contracts;
+using Egressd.Shared.Network;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Egressd.Tests.Collector;
 
 public sealed class WindowPublisherTests
 {
-    private sealed class QueueReader(params FlowReading[] readings) : IFlowReader
+    /// <summary>Hands out one prepared reading per read, then nothing.</summary>
+    private sealed class QueueReader(params (FlowKey Key, FlowCounters Counters)[][] readings) : IFlowReader
     {
         private int next;
 
+        public PendingFlows Pending { get; } = new();
+
         public FlowSource Source => FlowSource.Replay;
 
-        public ValueTask<FlowReading> ReadAsync(CancellationToken cancellationToken) =>
-            ValueTask.FromResult(next < readings.Length ? readings[next++] : FlowReading.Empty);
+        public ValueTask ReadAsync(CancellationToken cancellationToken)
+        {
+            foreach (var (key, counters) in next < readings.Length ? readings[next++] : [])
+            {
+                Pending.Add(key, counters);
+            }
+
+            return ValueTask.CompletedTask;
+        }
     }
 
     /// <summary>Records every attempt; fails while <see cref="Down"/> is set, like a broker that is away.</summary>
@@ -38,18 +49,13 @@ public sealed class WindowPublisherTests
         }
     }
 
-    private static FlowRecord Flow(string dst, ulong tx) => new()
-    {
-        SourceIp = "10.0.0.1",
-        DestinationIp = dst,
-        Protocol = 6,
-        TxBytes = tx,
-        RxBytes = tx * 2,
-        TxPackets = 1,
-        RxPackets = 1,
-    };
+    private static (FlowKey, FlowCounters) Flow(string dst, ulong tx) =>
+        (new FlowKey(IpAddr.Parse("10.0.0.1"), IpAddr.Parse(dst), IpAddr.None, 6), new FlowCounters(tx, tx * 2, 1, 1));
 
-    private static FlowReading Reading(params FlowRecord[] flows) => new(flows, []);
+    private static (FlowKey, FlowCounters)[] Reading(params (FlowKey, FlowCounters)[] flows) => flows;
+
+    private static WindowPublisher Windows(QueueReader reader, IBatchPublisher publisher, int maxFlowsPerPart) =>
+        new(reader, reader.Pending, publisher, TimeProvider.System, "node-a", maxFlowsPerPart, NullLogger.Instance);
 
     [Fact]
     public async Task Failed_window_is_resent_unchanged_and_later_reads_fold_into_the_next_window()
@@ -60,7 +66,7 @@ public sealed class WindowPublisherTests
             Reading(Flow("10.0.0.2", 1)),
             Reading());
         var publisher = new RecordingPublisher { Down = true };
-        var windows = new WindowPublisher(reader, publisher, TimeProvider.System, "node-a", 100, NullLogger.Instance);
+        var windows = Windows(reader, publisher, 100);
 
         await windows.RunCycleAsync(CancellationToken.None);
         await windows.RunCycleAsync(CancellationToken.None);
@@ -91,7 +97,7 @@ public sealed class WindowPublisherTests
     {
         var flows = Enumerable.Range(1, 25).Select(i => Flow($"10.0.1.{i}", (ulong)i)).ToArray();
         var publisher = new RecordingPublisher();
-        var windows = new WindowPublisher(new QueueReader(Reading(flows)), publisher, TimeProvider.System, "node-a", 10, NullLogger.Instance);
+        var windows = Windows(new QueueReader(Reading(flows)), publisher, 10);
 
         await windows.RunCycleAsync(CancellationToken.None);
 
@@ -100,7 +106,7 @@ public sealed class WindowPublisherTests
         Assert.Equal([0, 1, 2], publisher.Confirmed.Select(p => p.Id.Part));
         Assert.All(publisher.Confirmed, p => Assert.Equal(3, p.Id.PartCount));
         Assert.Single(publisher.Confirmed.Select(p => p.Id.Window).Distinct());
-        Assert.Equal(flows.Sum(f => (long)f.TxBytes), publisher.Confirmed.SelectMany(p => p.Flows).Sum(f => (long)f.TxBytes));
+        Assert.Equal(flows.Sum(f => (long)f.Item2.TxBytes), publisher.Confirmed.SelectMany(p => p.Flows).Sum(f => (long)f.TxBytes));
     }
 
     [Fact]
@@ -108,7 +114,7 @@ public sealed class WindowPublisherTests
     {
         var flows = Enumerable.Range(1, 4).Select(i => Flow($"10.0.1.{i}", 1)).ToArray();
         var publisher = new FailingAfter(1);
-        var windows = new WindowPublisher(new QueueReader(Reading(flows)), publisher, TimeProvider.System, "node-a", 2, NullLogger.Instance);
+        var windows = Windows(new QueueReader(Reading(flows)), publisher, 2);
 
         await windows.RunCycleAsync(CancellationToken.None);
         publisher.Limit = int.MaxValue;
@@ -121,7 +127,7 @@ public sealed class WindowPublisherTests
     public async Task Empty_reads_publish_nothing()
     {
         var publisher = new RecordingPublisher();
-        var windows = new WindowPublisher(new QueueReader(), publisher, TimeProvider.System, "node-a", 10, NullLogger.Instance);
+        var windows = Windows(new QueueReader(), publisher, 10);
         await windows.RunCycleAsync(CancellationToken.None);
         Assert.Empty(publisher.Attempts);
     }

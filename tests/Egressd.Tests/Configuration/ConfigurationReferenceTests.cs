@@ -4,10 +4,6 @@ using Egressd.Collector;
 using Egressd.Enricher;
 using Egressd.Exporter;
 using Egressd.Shared.Bus;
-using Egressd.Shared.Hosting;
-using Egressd.Shared.Inventory;
-using Egressd.Shared.Kubernetes;
-using Egressd.Shared.Network;
 using Egressd.Tests.Infrastructure;
 
 namespace Egressd.Tests.Configuration;
@@ -18,15 +14,20 @@ public sealed partial class ConfigurationReferenceTests
     [Fact]
     public void Readme_configuration_reference_matches_the_options_classes()
     {
+        // Every options class of every service: a type with a Section constant under Egressd.
         var fromCode = new SortedSet<string>(StringComparer.Ordinal);
-        Collect(typeof(BusOptions), BusOptions.Section, fromCode);
-        Collect(typeof(HttpOptions), HttpOptions.Section, fromCode);
-        Collect(typeof(CollectorOptions), CollectorOptions.Section, fromCode);
-        Collect(typeof(ExporterOptions), ExporterOptions.Section, fromCode);
-        Collect(typeof(NetworkOptions), NetworkOptions.Section, fromCode);
-        Collect(typeof(InventoryOptions), InventoryOptions.Section, fromCode);
-        Collect(typeof(KubernetesOptions), KubernetesOptions.Section, fromCode);
-        Collect(typeof(EnricherOptions), EnricherOptions.Section, fromCode);
+        Type[] services = [typeof(BusOptions), typeof(CollectorOptions), typeof(EnricherHostingExtensions), typeof(ExporterOptions)];
+        foreach (var type in services.SelectMany(s => s.Assembly.GetTypes()))
+        {
+            if (type.GetField("Section", BindingFlags.Public | BindingFlags.Static)?.GetRawConstantValue() is string section
+                && section.StartsWith("Egressd:", StringComparison.Ordinal))
+            {
+                Collect(type, section, fromCode);
+            }
+        }
+
+        Assert.Contains("Egressd:ClusterContext:Source", fromCode);
+        Assert.Contains("Egressd:Exporter:Prometheus:Level", fromCode);
 
         var readme = File.ReadAllText(Repo.Path("README.md"));
         var fromReadme = new SortedSet<string>(

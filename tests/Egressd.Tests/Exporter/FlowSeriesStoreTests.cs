@@ -1,4 +1,3 @@
-using System.Net;
 using Egressd.Contracts;
 using Egressd.Exporter.Sinks.Prometheus;
 using Egressd.Shared.Network;
@@ -9,7 +8,7 @@ namespace Egressd.Tests.Exporter;
 
 public sealed class FlowSeriesStoreTests
 {
-    private static readonly FlowLabelContext Context = new(new NetworkOptions().ParsePrivateCidrs());
+    private static readonly FlowLabelContext Context = new(new NetworkOptions().PrivateNetworks());
 
     private static FlowSeriesStore Store(IReadOnlyList<string>? labels = null, int maxSeries = 1000, TimeSpan? idle = null, TimeProvider? time = null) =>
         new(labels ?? FlowLabels.PodLevel, Context, maxSeries, idle ?? TimeSpan.FromMinutes(10), time ?? TimeProvider.System);
@@ -100,7 +99,7 @@ public sealed class FlowSeriesStoreTests
         }
 
         // The private ranges come from configuration.
-        var custom = new FlowLabelContext([IPNetwork.Parse("198.18.0.0/15")]);
+        var custom = new FlowLabelContext(CidrSet.Parse(["198.18.0.0/15"]));
         Assert.Equal("private", FlowLabels.All["dst_ip_type"].Value(bare, custom));
     }
 

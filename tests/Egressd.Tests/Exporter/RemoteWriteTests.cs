@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Egressd.Exporter;
 using Egressd.Exporter.Sinks.Prometheus;
-using Egressd.Exporter.Sinks.RemoteWrite;
+using Egressd.Exporter.Sinks.Prometheus.RemoteWrite;
 using Egressd.Shared.Network;
 using Egressd.Tests.Exporter.Prompb;
 using Egressd.Tests.Infrastructure;
@@ -15,7 +15,7 @@ namespace Egressd.Tests.Exporter;
 /// <summary>The remote-write encoder read back by the official protobuf runtime, and the pusher against a scripted receiver.</summary>
 public sealed class RemoteWriteTests
 {
-    private static readonly FlowLabelContext Context = new(new NetworkOptions().ParsePrivateCidrs());
+    private static readonly FlowLabelContext Context = new(new NetworkOptions().PrivateNetworks());
 
     private static FlowSeriesStore StoreWith(params Egressd.Contracts.EnrichedFlow[] flows)
     {
@@ -145,7 +145,7 @@ public sealed class RemoteWriteTests
 
         // Nothing listening: transport errors are retried, then the push fails.
         var closed = FreePort.Next();
-        Assert.False(await new RemoteWritePusher(store, NewClient($"http://127.0.0.1:{closed}/api/v1/write", exporter), exporter.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ExporterOptions>>(), TimeProvider.System,
+        Assert.False(await new RemoteWritePusher(store, NewClient($"http://127.0.0.1:{closed}/api/v1/write", exporter), exporter.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RemoteWriteOptions>>(), exporter.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PrometheusOptions>>(), TimeProvider.System,
             exporter.Services.GetRequiredService<ILogger<RemoteWritePusher>>()).PushAsync(ct));
 
         // Failures were logged (with where to), the secret in the URL and the header never was.
@@ -157,11 +157,8 @@ public sealed class RemoteWriteTests
 
     private static RemoteWriteClient NewClient(string url, InProcessHost host)
     {
-        var options = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ExporterOptions>>().Value;
-        var copy = Microsoft.Extensions.Options.Options.Create(new ExporterOptions
-        {
-            RemoteWrite = new RemoteWriteOptions { Enabled = true, Url = url, RetryLimit = options.RemoteWrite.RetryLimit, RetryDelay = options.RemoteWrite.RetryDelay },
-        });
+        var options = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RemoteWriteOptions>>().Value;
+        var copy = Microsoft.Extensions.Options.Options.Create(new RemoteWriteOptions { Enabled = true, Url = url, RetryLimit = options.RetryLimit, RetryDelay = options.RetryDelay });
         var http = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(RemoteWriteClient));
         return new RemoteWriteClient(http, copy);
     }

@@ -1,7 +1,7 @@
 using System.Text.Json;
-using Egressd.Collector.Replay;
 using Egressd.Contracts;
 using Egressd.Exporter.Sinks;
+using Egressd.Tests.Collector;
 
 namespace Egressd.Tests.Infrastructure;
 
@@ -39,8 +39,8 @@ internal static class FlowLogFile
     /// <summary>The sample fixture as the collector reads it.</summary>
     public static async Task<FlowReadingFixture> SampleAsync()
     {
-        var reading = await new ReplayFlowReader(Repo.SampleFlows, loop: false, TimeProvider.System).ReadAsync(CancellationToken.None);
-        return new FlowReadingFixture(reading.Deltas, reading.DnsAnswers);
+        var window = await ReplayFlowReaderTests.ReadOnceAsync(Repo.SampleFlows);
+        return new FlowReadingFixture(window.Flows, window.DnsAnswers);
     }
 
     /// <summary>Asserts the flow log holds every fixture flow exactly once, every field intact.</summary>

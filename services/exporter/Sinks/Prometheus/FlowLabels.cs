@@ -1,113 +1,10 @@
-using System.Buffers.Binary;
 using System.Collections.Frozen;
-using System.Net;
-using System.Net.Sockets;
 using Egressd.Contracts;
 
 namespace Egressd.Exporter.Sinks.Prometheus;
 
 /// <summary>One label a flow series can carry, and how its value is read from an enriched flow.</summary>
 internal sealed record FlowLabel(string Name, Func<EnrichedFlow, FlowLabelContext, string> Value);
-
-/// <summary>What label values need beyond the flow itself.</summary>
-internal sealed class FlowLabelContext
-{
-    private readonly IReadOnlyList<IPNetwork> privateCidrs;
-    private readonly (uint Network, uint Mask)[] privateV4;
-
-    public FlowLabelContext(IReadOnlyList<IPNetwork> privateCidrs)
-    {
-        this.privateCidrs = privateCidrs;
-        privateV4 = [.. privateCidrs
-            .Where(n => n.BaseAddress.AddressFamily == AddressFamily.InterNetwork)
-            .Select(n => (BinaryPrimitives.ReadUInt32BigEndian(n.BaseAddress.GetAddressBytes()), n.PrefixLength == 0 ? 0u : uint.MaxValue << (32 - n.PrefixLength)))];
-    }
-
-    /// <summary>
-    /// "private" or "public". The enricher's class decides when it knows; until it does (it leaves
-    /// the class unknown), the destination address against the private ranges, as egressd does.
-    /// </summary>
-    public string DestinationIpType(EnrichedFlow flow) => flow.TrafficClass switch
-    {
-        TrafficClass.Internet => FlowLabels.Public,
-        TrafficClass.Unknown => IsPrivate(flow.Flow.DestinationIp) ? FlowLabels.Private : FlowLabels.Public,
-        _ => FlowLabels.Private,
-    };
-
-    private bool IsPrivate(string ip)
-    {
-        // Once per flow: dotted quads are read here without IPAddress's allocation and generality.
-        if (TryParseIPv4(ip, out var v4))
-        {
-            foreach (var (network, mask) in privateV4)
-            {
-                if ((v4 & mask) == network)
-                {
-                    return true;
-                }
-            }
-
-            return false;
-        }
-
-        if (!IPAddress.TryParse(ip, out var address))
-        {
-            return false;
-        }
-
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-
-        foreach (var network in privateCidrs)
-        {
-            if (network.Contains(address))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private static bool TryParseIPv4(ReadOnlySpan<char> text, out uint value)
-    {
-        value = 0;
-        uint part = 0;
-        int digits = 0, dots = 0;
-        foreach (var c in text)
-        {
-            if (c is >= '0' and <= '9')
-            {
-                part = (part * 10) + (uint)(c - '0');
-                if (++digits > 3 || part > 255)
-                {
-                    return false;
-                }
-            }
-            else if (c == '.' && digits > 0 && dots < 3)
-            {
-                value = (value << 8) | part;
-                part = 0;
-                digits = 0;
-                dots++;
-            }
-            else
-            {
-                return false;
-            }
-        }
-
-        if (dots != 3 || digits == 0)
-        {
-            return false;
-        }
-
-        value = (value << 8) | part;
-        return true;
-    }
-}
 
 /// <summary>
 /// The labels of egressd's metrics and the optional ones we add, and the ready-made sets
@@ -117,10 +14,6 @@ internal static class FlowLabels
 {
     public const string Public = "public";
     public const string Private = "private";
-
-    public const string LevelPod = "pod";
-    public const string LevelWorkload = "workload";
-    public const string LevelNamespace = "namespace";
 
     /// <summary>Every label a series can have, by name.</summary>
     public static readonly FrozenDictionary<string, FlowLabel> All = new FlowLabel[]
@@ -144,7 +37,7 @@ internal static class FlowLabels
         new("src_region", (f, _) => f.Source.Region ?? ""),
         new("src_workload", (f, _) => f.Source.WorkloadName ?? ""),
         new("src_zone", (f, _) => f.Source.Zone ?? ""),
-        new("traffic_class", (f, _) => TrafficClassName(f.TrafficClass)),
+        new("traffic_class", (f, _) => f.TrafficClass.Name()),
     }.ToFrozenDictionary(l => l.Name, StringComparer.Ordinal);
 
     /// <summary>egressd's labels, exactly: what existing dashboards and alerts query.</summary>
@@ -170,14 +63,11 @@ internal static class FlowLabels
         "cross_zone", "dst_ip_type", "dst_namespace", "dst_zone", "proto", "src_namespace", "src_zone",
     ];
 
-    public static readonly IReadOnlyList<string> Levels = [LevelPod, LevelWorkload, LevelNamespace];
-
-    public static IReadOnlyList<string>? LevelLabels(string level) => level.Trim().ToLowerInvariant() switch
+    public static IReadOnlyList<string> LevelLabels(LabelLevel level) => level switch
     {
-        LevelPod => PodLevel,
-        LevelWorkload => WorkloadLevel,
-        LevelNamespace => NamespaceLevel,
-        _ => null,
+        LabelLevel.Workload => WorkloadLevel,
+        LabelLevel.Namespace => NamespaceLevel,
+        _ => PodLevel,
     };
 
     public static IReadOnlyList<string> SplitList(string? list) =>
@@ -196,17 +86,6 @@ internal static class FlowLabels
         58 => "ICMPv6",
         >= 0 and < 256 => ProtocolNumbers[protocol],
         _ => protocol.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
-
-    public static string TrafficClassName(TrafficClass trafficClass) => trafficClass switch
-    {
-        TrafficClass.SameNode => "same-node",
-        TrafficClass.SameZone => "same-zone",
-        TrafficClass.CrossZone => "cross-zone",
-        TrafficClass.CrossRegion => "cross-region",
-        TrafficClass.Internet => "internet",
-        TrafficClass.PrivateExternal => "private-external",
-        _ => "unknown",
     };
 
     // Other protocols are labelled with their number; one string each, not one per flow.

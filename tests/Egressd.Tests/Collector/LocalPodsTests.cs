@@ -1,13 +1,12 @@
 using System.Net;
-using Egressd.Collector.Conntrack;
 using Egressd.Collector.Pods;
 using Egressd.Shared.Kubernetes;
-using Egressd.Tests.Collector;
+using Egressd.Shared.Network;
 using Egressd.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Egressd.Tests.Kubernetes;
+namespace Egressd.Tests.Collector;
 
 /// <summary>The collector's view of its node's pods: a field-selected watch on the fake API server.</summary>
 public sealed class LocalPodsTests
@@ -56,7 +55,7 @@ public sealed class LocalPodsTests
         api.Apply(FakeKubernetesApi.Pod("shop", "db-c", "other-node", [NetnsLab.V4("c")]));
         var (host, flowLog) = await NetfilterCollectorTests.StartCollectorAsync(lab, "00:00:00.250", new Dictionary<string, string?>
         {
-            ["Egressd:Collector:PodFilter"] = "kubernetes",
+            ["Egressd:ClusterContext:Source"] = "Kubernetes",
             ["Egressd:Inventory:File"] = null,
             ["Egressd:Kubernetes:Kubeconfig"] = api.Kubeconfig,
         });

@@ -1,8 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
-using Egressd.Exporter.Sinks.Prometheus;
 
-namespace Egressd.Exporter.Sinks.RemoteWrite;
+namespace Egressd.Exporter.Sinks.Prometheus.RemoteWrite;
 
 /// <summary>
 /// Encodes flow series as a Prometheus remote-write <c>WriteRequest</c> (prometheus/prompb,

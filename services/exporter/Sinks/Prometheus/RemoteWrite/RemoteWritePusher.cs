@@ -1,8 +1,7 @@
-using Egressd.Exporter.Sinks.Prometheus;
 using Microsoft.Extensions.Options;
 using Snappier;
 
-namespace Egressd.Exporter.Sinks.RemoteWrite;
+namespace Egressd.Exporter.Sinks.Prometheus.RemoteWrite;
 
 /// <summary>
 /// Every interval, pushes every live flow series with its cumulative value, like a Prometheus
@@ -13,18 +12,19 @@ namespace Egressd.Exporter.Sinks.RemoteWrite;
 internal sealed partial class RemoteWritePusher(
     FlowSeriesStore store,
     RemoteWriteClient client,
-    IOptions<ExporterOptions> options,
+    IOptions<RemoteWriteOptions> options,
+    IOptions<PrometheusOptions> prometheus,
     TimeProvider time,
     ILogger<RemoteWritePusher> logger) : BackgroundService
 {
     private static readonly TimeSpan FinalPushLimit = TimeSpan.FromSeconds(10);
 
-    private readonly RemoteWriteOptions remote = options.Value.RemoteWrite;
+    private readonly RemoteWriteOptions remote = options.Value;
     private readonly RemoteWriteEncoder encoder = new(
         store.LabelNames,
-        options.Value.Prometheus.StaticLabels.Concat(options.Value.RemoteWrite.StaticLabels),
-        options.Value.RemoteWrite.SendReceivedBytes ? [0, 1, 2, 3] : [0, 2],
-        options.Value.RemoteWrite.MaxSamplesPerRequest);
+        prometheus.Value.StaticLabels.Concat(options.Value.StaticLabels),
+        options.Value.SendReceivedBytes ? [0, 1, 2, 3] : [0, 2],
+        options.Value.MaxSamplesPerRequest);
 
     // One push at a time: the encoder and its buffer are reused.
     private readonly SemaphoreSlim pushing = new(1, 1);

@@ -1,6 +1,6 @@
 using Prometheus;
 
-namespace Egressd.Exporter.Sinks.RemoteWrite;
+namespace Egressd.Exporter.Sinks.Prometheus.RemoteWrite;
 
 internal static class RemoteWriteMetrics
 {

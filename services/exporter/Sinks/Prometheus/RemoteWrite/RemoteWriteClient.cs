@@ -1,7 +1,7 @@
 using System.Net.Http.Headers;
 using Microsoft.Extensions.Options;
 
-namespace Egressd.Exporter.Sinks.RemoteWrite;
+namespace Egressd.Exporter.Sinks.Prometheus.RemoteWrite;
 
 /// <summary>
 /// Posts snappy-compressed remote-write requests. Retries (5xx, 408, 429, transport errors, with
@@ -13,10 +13,10 @@ internal sealed class RemoteWriteClient
     private readonly Uri url;
     private readonly KeyValuePair<string, string>[] headers;
 
-    public RemoteWriteClient(HttpClient http, IOptions<ExporterOptions> options)
+    public RemoteWriteClient(HttpClient http, IOptions<RemoteWriteOptions> options)
     {
         this.http = http;
-        var remote = options.Value.RemoteWrite;
+        var remote = options.Value;
         // Validated at start: every variable is set and the URL is absolute.
         url = new Uri(EnvironmentExpansion.Expand(remote.Url!).Text);
         headers = [.. remote.Headers.Select(h => KeyValuePair.Create(h.Key, EnvironmentExpansion.Expand(h.Value).Text))];

@@ -1,15 +1,14 @@
 using Egressd.Contracts;
-using Egressd.Enricher;
 using Egressd.Enricher.Cluster;
 using Egressd.Enricher.Enrichment;
-using Egressd.Shared.Inventory;
+using Egressd.Shared.Cluster;
 using Egressd.Shared.Kubernetes;
 using Egressd.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Egressd.Tests.Kubernetes;
+namespace Egressd.Tests.Enricher;
 
 /// <summary>
 /// The enricher's Kubernetes caches against the in-process fake API server, through the real
@@ -74,7 +73,7 @@ public sealed class ClusterCacheTests : IAsyncLifetime
         Assert.Equal("shop/db", cluster.Services["10.96.0.15"]);
         Assert.Equal("shop/db", cluster.Services["fd00:96::15"]);
 
-        var enricher = new FlowEnricher(new TrafficClassifier(new Shared.Network.NetworkOptions().ParsePrivateCidrs(), []), 1000);
+        var enricher = new FlowEnricher(new TrafficClassifier(new Shared.Network.NetworkOptions().PrivateNetworks(), []), 1000);
         var enriched = enricher.Enrich(Batch(
             ("10.244.1.10", "10.244.2.20", "10.96.0.15"),
             ("10.244.1.10", "10.244.1.40", null),
@@ -193,7 +192,7 @@ public sealed class ClusterCacheTests : IAsyncLifetime
         var state = new ClusterState(clock, TimeSpan.FromMinutes(2));
         state.Require(KubernetesClusterSource.Resources);
         var kubernetes = Options.Create(new KubernetesOptions { Kubeconfig = api.Kubeconfig, WatchIdleTimeout = TimeSpan.FromSeconds(1.5), MaxBackoff = TimeSpan.FromMilliseconds(500), PageSize = 3 });
-        var source = new KubernetesClusterSource(state, Options.Create(new EnricherOptions { Source = "kubernetes" }), kubernetes, Options.Create(new InventoryOptions()), TimeProvider.System, NullLoggerFactory.Instance);
+        var source = new KubernetesClusterSource(state, new ClusterContext(ClusterContextSource.Kubernetes, null), kubernetes, TimeProvider.System, NullLoggerFactory.Instance);
         await source.StartAsync(stop);
         running(source.ExecuteTask ?? Task.CompletedTask);
         await state.WaitForSyncAsync(stop).WaitAsync(Patience, stop);

@@ -1,0 +1,50 @@
+using Egressd.Contracts;
+using Egressd.Shared.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Egressd.Collector;
+
+internal sealed class CollectorOptionsValidator : IValidateOptions<CollectorOptions>
+{
+    public ValidateOptionsResult Validate(string? name, CollectorOptions options)
+    {
+        var errors = new List<string>();
+        DurationSetting.Validate(options.ReadInterval, $"{CollectorOptions.Section}:ReadInterval", TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1), errors);
+        if (options.MaxFlowsPerPart < 1)
+        {
+            errors.Add($"{CollectorOptions.Section}:MaxFlowsPerPart must be at least 1 (got {options.MaxFlowsPerPart})");
+        }
+
+        if (options.EventBufferBytes < 64 * 1024)
+        {
+            errors.Add($"{CollectorOptions.Section}:EventBufferBytes must be at least 65536 (got {options.EventBufferBytes})");
+        }
+
+        if (options.NetnsPath() is { } netns && !File.Exists(netns))
+        {
+            errors.Add($"{CollectorOptions.Section}:Netns '{netns}' does not exist (a network namespace file such as /proc/1/ns/net)");
+        }
+
+        switch (options.Source)
+        {
+            case FlowSource.Netfilter when !OperatingSystem.IsLinux():
+                errors.Add($"{CollectorOptions.Section}:Source 'Netfilter' needs Linux");
+                break;
+            case FlowSource.Netfilter:
+                break;
+            case FlowSource.Replay when string.IsNullOrWhiteSpace(options.ReplayFile):
+                errors.Add($"{CollectorOptions.Section}:ReplayFile is required when {CollectorOptions.Section}:Source is 'Replay'");
+                break;
+            case FlowSource.Replay when !File.Exists(options.ReplayFile):
+                errors.Add($"{CollectorOptions.Section}:ReplayFile '{options.ReplayFile}' does not exist");
+                break;
+            case FlowSource.Replay:
+                break;
+            default:
+                errors.Add($"{CollectorOptions.Section}:Source must be Netfilter or Replay (got '{options.Source}')");
+                break;
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

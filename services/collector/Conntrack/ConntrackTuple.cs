@@ -1,0 +1,14 @@
+using Egressd.Shared.Network;
+
+namespace Egressd.Collector.Conntrack;
+
+/// <summary>One direction of a connection as conntrack sees it.</summary>
+internal record struct ConntrackTuple
+{
+    public IpAddr Source;
+    public IpAddr Destination;
+    public byte Protocol;
+    public ushort SourcePort;
+    public ushort DestinationPort;
+    public ushort Zone;
+}

@@ -1,0 +1,7 @@
+namespace Egressd.Collector.Conntrack;
+
+/// <summary>Receives entries as a dump or the event listener parses them.</summary>
+internal interface IConntrackEntrySink
+{
+    void OnEntry(in ConntrackEntry entry);
+}

@@ -1,0 +1,93 @@
+using Egressd.Exporter.Sinks.Prometheus.RemoteWrite;
+using Egressd.Shared.Hosting;
+using Egressd.Shared.Network;
+using MassTransit;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
+
+namespace Egressd.Exporter.Sinks.Prometheus;
+
+internal static class PrometheusHostingExtensions
+{
+    /// <summary>The sink's consumer, on its own queue, when the sink is enabled.</summary>
+    public static void AddPrometheusSinkConsumer(this IBusRegistrationConfigurator bus, IConfiguration configuration)
+    {
+        if (configuration.Settings<PrometheusOptions>(PrometheusOptions.Section).Enabled)
+        {
+            bus.AddConsumer<FlowSinkConsumer<PrometheusSink>, FlowSinkConsumerDefinition<PrometheusSink>>();
+        }
+    }
+
+    /// <summary>The sink, its store, its part of <c>/metrics</c>, series expiry and, when enabled, remote write.</summary>
+    public static void AddPrometheusSink(this IServiceCollection services, IConfiguration configuration)
+    {
+        // Checked even when off, so remote write turned on without the sink it reads is an error, not a no-op.
+        services.AddOptions<PrometheusOptions>().BindConfiguration(PrometheusOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PrometheusOptions>, PrometheusOptionsValidator>();
+        services.AddOptions<RemoteWriteOptions>().BindConfiguration(RemoteWriteOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RemoteWriteOptions>, RemoteWriteOptionsValidator>();
+        if (!configuration.Settings<PrometheusOptions>(PrometheusOptions.Section).Enabled)
+        {
+            return;
+        }
+
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<PrometheusOptions>>().Value;
+            return new FlowSeriesStore(
+                options.ResolveLabels(),
+                new FlowLabelContext(sp.GetRequiredService<IOptions<NetworkOptions>>().Value.PrivateNetworks()),
+                options.MaxSeries,
+                options.IdleTimeout,
+                sp.GetRequiredService<TimeProvider>());
+        });
+        services.AddSingleton<PrometheusSink>();
+        services.AddSingleton(sp => new AppliedBatches<PrometheusSink>(sp.GetRequiredService<IOptions<ExporterOptions>>().Value.DedupWindow));
+        services.AddSingleton<IMetricsSource>(sp => new FlowExposition(
+            sp.GetRequiredService<FlowSeriesStore>(),
+            sp.GetRequiredService<IOptions<PrometheusOptions>>().Value.StaticLabels));
+        services.AddHostedService(sp => new SeriesExpiry(
+            sp.GetRequiredService<FlowSeriesStore>(),
+            sp.GetRequiredService<IOptions<PrometheusOptions>>().Value.IdleTimeout,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<SeriesExpiry>>()));
+        if (configuration.Settings<RemoteWriteOptions>(RemoteWriteOptions.Section).Enabled)
+        {
+            services.AddRemoteWrite();
+        }
+    }
+
+    private static void AddRemoteWrite(this IServiceCollection services)
+    {
+        services.AddHttpClient<RemoteWriteClient>(http => http.Timeout = Timeout.InfiniteTimeSpan)
+            // The default request logs print the URL, which may carry a ${VAR} secret.
+            .RemoveAllLoggers()
+            .AddResilienceHandler("remote-write", (pipeline, context) =>
+            {
+                var remote = context.ServiceProvider.GetRequiredService<IOptions<RemoteWriteOptions>>().Value;
+                if (remote.RetryLimit > 0)
+                {
+                    // The default predicate is what remote write calls retryable: 5xx, 408, 429 and transport errors.
+                    pipeline.AddRetry(new HttpRetryStrategyOptions
+                    {
+                        MaxRetryAttempts = remote.RetryLimit,
+                        Delay = remote.RetryDelay,
+                        BackoffType = DelayBackoffType.Exponential,
+                        UseJitter = true,
+                        // A receiver's Retry-After could park the pusher for minutes; the next interval pushes anyway.
+                        ShouldRetryAfterHeader = false,
+                        OnRetry = _ =>
+                        {
+                            RemoteWriteMetrics.Retries.Inc();
+                            return ValueTask.CompletedTask;
+                        },
+                    });
+                }
+
+                pipeline.AddTimeout(remote.Timeout);
+            });
+        services.AddSingleton<RemoteWritePusher>();
+        services.AddHostedService(sp => sp.GetRequiredService<RemoteWritePusher>());
+    }
+}
