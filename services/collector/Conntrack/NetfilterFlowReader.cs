@@ -1,7 +1,6 @@
 using System.Runtime.Versioning;
 using Egressd.Collector.Flows;
 using Egressd.Contracts;
-using Prometheus;
 
 namespace Egressd.Collector.Conntrack;
 
@@ -12,21 +11,6 @@ namespace Egressd.Collector.Conntrack;
 [SupportedOSPlatform("linux")]
 internal sealed partial class NetfilterFlowReader : IFlowReader, IDisposable
 {
-    private static readonly Gauge Entries = Metrics.CreateGauge(
-        "egressd_conntrack_entries", "Entries in the conntrack table at the last read.");
-    private static readonly Gauge ActiveEntries = Metrics.CreateGauge(
-        "egressd_conntrack_entries_active", "Entries at the last read with a pod of this node at either end.");
-    private static readonly Gauge TrackedEntries = Metrics.CreateGauge(
-        "egressd_conntrack_entries_tracked", "Entries whose last counters the collector keeps to compute deltas.");
-    private static readonly Counter DestroyEvents = Metrics.CreateCounter(
-        "egressd_conntrack_destroy_events_total", "Conntrack destroy events applied (flows that ended, with their final counters).");
-    private static readonly Counter EventOverflows = Metrics.CreateCounter(
-        "egressd_conntrack_event_overflows_total", "Times the destroy-event socket overflowed and events were lost.");
-    private static readonly Counter SkippedEntries = Metrics.CreateCounter(
-        "egressd_conntrack_skipped_entries_total", "Conntrack messages skipped because they did not parse.");
-    private static readonly Counter DumpRestarts = Metrics.CreateCounter(
-        "egressd_conntrack_dump_restarts_total", "Dumps read again because the kernel marked them interrupted or the socket overflowed.");
-
     private readonly NetfilterConntrack conntrack;
     private readonly ConntrackEventListener? events;
     private readonly ConntrackReducer reducer;
@@ -72,19 +56,19 @@ internal sealed partial class NetfilterFlowReader : IFlowReader, IDisposable
 
     private void Report()
     {
-        Entries.Set(reducer.DumpedEntries);
-        ActiveEntries.Set(reducer.ActiveEntries);
-        TrackedEntries.Set(reducer.TrackedEntries);
-        DestroyEvents.Inc(reducer.DestroyEvents - lastDestroys);
+        ConntrackMetrics.Entries.Set(reducer.DumpedEntries);
+        ConntrackMetrics.ActiveEntries.Set(reducer.ActiveEntries);
+        ConntrackMetrics.TrackedEntries.Set(reducer.TrackedEntries);
+        ConntrackMetrics.DestroyEvents.Inc(reducer.DestroyEvents - lastDestroys);
         lastDestroys = reducer.DestroyEvents;
-        DumpRestarts.Inc(conntrack.Restarts - lastRestarts);
+        ConntrackMetrics.DumpRestarts.Inc(conntrack.Restarts - lastRestarts);
         lastRestarts = conntrack.Restarts;
         var skipped = conntrack.SkippedEntries + (events?.ParseErrors ?? 0);
-        SkippedEntries.Inc(skipped - lastSkipped);
+        ConntrackMetrics.SkippedEntries.Inc(skipped - lastSkipped);
         lastSkipped = skipped;
         if (events is not null)
         {
-            EventOverflows.Inc(events.Overflows - lastOverflows);
+            ConntrackMetrics.EventOverflows.Inc(events.Overflows - lastOverflows);
             lastOverflows = events.Overflows;
         }
 

@@ -1,5 +1,4 @@
 using Egressd.Contracts;
-using Prometheus;
 
 namespace Egressd.Collector.Flows;
 
@@ -20,20 +19,6 @@ internal sealed partial class WindowPublisher(
     int maxFlowsPerPart,
     ILogger logger)
 {
-    private static readonly Counter WindowsPublished = Metrics.CreateCounter(
-        "egressd_collector_windows_published_total", "Windows whose every part the broker confirmed.");
-    private static readonly Counter PartsPublished = Metrics.CreateCounter(
-        "egressd_collector_batches_published_total", "Batch parts the broker confirmed.");
-    private static readonly Counter PublishFailures = Metrics.CreateCounter(
-        "egressd_collector_publish_failures_total", "Publishes that failed or timed out; the part is re-sent at the next read.");
-    private static readonly Counter ReadFailures = Metrics.CreateCounter(
-        "egressd_collector_read_failures_total", "Reads of connection tracking that failed.");
-    private static readonly Gauge PendingKeys = Metrics.CreateGauge(
-        "egressd_collector_pending_keys", "Flow keys read but not yet confirmed by the broker.");
-    private static readonly Histogram ReadDuration = Metrics.CreateHistogram(
-        "egressd_collector_read_duration_seconds", "Time to read connection tracking once.",
-        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
-
     private List<FlowBatchCollected>? frozen;
     private long window;
 
@@ -61,7 +46,7 @@ internal sealed partial class WindowPublisher(
         }
 
         await PublishFrozenAsync(cancellationToken);
-        PendingKeys.Set(PendingKeyCount);
+        CollectorMetrics.PendingKeys.Set(PendingKeyCount);
     }
 
     private async Task ReadAsync(CancellationToken cancellationToken)
@@ -79,12 +64,12 @@ internal sealed partial class WindowPublisher(
         }
         catch (Exception ex) when (ex is not FlowSourceUnavailableException && (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
         {
-            ReadFailures.Inc();
+            CollectorMetrics.ReadFailures.Inc();
             LogReadFailed(logger, reader.Source, ex.Message, ex);
         }
         finally
         {
-            ReadDuration.Observe(time.GetElapsedTime(started).TotalSeconds);
+            CollectorMetrics.ReadDuration.Observe(time.GetElapsedTime(started).TotalSeconds);
         }
     }
 
@@ -99,16 +84,16 @@ internal sealed partial class WindowPublisher(
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                PublishFailures.Inc();
+                CollectorMetrics.PublishFailures.Inc();
                 LogPublishFailed(logger, part.Id.ToString(), part.Flows.Count, PendingKeyCount, ex.GetType().Name, ex.Message);
                 return;
             }
 
-            PartsPublished.Inc();
+            CollectorMetrics.PartsPublished.Inc();
             frozen.RemoveAt(0);
             if (frozen.Count == 0)
             {
-                WindowsPublished.Inc();
+                CollectorMetrics.WindowsPublished.Inc();
                 LogWindowPublished(logger, part.Id.Window, part.Id.PartCount, part.WindowEnd - part.WindowStart);
                 frozen = null;
             }

@@ -1,6 +1,5 @@
 using Egressd.Contracts;
 using MassTransit;
-using Prometheus;
 
 namespace Egressd.Exporter.Sinks;
 
@@ -35,34 +34,4 @@ internal sealed partial class FlowSinkConsumer<TSink>(TSink sink, AppliedBatches
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "Sink {Sink} skipped batch {BatchId}: already applied")]
     private static partial void LogDuplicate(ILogger logger, string sink, BatchId batchId);
-}
-
-/// <summary>Every sink's consumer counts into these, labelled with the sink's name.</summary>
-internal static class SinkMetrics
-{
-    public static readonly Counter Applied = Metrics.CreateCounter(
-        "egressd_exporter_batches_applied_total", "Enriched batches a sink applied.", "sink");
-
-    public static readonly Counter Duplicates = Metrics.CreateCounter(
-        "egressd_exporter_duplicates_skipped_total", "Redelivered batches a sink had already applied and dropped.", "sink");
-}
-
-internal sealed class FlowSinkConsumerDefinition<TSink> : ConsumerDefinition<FlowSinkConsumer<TSink>>
-    where TSink : class, IFlowSink
-{
-    public static string Queue => $"egressd-exporter-{TSink.Name}";
-
-    public FlowSinkConsumerDefinition() => EndpointName = Queue;
-
-    protected override void ConfigureConsumer(
-        IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<FlowSinkConsumer<TSink>> consumerConfigurator,
-        IRegistrationContext context)
-    {
-        // RabbitMQ only: the in-memory transport has one process, hence one consumer, anyway.
-        if (TSink.SingleActiveConsumer && endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
-        {
-            rabbit.SingleActiveConsumer = true;
-        }
-    }
 }

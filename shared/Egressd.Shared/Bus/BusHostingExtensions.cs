@@ -23,7 +23,6 @@ public static class BusHostingExtensions
         var services = builder.Services;
         services.AddOptions<BusOptions>().BindConfiguration(BusOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BusOptions>, BusOptionsValidator>();
-        services.AddSingleton<BusFaultMetrics>();
         services.AddReceiveObserver<FaultCountingReceiveObserver>();
 
         // The transport is picked while the container is being built, so read it straight from

@@ -1,23 +1,10 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
-using Prometheus;
 
 namespace Egressd.Shared.Bus;
 
-/// <summary>Counts messages an endpoint could not handle (they go to its <c>_error</c> queue).</summary>
-public sealed class BusFaultMetrics
-{
-    private readonly Counter faulted = Metrics.CreateCounter(
-        "egressd_bus_messages_faulted_total",
-        "Messages that could not be consumed (bad body, unknown type or a consumer that failed after its retries) and were moved to the endpoint's _error queue.",
-        "endpoint");
-
-    public void CountFault(string endpoint) => faulted.WithLabels(endpoint).Inc();
-
-    public double Value(string endpoint) => faulted.WithLabels(endpoint).Value;
-}
-
-internal sealed partial class FaultCountingReceiveObserver(BusFaultMetrics metrics, ILogger<FaultCountingReceiveObserver> logger) : IReceiveObserver
+/// <summary>Counts and logs messages an endpoint could not handle (they go to its <c>_error</c> queue).</summary>
+internal sealed partial class FaultCountingReceiveObserver(ILogger<FaultCountingReceiveObserver> logger) : IReceiveObserver
 {
     public Task PreReceive(ReceiveContext context) => Task.CompletedTask;
 
@@ -33,7 +20,7 @@ internal sealed partial class FaultCountingReceiveObserver(BusFaultMetrics metri
     public Task ReceiveFault(ReceiveContext context, Exception exception)
     {
         var endpoint = EndpointName(context.InputAddress);
-        metrics.CountFault(endpoint);
+        BusMetrics.Faulted.WithLabels(endpoint).Inc();
         var messageId = context.TransportHeaders.Get<string>("MessageId") ?? context.GetMessageId()?.ToString() ?? "unknown";
         LogReceiveFault(logger, endpoint, messageId, exception.GetType().Name, exception.Message);
         return Task.CompletedTask;

@@ -24,7 +24,6 @@ public static class ServiceDefaultsExtensions
     /// </summary>
     public static WebApplicationBuilder AddEgressdDefaults(this WebApplicationBuilder builder, string serviceName, int defaultPort)
     {
-        builder.Services.AddSingleton(new EgressdService(serviceName));
         TrimDefaultMetrics();
 
         builder.Logging.ClearProviders();

@@ -3,7 +3,6 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
-using Prometheus;
 
 namespace Egressd.Shared.Kubernetes;
 
@@ -34,15 +33,6 @@ public sealed partial class Reflector<T, TList, TSlim>
     where TList : class, IKubernetesObject<V1ListMeta>, IItems<T>
     where TSlim : class
 {
-    private static readonly Counter Relists = Metrics.CreateCounter(
-        "egressd_kubernetes_relists_total", "Full lists of a resource (the first sync, and after 410 Gone).", "resource");
-    private static readonly Counter WatchRestarts = Metrics.CreateCounter(
-        "egressd_kubernetes_watch_restarts_total", "Watches started again, by why the last one ended.", "resource", "reason");
-    private static readonly Counter Events = Metrics.CreateCounter(
-        "egressd_kubernetes_watch_events_total", "Watch events received.", "resource", "type");
-    private static readonly Gauge Objects = Metrics.CreateGauge(
-        "egressd_kubernetes_objects", "Objects of a resource held in the cache.", "resource");
-
     private readonly string resource;
     private readonly Func<string?, int, CancellationToken, Task<TList>> listPage;
     private readonly Func<string, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> watchFrom;
@@ -96,7 +86,7 @@ public sealed partial class Reflector<T, TList, TSlim>
                 var (next, reason) = await WatchAsync(resourceVersion, cancellationToken);
                 failures = 0;
                 resourceVersion = reason == "expired" ? null : next;
-                WatchRestarts.WithLabels(resource, reason).Inc();
+                KubernetesMetrics.WatchRestarts.WithLabels(resource, reason).Inc();
                 LogWatchEnded(logger, resource, reason, resourceVersion ?? "relist");
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -106,14 +96,14 @@ public sealed partial class Reflector<T, TList, TSlim>
             catch (HttpOperationException ex) when (ex.Response?.StatusCode == HttpStatusCode.Gone)
             {
                 // A list page's continue token or a watch's resourceVersion is too old.
-                WatchRestarts.WithLabels(resource, "expired").Inc();
+                KubernetesMetrics.WatchRestarts.WithLabels(resource, "expired").Inc();
                 resourceVersion = null;
             }
             catch (Exception ex)
             {
                 failures++;
                 var delay = Backoff(failures);
-                WatchRestarts.WithLabels(resource, "error").Inc();
+                KubernetesMetrics.WatchRestarts.WithLabels(resource, "error").Inc();
                 LogApiFailure(logger, resource, ex.GetType().Name, ex.Message, delay);
                 try
                 {
@@ -129,7 +119,7 @@ public sealed partial class Reflector<T, TList, TSlim>
 
     private async Task<string> RelistAsync(CancellationToken cancellationToken)
     {
-        Relists.WithLabels(resource).Inc();
+        KubernetesMetrics.Relists.WithLabels(resource).Inc();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         string? continueToken = null;
         string? resourceVersion = null;
@@ -157,7 +147,7 @@ public sealed partial class Reflector<T, TList, TSlim>
             handler.OnDelete(key, previous);
         }
 
-        Objects.WithLabels(resource).Set(store.Count);
+        KubernetesMetrics.Objects.WithLabels(resource).Set(store.Count);
         handler.OnSynced();
         if (!synced)
         {
@@ -209,7 +199,7 @@ public sealed partial class Reflector<T, TList, TSlim>
             await foreach (var (type, item) in events)
             {
                 Volatile.Write(ref lastEvent, time.GetTimestamp());
-                Events.WithLabels(resource, type.ToString()).Inc();
+                KubernetesMetrics.Events.WithLabels(resource, type.ToString()).Inc();
                 if (item?.Metadata?.ResourceVersion is { Length: > 0 } version)
                 {
                     resourceVersion = version;
@@ -233,7 +223,7 @@ public sealed partial class Reflector<T, TList, TSlim>
                         break;
                 }
 
-                Objects.WithLabels(resource).Set(store.Count);
+                KubernetesMetrics.Objects.WithLabels(resource).Set(store.Count);
             }
         }
         catch (OperationCanceledException) when (stalled && !cancellationToken.IsCancellationRequested)

@@ -29,8 +29,8 @@ public sealed class PoisonMessageTests(RabbitMqBroker broker)
         await channel.ExchangeDeclareAsync("Egressd.Contracts:FlowBatchEnriched", ExchangeType.Fanout, durable: true, cancellationToken: TestContext.Current.CancellationToken);
         await channel.QueueBindAsync(probe, "Egressd.Contracts:FlowBatchEnriched", "", cancellationToken: TestContext.Current.CancellationToken);
 
-        var faults = enricher.Services.GetRequiredService<BusFaultMetrics>();
-        var faultsBefore = faults.Value(FlowBatchCollectedConsumerDefinition.Queue);
+        var faults = BusMetrics.Faulted.WithLabels(FlowBatchCollectedConsumerDefinition.Queue);
+        var faultsBefore = faults.Value;
 
         var properties = new BasicProperties { ContentType = "application/vnd.masstransit+json", MessageId = Guid.NewGuid().ToString(), Persistent = true };
         await channel.BasicPublishAsync("", FlowBatchCollectedConsumerDefinition.Queue, mandatory: true, properties,
@@ -38,7 +38,7 @@ public sealed class PoisonMessageTests(RabbitMqBroker broker)
 
         Assert.True(await Eventually.TrueAsync(async () => await broker.MessageCountAsync(ErrorQueue) == 1, TimeSpan.FromSeconds(30)),
             "the malformed message never reached " + ErrorQueue);
-        Assert.Equal(faultsBefore + 1, faults.Value(FlowBatchCollectedConsumerDefinition.Queue));
+        Assert.Equal(faultsBefore + 1, faults.Value);
         Assert.Contains("egressd_bus_messages_faulted_total{endpoint=\"egressd-enricher\"}",
             await new HttpClient().GetStringAsync(new Uri(enricher.BaseAddress, "/metrics"), TestContext.Current.CancellationToken), StringComparison.Ordinal);
 

@@ -1,0 +1,26 @@
+using Prometheus;
+
+namespace Egressd.Collector.Flows;
+
+/// <summary>The collector's read and publish cycle, as seen on <c>/metrics</c>.</summary>
+internal static class CollectorMetrics
+{
+    public static readonly Counter WindowsPublished = Metrics.CreateCounter(
+        "egressd_collector_windows_published_total", "Windows whose every part the broker confirmed.");
+
+    public static readonly Counter PartsPublished = Metrics.CreateCounter(
+        "egressd_collector_batches_published_total", "Batch parts the broker confirmed.");
+
+    public static readonly Counter PublishFailures = Metrics.CreateCounter(
+        "egressd_collector_publish_failures_total", "Publishes that failed or timed out; the part is re-sent at the next read.");
+
+    public static readonly Counter ReadFailures = Metrics.CreateCounter(
+        "egressd_collector_read_failures_total", "Reads of connection tracking that failed.");
+
+    public static readonly Gauge PendingKeys = Metrics.CreateGauge(
+        "egressd_collector_pending_keys", "Flow keys read but not yet confirmed by the broker.");
+
+    public static readonly Histogram ReadDuration = Metrics.CreateHistogram(
+        "egressd_collector_read_duration_seconds", "Time to read connection tracking once.",
+        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
+}
