@@ -1,4 +1,5 @@
 using Egressd.Exporter.Sinks;
+using Egressd.Exporter.Sinks.FlowLog;
 using Egressd.Exporter.Sinks.Prometheus;
 using Egressd.Exporter.Sinks.RemoteWrite;
 using Egressd.Shared.Bus;
@@ -25,10 +26,7 @@ public static class ExporterHostingExtensions
     public static IBusRegistrationConfigurator AddExporterConsumers(this IBusRegistrationConfigurator bus, IConfiguration configuration)
     {
         // Consumers are registered while the container is built, before options exist.
-        if (FlowLogEnabled(configuration))
-        {
-            bus.AddConsumer<FlowSinkConsumer<FlowLogSink>, FlowSinkConsumerDefinition<FlowLogSink>>();
-        }
+        bus.AddFlowLogConsumer(configuration);
 
         if (PrometheusEnabled(configuration))
         {
@@ -46,8 +44,7 @@ public static class ExporterHostingExtensions
         services.AddSingleton<IValidateOptions<ExporterOptions>, ExporterOptionsValidator>();
         services.AddEgressdNetwork();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<FlowLogSink>();
-        services.AddSingleton(sp => new AppliedBatches<FlowLogSink>(sp.GetRequiredService<IOptions<ExporterOptions>>().Value.DedupWindow));
+        services.AddFlowLogSink(builder.Configuration);
         if (PrometheusEnabled(builder.Configuration))
         {
             services.AddPrometheusSink();
@@ -60,9 +57,6 @@ public static class ExporterHostingExtensions
 
         return builder;
     }
-
-    private static bool FlowLogEnabled(IConfiguration configuration) =>
-        configuration.GetValue($"{ExporterOptions.Section}:FlowLog:Enabled", true);
 
     private static bool PrometheusEnabled(IConfiguration configuration) =>
         configuration.GetValue($"{ExporterOptions.Section}:Prometheus:Enabled", true);
