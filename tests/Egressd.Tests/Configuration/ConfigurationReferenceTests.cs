@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Egressd.Collector;
 using Egressd.Enricher;
 using Egressd.Exporter;
+using Egressd.Exporter.Sinks.FlowLog;
 using Egressd.Shared.Bus;
 using Egressd.Shared.Hosting;
 using Egressd.Shared.Inventory;
@@ -23,6 +24,7 @@ public sealed partial class ConfigurationReferenceTests
         Collect(typeof(HttpOptions), HttpOptions.Section, fromCode);
         Collect(typeof(CollectorOptions), CollectorOptions.Section, fromCode);
         Collect(typeof(ExporterOptions), ExporterOptions.Section, fromCode);
+        Collect(typeof(FlowLogOptions), FlowLogOptions.Section, fromCode);
         Collect(typeof(NetworkOptions), NetworkOptions.Section, fromCode);
         Collect(typeof(InventoryOptions), InventoryOptions.Section, fromCode);
         Collect(typeof(KubernetesOptions), KubernetesOptions.Section, fromCode);
