@@ -1,4 +1,4 @@
-using Egressd.Exporter.Sinks;
+using Egressd.Exporter.Sinks.FlowLog;
 using Egressd.Exporter.Sinks.Prometheus;
 using Egressd.Shared.Bus;
 using Egressd.Shared.Network;
@@ -21,10 +21,7 @@ public static class ExporterHostingExtensions
     public static IBusRegistrationConfigurator AddExporterConsumers(this IBusRegistrationConfigurator bus, IConfiguration configuration)
     {
         // Consumers are registered while the container is built, before options exist.
-        if (FlowLogEnabled(configuration))
-        {
-            bus.AddConsumer<FlowSinkConsumer<FlowLogSink>, FlowSinkConsumerDefinition<FlowLogSink>>();
-        }
+        bus.AddFlowLogConsumer(configuration);
 
         bus.AddPrometheusSinkConsumer(configuration);
 
@@ -39,14 +36,10 @@ public static class ExporterHostingExtensions
         services.AddSingleton<IValidateOptions<ExporterOptions>, ExporterOptionsValidator>();
         services.AddEgressdNetwork();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<FlowLogSink>();
-        services.AddSingleton(sp => new AppliedBatches<FlowLogSink>(sp.GetRequiredService<IOptions<ExporterOptions>>().Value.DedupWindow));
+        services.AddFlowLogSink(builder.Configuration);
         services.AddPrometheusSink(builder.Configuration);
         return builder;
     }
-
-    private static bool FlowLogEnabled(IConfiguration configuration) =>
-        configuration.GetValue($"{ExporterOptions.Section}:FlowLog:Enabled", true);
 
     /// <summary>
     /// A sink's settings, typed, while the container is being built: consumers and services are

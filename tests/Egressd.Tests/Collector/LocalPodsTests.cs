@@ -68,8 +68,8 @@ public sealed class LocalPodsTests
             () => NetfilterCollectorTests.Totals(flowLog, lab.Node).GetValueOrDefault(key) == (kernel.OrigBytes, kernel.ReplyBytes, kernel.OrigPackets, kernel.ReplyPackets),
             Patience));
         var lines = FlowLogFile.Read(flowLog, lab.Node);
-        Assert.All(lines, l => Assert.Equal(NetnsLab.V4("a"), l.Flow.Flow.SourceIp));
+        Assert.All(lines, l => Assert.Equal(NetnsLab.V4("a"), l.SrcIp));
         // The enricher, on the same API, names both ends.
-        Assert.Contains(lines, l => l.Flow.Source.Pod == "web-a" && l.Flow.Destination.Pod == "db-c");
+        Assert.Contains(lines, l => l.SrcPod == "web-a" && l.DstPod == "db-c");
     }
 }

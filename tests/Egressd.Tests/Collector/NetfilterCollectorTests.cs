@@ -123,7 +123,7 @@ public sealed class NetfilterCollectorTests
         var totals = new Dictionary<FlowKey, (ulong Tx, ulong Rx, ulong TxPackets, ulong RxPackets)>();
         foreach (var line in FlowLogFile.Read(flowLog, node))
         {
-            var f = line.Flow.Flow;
+            var f = line.Flow;
             var key = new FlowKey(f.SourceIp, f.DestinationIp, f.OriginalDestinationIp, f.Protocol);
             var t = totals.GetValueOrDefault(key);
             totals[key] = (t.Tx + f.TxBytes, t.Rx + f.RxBytes, t.TxPackets + f.TxPackets, t.RxPackets + f.RxPackets);

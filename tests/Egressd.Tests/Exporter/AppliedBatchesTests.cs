@@ -1,5 +1,6 @@
 using Egressd.Contracts;
 using Egressd.Exporter.Sinks;
+using Egressd.Exporter.Sinks.FlowLog;
 
 namespace Egressd.Tests.Exporter;
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Egressd.Contracts;
-using Egressd.Exporter.Sinks;
 using Egressd.Tests.Collector;
 
 namespace Egressd.Tests.Infrastructure;
@@ -8,32 +7,50 @@ namespace Egressd.Tests.Infrastructure;
 /// <summary>Reads what the exporter's flow-log sink wrote.</summary>
 internal static class FlowLogFile
 {
-    public static IReadOnlyList<FlowLogLine> Read(string path, string node)
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+    };
+
+    /// <summary>The lines of <paramref name="node"/>; a last line still being written (no newline yet) is left for the next poll.</summary>
+    public static IReadOnlyList<FlowLogEntry> Read(string path, string node) =>
+        ReadAll(path).Where(l => l.Node == node).ToList();
+
+    /// <summary>Every whole line of the file, in order.</summary>
+    public static IReadOnlyList<FlowLogEntry> ReadAll(string path)
     {
         if (!File.Exists(path))
         {
             return [];
         }
 
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        using var reader = new StreamReader(stream);
-        var lines = new List<FlowLogLine>();
-        while (reader.ReadLine() is { } text)
+        var bytes = ReadShared(path);
+        var lines = new List<FlowLogEntry>();
+        var start = 0;
+        while (start < bytes.Length)
         {
-            // A line still being written has no newline yet and may not parse; the next poll sees it whole.
-            if (text.Length == 0 || !text.EndsWith('}'))
+            var newline = Array.IndexOf(bytes, (byte)'\n', start);
+            if (newline < 0)
             {
-                continue;
+                break;
             }
 
-            var line = JsonSerializer.Deserialize(text, FlowLogJson.Default.FlowLogLine)!;
-            if (line.Node == node)
-            {
-                lines.Add(line);
-            }
+            lines.Add(Parse(bytes.AsSpan(start, newline - start)));
+            start = newline + 1;
         }
 
         return lines;
+    }
+
+    public static FlowLogEntry Parse(ReadOnlySpan<byte> line) => JsonSerializer.Deserialize<FlowLogEntry>(line, Json)!;
+
+    public static byte[] ReadShared(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
     }
 
     /// <summary>The sample fixture as the collector reads it.</summary>
@@ -44,21 +61,21 @@ internal static class FlowLogFile
     }
 
     /// <summary>Asserts the flow log holds every fixture flow exactly once, every field intact.</summary>
-    public static void AssertDeliveredOnce(IReadOnlyList<FlowLogLine> lines, FlowReadingFixture fixture, string node)
+    public static void AssertDeliveredOnce(IReadOnlyList<FlowLogEntry> lines, FlowReadingFixture fixture, string node)
     {
         Assert.Equal(fixture.Flows.Count, lines.Count);
         var expected = fixture.Flows.OrderBy(Key).ToList();
-        var actual = lines.Select(l => l.Flow.Flow).OrderBy(Key).ToList();
+        var actual = lines.Select(l => l.Flow).OrderBy(Key).ToList();
         Assert.Equal(expected, actual);
         foreach (var line in lines)
         {
             Assert.Equal(node, line.Node);
-            Assert.Equal(node, line.Batch.Node);
+            Assert.StartsWith(node + "/", line.BatchId, StringComparison.Ordinal);
             Assert.Equal(FlowSource.Replay, line.SourceKind);
             Assert.True(line.WindowStart <= line.WindowEnd);
-            Assert.Equal(line.Batch.ToString(), line.BatchId);
-            var dns = fixture.Answers.FirstOrDefault(a => a.Ip == line.Flow.Flow.DestinationIp);
-            Assert.Equal(dns?.Name, line.Flow.DestinationDnsName);
+            Assert.InRange(line.BatchLine, 1, line.BatchLines);
+            var dns = fixture.Answers.FirstOrDefault(a => a.Ip == line.DstIp);
+            Assert.Equal(dns?.Name, line.DstDnsName);
         }
     }
 
@@ -66,3 +83,84 @@ internal static class FlowLogFile
 }
 
 internal sealed record FlowReadingFixture(IReadOnlyList<FlowRecord> Flows, IReadOnlyList<DnsAnswer> Answers);
+
+/// <summary>One flow-log line: flat, snake_case, unknown values absent.</summary>
+internal sealed record FlowLogEntry
+{
+    public required string BatchId { get; init; }
+
+    public required int BatchLine { get; init; }
+
+    public required int BatchLines { get; init; }
+
+    public required string Node { get; init; }
+
+    public required DateTimeOffset WindowStart { get; init; }
+
+    public required DateTimeOffset WindowEnd { get; init; }
+
+    public required FlowSource SourceKind { get; init; }
+
+    public required string SrcIp { get; init; }
+
+    public required string DstIp { get; init; }
+
+    public string? OriginalDstIp { get; init; }
+
+    public required int Protocol { get; init; }
+
+    public required ulong TxBytes { get; init; }
+
+    public required ulong RxBytes { get; init; }
+
+    public required ulong TxPackets { get; init; }
+
+    public required ulong RxPackets { get; init; }
+
+    public required TrafficClass TrafficClass { get; init; }
+
+    public string? SrcPod { get; init; }
+
+    public string? SrcNamespace { get; init; }
+
+    public string? SrcNode { get; init; }
+
+    public string? SrcZone { get; init; }
+
+    public string? SrcRegion { get; init; }
+
+    public string? SrcWorkloadKind { get; init; }
+
+    public string? SrcWorkloadName { get; init; }
+
+    public string? DstPod { get; init; }
+
+    public string? DstNamespace { get; init; }
+
+    public string? DstNode { get; init; }
+
+    public string? DstZone { get; init; }
+
+    public string? DstRegion { get; init; }
+
+    public string? DstWorkloadKind { get; init; }
+
+    public string? DstWorkloadName { get; init; }
+
+    public string? DstService { get; init; }
+
+    public string? DstDnsName { get; init; }
+
+    /// <summary>The flow's counters as the collector published them.</summary>
+    public FlowRecord Flow => new()
+    {
+        SourceIp = SrcIp,
+        DestinationIp = DstIp,
+        OriginalDestinationIp = OriginalDstIp,
+        Protocol = Protocol,
+        TxBytes = TxBytes,
+        RxBytes = RxBytes,
+        TxPackets = TxPackets,
+        RxPackets = RxPackets,
+    };
+}

@@ -138,6 +138,17 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGKILL, as the kernel's OOM killer or a node failure ends a process: no shutdown code runs.</summary>
+    public async Task KillAsync()
+    {
+        if (!process.HasExited)
+        {
+            _ = Kill(process.Id, Sigkill);
+        }
+
+        await process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
@@ -156,6 +167,8 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
     private const int Sigterm = 15;
+
+    private const int Sigkill = 9;
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
