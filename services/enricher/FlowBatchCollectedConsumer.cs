@@ -54,10 +54,3 @@ internal sealed class FlowBatchCollectedConsumer(ClusterState cluster, FlowEnric
         EnricherMetrics.Unattributed.WithLabels("source_host_network").Inc(stats.SourceHostNetwork);
     }
 }
-
-internal sealed class FlowBatchCollectedConsumerDefinition : ConsumerDefinition<FlowBatchCollectedConsumer>
-{
-    public const string Queue = "egressd-enricher";
-
-    public FlowBatchCollectedConsumerDefinition() => EndpointName = Queue;
-}

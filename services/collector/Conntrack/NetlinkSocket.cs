@@ -3,16 +3,6 @@ using System.Runtime.Versioning;
 
 namespace Egressd.Collector.Conntrack;
 
-/// <summary>An error from a netlink system call, with its errno.</summary>
-public sealed class NetlinkException(string operation, int errno)
-    : Exception($"{operation} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})")
-{
-    public int Errno { get; } = errno;
-
-    // EPERM, EACCES
-    public bool IsPermissionDenied => Errno is 1 or 13;
-}
-
 /// <summary>
 /// A raw netlink socket. .NET's Socket class cannot open AF_NETLINK, so this is P/Invoke. The
 /// socket can be opened inside another network namespace: a short-lived thread enters it with
@@ -191,44 +181,4 @@ internal sealed class NetlinkSocket : IDisposable
             _ = Native.Close(handle);
         }
     }
-}
-
-[SupportedOSPlatform("linux")]
-internal static partial class Native
-{
-    public const int AF_NETLINK = 16;
-    public const int SOCK_RAW = 3;
-    public const int SOCK_CLOEXEC = 0x80000;
-    public const int NETLINK_NETFILTER = 12;
-    public const int SOL_SOCKET = 1;
-    public const int SO_RCVBUF = 8;
-    public const int SO_RCVTIMEO = 20;
-    public const int SO_RCVBUFFORCE = 33;
-    public const int CLONE_NEWNET = 0x40000000;
-    public const int EPERM = 1;
-    public const int EINTR = 4;
-    public const int EAGAIN = 11;
-    public const int EACCES = 13;
-    public const int ENOBUFS = 105;
-
-    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
-    public static partial int Socket(int domain, int type, int protocol);
-
-    [LibraryImport("libc", EntryPoint = "bind", SetLastError = true)]
-    public static unsafe partial int Bind(int fd, byte* address, int length);
-
-    [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
-    public static unsafe partial int SetSockOpt(int fd, int level, int name, void* value, int length);
-
-    [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
-    public static unsafe partial nint Send(int fd, byte* data, nint length, int flags);
-
-    [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
-    public static unsafe partial nint Recv(int fd, byte* data, nint length, int flags);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    public static partial int Close(int fd);
-
-    [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
-    public static partial int SetNs(int fd, int nstype);
 }

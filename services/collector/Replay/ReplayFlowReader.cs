@@ -129,7 +129,3 @@ public sealed class ReplayFlowReader(string path, bool loop, TimeProvider time, 
             new FlowCounters(TxBytes, RxBytes, TxPackets, RxPackets));
     }
 }
-
-[JsonSerializable(typeof(ReplayFlowReader.ReplayLine))]
-[JsonSourceGenerationOptions(UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip)]
-internal sealed partial class ReplayJson : JsonSerializerContext;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace Egressd.Shared.Inventory;
 
@@ -31,6 +30,19 @@ public sealed record InventoryDocument
         }
 
         document ??= new InventoryDocument();
+        if ((document.Pods ?? []).Any(p => p is null) || (document.Nodes ?? []).Any(n => n is null) || (document.Services ?? []).Any(s => s is null))
+        {
+            throw new FormatException($"{path}: a list holds a null entry");
+        }
+
+        // JSON null for a list means none, the same as leaving it out.
+        document = document with
+        {
+            Nodes = [.. (document.Nodes ?? []).Select(n => n with { InternalIps = n.InternalIps ?? [] })],
+            Pods = [.. (document.Pods ?? []).Select(p => p with { Ips = p.Ips ?? [] })],
+            Services = [.. (document.Services ?? []).Select(s => s with { ClusterIps = s.ClusterIps ?? [] })],
+        };
+
         foreach (var pod in document.Pods)
         {
             if (string.IsNullOrEmpty(pod.Name) || string.IsNullOrEmpty(pod.Namespace))
@@ -50,46 +62,3 @@ public sealed record InventoryDocument
         return document;
     }
 }
-
-public sealed record InventoryNode
-{
-    public required string Name { get; init; }
-
-    public string? Zone { get; init; }
-
-    public string? Region { get; init; }
-
-    public IReadOnlyList<string> InternalIps { get; init; } = [];
-}
-
-public sealed record InventoryPod
-{
-    public required string Namespace { get; init; }
-
-    public required string Name { get; init; }
-
-    public string? Node { get; init; }
-
-    /// <summary>Every address of the pod (status.podIPs), IPv4 and IPv6.</summary>
-    public IReadOnlyList<string> Ips { get; init; } = [];
-
-    /// <summary>A hostNetwork pod shares its node's addresses and is not told apart from the node.</summary>
-    public bool HostNetwork { get; init; }
-
-    public string? WorkloadKind { get; init; }
-
-    public string? WorkloadName { get; init; }
-}
-
-public sealed record InventoryService
-{
-    public required string Namespace { get; init; }
-
-    public required string Name { get; init; }
-
-    public IReadOnlyList<string> ClusterIps { get; init; } = [];
-}
-
-[JsonSerializable(typeof(InventoryDocument))]
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
-internal sealed partial class InventoryJson : JsonSerializerContext;

@@ -21,6 +21,7 @@ public sealed class BadConfigurationTests
         { "collector", "Egressd:Collector:Source=netfilter;Egressd:Collector:Netns=/run/netns/egressd-missing", "Egressd:Collector:Netns", "does not exist" },
         { "collector", "Egressd:ClusterContext:Source=inventory", "Egressd:Inventory:File", "needs" },
         { "collector", "Egressd:Inventory:File=/etc/hostname", "Egressd:Inventory:File", "/etc/hostname" },
+        { "enricher", "Egressd:Inventory:File=" + NullEntryInventory, "Egressd:Inventory:File", "a list holds a null entry" },
         { "collector", "Egressd:Network:PrivateCidrs:0=10.0.0.1/8", "Egressd:Network:PrivateCidrs:0", "CIDR" },
         { "enricher", "Egressd:ClusterContext:Source=magic", "Egressd:ClusterContext:Source", "one of Auto, Kubernetes, Inventory, None" },
         { "enricher", "Egressd:Enricher:InZoneCidrs:0=zone-a", "Egressd:Enricher:InZoneCidrs:0", "zone-a" },
@@ -36,6 +37,8 @@ public sealed class BadConfigurationTests
         { "exporter", "Egressd:Exporter:RemoteWrite:Enabled=true", "Egressd:Exporter:RemoteWrite:Url", "required" },
         { "exporter", "Egressd:Exporter:RemoteWrite:Enabled=true;Egressd:Exporter:RemoteWrite:Url=http://127.0.0.1:9/api/v1/write;Egressd:Exporter:RemoteWrite:Headers:Authorization=Bearer ${EGRESSD_TEST_UNSET_TOKEN}", "Egressd:Exporter:RemoteWrite:Headers:Authorization", "'EGRESSD_TEST_UNSET_TOKEN', which is not set" },
     };
+
+    private static readonly string NullEntryInventory = WriteTemp("""{ "pods": [null] }""");
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -62,5 +65,26 @@ public sealed class BadConfigurationTests
         Assert.Contains(key, line, StringComparison.Ordinal);
         Assert.Contains(detail, line, StringComparison.Ordinal);
         Assert.Contains($"egressd-{service}: configuration error:", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Inventory_with_null_lists_is_an_empty_inventory_not_a_crash()
+    {
+        var values = new Dictionary<string, string?>
+        {
+            ["Egressd:Collector:Source"] = "replay",
+            ["Egressd:Collector:ReplayFile"] = Repo.SampleFlows,
+            ["Egressd:Inventory:File"] = WriteTemp("""{ "pods": null, "nodes": [{ "name": "n", "internalIps": null }], "services": null }"""),
+        };
+        await using var process = ServiceProcess.Start("collector", Repo.ServiceDll("collector", "Egressd.Collector"), values);
+        await process.WaitUntilAsync("/readyz", System.Net.HttpStatusCode.OK, TimeSpan.FromSeconds(60));
+        Assert.False(process.HasExited);
+    }
+
+    private static string WriteTemp(string content)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"egressd-inventory-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, content);
+        return path;
     }
 }

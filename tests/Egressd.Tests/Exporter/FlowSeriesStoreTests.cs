@@ -1,7 +1,7 @@
 using Egressd.Contracts;
 using Egressd.Exporter.Sinks.Prometheus;
 using Egressd.Shared.Network;
-using Egressd.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
 using static Egressd.Tests.Infrastructure.EnrichedBatches;
 
 namespace Egressd.Tests.Exporter;
@@ -106,7 +106,7 @@ public sealed class FlowSeriesStoreTests
     [Fact]
     public void Series_idle_for_the_idle_time_are_removed_and_their_label_values_freed()
     {
-        var time = new ManualTime(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
         var store = Store(idle: TimeSpan.FromMinutes(5), time: time);
         var quiet = PodFlow("shop", "old-1", "db", "db-0", txBytes: 10, sourceIp: "10.244.9.9");
         var busy = PodFlow("shop", "web-1", "db", "db-0", txBytes: 10);
@@ -134,7 +134,7 @@ public sealed class FlowSeriesStoreTests
     [Fact]
     public void Cap_holds_under_a_flood_of_distinct_values_and_counts_what_it_refused()
     {
-        var time = new ManualTime(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
         var store = Store(maxSeries: 1000, idle: TimeSpan.FromMinutes(1), time: time);
         var first = PodFlow("shop", "web-1", "db", "db-0", txBytes: 1);
         store.Apply([first]);

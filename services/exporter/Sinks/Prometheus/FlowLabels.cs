@@ -3,9 +3,6 @@ using Egressd.Contracts;
 
 namespace Egressd.Exporter.Sinks.Prometheus;
 
-/// <summary>One label a flow series can carry, and how its value is read from an enriched flow.</summary>
-internal sealed record FlowLabel(string Name, Func<EnrichedFlow, FlowLabelContext, string> Value);
-
 /// <summary>
 /// The labels of egressd's metrics and the optional ones we add, and the ready-made sets
 /// (cardinality levels). Label values are empty strings when unknown, as in egressd.

@@ -1,0 +1,20 @@
+namespace Egressd.Contracts;
+
+/// <summary>Kubernetes context of one end of a flow. Every field is null when unknown.</summary>
+public sealed record FlowEndpoint
+{
+    public string? Pod { get; init; }
+
+    public string? Namespace { get; init; }
+
+    public string? Node { get; init; }
+
+    public string? Zone { get; init; }
+
+    public string? Region { get; init; }
+
+    /// <summary>Kind of the top owner: Deployment, StatefulSet, DaemonSet, Job, CronJob, ...</summary>
+    public string? WorkloadKind { get; init; }
+
+    public string? WorkloadName { get; init; }
+}
