@@ -56,7 +56,6 @@ public sealed class BrokerTlsTests
                 $"{server.FailedHandshakes} failed handshakes; logs:\n{logs.All}");
         }
 
-        Assert.Equal(0, server.Handshakes);
         Assert.Empty(server.Received);
         Assert.False(server.RawContains(AmqpHeader), "the AMQP header reached the server");
         // Said once, however often the bus tried again.
@@ -75,7 +74,7 @@ public sealed class BrokerTlsTests
         await using (await StartServiceAsync(server, logs, ("Egressd:Bus:RabbitMq:TlsCaFile", server.CaFile)))
         {
             Assert.True(await Eventually.TrueAsync(() => !server.Received.IsEmpty, Patience),
-                $"{server.Handshakes} handshakes, {server.FailedHandshakes} failed; logs:\n{logs.All}");
+                $"{server.FailedHandshakes} failed; logs:\n{logs.All}");
         }
 
         Assert.Equal(AmqpHeader, server.Received.First());
@@ -128,7 +127,6 @@ public sealed class BrokerTlsTests
         private readonly CancellationTokenSource stop = new();
         private readonly MemoryStream raw = new();
         private readonly Task accepting;
-        private int handshakes;
         private int failedHandshakes;
 
         private TlsServer()
@@ -153,8 +151,7 @@ public sealed class BrokerTlsTests
 
         public string CaFile { get; }
 
-        public int Handshakes => Volatile.Read(ref handshakes);
-
+        /// <summary>Connections that ended without sending a byte of application data.</summary>
         public int FailedHandshakes => Volatile.Read(ref failedHandshakes);
 
         /// <summary>What the client sent after a completed handshake, decrypted (first 8 bytes per connection).</summary>
@@ -207,24 +204,23 @@ public sealed class BrokerTlsTests
                 try
                 {
                     await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = certificate }, stop.Token);
+
+                    // In TLS 1.3 the server's side can finish before the client has judged the
+                    // certificate: a refusal shows as an alert on the first read instead.
+                    var header = new byte[8];
+                    var read = await ssl.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, stop.Token);
+                    if (read > 0)
+                    {
+                        Received.Enqueue(header[..read]);
+                        return;
+                    }
                 }
                 catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException)
                 {
-                    Interlocked.Increment(ref failedHandshakes);
-                    return;
+                    // Refused (or stopped): counted below.
                 }
 
-                Interlocked.Increment(ref handshakes);
-                try
-                {
-                    var header = new byte[8];
-                    var read = await ssl.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, stop.Token);
-                    Received.Enqueue(header[..read]);
-                }
-                catch (Exception ex) when (ex is IOException or OperationCanceledException)
-                {
-                    // The client gave up; nothing to record.
-                }
+                Interlocked.Increment(ref failedHandshakes);
             }
         }
     }
