@@ -4,6 +4,9 @@
 # Settings can be overridden with environment variables, e.g. Egressd__Collector__ReadInterval=00:00:02.
 set -euo pipefail
 cd "$(dirname "$0")"
+# No telemetry from the tools: the .NET SDK, its first-run banner, and the test platforms
+# (VSTest and Microsoft.Testing.Platform) all stay quiet.
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 VSTEST_TELEMETRY_OPTEDIN=0 TESTINGPLATFORM_TELEMETRY_OPTOUT=1
 root=$(pwd)
 state="$root/.egressd"
 mkdir -p "$state"

@@ -5,6 +5,9 @@
 # Docker runs, or fail saying how to get a broker.
 set -uo pipefail
 cd "$(dirname "$0")"
+# No telemetry from the tools: the .NET SDK, its first-run banner, and the test platforms
+# (VSTest and Microsoft.Testing.Platform) all stay quiet.
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 VSTEST_TELEMETRY_OPTEDIN=0 TESTINGPLATFORM_TELEMETRY_OPTOUT=1
 root=$(pwd)
 
 broker_dir=""

@@ -1,13 +1,15 @@
+using System.Net;
+using System.Net.Security;
 using System.Security.Authentication;
 using MassTransit;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Egressd.Shared.Bus;
 
-public static class BusHostingExtensions
+public static partial class BusHostingExtensions
 {
     /// <summary>Deliveries of one message on a quorum queue before the broker parks it in the endpoint's _dead queue.</summary>
     public const int DeliveryLimit = 20;
@@ -26,12 +28,16 @@ public static class BusHostingExtensions
         services.AddReceiveObserver<FaultCountingReceiveObserver>();
 
         // The transport is picked while the container is being built, so read it straight from
-        // configuration; the validator reports a bad value with the setting's name at start.
-        var transport = builder.Configuration.GetValue<string>($"{BusOptions.Section}:Transport")?.Trim().ToLowerInvariant()
-            ?? BusTransports.InMemory;
+        // configuration, and stop here with the setting's name when it names no transport.
+        var configured = builder.Configuration[$"{BusOptions.Section}:Transport"];
+        var transport = BusTransportNames.Parse(configured)
+            ?? throw new OptionsValidationException(BusOptions.Section, typeof(BusOptions), [BusTransportNames.Error(configured)]);
 
         services.AddMassTransit(x =>
         {
+            // MassTransit 8.4+ reports usage to its vendor unless told not to; a network agent
+            // never calls anywhere it was not configured to.
+            x.DisableUsageTelemetry();
             x.SetKebabCaseEndpointNameFormatter();
             consumers(x);
 
@@ -67,15 +73,21 @@ public static class BusHostingExtensions
                 }
             });
 
-            if (transport == BusTransports.RabbitMq)
+            if (transport == BusTransport.RabbitMq)
             {
                 x.UsingRabbitMq((context, cfg) =>
                 {
                     var options = context.GetRequiredService<IOptions<BusOptions>>().Value;
                     var rabbit = options.RabbitMq;
-                    cfg.Host(rabbit.Host, (ushort)rabbit.Port, rabbit.VirtualHost, h =>
+                    var logger = context.GetRequiredService<ILoggerFactory>().CreateLogger("Egressd.Shared.Bus");
+                    if (!rabbit.UseTls && !IsLoopback(rabbit.Host!))
                     {
-                        h.Username(rabbit.Username);
+                        LogPlaintext(logger, rabbit.Host!, rabbit.Port);
+                    }
+
+                    cfg.Host(rabbit.Host!.Trim(), (ushort)rabbit.Port, rabbit.VirtualHost, h =>
+                    {
+                        h.Username(rabbit.Username!);
                         h.Password(rabbit.ResolvePassword());
                         h.PublisherConfirmation = true;
                         h.Heartbeat(rabbit.Heartbeat);
@@ -84,7 +96,12 @@ public static class BusHostingExtensions
                             h.UseSsl(s =>
                             {
                                 s.Protocol = SslProtocols.Tls12 | SslProtocols.Tls13;
-                                s.ServerName = rabbit.TlsServerName ?? rabbit.Host;
+                                s.ServerName = rabbit.TlsServerName ?? rabbit.Host!.Trim();
+                                // MassTransit accepts chain errors by default; accept no error at
+                                // all, and let the validator decide (and say why it refuses).
+                                s.EnforcePolicyErrors(SslPolicyErrors.RemoteCertificateChainErrors
+                                    | SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable);
+                                s.CertificateValidationCallback = new BrokerCertificateValidator(rabbit, logger).Validate;
                             });
                         }
                     });
@@ -99,4 +116,16 @@ public static class BusHostingExtensions
 
         return builder;
     }
+
+    /// <summary>Loopback by name or address; no DNS lookup (a name resolving to loopback still gets the warning).</summary>
+    private static bool IsLoopback(string host)
+    {
+        host = host.Trim().Trim('[', ']');
+        return host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+            || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
+    }
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning,
+        Message = "AMQP to {Host}:{Port} is plaintext: the broker password and every flow cross the network readable; set Egressd:Bus:RabbitMq:UseTls=true")]
+    private static partial void LogPlaintext(ILogger logger, string host, int port);
 }

@@ -5,8 +5,8 @@ public sealed class BusOptions
 {
     public const string Section = "Egressd:Bus";
 
-    /// <summary><c>inmemory</c> (everything in one process) or <c>rabbitmq</c>.</summary>
-    public string Transport { get; set; } = BusTransports.InMemory;
+    /// <summary><c>inmemory</c> (everything in one process) or <c>rabbitmq</c>, in any case.</summary>
+    public BusTransport Transport { get; set; } = BusTransport.InMemory;
 
     public RabbitMqOptions RabbitMq { get; set; } = new();
 
@@ -26,12 +26,6 @@ public sealed class BusOptions
     public TimeSpan RetryInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 }
 
-public static class BusTransports
-{
-    public const string InMemory = "inmemory";
-    public const string RabbitMq = "rabbitmq";
-}
-
 /// <summary>Settings under <c>Egressd:Bus:RabbitMq</c>.</summary>
 public sealed class RabbitMqOptions
 {
@@ -41,7 +35,8 @@ public sealed class RabbitMqOptions
 
     public string VirtualHost { get; set; } = "/";
 
-    public string Username { get; set; } = "guest";
+    /// <summary>Required with <c>rabbitmq</c>: there is no default account.</summary>
+    public string? Username { get; set; }
 
     /// <summary>The broker password. Prefer <see cref="PasswordFile"/> for a mounted secret.</summary>
     public string? Password { get; set; }
@@ -54,11 +49,17 @@ public sealed class RabbitMqOptions
     /// <summary>The name the broker's certificate must carry (defaults to <see cref="Host"/>).</summary>
     public string? TlsServerName { get; set; }
 
+    /// <summary>
+    /// A PEM bundle of the CA certificates the broker's chain must lead to, instead of the
+    /// system's trust store (for a private CA).
+    /// </summary>
+    public string? TlsCaFile { get; set; }
+
     /// <summary>Heartbeat interval; a dead connection is noticed within about twice this.</summary>
     public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>The password from <see cref="Password"/> or <see cref="PasswordFile"/>, else "guest".</summary>
+    /// <summary>The password from <see cref="PasswordFile"/> or <see cref="Password"/> (the validator makes sure one is set).</summary>
     public string ResolvePassword() =>
         PasswordFile is { Length: > 0 } file ? File.ReadAllText(file).TrimEnd('\r', '\n')
-        : Password ?? "guest";
+        : Password ?? "";
 }

@@ -7,10 +7,9 @@ internal sealed class BusOptionsValidator : IValidateOptions<BusOptions>
     public ValidateOptionsResult Validate(string? name, BusOptions options)
     {
         var errors = new List<string>();
-        var transport = options.Transport?.Trim().ToLowerInvariant();
-        if (transport is not (BusTransports.InMemory or BusTransports.RabbitMq))
+        if (!Enum.IsDefined(options.Transport))
         {
-            errors.Add($"Egressd:Bus:Transport must be '{BusTransports.InMemory}' or '{BusTransports.RabbitMq}' (got '{options.Transport}')");
+            errors.Add(BusTransportNames.Error(options.Transport.ToString()));
         }
 
         if (options.PublishTimeout <= TimeSpan.Zero)
@@ -38,7 +37,7 @@ internal sealed class BusOptionsValidator : IValidateOptions<BusOptions>
             errors.Add($"Egressd:Bus:RetryInterval must not be negative (got {options.RetryInterval})");
         }
 
-        if (transport == BusTransports.RabbitMq)
+        if (options.Transport == BusTransport.RabbitMq)
         {
             ValidateRabbitMq(options.RabbitMq, errors);
         }
@@ -51,6 +50,24 @@ internal sealed class BusOptionsValidator : IValidateOptions<BusOptions>
         if (string.IsNullOrWhiteSpace(rabbit.Host))
         {
             errors.Add("Egressd:Bus:RabbitMq:Host is required when Egressd:Bus:Transport is 'rabbitmq'");
+        }
+        else if (Uri.CheckHostName(rabbit.Host.Trim()) == UriHostNameType.Unknown)
+        {
+            // Never echoed: "amqp://user:password@host" is the usual mistake, and it holds the password.
+            errors.Add("Egressd:Bus:RabbitMq:Host must be a host name or IP address, not a URI or anything else: "
+                + "set the port, virtual host, user name and password in their own Egressd:Bus:RabbitMq settings");
+        }
+
+        // No silent guest/guest: RabbitMQ lets that account in from loopback only, so the default
+        // would work on a laptop and fail (or, with loopback_users changed, let anyone in) elsewhere.
+        if (string.IsNullOrWhiteSpace(rabbit.Username))
+        {
+            errors.Add("Egressd:Bus:RabbitMq:Username is required when Egressd:Bus:Transport is 'rabbitmq' (there is no default account)");
+        }
+
+        if (string.IsNullOrEmpty(rabbit.Password) && string.IsNullOrEmpty(rabbit.PasswordFile))
+        {
+            errors.Add("Egressd:Bus:RabbitMq:Password or Egressd:Bus:RabbitMq:PasswordFile is required when Egressd:Bus:Transport is 'rabbitmq'");
         }
 
         if (rabbit.Port is < 1 or > 65535)
@@ -78,6 +95,18 @@ internal sealed class BusOptionsValidator : IValidateOptions<BusOptions>
             {
                 // Say why without echoing anything that could be the secret itself.
                 errors.Add($"Egressd:Bus:RabbitMq:PasswordFile '{file}' cannot be read: {ex.GetType().Name}: {ex.Message}");
+            }
+        }
+
+        if (rabbit.TlsCaFile is { Length: > 0 } caFile)
+        {
+            if (!rabbit.UseTls)
+            {
+                errors.Add("Egressd:Bus:RabbitMq:TlsCaFile is set but Egressd:Bus:RabbitMq:UseTls is not: the connection would be plaintext");
+            }
+            else if (BrokerCertificateValidator.LoadCaFile(caFile, out var problem) is null)
+            {
+                errors.Add($"Egressd:Bus:RabbitMq:TlsCaFile '{caFile}' {problem}");
             }
         }
     }

@@ -7,33 +7,19 @@ using Egressd.Shared.Hosting;
 
 namespace Egressd.Exporter.Sinks.Prometheus;
 
-/// <summary>The four flow counters and what they mean; the names egressd users already query.</summary>
-internal static class FlowMetrics
-{
-    public static readonly IReadOnlyList<(string Name, int Counter, string Help)> Families =
-    [
-        ("egressd_transmit_bytes_total", 0, "Bytes the source sent to the destination, since this exporter started."),
-        ("egressd_received_bytes_total", 1, "Bytes the source received from the destination, since this exporter started."),
-        ("egressd_transmit_packets_total", 2, "Packets the source sent to the destination, since this exporter started."),
-        ("egressd_received_packets_total", 3, "Packets the source received from the destination, since this exporter started."),
-    ];
-
-    /// <summary>Every label of a flow series, sorted by name: the flow labels (by dimension) and the static ones (by value).</summary>
-    public static IReadOnlyList<(string Name, int Dimension, string? Value)> Layout(
-        IReadOnlyList<string> flowLabels, IEnumerable<KeyValuePair<string, string>> staticLabels) =>
-        [.. flowLabels.Select((name, d) => (name, d, (string?)null))
-            .Concat(staticLabels.Select(s => (s.Key, -1, (string?)s.Value)))
-            .OrderBy(l => l.Item1, StringComparer.Ordinal)];
-}
-
 /// <summary>
 /// Renders the flow series in the Prometheus text format straight from the store, a chunk of
 /// series at a time, so a scrape of a million series neither copies the store nor holds its lock
 /// for the whole response.
 /// </summary>
-internal sealed class FlowExposition : IMetricsSource
+internal sealed class FlowExposition : IMetricsSource, IDisposable
 {
     private const int ChunkBytes = 64 * 1024;
+
+    /// <summary>Renders at once; a third scrape waits for one to finish.</summary>
+    private const int ConcurrentRenders = 2;
+
+    private readonly SemaphoreSlim renders = new(ConcurrentRenders, ConcurrentRenders);
 
     private readonly FlowSeriesStore store;
     private readonly byte[][] fixedParts;
@@ -63,35 +49,93 @@ internal sealed class FlowExposition : IMetricsSource
             return;
         }
 
-        var renderer = new Renderer(this);
-        foreach (var (name, counter, help) in FlowMetrics.Families)
+        // Every render walks the whole store; a crowd of scrapes at once would only multiply the
+        // CPU and buffers a scrape costs. Others wait their turn (or give up with their request).
+        await renders.WaitAsync(cancellationToken);
+        try
         {
-            output.Write(Encoding.UTF8.GetBytes($"# HELP {name} {help}\n# TYPE {name} counter\n"));
-            renderer.Metric(name, counter);
-            var cursor = 0;
-            var size = ChunkBytes;
-            while (cursor >= 0)
-            {
-                // Rendered straight into the response's buffer; one flush per chunk, so the
-                // store's lock is held for one chunk of series at a time.
-                renderer.Begin(output.GetMemory(size));
-                cursor = store.Visit(cursor, renderer);
-                if (cursor >= 0 && renderer.Length == 0)
-                {
-                    // One line longer than the whole chunk (very long label values).
-                    size *= 2;
-                    continue;
-                }
+            await RenderAsync(output, cancellationToken);
+        }
+        finally
+        {
+            renders.Release();
+        }
+    }
 
-                output.Advance(renderer.Length);
-                size = ChunkBytes;
-                if ((await output.FlushAsync(cancellationToken)).IsCompleted)
+    private async Task RenderAsync(PipeWriter output, CancellationToken cancellationToken)
+    {
+        var renderer = new Renderer(this);
+        byte[]? spill = null;
+        try
+        {
+            foreach (var (name, counter, help) in FlowMetrics.Families)
+            {
+                output.Write(Encoding.UTF8.GetBytes($"# HELP {name} {help}\n# TYPE {name} counter\n"));
+                renderer.Metric(name, counter);
+                var cursor = 0;
+                while (cursor >= 0)
                 {
-                    return;
+                    cancellationToken.ThrowIfCancellationRequested();
+                    // Rendered straight into the response's buffer; one flush per chunk, so the
+                    // store's lock is held for one chunk of series at a time.
+                    var memory = output.GetMemory(ChunkBytes);
+                    renderer.Begin(memory);
+                    var next = store.Visit(cursor, renderer);
+                    if (renderer.Length > 0)
+                    {
+                        output.Advance(renderer.Length);
+                    }
+                    else if (next >= 0)
+                    {
+                        // One series longer than the buffer the pipe gives (long label values; the
+                        // pipe may give less than asked): rendered into a buffer of our own, grown
+                        // until it fits, and copied into the pipe, which takes any length.
+                        var size = Math.Max(ChunkBytes, memory.Length) * 2;
+                        while (true)
+                        {
+                            if (spill is null || spill.Length < size)
+                            {
+                                if (spill is not null)
+                                {
+                                    ArrayPool<byte>.Shared.Return(spill);
+                                }
+
+                                spill = ArrayPool<byte>.Shared.Rent(size);
+                            }
+
+                            renderer.Begin(spill);
+                            next = store.Visit(cursor, renderer);
+                            if (renderer.Length > 0 || next < 0)
+                            {
+                                break;
+                            }
+
+                            size = size <= Array.MaxLength / 2
+                                ? size * 2
+                                : throw new InvalidOperationException("A flow series is too long to render");
+                        }
+
+                        output.Write(spill.AsSpan(0, renderer.Length));
+                    }
+
+                    cursor = next;
+                    if ((await output.FlushAsync(cancellationToken)).IsCompleted)
+                    {
+                        return;
+                    }
                 }
             }
         }
+        finally
+        {
+            if (spill is not null)
+            {
+                ArrayPool<byte>.Shared.Return(spill);
+            }
+        }
     }
+
+    public void Dispose() => renders.Dispose();
 
     /// <summary>Escapes a label value for the text format: backslash, double quote and newline.</summary>
     internal static string Escape(string value) =>

@@ -35,7 +35,14 @@ internal static class FlowLabels
         new("src_workload", (f, _) => f.Source.WorkloadName ?? ""),
         new("src_zone", (f, _) => f.Source.Zone ?? ""),
         new("traffic_class", (f, _) => f.TrafficClass.Name()),
-    }.ToFrozenDictionary(l => l.Name, StringComparer.Ordinal);
+    }.Select(l => l with { Value = Capped(l.Name, l.Value) }).ToFrozenDictionary(l => l.Name, StringComparer.Ordinal);
+
+    /// <summary>
+    /// The longest label value kept: Kubernetes object names and DNS names are at most 253
+    /// characters, so anything longer came from a broken or hostile publisher. Kept whole, one
+    /// such value made every series line, every scrape and the store's memory as long as it is.
+    /// </summary>
+    public const int MaxValueLength = 253;
 
     /// <summary>egressd's labels, exactly: what existing dashboards and alerts query.</summary>
     public static readonly IReadOnlyList<string> PodLevel =
@@ -66,6 +73,24 @@ internal static class FlowLabels
         LabelLevel.Namespace => NamespaceLevel,
         _ => PodLevel,
     };
+
+    /// <summary>The label's values cut to <see cref="MaxValueLength"/> characters, each cut counted by label.</summary>
+    private static Func<EnrichedFlow, FlowLabelContext, string> Capped(string name, Func<EnrichedFlow, FlowLabelContext, string> value)
+    {
+        var truncated = PrometheusSinkMetrics.LabelValuesTruncated.WithLabels(name);
+        return (flow, context) =>
+        {
+            var text = value(flow, context);
+            if (text.Length <= MaxValueLength)
+            {
+                return text;
+            }
+
+            truncated.Inc();
+            // Never half a surrogate pair: the cut value must stay valid UTF-16 (and so UTF-8).
+            return text[..(char.IsHighSurrogate(text[MaxValueLength - 1]) ? MaxValueLength - 1 : MaxValueLength)];
+        };
+    }
 
     public static IReadOnlyList<string> SplitList(string? list) =>
         list is null ? [] : [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];

@@ -61,6 +61,8 @@ internal static class PrometheusHostingExtensions
     private static void AddRemoteWrite(this IServiceCollection services)
     {
         services.AddHttpClient<RemoteWriteClient>(http => http.Timeout = Timeout.InfiniteTimeSpan)
+            // A redirect would carry the custom headers (credentials) to another host: it fails instead.
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false })
             // The default request logs print the URL, which may carry a ${VAR} secret.
             .RemoveAllLoggers()
             .AddResilienceHandler("remote-write", (pipeline, context) =>

@@ -20,6 +20,11 @@ internal static class PrometheusSinkMetrics
         "egressd_exporter_series_expired_total",
         "Flow series removed after Egressd:Exporter:Prometheus:IdleTimeout without a flow.");
 
+    public static readonly Counter LabelValuesTruncated = Metrics.CreateCounter(
+        "egressd_exporter_label_values_truncated_total",
+        "Flow label values longer than 253 characters (the longest Kubernetes or DNS name), cut to 253 before they became a series label.",
+        "label");
+
     public static void Record(FlowSeriesStore.ApplyResult result)
     {
         FlowsApplied.Inc(result.Applied);

@@ -9,6 +9,9 @@ namespace Egressd.Exporter.Sinks.Prometheus.RemoteWrite;
 /// </summary>
 internal sealed class RemoteWriteClient
 {
+    /// <summary>How much of an error body is read (only its start reaches the log).</summary>
+    private const int MaxReasonBytes = 4096;
+
     private readonly HttpClient http;
     private readonly Uri url;
     private readonly KeyValuePair<string, string>[] headers;
@@ -39,11 +42,33 @@ internal sealed class RemoteWriteClient
             request.Headers.TryAddWithoutValidation(name, value);
         }
 
-        using var response = await http.SendAsync(request, cancellationToken);
+        // Headers first: an error body is read only as far as a log line needs.
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        var status = (int)response.StatusCode;
+        if (status is >= 300 and < 400)
+        {
+            // Redirects are never followed (the handler is told not to): the custom headers, often
+            // credentials, would go along to whatever host the receiver names.
+            var location = response.Headers.Location is { IsAbsoluteUri: true } target
+                ? target.GetLeftPart(UriPartial.Authority).Replace(target.UserInfo + "@", "", StringComparison.Ordinal)
+                : "a relative address";
+            throw new RemoteWriteRejectedException(status,
+                $"a redirect to {location}, which is not followed; set Egressd:Exporter:RemoteWrite:Url to the address that takes the writes");
+        }
+
         if (!response.IsSuccessStatusCode)
         {
-            var body = await response.Content.ReadAsStringAsync(cancellationToken);
-            throw new RemoteWriteRejectedException((int)response.StatusCode, body.Length > 300 ? body[..300] : body.Trim());
+            throw new RemoteWriteRejectedException(status, await ReadReasonAsync(response.Content, cancellationToken));
         }
+    }
+
+    /// <summary>The start of an error body: at most <see cref="MaxReasonBytes"/> are read, however long it is.</summary>
+    private static async Task<string> ReadReasonAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+        var buffer = new byte[MaxReasonBytes];
+        var length = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
+        var text = System.Text.Encoding.UTF8.GetString(buffer, 0, length).Trim();
+        return text.Length > 300 ? text[..300] : text;
     }
 }
