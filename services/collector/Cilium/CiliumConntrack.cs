@@ -49,6 +49,7 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
     private readonly List<Deferred> deferredIn = [];
     private IConntrackEntrySink? sink;
     private bool ipv6;
+    private bool scanning;
     private int splitEvidence;
     private int combinedEvidence;
 
@@ -107,18 +108,33 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
             splitEvidence = 0;
             combinedEvidence = 0;
             ipv6 = map.IsIPv6;
+            if (Layout == CiliumCounterLayout.Auto)
+            {
+                // Until the entries have told the layout, a first pass only looks at them, so no
+                // entry is read with the wrong one. Once told, one pass a read.
+                scanning = true;
+                try
+                {
+                    if (!map.Read(this))
+                    {
+                        continue;
+                    }
+                }
+                finally
+                {
+                    scanning = false;
+                }
+
+                Decide();
+            }
+
             if (!map.Read(this))
             {
                 continue;
             }
 
             MapsFound++;
-            if (configured == CiliumCounterLayout.Auto)
-            {
-                Layout = splitEvidence > 0 ? CiliumCounterLayout.Split
-                    : combinedEvidence > 0 ? CiliumCounterLayout.Combined
-                    : Layout;
-            }
+            Decide();
 
             foreach (ref var d in CollectionsMarshal.AsSpan(deferredIn))
             {
@@ -136,6 +152,19 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
         sink = null;
     }
 
+    private void Decide()
+    {
+        if (configured == CiliumCounterLayout.Auto)
+        {
+            Layout = splitEvidence > 0 ? CiliumCounterLayout.Split
+                : combinedEvidence > 0 ? CiliumCounterLayout.Combined
+                : Layout;
+        }
+
+        splitEvidence = 0;
+        combinedEvidence = 0;
+    }
+
     public void OnEntry(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
         var a = ipv6 ? 16 : 4;
@@ -143,6 +172,16 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
         var flags = key[(2 * a) + 5];
         if (nexthdr == 0)
         {
+            return;
+        }
+
+        if (scanning)
+        {
+            if ((flags & (TupleIn | TupleRelated | TupleService)) == TupleIn)
+            {
+                Count(MemoryMarshal.Read<ulong>(value), MemoryMarshal.Read<ulong>(value[8..]));
+            }
+
             return;
         }
 
@@ -181,15 +220,7 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
 
         if ((flags & TupleIn) != 0)
         {
-            if (f0 != 0)
-            {
-                splitEvidence++;
-            }
-            else if (f1 == 0)
-            {
-                combinedEvidence++;
-            }
-
+            Count(f0, f1);
             deferredIn.Add(new Deferred(entry, f0, f1, f2, f3));
             return;
         }
@@ -199,13 +230,25 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
         sink!.OnEntry(entry);
     }
 
+    private void Count(ulong f0, ulong f1)
+    {
+        if (f0 != 0)
+        {
+            splitEvidence++;
+        }
+        else if (f1 == 0)
+        {
+            combinedEvidence++;
+        }
+    }
+
     /// <summary>
     /// Separate counters are the local endpoint's rx and tx, so they map to the connection's
     /// directions by the entry's flag. Combined ones cannot be split: they are carried as the
-    /// original direction's, and the startup log and README say so. Until the layout is known an
-    /// entry is read as combined, which for an OUT entry of either layout reads what it sent
-    /// correctly and its replies as zero; once known, the replies are counted from zero, so none
-    /// are lost.
+    /// original direction's, and the startup log and README say so. While no IN entry has told the
+    /// layout (a node whose pods only open connections) an entry is read as combined, which for an
+    /// OUT entry of either layout reads what it sent correctly and its replies as zero; once the
+    /// layout is known the replies are counted from zero, so none are lost.
     /// </summary>
     private void SetCounters(ref ConntrackEntry entry, bool isIn, ulong f0, ulong f1, ulong f2, ulong f3)
     {
