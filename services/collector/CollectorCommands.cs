@@ -1,5 +1,6 @@
 using System.Runtime.Versioning;
 using System.Text.Json;
+using Egressd.Collector.Cilium;
 using Egressd.Collector.Conntrack;
 using Egressd.Collector.Flows;
 using Egressd.Collector.Pods;
@@ -9,12 +10,13 @@ namespace Egressd.Collector;
 
 /// <summary>
 /// One-shot commands of the collector binary, for operators and init containers:
-/// <c>dump [--netns PATH] [--reduced]</c> prints one read as JSON lines and exits;
+/// <c>dump [--netns PATH] [--source netfilter|cilium] [--bpf-root PATH] [--reduced]</c> prints one
+/// read as JSON lines and exits;
 /// <c>init [--netns PATH]</c> turns on conntrack accounting and exits.
 /// </summary>
 public static class CollectorCommands
 {
-    public const string Usage = "usage: Egressd.Collector dump [--netns PATH] [--reduced] | init [--netns PATH]";
+    public const string Usage = "usage: Egressd.Collector dump [--netns PATH] [--source netfilter|cilium] [--bpf-root PATH] [--reduced] | init [--netns PATH]";
 
     public static bool IsCommand(string[] args) => args is ["dump", ..] or ["init", ..];
 
@@ -27,6 +29,8 @@ public static class CollectorCommands
         }
 
         string? netns = null;
+        string? source = null;
+        var bpfRoot = new CollectorOptions().BpfRoot;
         var reduced = false;
         for (var i = 1; i < args.Length; i++)
         {
@@ -34,6 +38,12 @@ public static class CollectorCommands
             {
                 case "--netns" when i + 1 < args.Length:
                     netns = args[++i];
+                    break;
+                case "--source" when args[0] == "dump" && i + 1 < args.Length && args[i + 1] is "netfilter" or "cilium":
+                    source = args[++i];
+                    break;
+                case "--bpf-root" when args[0] == "dump" && i + 1 < args.Length:
+                    bpfRoot = args[++i];
                     break;
                 case "--reduced" when args[0] == "dump":
                     reduced = true;
@@ -52,13 +62,22 @@ public static class CollectorCommands
 
         try
         {
-            return args[0] == "init" ? Init(netns, output) : Dump(netns, reduced, output);
+            // Without --source, dump reads what the collector would: Cilium's maps where they are pinned.
+            var cilium = source == "cilium" || (source is null && new CollectorOptions { BpfRoot = bpfRoot }.ResolveSource() == Contracts.FlowSource.Cilium);
+            return args[0] == "init" ? Init(netns, output)
+                : cilium ? DumpCilium(bpfRoot, reduced, output)
+                : Dump(netns, reduced, output);
         }
         catch (NetlinkException ex)
         {
             error.WriteLine(ex.IsPermissionDenied
                 ? $"egressd-collector: reading conntrack was refused ({ex.Message}): run as root or with CAP_NET_ADMIN"
                 : $"egressd-collector: {ex.Message}");
+            return 1;
+        }
+        catch (Exception ex) when (ex is BpfException or CiliumMapException or FlowSourceUnavailableException)
+        {
+            error.WriteLine($"egressd-collector: {ex.Message}");
             return 1;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -80,6 +99,24 @@ public static class CollectorCommands
     private static int Dump(string? netns, bool reduced, TextWriter output)
     {
         using var conntrack = new NetfilterConntrack(netns);
+        return Write(conntrack.Dump, reduced, output);
+    }
+
+    /// <summary>Cilium's maps, printed in the same lines as netfilter's entries and flows.</summary>
+    [SupportedOSPlatform("linux")]
+    private static int DumpCilium(string bpfRoot, bool reduced, TextWriter output)
+    {
+        var conntrack = new CiliumConntrack(bpfRoot, CiliumCounterLayout.Auto, new CiliumClock(CiliumClockSource.Auto));
+        if (!CiliumConntrack.IsPresent(bpfRoot))
+        {
+            throw new IOException($"no Cilium maps under {Path.Combine(bpfRoot, CiliumConntrack.GlobalsDirectory)}");
+        }
+
+        return Write(conntrack.Dump, reduced, output);
+    }
+
+    private static int Write(Action<IConntrackEntrySink> dump, bool reduced, TextWriter output)
+    {
         using var stream = new MemoryStream();
         using (var json = new Utf8JsonWriter(stream))
         {
@@ -88,7 +125,7 @@ public static class CollectorCommands
                 var pending = new PendingFlows();
                 var reducer = new ConntrackReducer(new AnyAddressIsLocal(), new NetworkOptions().PrivateNetworks(), groupPublicDestinations: false, pending);
                 reducer.BeginDump();
-                conntrack.Dump(reducer);
+                dump(reducer);
                 reducer.EndDump();
                 foreach (var (key, counters) in pending.Flows)
                 {
@@ -113,7 +150,7 @@ public static class CollectorCommands
             }
             else
             {
-                conntrack.Dump(new EntryWriter(json, stream));
+                dump(new EntryWriter(json, stream));
             }
         }
 

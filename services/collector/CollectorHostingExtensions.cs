@@ -1,3 +1,4 @@
+using Egressd.Collector.Cilium;
 using Egressd.Collector.Conntrack;
 using Egressd.Collector.Flows;
 using Egressd.Collector.Pods;
@@ -64,12 +65,29 @@ public static class CollectorHostingExtensions
     {
         var options = services.GetRequiredService<IOptions<CollectorOptions>>().Value;
         var pending = services.GetRequiredService<PendingFlows>();
-        if (options.Source == FlowSource.Replay || !OperatingSystem.IsLinux())
+        var source = options.ResolveSource();
+        if (source == FlowSource.Replay || !OperatingSystem.IsLinux())
         {
             return new ReplayFlowReader(options.ReplayFile!, options.ReplayLoop, services.GetRequiredService<TimeProvider>(), pending);
         }
 
-        return CreateNetfilterReader(services, options, pending);
+        return source == FlowSource.Cilium ? CreateCiliumReader(services, options, pending) : CreateNetfilterReader(services, options, pending);
+    }
+
+    private static ConntrackReducer CreateReducer(IServiceProvider services, CollectorOptions options, PendingFlows pending) => new(
+        services.GetRequiredService<ILocalPods>(),
+        services.GetRequiredService<IOptions<NetworkOptions>>().Value.PrivateNetworks(),
+        options.GroupPublicDestinations,
+        pending);
+
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static CiliumFlowReader CreateCiliumReader(IServiceProvider services, CollectorOptions options, PendingFlows pending)
+    {
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Egressd.Collector.Cilium");
+        var conntrack = new CiliumConntrack(options.BpfRoot, options.CiliumCounters, new CiliumClock(options.CiliumClock));
+        var reader = new CiliumFlowReader(conntrack, CreateReducer(services, options, pending), logger);
+        reader.LogStart(options.BpfRoot, options.CiliumCounters, options.CiliumClock);
+        return reader;
     }
 
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -77,12 +95,7 @@ public static class CollectorHostingExtensions
     {
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Egressd.Collector.Conntrack");
         var netns = options.NetnsPath();
-        var network = services.GetRequiredService<IOptions<NetworkOptions>>().Value;
-        var reducer = new ConntrackReducer(
-            services.GetRequiredService<ILocalPods>(),
-            network.PrivateNetworks(),
-            options.GroupPublicDestinations,
-            pending);
+        var reducer = CreateReducer(services, options, pending);
         var conntrack = new NetfilterConntrack(netns);
         var events = options.DestroyEvents ? new ConntrackEventListener(netns, options.EventBufferBytes, logger) : null;
         return new NetfilterFlowReader(conntrack, events, reducer, netns, logger);

@@ -1,3 +1,4 @@
+using Egressd.Collector.Cilium;
 using Egressd.Contracts;
 
 namespace Egressd.Collector;
@@ -13,8 +14,22 @@ public sealed class CollectorOptions
     /// <summary>How often connection tracking is read; each read closes one window.</summary>
     public TimeSpan ReadInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Where flows come from: <c>Netfilter</c> (the kernel's conntrack) or <c>Replay</c> (a recorded JSON-lines file).</summary>
-    public FlowSource Source { get; set; } = FlowSource.Netfilter;
+    /// <summary>
+    /// Where flows come from: <c>Auto</c> (Cilium's maps when Cilium's globals are pinned under
+    /// <see cref="BpfRoot"/>, as egressd detects it, else netfilter), <c>Netfilter</c>, <c>Cilium</c>
+    /// or <c>Replay</c> (a recorded JSON-lines file). A setting of its own, not the wire's
+    /// <see cref="FlowSource"/>: <c>Auto</c> is a choice, never a source a batch comes from.
+    /// </summary>
+    public CollectorSource Source { get; set; } = CollectorSource.Auto;
+
+    /// <summary>Where the bpf filesystem holding Cilium's pinned maps is mounted.</summary>
+    public string BpfRoot { get; set; } = "/sys/fs/bpf";
+
+    /// <summary>Cilium's counter layout: <c>Auto</c> (told by the entries), <c>Split</c> (1.14, 1.15) or <c>Combined</c> (1.16 and later).</summary>
+    public CiliumCounterLayout CiliumCounters { get; set; } = CiliumCounterLayout.Auto;
+
+    /// <summary>The clock of Cilium's entry lifetimes: <c>Auto</c>, <c>Ktime</c> or <c>Jiffies</c>.</summary>
+    public CiliumClockSource CiliumClock { get; set; } = CiliumClockSource.Auto;
 
     /// <summary>The network namespace to read, e.g. <c>/proc/1/ns/net</c> for the host's from a hostPID pod; empty: the collector's own.</summary>
     public string? Netns { get; set; }
@@ -50,6 +65,15 @@ public sealed class CollectorOptions
 
     public IReadOnlyCollection<string> ExcludedNamespaces() =>
         [.. ExcludeNamespaces.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+
+    /// <summary>The source <see cref="Source"/> names, with <c>Auto</c> decided by looking under <see cref="BpfRoot"/>.</summary>
+    public FlowSource ResolveSource() => Source switch
+    {
+        CollectorSource.Netfilter => FlowSource.Netfilter,
+        CollectorSource.Cilium => FlowSource.Cilium,
+        CollectorSource.Replay => FlowSource.Replay,
+        _ => Directory.Exists(Path.Combine(BpfRoot, "tc", "globals")) ? FlowSource.Cilium : FlowSource.Netfilter,
+    };
 
     public string? NetnsPath() => string.IsNullOrWhiteSpace(Netns) ? null : Netns;
 }

@@ -1,4 +1,3 @@
-using Egressd.Contracts;
 using Egressd.Shared.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -25,23 +24,31 @@ internal sealed class CollectorOptionsValidator : IValidateOptions<CollectorOpti
             errors.Add($"{CollectorOptions.Section}:Netns '{netns}' does not exist (a network namespace file such as /proc/1/ns/net)");
         }
 
+        if (string.IsNullOrWhiteSpace(options.BpfRoot))
+        {
+            errors.Add($"{CollectorOptions.Section}:BpfRoot must name the bpf filesystem's mount point (default /sys/fs/bpf)");
+        }
+
         switch (options.Source)
         {
-            case FlowSource.Netfilter when !OperatingSystem.IsLinux():
-                errors.Add($"{CollectorOptions.Section}:Source 'Netfilter' needs Linux");
+            case CollectorSource.Netfilter or CollectorSource.Cilium or CollectorSource.Auto when !OperatingSystem.IsLinux():
+                errors.Add($"{CollectorOptions.Section}:Source '{options.Source}' needs Linux");
                 break;
-            case FlowSource.Netfilter:
+            case CollectorSource.Cilium when !string.IsNullOrWhiteSpace(options.BpfRoot) && !Directory.Exists(options.BpfRoot):
+                errors.Add($"{CollectorOptions.Section}:BpfRoot '{options.BpfRoot}' does not exist (mount the host's /sys/fs/bpf into the collector)");
                 break;
-            case FlowSource.Replay when string.IsNullOrWhiteSpace(options.ReplayFile):
+            case CollectorSource.Netfilter or CollectorSource.Cilium or CollectorSource.Auto:
+                break;
+            case CollectorSource.Replay when string.IsNullOrWhiteSpace(options.ReplayFile):
                 errors.Add($"{CollectorOptions.Section}:ReplayFile is required when {CollectorOptions.Section}:Source is 'Replay'");
                 break;
-            case FlowSource.Replay when !File.Exists(options.ReplayFile):
+            case CollectorSource.Replay when !File.Exists(options.ReplayFile):
                 errors.Add($"{CollectorOptions.Section}:ReplayFile '{options.ReplayFile}' does not exist");
                 break;
-            case FlowSource.Replay:
+            case CollectorSource.Replay:
                 break;
             default:
-                errors.Add($"{CollectorOptions.Section}:Source must be Netfilter or Replay (got '{options.Source}')");
+                errors.Add($"{CollectorOptions.Section}:Source must be Auto, Netfilter, Cilium or Replay (got '{options.Source}')");
                 break;
         }
 

@@ -24,7 +24,7 @@ internal sealed partial class CollectorWorker(
         IFlowReader reader;
         try
         {
-            if (OperatingSystem.IsLinux() && settings.Source == FlowSource.Netfilter)
+            if (OperatingSystem.IsLinux() && settings.ResolveSource() == FlowSource.Netfilter)
             {
                 PrepareAccounting(settings);
             }
