@@ -10,6 +10,8 @@ public sealed class ExporterOptions
     /// <summary>How many recently applied batch ids each sink remembers to drop redeliveries.</summary>
     public int DedupWindow { get; set; } = 100_000;
 
+    /// <summary>A batch with more flows is refused (to the sink's <c>_error</c> queue): no enricher sends one.</summary>
+    public int MaxFlowsPerBatch { get; set; } = 100_000;
 }
 
 internal sealed class ExporterOptionsValidator : IValidateOptions<ExporterOptions>
@@ -20,6 +22,11 @@ internal sealed class ExporterOptionsValidator : IValidateOptions<ExporterOption
         if (options.DedupWindow < 1)
         {
             errors.Add($"Egressd:Exporter:DedupWindow must be at least 1 (got {options.DedupWindow})");
+        }
+
+        if (options.MaxFlowsPerBatch < 1)
+        {
+            errors.Add($"Egressd:Exporter:MaxFlowsPerBatch must be at least 1 (got {options.MaxFlowsPerBatch})");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

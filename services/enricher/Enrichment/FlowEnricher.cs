@@ -1,3 +1,4 @@
+using Egressd.Shared.Bus;
 using Egressd.Contracts;
 using Egressd.Enricher.Cluster;
 using Egressd.Shared.Network;
@@ -19,7 +20,7 @@ internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPer
     {
         if (batch.Flows.Count > maxFlowsPerBatch)
         {
-            throw new InvalidBatchException($"batch {batch.Id} has {batch.Flows.Count} flows, more than Egressd:Enricher:MaxFlowsPerBatch ({maxFlowsPerBatch})");
+            throw new InvalidBatchException($"batch {batch.Id} has {batch.Flows.Count} flows, more than Egressd:Enricher:MaxFlowsPerBatch ({maxFlowsPerBatch})", FaultReasons.TooManyFlows);
         }
 
         var names = DnsNames(batch);

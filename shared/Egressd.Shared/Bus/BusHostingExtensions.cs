@@ -23,7 +23,6 @@ public static class BusHostingExtensions
         var services = builder.Services;
         services.AddOptions<BusOptions>().BindConfiguration(BusOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BusOptions>, BusOptionsValidator>();
-        services.AddReceiveObserver<FaultCountingReceiveObserver>();
 
         // The transport is picked while the container is being built, so read it straight from
         // configuration; the validator reports a bad value with the setting's name at start.
@@ -55,6 +54,7 @@ public static class BusHostingExtensions
                 });
                 // Publishes made while consuming leave only when the consumer succeeds.
                 endpoint.UseInMemoryOutbox(context);
+                endpoint.UseFaultAccounting(context, name, options);
                 endpoint.ConcurrentMessageLimit = options.ConcurrentMessageLimit ?? options.PrefetchCount;
                 endpoint.PrefetchCount = options.PrefetchCount;
                 if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
