@@ -1,6 +1,6 @@
-using Egressd.Shared.Bus;
 using Egressd.Contracts;
 using Egressd.Enricher.Cluster;
+using Egressd.Shared.Bus;
 using Egressd.Shared.Network;
 
 namespace Egressd.Enricher.Enrichment;
