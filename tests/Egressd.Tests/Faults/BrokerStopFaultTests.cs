@@ -18,6 +18,7 @@ public sealed class BrokerStopFaultTests
         await broker.HaltAsync();
         // A second node's collector reads its window while the broker is away: it must keep it, not lose it.
         var late = pipeline.StartCollector();
+        await late.WaitUntilAsync("/healthz", System.Net.HttpStatusCode.OK, FaultPipeline.StartTimeout);
         await late.WaitForMoreReadsAsync(2, FaultPipeline.StartTimeout);
         // The outage under test: 60 s without a broker, a minute of heartbeats failing and reconnects refused.
         await Task.Delay(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
