@@ -35,7 +35,7 @@ internal sealed class FlowBatchCollectedConsumer(ClusterState cluster, FlowEnric
         catch (InvalidBatchException ex)
         {
             EnricherMetrics.Refused.Inc();
-            throw new InvalidMessageException(ex.Message, ex);
+            throw new InvalidMessageException(ex.Message, ex) { Reason = ex.Reason };
         }
 
         // Through the consume context, so the outbox holds it until this method returns; mandatory,

@@ -8,4 +8,6 @@ public sealed class ExporterOptions
     /// <summary>How many recently applied batch ids each sink remembers to drop redeliveries.</summary>
     public int DedupWindow { get; set; } = 100_000;
 
+    /// <summary>A batch with more flows is refused (to the sink's <c>_error</c> queue): no enricher sends one.</summary>
+    public int MaxFlowsPerBatch { get; set; } = 100_000;
 }

@@ -12,6 +12,11 @@ internal sealed class ExporterOptionsValidator : IValidateOptions<ExporterOption
             errors.Add($"Egressd:Exporter:DedupWindow must be at least 1 (got {options.DedupWindow})");
         }
 
+        if (options.MaxFlowsPerBatch < 1)
+        {
+            errors.Add($"Egressd:Exporter:MaxFlowsPerBatch must be at least 1 (got {options.MaxFlowsPerBatch})");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -1,5 +1,6 @@
 using Egressd.Contracts;
 using Egressd.Enricher.Cluster;
+using Egressd.Shared.Bus;
 using Egressd.Shared.Network;
 
 namespace Egressd.Enricher.Enrichment;
@@ -19,7 +20,7 @@ internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPer
     {
         if (batch.Flows.Count > maxFlowsPerBatch)
         {
-            throw new InvalidBatchException($"batch {batch.Id} has {batch.Flows.Count} flows, more than Egressd:Enricher:MaxFlowsPerBatch ({maxFlowsPerBatch})");
+            throw new InvalidBatchException($"batch {batch.Id} has {batch.Flows.Count} flows, more than Egressd:Enricher:MaxFlowsPerBatch ({maxFlowsPerBatch})", FaultReasons.TooManyFlows);
         }
 
         var names = DnsNames(batch);

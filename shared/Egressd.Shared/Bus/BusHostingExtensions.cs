@@ -25,7 +25,6 @@ public static partial class BusHostingExtensions
         var services = builder.Services;
         services.AddOptions<BusOptions>().BindConfiguration(BusOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BusOptions>, BusOptionsValidator>();
-        services.AddReceiveObserver<FaultCountingReceiveObserver>();
 
         // The transport is picked while the container is being built, so read it straight from
         // configuration, and stop here with the setting's name when it names no transport.
@@ -61,6 +60,7 @@ public static partial class BusHostingExtensions
                 });
                 // Publishes made while consuming leave only when the consumer succeeds.
                 endpoint.UseInMemoryOutbox(context);
+                endpoint.UseFaultAccounting(context, name, options);
                 endpoint.ConcurrentMessageLimit = options.ConcurrentMessageLimit ?? options.PrefetchCount;
                 endpoint.PrefetchCount = options.PrefetchCount;
                 if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)

@@ -24,6 +24,9 @@ public sealed class BusOptions
 
     /// <summary>Pause between those retries.</summary>
     public TimeSpan RetryInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>A received body larger than this goes to the endpoint's <c>_error</c> queue unread.</summary>
+    public long MaxMessageBytes { get; set; } = 16 << 20;
 }
 
 /// <summary>Settings under <c>Egressd:Bus:RabbitMq</c>.</summary>

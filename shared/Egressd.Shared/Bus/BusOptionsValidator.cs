@@ -4,6 +4,10 @@ namespace Egressd.Shared.Bus;
 
 internal sealed class BusOptionsValidator : IValidateOptions<BusOptions>
 {
+    // Below this not even a small batch fits; above it is more than RabbitMQ's own largest allowed message (512 MiB).
+    private const long MinMessageBytes = 64 << 10;
+    private const long MaxMessageBytes = 512L << 20;
+
     public ValidateOptionsResult Validate(string? name, BusOptions options)
     {
         var errors = new List<string>();
@@ -35,6 +39,11 @@ internal sealed class BusOptionsValidator : IValidateOptions<BusOptions>
         if (options.RetryInterval < TimeSpan.Zero)
         {
             errors.Add($"Egressd:Bus:RetryInterval must not be negative (got {options.RetryInterval})");
+        }
+
+        if (options.MaxMessageBytes is < MinMessageBytes or > MaxMessageBytes)
+        {
+            errors.Add($"Egressd:Bus:MaxMessageBytes must be between {MinMessageBytes} and {MaxMessageBytes} (got {options.MaxMessageBytes})");
         }
 
         if (options.Transport == BusTransport.RabbitMq)

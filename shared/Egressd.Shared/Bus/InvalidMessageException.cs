@@ -2,7 +2,7 @@ namespace Egressd.Shared.Bus;
 
 /// <summary>
 /// A message that can never be processed, however often it is tried: it goes straight to the
-/// endpoint's <c>_error</c> queue (no retries) and is counted.
+/// endpoint's <c>_error</c> queue (no retries) and is counted with <see cref="Reason"/>.
 /// </summary>
 public sealed class InvalidMessageException : Exception
 {
@@ -19,4 +19,7 @@ public sealed class InvalidMessageException : Exception
         : base(message, inner)
     {
     }
+
+    /// <summary>The fault metric's <c>reason</c> label (one of <see cref="FaultReasons"/>).</summary>
+    public string Reason { get; init; } = FaultReasons.Invalid;
 }

@@ -29,7 +29,7 @@ public sealed class PoisonMessageTests(RabbitMqBroker broker)
         await channel.ExchangeDeclareAsync("Egressd.Contracts:FlowBatchEnriched", ExchangeType.Fanout, durable: true, cancellationToken: TestContext.Current.CancellationToken);
         await channel.QueueBindAsync(probe, "Egressd.Contracts:FlowBatchEnriched", "", cancellationToken: TestContext.Current.CancellationToken);
 
-        var faults = BusMetrics.Faulted.WithLabels(FlowBatchCollectedConsumerDefinition.Queue);
+        var faults = BusMetrics.Faulted.WithLabels(FlowBatchCollectedConsumerDefinition.Queue, ErrorQueue, FaultReasons.Malformed);
         var faultsBefore = faults.Value;
 
         var properties = new BasicProperties { ContentType = "application/vnd.masstransit+json", MessageId = Guid.NewGuid().ToString(), Persistent = true };
@@ -39,7 +39,7 @@ public sealed class PoisonMessageTests(RabbitMqBroker broker)
         Assert.True(await Eventually.TrueAsync(async () => await broker.MessageCountAsync(ErrorQueue) == 1, TimeSpan.FromSeconds(30)),
             "the malformed message never reached " + ErrorQueue);
         Assert.Equal(faultsBefore + 1, faults.Value);
-        Assert.Contains("egressd_bus_messages_faulted_total{endpoint=\"egressd-enricher\"}",
+        Assert.Contains("egressd_bus_messages_faulted_total{endpoint=\"egressd-enricher\",queue=\"egressd-enricher_error\",reason=\"malformed\"}",
             await new HttpClient().GetStringAsync(new Uri(enricher.BaseAddress, "/metrics"), TestContext.Current.CancellationToken), StringComparison.Ordinal);
 
         var good = new FlowBatchCollected

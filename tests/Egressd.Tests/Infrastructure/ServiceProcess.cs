@@ -27,6 +27,13 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
 
     public bool HasExited => process.HasExited;
 
+    /// <summary>The process's resident memory now (VmRSS): what a pod's memory limit counts.</summary>
+    public long RssBytes()
+    {
+        var line = File.ReadLines($"/proc/{process.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
+
     /// <param name="launcher">A command that runs the service, such as setpriv with its arguments.</param>
     public static ServiceProcess Start(string name, string dll, IReadOnlyDictionary<string, string?> settings, int? port = null, string[]? launcher = null, string[]? args = null)
     {

@@ -1,0 +1,233 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Egressd.Tests.Infrastructure;
+
+namespace Egressd.Tests.Faults;
+
+/// <summary>
+/// The three services as processes around a finite replay of known totals, and the checks every
+/// fault scenario ends with: the flow log (lines, batches, summed counters) and the Prometheus
+/// exposition (summed flow counters) hold each flow exactly once, and nothing was counted as a
+/// fault. A scenario starts the pipeline, does its damage, then calls <see cref="AssertExactlyOnceAsync"/>.
+/// </summary>
+internal sealed class FaultPipeline : IAsyncDisposable
+{
+    public const string FlowLogQueue = "egressd-exporter-flow-log";
+    public const string PrometheusQueue = "egressd-exporter-prometheus";
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly Dictionary<string, string?> bus;
+    private readonly List<ServiceProcess> retired = [];
+    private readonly List<ServiceProcess> collectors = [];
+
+    public FaultPipeline(Dictionary<string, string?> bus, string name, int flows, int flowsPerPart)
+    {
+        this.bus = bus;
+        Flows = flows;
+        FlowsPerPart = flowsPerPart;
+        Directory = System.IO.Directory.CreateTempSubdirectory($"egressd-fault-{name}-").FullName;
+        FlowLog = Path.Combine(Directory, "flows.jsonl");
+        Replay = Path.Combine(Directory, "replay.jsonl");
+        var text = new StringBuilder();
+        for (var i = 0; i < flows; i++)
+        {
+            var (tx, rx) = ((ulong)(1000 + i), (ulong)(50_000 + (i * 7)));
+            (TxBytes, RxBytes, TxPackets, RxPackets) = (TxBytes + tx, RxBytes + rx, TxPackets + 3, RxPackets + 4);
+            text.Append(CultureInfo.InvariantCulture,
+                $"{{\"proto\":6,\"src\":\"10.{1 + (i >> 16)}.{(i >> 8) & 255}.{i & 255}\",\"dst\":\"10.{100 + (i >> 16)}.{(i >> 8) & 255}.{i & 255}\",\"tx_bytes\":{tx},\"rx_bytes\":{rx},\"tx_packets\":3,\"rx_packets\":4}}\n");
+        }
+
+        File.WriteAllText(Replay, text.ToString());
+    }
+
+    public int Flows { get; }
+
+    public int FlowsPerPart { get; }
+
+    public string Directory { get; }
+
+    public string FlowLog { get; }
+
+    public string Replay { get; }
+
+    public ulong TxBytes { get; }
+
+    public ulong RxBytes { get; }
+
+    public ulong TxPackets { get; }
+
+    public ulong RxPackets { get; }
+
+    public ServiceProcess? Exporter { get; private set; }
+
+    public ServiceProcess? Enricher { get; private set; }
+
+    /// <summary>The nodes whose collectors replayed the file once each.</summary>
+    public List<string> Nodes { get; } = [];
+
+    public ServiceProcess StartExporter()
+    {
+        Retire(Exporter);
+        return Exporter = ServiceProcess.Start("exporter", Repo.ServiceDll("exporter", "Egressd.Exporter"), With(bus,
+            ("Egressd:Exporter:FlowLog:Path", FlowLog),
+            ("Egressd:Exporter:FlowLog:MaxFileBytes", (64 << 20).ToString(CultureInfo.InvariantCulture)),
+            ("Egressd:Exporter:FlowLog:RotatedFiles", "50")));
+    }
+
+    public ServiceProcess StartEnricher()
+    {
+        Retire(Enricher);
+        return Enricher = ServiceProcess.Start("enricher", Repo.ServiceDll("enricher", "Egressd.Enricher"), bus);
+    }
+
+    /// <summary>A collector replaying the file once as a new node.</summary>
+    public ServiceProcess StartCollector()
+    {
+        var node = $"fault-{Nodes.Count}-" + Guid.NewGuid().ToString("N")[..6];
+        Nodes.Add(node);
+        var collector = ServiceProcess.Start("collector-" + node, Repo.ServiceDll("collector", "Egressd.Collector"), With(bus,
+            ("Egressd:Collector:NodeName", node),
+            ("Egressd:Collector:Source", "replay"),
+            ("Egressd:Collector:ReplayFile", Replay),
+            ("Egressd:Collector:MaxFlowsPerPart", FlowsPerPart.ToString(CultureInfo.InvariantCulture)),
+            ("Egressd:Collector:ReadInterval", "00:00:00.500")));
+        collectors.Add(collector);
+        return collector;
+    }
+
+    /// <summary>Exporter and enricher up and ready (the exporter first, so its queues exist).</summary>
+    public async Task StartConsumersAsync()
+    {
+        await StartExporter().WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+        await StartEnricher().WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+    }
+
+    /// <summary>
+    /// Spins until the flow log's files grow past their size now: the exporter is then in the
+    /// middle of a write, the moment the crash scenarios strike.
+    /// </summary>
+    public bool WaitForFlowLogGrowth(TimeSpan timeout)
+    {
+        var start = Size();
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Size() > start)
+            {
+                return true;
+            }
+
+            Thread.Yield();
+        }
+
+        return false;
+    }
+
+    /// <summary>Whole lines the flow log holds for this scenario's nodes, in every file.</summary>
+    public int Lines() => AllFiles().Sum(f => FlowLogFile.ReadAll(f).Count(l => Nodes.Contains(l.Node)));
+
+    /// <summary>
+    /// Waits for every flow of every node to arrive and the queues to drain, then asserts lost = 0
+    /// and duplicated = 0 in the flow log and in Prometheus, and no fault counted anywhere.
+    /// </summary>
+    public async Task AssertExactlyOnceAsync(Func<string, Task<long>> messageCount, ITestOutputHelper? output)
+    {
+        var expected = Flows * Nodes.Count;
+        var drained = await Eventually.TrueAsync(
+            async () => Lines() >= expected && await messageCount(FlowLogQueue) == 0 && await messageCount(PrometheusQueue) == 0,
+            TimeSpan.FromSeconds(240), TimeSpan.FromSeconds(1));
+        Assert.True(drained, $"not every flow arrived: {Lines()} of {expected} lines\n{Exporter?.Tail()}\n{Enricher?.Tail()}\n{string.Join('\n', collectors.Select(c => c.Tail(10)))}");
+        foreach (var collector in collectors.Where(c => !c.HasExited))
+        {
+            // Later windows are empty: the replay is read once. Wait past them so a late duplicate would show.
+            await collector.WaitForMoreReadsAsync(3, StartTimeout);
+        }
+
+        var lines = AllFiles().SelectMany(FlowLogFile.ReadAll).Where(l => Nodes.Contains(l.Node)).ToList();
+        var metrics = await Exporter!.GetStringAsync("/metrics");
+        var report = $"flow log: {lines.Count} lines of {expected}, tx {Sum(lines, l => l.TxBytes)} of {TxBytes * (ulong)Nodes.Count}; "
+            + $"prometheus: tx {Exposition.Value(metrics, "egressd_transmit_bytes_total")}, rx {Exposition.Value(metrics, "egressd_received_bytes_total")}; "
+            + $"duplicates skipped by sinks: {Exposition.Value(metrics, "egressd_exporter_duplicates_skipped_total")}";
+        output?.WriteLine(report);
+
+        // Flow log: every line once, every batch whole, the counters' sums exact.
+        Assert.Equal(expected, lines.Count);
+        var batches = lines.GroupBy(l => l.BatchId).ToList();
+        Assert.Equal(expected / FlowsPerPart, batches.Count);
+        Assert.All(batches, b => Assert.Equal(Enumerable.Range(1, FlowsPerPart), b.Select(l => l.BatchLine)));
+        Assert.Equal(expected, lines.Select(l => (l.Node, l.SrcIp, l.DstIp)).Distinct().Count());
+        var nodes = (ulong)Nodes.Count;
+        Assert.Equal(TxBytes * nodes, Sum(lines, l => l.TxBytes));
+        Assert.Equal(RxBytes * nodes, Sum(lines, l => l.RxBytes));
+        Assert.Equal(TxPackets * nodes, Sum(lines, l => l.TxPackets));
+        Assert.Equal(RxPackets * nodes, Sum(lines, l => l.RxPackets));
+
+        // Prometheus: the exporter's own exposition, summed over every series.
+        Assert.Equal((double)(TxBytes * nodes), Exposition.Value(metrics, "egressd_transmit_bytes_total"));
+        Assert.Equal((double)(RxBytes * nodes), Exposition.Value(metrics, "egressd_received_bytes_total"));
+        Assert.Equal((double)(TxPackets * nodes), Exposition.Value(metrics, "egressd_transmit_packets_total"));
+        Assert.Equal((double)(RxPackets * nodes), Exposition.Value(metrics, "egressd_received_packets_total"));
+
+        // Nothing was parked, and nothing was counted as if it had been (a consume cancelled by a broker outage is not a fault).
+        Assert.Equal(0, Exposition.Value(metrics, "egressd_bus_messages_faulted_total"));
+        Assert.Equal(0, Exposition.Value(await Enricher!.GetStringAsync("/metrics"), "egressd_bus_messages_faulted_total"));
+        foreach (var queue in new[] { FlowLogQueue, PrometheusQueue, Egressd.Enricher.FlowBatchCollectedConsumerDefinition.Queue })
+        {
+            foreach (var parked in new[] { "_error", "_skipped", "_dead" })
+            {
+                Assert.True(await messageCount(queue + parked) <= 0, $"{queue + parked} holds messages");
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in collectors.Concat(retired).Append(Enricher).Append(Exporter))
+        {
+            if (process is not null)
+            {
+                await process.DisposeAsync();
+            }
+        }
+
+        System.IO.Directory.Delete(Directory, recursive: true);
+    }
+
+    private void Retire(ServiceProcess? process)
+    {
+        if (process is not null)
+        {
+            retired.Add(process);
+        }
+    }
+
+    private long Size() => AllFiles().Sum(f =>
+    {
+        try
+        {
+            return new FileInfo(f).Length;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    });
+
+    private List<string> AllFiles() =>
+        [.. System.IO.Directory.GetFiles(Directory, Path.GetFileName(FlowLog) + "*")];
+
+    private static ulong Sum(IEnumerable<FlowLogEntry> lines, Func<FlowLogEntry, ulong> value) =>
+        lines.Aggregate(0UL, (sum, l) => sum + value(l));
+
+    private static Dictionary<string, string?> With(Dictionary<string, string?> settings, params (string Key, string Value)[] more)
+    {
+        var all = new Dictionary<string, string?>(settings);
+        foreach (var (key, value) in more)
+        {
+            all[key] = value;
+        }
+
+        return all;
+    }
+}
