@@ -1,3 +1,4 @@
+using Egressd.Shared.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Egressd.Shared.Bus;
@@ -16,10 +17,8 @@ internal sealed class BusOptionsValidator : IValidateOptions<BusOptions>
             errors.Add(BusTransportNames.Error(options.Transport.ToString()));
         }
 
-        if (options.PublishTimeout <= TimeSpan.Zero)
-        {
-            errors.Add($"Egressd:Bus:PublishTimeout must be positive (got {options.PublishTimeout})");
-        }
+        DurationSetting.Validate(options.PublishTimeout, $"{BusOptions.Section}:PublishTimeout", TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10), errors);
+        DurationSetting.Validate(options.RetryInterval, $"{BusOptions.Section}:RetryInterval", TimeSpan.Zero, TimeSpan.FromMinutes(1), errors);
 
         if (options.PrefetchCount is < 1 or > 65535)
         {
@@ -34,11 +33,6 @@ internal sealed class BusOptionsValidator : IValidateOptions<BusOptions>
         if (options.RetryLimit < 0)
         {
             errors.Add($"Egressd:Bus:RetryLimit must not be negative (got {options.RetryLimit})");
-        }
-
-        if (options.RetryInterval < TimeSpan.Zero)
-        {
-            errors.Add($"Egressd:Bus:RetryInterval must not be negative (got {options.RetryInterval})");
         }
 
         if (options.MaxMessageBytes is < MinMessageBytes or > MaxMessageBytes)
@@ -56,6 +50,7 @@ internal sealed class BusOptionsValidator : IValidateOptions<BusOptions>
 
     private static void ValidateRabbitMq(RabbitMqOptions rabbit, List<string> errors)
     {
+        DurationSetting.Validate(rabbit.Heartbeat, $"{BusOptions.Section}:RabbitMq:Heartbeat", TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10), errors);
         if (string.IsNullOrWhiteSpace(rabbit.Host))
         {
             errors.Add("Egressd:Bus:RabbitMq:Host is required when Egressd:Bus:Transport is 'rabbitmq'");
@@ -87,11 +82,6 @@ internal sealed class BusOptionsValidator : IValidateOptions<BusOptions>
         if (string.IsNullOrEmpty(rabbit.VirtualHost))
         {
             errors.Add("Egressd:Bus:RabbitMq:VirtualHost must not be empty (use '/' for the default)");
-        }
-
-        if (rabbit.Heartbeat < TimeSpan.Zero)
-        {
-            errors.Add($"Egressd:Bus:RabbitMq:Heartbeat must not be negative (got {rabbit.Heartbeat})");
         }
 
         if (rabbit.PasswordFile is { Length: > 0 } file)

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Egressd.Shared.Hosting;
@@ -28,11 +29,25 @@ public static partial class EgressdHost
 
         await using (app)
         {
-            await app.RunAsync();
-        }
+            // Running disposes the container: take what the end needs before.
+            var http = app.Services.GetRequiredService<IOptions<HttpOptions>>().Value;
+            var background = app.Services.GetServices<IHostedService>().OfType<BackgroundService>().ToList();
+            try
+            {
+                await app.RunAsync();
+            }
+            catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                await Console.Error.WriteLineAsync(
+                    $"{service}: configuration error: port {http.Port} on {http.BindAddress} is already in use; set {HttpOptions.Section}:Port to a free one");
+                return 2;
+            }
 
-        // A service that stops itself for a fatal reason sets Environment.ExitCode first.
-        return Environment.ExitCode;
+            // A service that stops itself for a fatal reason sets Environment.ExitCode first; a
+            // background service that crashed stops the host too, and must not look like a clean stop.
+            var crashed = background.Any(s => s.ExecuteTask is { IsFaulted: true });
+            return Environment.ExitCode != 0 ? Environment.ExitCode : crashed ? 1 : 0;
+        }
     }
 
     /// <summary>A built and validated service, not yet started (tests start it in-process).</summary>

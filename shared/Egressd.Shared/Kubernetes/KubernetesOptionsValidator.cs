@@ -1,3 +1,4 @@
+using Egressd.Shared.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Egressd.Shared.Kubernetes;
@@ -12,20 +13,9 @@ internal sealed class KubernetesOptionsValidator : IValidateOptions<KubernetesOp
             errors.Add($"Egressd:Kubernetes:Kubeconfig '{options.Kubeconfig}' does not exist");
         }
 
-        if (options.WatchIdleTimeout <= TimeSpan.Zero)
-        {
-            errors.Add($"Egressd:Kubernetes:WatchIdleTimeout must be positive (got {options.WatchIdleTimeout})");
-        }
-
-        if (options.MaxBackoff <= TimeSpan.Zero)
-        {
-            errors.Add($"Egressd:Kubernetes:MaxBackoff must be positive (got {options.MaxBackoff})");
-        }
-
-        if (options.DeletedPodRetention < TimeSpan.Zero)
-        {
-            errors.Add($"Egressd:Kubernetes:DeletedPodRetention must not be negative (got {options.DeletedPodRetention})");
-        }
+        DurationSetting.Validate(options.WatchIdleTimeout, $"{KubernetesOptions.Section}:WatchIdleTimeout", TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), errors);
+        DurationSetting.Validate(options.MaxBackoff, $"{KubernetesOptions.Section}:MaxBackoff", TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1), errors);
+        DurationSetting.Validate(options.DeletedPodRetention, $"{KubernetesOptions.Section}:DeletedPodRetention", TimeSpan.Zero, TimeSpan.FromDays(1), errors);
 
         if (options.PageSize is < 1 or > 10_000)
         {
