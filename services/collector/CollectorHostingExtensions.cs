@@ -82,9 +82,13 @@ public static class CollectorHostingExtensions
             services.GetRequiredService<ILocalPods>(),
             network.PrivateNetworks(),
             options.GroupPublicDestinations,
-            pending);
+            pending,
+            // Compared with the kernel's start times, which are the real wall clock.
+            TimeProvider.System);
+        // Before the first read, so every entry of it meets the restart rule.
+        var checkpoint = ConntrackCheckpoint.Open(options.StateDirectory, netns, reducer, TimeProvider.System.GetUtcNow(), logger);
         var conntrack = new NetfilterConntrack(netns);
         var events = options.DestroyEvents ? new ConntrackEventListener(netns, options.EventBufferBytes, logger) : null;
-        return new NetfilterFlowReader(conntrack, events, reducer, netns, logger);
+        return new NetfilterFlowReader(conntrack, events, reducer, netns, logger, checkpoint);
     }
 }
