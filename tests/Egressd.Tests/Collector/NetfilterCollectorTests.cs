@@ -108,6 +108,7 @@ public sealed class NetfilterCollectorTests
             ["Egressd:ClusterContext:Source"] = "Inventory",
             ["Egressd:Inventory:File"] = LabInventory.Write(lab),
             ["Egressd:Exporter:FlowLog:Path"] = flowLog,
+            ["Egressd:Collector:StateDirectory"] = Path.Combine(Path.GetTempPath(), $"egressd-state-{lab.Id}"),
         };
         foreach (var (key, value) in more ?? [])
         {
