@@ -27,8 +27,10 @@ public sealed class CollectorExactlyOnceTests(RabbitMqBroker broker)
         // Expired UDP entries go quickly, so the next datagram from the same port makes a new entry in the old slot.
         lab.Exec("node", "sysctl", "-qw", "net.netfilter.nf_conntrack_udp_timeout=1");
         var truth = Counters(lab, protocol, 9300);
-        var (host, flowLog) = await NetfilterCollectorTests.StartCollectorAsync(lab, "00:00:03");
+        var (host, flowLog) = await NetfilterCollectorTests.StartCollectorAsync(lab, "00:00:01");
         await using var _ = host;
+        // The worker starts in the background: traffic before it listens would be none of its business.
+        await WaitForReadsAsync(host, 1);
 
         await Reopen(lab, protocol, 9300, sourcePorts: [41000], connections: 6, upload: 3_000, download: 7_000);
 
@@ -43,6 +45,7 @@ public sealed class CollectorExactlyOnceTests(RabbitMqBroker broker)
         var truth = Counters(lab, ProtocolType.Tcp, 9310);
         var (host, flowLog) = await NetfilterCollectorTests.StartCollectorAsync(lab, "00:00:00.500");
         await using var _ = host;
+        await WaitForReadsAsync(host, 1);
 
         // 3,000 connections over 24 source ports: each port reopened ~125 times while its old entry is in TIME_WAIT.
         await Reopen(lab, ProtocolType.Tcp, 9310, sourcePorts: [.. Enumerable.Range(42000, 24)], connections: 3_000, upload: 200, download: 300);
@@ -210,7 +213,8 @@ public sealed class CollectorExactlyOnceTests(RabbitMqBroker broker)
         {
             published = NetfilterCollectorTests.Totals(flowLog, lab.Node).GetValueOrDefault(key);
             return published == expected;
-        }, Patience), $"published {published}, kernel {expected}");
+        }, Patience), $"published {published}, kernel {expected}\n" + string.Join('\n',
+            (await new HttpClient().GetStringAsync(new Uri(host.BaseAddress, "/metrics"))).Split('\n').Where(l => l.StartsWith("egressd_co", StringComparison.Ordinal) && !l.Contains("bucket", StringComparison.Ordinal))));
 
         // Three more reads: still exactly the kernel's.
         await WaitForReadsAsync(host, 3);

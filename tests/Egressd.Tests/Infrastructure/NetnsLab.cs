@@ -127,7 +127,7 @@ internal sealed partial class NetnsLab : IDisposable
     public (ulong Packets, ulong Bytes) ReadCounter(string name)
     {
         var output = Exec("node", "nft", "list", "counter", "inet", "egt", name);
-        var match = Counters().Match(output);
+        var match = NftCounter().Match(output);
         return match.Success ? (ulong.Parse(match.Groups[1].Value), ulong.Parse(match.Groups[2].Value))
             : throw new InvalidOperationException($"nft list counter {name}: {output}");
     }
@@ -223,4 +223,7 @@ internal sealed partial class NetnsLab : IDisposable
 
     [GeneratedRegex(@"packets=(\d+) bytes=(\d+)")]
     private static partial Regex Counters();
+
+    [GeneratedRegex(@"packets (\d+) bytes (\d+)")]
+    private static partial Regex NftCounter();
 }
