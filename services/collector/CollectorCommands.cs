@@ -12,7 +12,7 @@ namespace Egressd.Collector;
 /// One-shot commands of the collector binary, for operators and init containers:
 /// <c>dump [--netns PATH] [--source netfilter|cilium] [--bpf-root PATH] [--reduced]</c> prints one
 /// read as JSON lines and exits;
-/// <c>init [--netns PATH]</c> turns on conntrack accounting and exits.
+/// <c>init [--netns PATH]</c> turns on conntrack accounting and timestamps and exits.
 /// </summary>
 public static class CollectorCommands
 {
@@ -91,7 +91,8 @@ public static class CollectorCommands
     private static int Init(string? netns, TextWriter output)
     {
         ConntrackAccounting.Enable(netns);
-        output.WriteLine($"conntrack accounting is on in {netns ?? "this network namespace"}");
+        ConntrackTimestamps.Enable(netns);
+        output.WriteLine($"conntrack accounting and timestamps are on in {netns ?? "this network namespace"}");
         return 0;
     }
 

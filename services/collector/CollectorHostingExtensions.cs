@@ -78,7 +78,9 @@ public static class CollectorHostingExtensions
         services.GetRequiredService<ILocalPods>(),
         services.GetRequiredService<IOptions<NetworkOptions>>().Value.PrivateNetworks(),
         options.GroupPublicDestinations,
-        pending);
+        pending,
+        // Compared with the kernel's start times, which are the real wall clock.
+        TimeProvider.System);
 
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     private static CiliumFlowReader CreateCiliumReader(IServiceProvider services, CollectorOptions options, PendingFlows pending)
@@ -96,8 +98,10 @@ public static class CollectorHostingExtensions
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Egressd.Collector.Conntrack");
         var netns = options.NetnsPath();
         var reducer = CreateReducer(services, options, pending);
+        // Before the first read, so every entry of it meets the restart rule.
+        var checkpoint = ConntrackCheckpoint.Open(options.StateDirectory, netns, reducer, TimeProvider.System.GetUtcNow(), logger);
         var conntrack = new NetfilterConntrack(netns);
         var events = options.DestroyEvents ? new ConntrackEventListener(netns, options.EventBufferBytes, logger) : null;
-        return new NetfilterFlowReader(conntrack, events, reducer, netns, logger);
+        return new NetfilterFlowReader(conntrack, events, reducer, netns, logger, checkpoint);
     }
 }

@@ -37,6 +37,18 @@ public sealed class CollectorOptions
     /// <summary>Turn on net.netfilter.nf_conntrack_acct at start (needs CAP_NET_ADMIN); without it every counter reads zero.</summary>
     public bool EnableAccounting { get; set; } = true;
 
+    /// <summary>
+    /// Turn on net.netfilter.nf_conntrack_timestamp at start (needs CAP_NET_ADMIN): each entry's start
+    /// time tells a reopened 4-tuple from its predecessor and a connection opened while the collector
+    /// was down from an older one.
+    /// </summary>
+    public bool EnableTimestamps { get; set; } = true;
+
+    /// <summary>
+    /// A directory on the node (a host path in Kubernetes) for the restart checkpoint; created 0700.
+    /// </summary>
+    public string StateDirectory { get; set; } = "/var/lib/egressd";
+
     /// <summary>Listen to conntrack destroy events, so flows that start and end between two reads are counted.</summary>
     public bool DestroyEvents { get; set; } = true;
 

@@ -19,6 +19,11 @@ internal sealed class CollectorOptionsValidator : IValidateOptions<CollectorOpti
             errors.Add($"{CollectorOptions.Section}:EventBufferBytes must be at least 65536 (got {options.EventBufferBytes})");
         }
 
+        if (string.IsNullOrWhiteSpace(options.StateDirectory) || !Path.IsPathFullyQualified(options.StateDirectory))
+        {
+            errors.Add($"{CollectorOptions.Section}:StateDirectory must be an absolute path (got '{options.StateDirectory}')");
+        }
+
         if (options.NetnsPath() is { } netns && !File.Exists(netns))
         {
             errors.Add($"{CollectorOptions.Section}:Netns '{netns}' does not exist (a network namespace file such as /proc/1/ns/net)");

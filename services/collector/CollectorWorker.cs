@@ -13,6 +13,7 @@ internal sealed partial class CollectorWorker(
     IServiceProvider services,
     IOptions<CollectorOptions> options,
     IOptions<BusOptions> busOptions,
+    IOptions<HostOptions> hostOptions,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
     ILogger<CollectorWorker> logger) : BackgroundService
@@ -27,6 +28,7 @@ internal sealed partial class CollectorWorker(
             if (OperatingSystem.IsLinux() && settings.ResolveSource() == FlowSource.Netfilter)
             {
                 PrepareAccounting(settings);
+                PrepareTimestamps(settings);
             }
 
             reader = services.GetRequiredService<IFlowReader>();
@@ -75,21 +77,40 @@ internal sealed partial class CollectorWorker(
             return;
         }
 
-        // The bus stops after this service, so the last deltas still have a way out.
-        using var last = new CancellationTokenSource(busOptions.Value.PublishTimeout * 2);
+        // The bus stops after this service, so the last deltas still have a way out: everything read,
+        // the frozen window and the pending deltas, within the termination grace period.
+        using var last = new CancellationTokenSource(ShutdownBudget());
         try
         {
-            await windows.RunCycleAsync(last.Token);
+            var (sent, unsent) = await windows.FlushAsync(last.Token);
+            if (unsent > 0)
+            {
+                LogUnsentAtShutdown(logger, sent, unsent, windows.Checkpointed);
+            }
+            else
+            {
+                LogFlushedAtShutdown(logger, sent);
+            }
         }
         catch (FlowSourceUnavailableException ex)
         {
             LogFatal(logger, ex.Message);
         }
-
-        if (windows.PendingKeyCount > 0)
+        catch (OperationCanceledException)
         {
-            LogUnsentAtShutdown(logger, windows.PendingKeyCount);
+            LogUnsentAtShutdown(logger, 0, windows.PendingKeyCount, windows.Checkpointed);
         }
+    }
+
+    /// <summary>
+    /// Up to three publish timeouts (the frozen window, the last deltas, a retry), never past the
+    /// host's shutdown timeout (the pod's termination grace) less a margin to exit cleanly.
+    /// </summary>
+    private TimeSpan ShutdownBudget()
+    {
+        var grace = hostOptions.Value.ShutdownTimeout - TimeSpan.FromSeconds(2);
+        var wanted = busOptions.Value.PublishTimeout * 3;
+        return grace > TimeSpan.FromSeconds(1) && grace < wanted ? grace : wanted;
     }
 
     [SupportedOSPlatform("linux")]
@@ -119,6 +140,33 @@ internal sealed partial class CollectorWorker(
         }
     }
 
+    [SupportedOSPlatform("linux")]
+    private void PrepareTimestamps(CollectorOptions settings)
+    {
+        var netns = settings.NetnsPath();
+        var where = netns ?? "the collector's network namespace";
+        if (ConntrackTimestamps.IsEnabled(netns) is true)
+        {
+            return;
+        }
+
+        if (!settings.EnableTimestamps)
+        {
+            LogTimestampsOff(logger, where);
+            return;
+        }
+
+        try
+        {
+            ConntrackTimestamps.Enable(netns);
+            LogTimestampsEnabled(logger, where);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogTimestampsNotEnabled(logger, where, ex.Message);
+        }
+    }
+
     private void Fail(string message)
     {
         LogFatal(logger, message);
@@ -131,8 +179,22 @@ internal sealed partial class CollectorWorker(
     private static partial void LogStarted(ILogger logger, string node, FlowSource source, TimeSpan interval, string bootId, string netns, string podFilter);
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Warning,
-        Message = "Stopping with {Keys} flow keys the broker never confirmed; they are lost with this process")]
-    private static partial void LogUnsentAtShutdown(ILogger logger, int keys);
+        Message = "Stopping: {Sent} flow keys published at shutdown, {Unsent} the broker did not confirm in time ({Kept})")]
+    private static partial void LogUnsentAtShutdown(ILogger logger, int sent, int unsent, string kept);
+
+    [LoggerMessage(EventId = 2107, Level = LogLevel.Information, Message = "Stopping: {Sent} flow keys published at shutdown, none left unconfirmed")]
+    private static partial void LogFlushedAtShutdown(ILogger logger, int sent);
+
+    [LoggerMessage(EventId = 2108, Level = LogLevel.Information, Message = "Turned on conntrack timestamps (net.netfilter.nf_conntrack_timestamp=1) in {Where}")]
+    private static partial void LogTimestampsEnabled(ILogger logger, string where);
+
+    [LoggerMessage(EventId = 2109, Level = LogLevel.Warning,
+        Message = "Conntrack timestamps are off in {Where} and could not be turned on ({Reason}): a reopened 4-tuple can be miscounted and a restart takes live connections as a baseline. Set net.netfilter.nf_conntrack_timestamp=1 on the node, or give the collector CAP_NET_ADMIN")]
+    private static partial void LogTimestampsNotEnabled(ILogger logger, string where, string reason);
+
+    [LoggerMessage(EventId = 2110, Level = LogLevel.Warning,
+        Message = "Conntrack timestamps are off in {Where} and Egressd:Collector:EnableTimestamps is false: a reopened 4-tuple can be miscounted until net.netfilter.nf_conntrack_timestamp=1 is set")]
+    private static partial void LogTimestampsOff(ILogger logger, string where);
 
     [LoggerMessage(EventId = 2103, Level = LogLevel.Critical, Message = "{Reason}")]
     private static partial void LogFatal(ILogger logger, string reason);

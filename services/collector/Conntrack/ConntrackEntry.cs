@@ -26,6 +26,16 @@ internal record struct ConntrackEntry
     /// <summary>The conntrack zone (0 unless zones are in use).</summary>
     public ushort Zone;
 
+    /// <summary>
+    /// When the kernel confirmed the entry, in wall-clock (CLOCK_REALTIME) nanoseconds since the
+    /// Unix epoch; 0 when unknown (nf_conntrack_timestamp was off when the entry was made, or the
+    /// source keeps no start time). Tells successive connections on one reused tuple apart.
+    /// </summary>
+    public ulong StartNanos;
+
+    /// <summary>When the entry ended (destroy events only, with timestamps on); 0 when unknown.</summary>
+    public ulong StopNanos;
+
     /// <summary>True when this came from a destroy event: the counters are final.</summary>
     public bool Destroyed;
 }

@@ -35,6 +35,7 @@ internal static class ConntrackParser
     private const int CtaCountersReply = 10;
     private const int CtaId = 12;
     private const int CtaZone = 18;
+    private const int CtaTimestamp = 20;
 
     // enum ctattr_tuple, ctattr_ip, ctattr_l4proto, ctattr_counters
     private const int CtaTupleIp = 1;
@@ -51,6 +52,8 @@ internal static class ConntrackParser
     private const int CtaCountersBytes = 2;
     private const int CtaCounters32Packets = 3;
     private const int CtaCounters32Bytes = 4;
+    private const int CtaTimestampStart = 1;
+    private const int CtaTimestampStop = 2;
 
     /// <summary>
     /// Parses every message in one received buffer, handing each conntrack entry to
@@ -172,6 +175,9 @@ internal static class ConntrackParser
                 case CtaZone:
                     entry.Zone = ReadU16(value, "CTA_ZONE");
                     break;
+                case CtaTimestamp:
+                    ParseTimestamp(value, ref entry);
+                    break;
                 default:
                     break;
             }
@@ -247,6 +253,25 @@ internal static class ConntrackParser
                     break;
                 case CtaProtoDstPort:
                     tuple.DestinationPort = ReadU16(value, "CTA_PROTO_DST_PORT");
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+
+    /// <summary>CTA_TIMESTAMP (net.netfilter.nf_conntrack_timestamp): wall-clock nanoseconds of the entry's start, and of its end in a destroy event.</summary>
+    private static void ParseTimestamp(ReadOnlySpan<byte> nested, ref ConntrackEntry entry)
+    {
+        while (NextAttribute(ref nested, out var type, out var value))
+        {
+            switch (type)
+            {
+                case CtaTimestampStart:
+                    entry.StartNanos = BinaryPrimitives.ReadUInt64BigEndian(Exactly(value, 8, "CTA_TIMESTAMP_START"));
+                    break;
+                case CtaTimestampStop:
+                    entry.StopNanos = BinaryPrimitives.ReadUInt64BigEndian(Exactly(value, 8, "CTA_TIMESTAMP_STOP"));
                     break;
                 default:
                     break;

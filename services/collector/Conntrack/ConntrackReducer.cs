@@ -9,26 +9,44 @@ namespace Egressd.Collector.Conntrack;
 /// Turns conntrack entries into deltas per flow key (source, destination, original destination,
 /// protocol), from the local pod's point of view, added straight to the pending flows.
 /// <list type="bullet">
-/// <item>Each entry's last counters are kept, so a read yields what happened since the previous one;
+/// <item>Each entry's last counters are kept, so a read yields what happened since the previous one.
+/// An entry is known by its kernel id, original tuple and start time: the kernel reuses a slot, and
+/// with it the id, when a client reopens the same 4-tuple, and only the start time
+/// (nf_conntrack_timestamp) tells the successor from its predecessor. Without start times,
 /// counters lower than last time mean a new entry under the same key, counted from zero.</item>
 /// <item>The destination is the reply tuple's source (after DNAT: the backend pod), the original
 /// destination is kept when DNAT changed it (a service address), and the entry is also counted
 /// mirrored, from the answering side.</item>
 /// <item>A destroy event brings an entry's final counters: its last delta is counted and the entry is
-/// tombstoned so a dump still listing it cannot count it again.</item>
-/// <item>Entries no dump lists any more are forgotten, so memory follows the live table.</item>
+/// tombstoned so a dump still listing it cannot count it again. A destroy event whose counters are
+/// below what was last read belongs to an earlier connection on a reused tuple (only possible without
+/// start times): it neither ends nor hides the live successor.</item>
+/// <item>Entries two dumps no longer listed are forgotten, so memory follows the live table; the
+/// dump of grace lets a destroy event that comes late still find what was last read.</item>
+/// <item>After <see cref="Restore"/>, an entry the reducer has not seen yet may have been counted
+/// by the previous process: it continues from the checkpoint's counters; one that started after the
+/// checkpoint (or after this process started, without one) counts from zero; any other starts from
+/// its current counters, not counted, and what that skipped is added to <see cref="UncountedBytes"/>.
+/// A double count is never acceptable, a bounded and counted loss is.</item>
 /// </list>
 /// Steady state allocates nothing per entry: keys are structs and dictionaries keep their capacity.
 /// </summary>
-internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetworks, bool groupPublicDestinations, PendingFlows pending)
+internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetworks, bool groupPublicDestinations, PendingFlows pending, TimeProvider? time = null)
     : IConntrackEntrySink
 {
     private static readonly IpAddr PublicV4 = IpAddr.Parse("0.0.0.0");
     private static readonly IpAddr PublicV6 = IpAddr.Parse("::");
 
+    private readonly TimeProvider clock = time ?? TimeProvider.System;
     private readonly Dictionary<ulong, EntryState> entries = [];
     private readonly Dictionary<ulong, uint> tombstones = [];
     private uint generation;
+
+    // Set by Restore: what the previous process left, and from when on an entry is surely new.
+    private Dictionary<ulong, CheckpointEntry>? restored;
+    private ulong newSinceNanos;
+    private bool restarting;
+    private bool firstDumpDone;
 
     /// <summary>Where the deltas go.</summary>
     public PendingFlows Pending => pending;
@@ -42,11 +60,47 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
     /// <summary>Of those, entries the kernel sent counters for (none when accounting is off).</summary>
     public int EntriesWithCounters { get; private set; }
 
+    /// <summary>Of the entries the last dump listed, those with a start time (nf_conntrack_timestamp on when they began).</summary>
+    public int EntriesWithStart { get; private set; }
+
     /// <summary>Destroy events applied since the reducer was made.</summary>
     public long DestroyEvents { get; private set; }
 
+    /// <summary>Destroy events that did not belong to the entry last read under their key (a reused tuple without start times).</summary>
+    public long StaleDestroyEvents { get; private set; }
+
     /// <summary>Entries the reducer is tracking.</summary>
     public int TrackedEntries => entries.Count;
+
+    /// <summary>Wall-clock nanoseconds when the last dump began: entries that started later cannot be in it.</summary>
+    public ulong LastDumpStartNanos { get; private set; }
+
+    /// <summary>Bytes (both directions) that live entries carried before a restart and that were taken as a baseline, not counted.</summary>
+    public ulong UncountedBytes { get; private set; }
+
+    /// <summary>Entries that continued from the checkpoint, counted from zero as new, or taken as a baseline after a restart.</summary>
+    public (int Continued, int New, int Baseline) RestartOutcome => (continued, newSince, baselined);
+
+    private int continued;
+    private int newSince;
+    private int baselined;
+
+    /// <summary>
+    /// Switches on the restart rule for entries not seen yet (see the class summary).
+    /// <paramref name="checkpointEntries"/> is null when there is no usable checkpoint; then
+    /// <paramref name="newSince"/> is this process's start.
+    /// </summary>
+    public void Restore(IEnumerable<CheckpointEntry>? checkpointEntries, DateTimeOffset newSince)
+    {
+        restarting = true;
+        restored = [];
+        foreach (var e in checkpointEntries ?? [])
+        {
+            restored[e.Key] = e;
+        }
+
+        newSinceNanos = ToNanos(newSince);
+    }
 
     public void BeginDump()
     {
@@ -54,6 +108,8 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
         DumpedEntries = 0;
         ActiveEntries = 0;
         EntriesWithCounters = 0;
+        EntriesWithStart = 0;
+        LastDumpStartNanos = ToNanos(clock.GetUtcNow());
     }
 
     public void OnEntry(in ConntrackEntry entry)
@@ -68,12 +124,12 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
         }
     }
 
-    /// <summary>Forgets entries this dump no longer listed, and tombstones older than it.</summary>
+    /// <summary>Forgets entries the last two dumps no longer listed, and tombstones as old.</summary>
     public void EndDump()
     {
         foreach (var (key, state) in entries)
         {
-            if (state.Generation != generation)
+            if (state.Generation + 1 < generation)
             {
                 entries.Remove(key);
             }
@@ -81,9 +137,29 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
 
         foreach (var (key, destroyedAt) in tombstones)
         {
-            if (destroyedAt < generation)
+            if (destroyedAt + 1 < generation)
             {
                 tombstones.Remove(key);
+            }
+        }
+
+        if (firstDumpDone)
+        {
+            // The checkpoint answers for entries of the first dump (and events just around it) only.
+            restored = null;
+        }
+
+        firstDumpDone = true;
+    }
+
+    /// <summary>The counters of every entry with a local pod, as of the last read: what a checkpoint keeps.</summary>
+    public IEnumerable<CheckpointEntry> CheckpointEntries()
+    {
+        foreach (var (key, state) in entries)
+        {
+            if (state.Local)
+            {
+                yield return new CheckpointEntry(key, state.Original, state.Reply);
             }
         }
     }
@@ -91,6 +167,11 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
     private void OnDumped(in ConntrackEntry entry)
     {
         DumpedEntries++;
+        if (entry.StartNanos != 0)
+        {
+            EntriesWithStart++;
+        }
+
         var key = Fingerprint(entry);
         if (tombstones.ContainsKey(key))
         {
@@ -103,19 +184,30 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
             EntriesWithCounters++;
         }
 
+        var local = localPods.Contains(entry.Original.Source) || localPods.Contains(entry.Reply.Source);
         ref var state = ref CollectionsMarshal.GetValueRefOrAddDefault(entries, key, out var known);
-        if (!localPods.Contains(entry.Original.Source) && !localPods.Contains(entry.Reply.Source))
+        if (!known && restarting)
+        {
+            // Seen for the first time by this process: did the last one count it?
+            known = FromBeforeRestart(key, entry, local, out var baseline);
+            if (known)
+            {
+                state = baseline with { Generation = generation };
+            }
+        }
+
+        if (!local)
         {
             // No local pod at either end, yet: a pod that has just started may not be known for
             // a moment. Its baseline stays where it was (zero for a new entry), so once the pod is
             // known its traffic since the entry began is counted, not lost.
-            state = known ? state with { Generation = generation } : new EntryState(default, default, generation);
+            state = known ? state with { Generation = generation } : new EntryState(default, default, generation, Local: false);
             return;
         }
 
         ActiveEntries++;
         var (original, reply) = Delta(known, state, entry);
-        state = new EntryState(entry.OriginalCounters, entry.ReplyCounters, generation);
+        state = new EntryState(entry.OriginalCounters, entry.ReplyCounters, generation, Local: true);
         Account(entry, original, reply);
     }
 
@@ -128,7 +220,26 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
             return;
         }
 
-        var known = entries.Remove(key, out var state);
+        var known = entries.TryGetValue(key, out var state);
+        if (known && IsBelow(entry, state))
+        {
+            // Not the connection last read under this key but an earlier one on the same reused
+            // tuple and id: what it carried since its own last read is unknown, and counting it
+            // whole would count again what was read of it. Its live successor keeps its state.
+            StaleDestroyEvents++;
+            return;
+        }
+
+        if (known)
+        {
+            entries.Remove(key);
+        }
+        else if (restarting)
+        {
+            var local = localPods.Contains(entry.Original.Source) || localPods.Contains(entry.Reply.Source);
+            known = FromBeforeRestart(key, entry, local, out state);
+        }
+
         tombstones[key] = generation;
         if (!entry.HasCounters)
         {
@@ -139,12 +250,49 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
         Account(entry, original, reply);
     }
 
+    /// <summary>
+    /// The restart rule for an entry this process sees for the first time: true with the counters
+    /// to continue from when the previous process may have counted it, false when it is new.
+    /// </summary>
+    private bool FromBeforeRestart(ulong key, in ConntrackEntry entry, bool local, out EntryState baseline)
+    {
+        if (restored is not null && restored.Remove(key, out var saved))
+        {
+            continued++;
+            baseline = new EntryState(saved.Original, saved.Reply, generation, Local: true);
+            return true;
+        }
+
+        if (entry.StartNanos != 0 ? entry.StartNanos >= newSinceNanos : firstDumpDone)
+        {
+            // Began after the checkpoint was taken (or after this process started): nobody counted it.
+            // Without a start time, only entries first seen after the first dump are taken as new.
+            newSince++;
+            baseline = default;
+            return false;
+        }
+
+        // Older than the checkpoint yet not in it, or no checkpoint at all: what it carried so far
+        // may have been counted. Start from here, and say how much that leaves out.
+        baselined++;
+        if (local)
+        {
+            UncountedBytes += entry.OriginalCounters.Bytes + entry.ReplyCounters.Bytes;
+        }
+
+        baseline = new EntryState(entry.OriginalCounters, entry.ReplyCounters, generation, local);
+        return true;
+    }
+
+    private static bool IsBelow(in ConntrackEntry entry, in EntryState last) =>
+        entry.OriginalCounters.Bytes < last.Original.Bytes || entry.OriginalCounters.Packets < last.Original.Packets
+        || entry.ReplyCounters.Bytes < last.Reply.Bytes || entry.ReplyCounters.Packets < last.Reply.Packets;
+
     private static (ConntrackCounters Original, ConntrackCounters Reply) Delta(bool known, in EntryState last, in ConntrackEntry entry)
     {
         var o = entry.OriginalCounters;
         var r = entry.ReplyCounters;
-        if (!known || o.Bytes < last.Original.Bytes || o.Packets < last.Original.Packets
-            || r.Bytes < last.Reply.Bytes || r.Packets < last.Reply.Packets)
+        if (!known || IsBelow(entry, last))
         {
             // New, or counters went backwards: a new entry under the same key, counted from zero.
             return (o, r);
@@ -184,9 +332,12 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
         pending.Add(new FlowKey(source, destination, originalDestination, protocol), new FlowCounters(tx.Bytes, rx.Bytes, tx.Packets, rx.Packets));
     }
 
+    private static ulong ToNanos(DateTimeOffset at) => (ulong)Math.Max(0, (at - DateTimeOffset.UnixEpoch).Ticks) * 100;
+
     /// <summary>
-    /// An entry's identity in 8 bytes instead of 48: its kernel id and original tuple, mixed into
-    /// 64 bits. Two live entries share a fingerprint with odds of about n²/2⁶⁵ (10⁻⁹ at 250,000).
+    /// An entry's identity in 8 bytes instead of 56: its kernel id, original tuple and start time,
+    /// mixed into 64 bits. Deterministic, so a checkpoint written by one process is read by the
+    /// next. Two live entries share a fingerprint with odds of about n²/2⁶⁵ (10⁻⁹ at 250,000).
     /// </summary>
     private static ulong Fingerprint(in ConntrackEntry entry)
     {
@@ -196,6 +347,7 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
         h = Mix(h ^ t.Source.Lo);
         h = Mix(h ^ t.Destination.Hi);
         h = Mix(h ^ t.Destination.Lo);
+        h = Mix(h ^ entry.StartNanos);
         return Mix(h ^ t.Protocol ^ ((ulong)t.SourcePort << 8) ^ ((ulong)t.DestinationPort << 24) ^ ((ulong)t.Zone << 40) ^ ((ulong)entry.Zone << 56));
     }
 
@@ -210,5 +362,5 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
         return k;
     }
 
-    private readonly record struct EntryState(ConntrackCounters Original, ConntrackCounters Reply, uint Generation);
+    private readonly record struct EntryState(ConntrackCounters Original, ConntrackCounters Reply, uint Generation, bool Local);
 }

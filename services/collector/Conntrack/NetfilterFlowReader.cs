@@ -22,17 +22,23 @@ internal sealed partial class NetfilterFlowReader : IFlowReader, IDisposable
     private long lastSkipped;
     private long lastRestarts;
     private long lastDestroys;
+    private ulong lastUncounted;
+    private bool restartReported;
+    private bool startsReported;
 
-    public NetfilterFlowReader(NetfilterConntrack conntrack, ConntrackEventListener? events, ConntrackReducer reducer, string? netns, ILogger logger)
+    public NetfilterFlowReader(NetfilterConntrack conntrack, ConntrackEventListener? events, ConntrackReducer reducer, string? netns, ILogger logger, IWindowCheckpoint? checkpoint = null)
     {
         this.conntrack = conntrack;
         this.events = events;
         this.reducer = reducer;
         this.logger = logger;
+        Checkpoint = checkpoint;
         where = netns ?? "this process's network namespace";
     }
 
     public FlowSource Source => FlowSource.Netfilter;
+
+    public IWindowCheckpoint? Checkpoint { get; }
 
     public ValueTask ReadAsync(CancellationToken cancellationToken)
     {
@@ -77,6 +83,22 @@ internal sealed partial class NetfilterFlowReader : IFlowReader, IDisposable
             LogEmptyTable(logger, where);
         }
 
+        CollectorMetrics.RestartUncountedBytes.Inc(reducer.UncountedBytes - lastUncounted);
+        lastUncounted = reducer.UncountedBytes;
+        if (!restartReported)
+        {
+            var (continued, started, baseline) = reducer.RestartOutcome;
+            LogRestartOutcome(logger, continued, started, baseline, reducer.UncountedBytes);
+            restartReported = true;
+        }
+
+        if (!startsReported && reducer.DumpedEntries > 0 && reducer.EntriesWithStart < reducer.DumpedEntries)
+        {
+            // Entries made before nf_conntrack_timestamp was on never get a start time; say it once.
+            LogNoStartTimes(logger, reducer.DumpedEntries - reducer.EntriesWithStart, reducer.DumpedEntries, where);
+            startsReported = true;
+        }
+
         reported = true;
 
         // Say it once when it starts, and once when it stops.
@@ -112,6 +134,14 @@ internal sealed partial class NetfilterFlowReader : IFlowReader, IDisposable
     [LoggerMessage(EventId = 2303, Level = LogLevel.Information,
         Message = "The conntrack table in {Where} is empty: nothing there uses connection tracking yet (no NAT or stateful firewall rule), so there are no flows to report")]
     private static partial void LogEmptyTable(ILogger logger, string where);
+
+    [LoggerMessage(EventId = 2304, Level = LogLevel.Information,
+        Message = "First read: {Continued} connections continue from the restart checkpoint, {Started} opened since are counted from their start, {Baseline} are taken as they are now; the {Uncounted} bytes those carried before are not counted (egressd_collector_restart_uncounted_bytes_total)")]
+    private static partial void LogRestartOutcome(ILogger logger, int continued, int started, int baseline, ulong uncounted);
+
+    [LoggerMessage(EventId = 2305, Level = LogLevel.Warning,
+        Message = "{Without} of {Entries} conntrack entries in {Where} have no start time (net.netfilter.nf_conntrack_timestamp was off when they began): a client that reopens the same source port to the same server while the old entry lingers can be miscounted, and a restart takes them as a baseline. Turn it on with sysctl net.netfilter.nf_conntrack_timestamp=1 there, or Egressd:Collector:EnableTimestamps=true with CAP_NET_ADMIN")]
+    private static partial void LogNoStartTimes(ILogger logger, int without, int entries, string where);
 
     [LoggerMessage(EventId = 2302, Level = LogLevel.Information, Message = "Conntrack entries in {Where} carry counters again")]
     private static partial void LogCountersBack(ILogger logger, string where);

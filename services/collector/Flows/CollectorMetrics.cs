@@ -20,6 +20,20 @@ internal static class CollectorMetrics
     public static readonly Gauge PendingKeys = Metrics.CreateGauge(
         "egressd_collector_pending_keys", "Flow keys read but not yet confirmed by the broker.");
 
+    public static readonly Counter RestartUncountedBytes = Metrics.CreateCounter(
+        "egressd_collector_restart_uncounted_bytes_total",
+        "Bytes that connections open before a start without a usable checkpoint had carried: taken as a baseline, not counted (a bounded loss instead of a double count).");
+
+    public static readonly Gauge CheckpointEntries = Metrics.CreateGauge(
+        "egressd_collector_checkpoint_entries", "Entries in the last restart checkpoint written.");
+
+    public static readonly Counter CheckpointFailures = Metrics.CreateCounter(
+        "egressd_collector_checkpoint_failures_total", "Restart checkpoint writes that failed.");
+
+    public static readonly Histogram CheckpointSaveSeconds = Metrics.CreateHistogram(
+        "egressd_collector_checkpoint_write_duration_seconds", "Time to write the restart checkpoint once (temporary file, fsync, rename).",
+        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
+
     public static readonly Histogram ReadDuration = Metrics.CreateHistogram(
         "egressd_collector_read_duration_seconds", "Time to read connection tracking once.",
         new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });

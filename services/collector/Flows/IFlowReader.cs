@@ -12,4 +12,7 @@ public interface IFlowReader
     FlowSource Source { get; }
 
     ValueTask ReadAsync(CancellationToken cancellationToken);
+
+    /// <summary>The source's restart checkpoint, when it keeps per-entry counters a restart must continue from.</summary>
+    IWindowCheckpoint? Checkpoint => null;
 }

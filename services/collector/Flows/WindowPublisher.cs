@@ -8,29 +8,61 @@ namespace Egressd.Collector.Flows;
 /// confirmed; reads that happen meanwhile fold into the next window. A publish that timed out but
 /// did reach the broker is therefore re-sent with the same id and the same content, and sinks drop
 /// the copy; nothing is lost and no id is reused for other content. Memory stays bounded by keys:
-/// one frozen window plus one pending set.
+/// one frozen window plus one pending set (two frozen windows only at shutdown).
+/// <para>
+/// With a checkpoint, a window is saved with the source's counters as of its read before its first
+/// publish, so a process that dies at any point after the freeze leaves the next one both the
+/// counters to continue from and the parts to re-send under the same ids.
+/// </para>
 /// </summary>
-internal sealed partial class WindowPublisher(
-    IFlowReader reader,
-    PendingFlows pending,
-    IBatchPublisher publisher,
-    TimeProvider time,
-    string node,
-    int maxFlowsPerPart,
-    ILogger logger)
+internal sealed partial class WindowPublisher
 {
-    private List<FlowBatchCollected>? frozen;
+    private readonly IFlowReader reader;
+    private readonly PendingFlows pending;
+    private readonly IBatchPublisher publisher;
+    private readonly TimeProvider time;
+    private readonly string node;
+    private readonly int maxFlowsPerPart;
+    private readonly ILogger logger;
+    private readonly IWindowCheckpoint? checkpoint;
+    private readonly List<FlowBatchCollected> frozen = [];
     private long window;
+    private bool saved;
 
     // A window covers the time from the read before its first deltas to its last read.
-    private DateTimeOffset lastRead = time.GetUtcNow();
+    private DateTimeOffset lastRead;
     private DateTimeOffset? pendingSince;
+
+    public WindowPublisher(IFlowReader reader, PendingFlows pending, IBatchPublisher publisher, TimeProvider time, string node, int maxFlowsPerPart, ILogger logger)
+    {
+        this.reader = reader;
+        this.pending = pending;
+        this.publisher = publisher;
+        this.time = time;
+        this.node = node;
+        this.maxFlowsPerPart = maxFlowsPerPart;
+        this.logger = logger;
+        lastRead = time.GetUtcNow();
+        checkpoint = reader.Checkpoint;
+        if (checkpoint is { Unconfirmed.Count: > 0 } restored)
+        {
+            // Parts a previous process froze: first out, with their own ids.
+            frozen.AddRange(restored.Unconfirmed);
+        }
+    }
 
     /// <summary>Random per process start, so window numbers never collide across restarts.</summary>
     public string BootId { get; } = Guid.NewGuid().ToString("N")[..16];
 
-    /// <summary>Flow keys waiting: pending plus the frozen window's.</summary>
-    public int PendingKeyCount => pending.KeyCount + (frozen?.Sum(p => p.Flows.Count) ?? 0);
+    /// <summary>Flow keys waiting: pending plus the frozen windows'.</summary>
+    public int PendingKeyCount => pending.KeyCount + FrozenKeyCount;
+
+    /// <summary>What becomes of keys left unconfirmed at shutdown, in words for the last log line.</summary>
+    public string Checkpointed => checkpoint is null
+        ? "lost with this process: no restart checkpoint"
+        : "kept in the restart checkpoint and sent again at the next start";
+
+    private int FrozenKeyCount => frozen.Sum(p => p.Flows.Count);
 
     /// <summary>
     /// Reads once, folds the deltas in and tries to publish. A failed read or publish is logged
@@ -39,14 +71,68 @@ internal sealed partial class WindowPublisher(
     public async Task RunCycleAsync(CancellationToken cancellationToken)
     {
         await ReadAsync(cancellationToken);
-        if (frozen is null && !pending.IsEmpty)
+        if (frozen.Count == 0)
         {
-            frozen = [.. pending.Freeze(node, BootId, ++window, reader.Source, pendingSince ?? lastRead, lastRead, maxFlowsPerPart)];
-            pendingSince = null;
+            FreezePending();
+        }
+
+        if (!saved)
+        {
+            // The first checkpoint of this process, even without traffic: it holds the baselines taken at start.
+            Save();
         }
 
         await PublishFrozenAsync(cancellationToken);
         CollectorMetrics.PendingKeys.Set(PendingKeyCount);
+    }
+
+    /// <summary>
+    /// The shutdown cycle: reads once more and publishes everything read, the frozen window and
+    /// the pending deltas (frozen as a window of their own even while an older one waits), then
+    /// leaves the checkpoint with whatever the broker did not confirm.
+    /// </summary>
+    public async Task<(int Sent, int Unsent)> FlushAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ReadAsync(cancellationToken);
+        }
+        finally
+        {
+            FreezePending();
+            if (!saved)
+            {
+                Save();
+            }
+        }
+
+        var before = FrozenKeyCount;
+        await PublishFrozenAsync(cancellationToken);
+        var unsent = FrozenKeyCount;
+        CollectorMetrics.PendingKeys.Set(unsent);
+        return (before - unsent, unsent);
+    }
+
+    private void FreezePending()
+    {
+        if (pending.IsEmpty)
+        {
+            return;
+        }
+
+        frozen.AddRange(pending.Freeze(node, BootId, ++window, reader.Source, pendingSince ?? lastRead, lastRead, maxFlowsPerPart));
+        pendingSince = null;
+        Save();
+    }
+
+    private void Save()
+    {
+        // Only with nothing pending: the counters saved are then those of the frozen parts plus all confirmed.
+        if (checkpoint is not null && pending.IsEmpty)
+        {
+            checkpoint.Save(frozen);
+            saved = true;
+        }
     }
 
     private async Task ReadAsync(CancellationToken cancellationToken)
@@ -75,7 +161,7 @@ internal sealed partial class WindowPublisher(
 
     private async Task PublishFrozenAsync(CancellationToken cancellationToken)
     {
-        while (frozen is { Count: > 0 })
+        while (frozen.Count > 0)
         {
             var part = frozen[0];
             try
@@ -91,11 +177,16 @@ internal sealed partial class WindowPublisher(
 
             CollectorMetrics.PartsPublished.Inc();
             frozen.RemoveAt(0);
-            if (frozen.Count == 0)
+            if (frozen.Count == 0 || frozen[0].Id.Window != part.Id.Window || frozen[0].Id.BootId != part.Id.BootId)
             {
                 CollectorMetrics.WindowsPublished.Inc();
                 LogWindowPublished(logger, part.Id.Window, part.Id.PartCount, part.WindowEnd - part.WindowStart);
-                frozen = null;
+            }
+
+            if (frozen.Count == 0)
+            {
+                // Every part in the checkpoint on disk (saved by this process or left by the last) is confirmed.
+                checkpoint?.Confirmed();
             }
         }
     }

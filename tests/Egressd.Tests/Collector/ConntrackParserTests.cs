@@ -54,6 +54,22 @@ public sealed class ConntrackParserTests
     }
 
     [Fact]
+    public void Reads_the_start_and_stop_timestamps_and_leaves_them_zero_when_the_kernel_sends_none()
+    {
+        var sink = new Collect();
+        var interrupted = false;
+        var skipped = 0;
+        var batch = CtMessages.Concat(
+            CtMessages.Message(V4 with { Start = 1_700_000_000_123_456_789, Stop = 1_700_000_005_000_000_001, Type = 0x0102 }),
+            CtMessages.Message(V4));
+
+        ConntrackParser.ParseBatch(batch, sink, out _, ref interrupted, ref skipped);
+
+        Assert.Equal((1_700_000_000_123_456_789UL, 1_700_000_005_000_000_001UL, true), (sink.Entries[0].StartNanos, sink.Entries[0].StopNanos, sink.Entries[0].Destroyed));
+        Assert.Equal((0UL, 0UL), (sink.Entries[1].StartNanos, sink.Entries[1].StopNanos));
+    }
+
+    [Fact]
     public void Reports_errors_interrupted_dumps_destroy_events_and_missing_counters()
     {
         var sink = new Collect();

@@ -24,7 +24,7 @@ public sealed class ConntrackReducerTests
     private static ConntrackReducer Reducer(ILocalPods pods, bool groupPublicDestinations = false) =>
         new(pods, Private, groupPublicDestinations, new PendingFlows());
 
-    private static ConntrackEntry Entry(string src, string dst, string replySrc, ulong origBytes, ulong replyBytes, uint id = 1, bool destroyed = false) => new()
+    private static ConntrackEntry Entry(string src, string dst, string replySrc, ulong origBytes, ulong replyBytes, uint id = 1, bool destroyed = false, ulong start = 0) => new()
     {
         Original = new ConntrackTuple { Source = IpAddr.Parse(src), Destination = IpAddr.Parse(dst), Protocol = 6, SourcePort = 40000, DestinationPort = 80 },
         Reply = new ConntrackTuple { Source = IpAddr.Parse(replySrc), Destination = IpAddr.Parse(src), Protocol = 6, SourcePort = 80, DestinationPort = 40000 },
@@ -33,6 +33,7 @@ public sealed class ConntrackReducerTests
         HasCounters = true,
         Id = id,
         Destroyed = destroyed,
+        StartNanos = start,
     };
 
     private static List<FlowRecord> Read(ConntrackReducer reducer, params ConntrackEntry[] dump)
@@ -111,6 +112,9 @@ public sealed class ConntrackReducerTests
         Assert.Single(window);
         Assert.Equal(2, reducer.TrackedEntries);
         Assert.Equal(1, reducer.ActiveEntries);
+        // One dump of grace, for a destroy event that comes late.
+        Read(reducer);
+        Assert.Equal(2, reducer.TrackedEntries);
         Read(reducer);
         Assert.Equal(0, reducer.TrackedEntries);
     }
@@ -140,5 +144,94 @@ public sealed class ConntrackReducerTests
         Assert.Equal(20UL, flows.Single(f => f.DestinationIp == "0.0.0.0").TxBytes);
         Assert.Single(flows, f => f.DestinationIp == "::");
         Assert.Single(flows, f => f.DestinationIp == "10.2.0.9");
+    }
+
+    private const ulong T1 = 1_700_000_000_000_000_000;
+    private const ulong T2 = T1 + 50_000_000;
+    private const ulong T3 = T2 + 50_000_000;
+
+    private static (ulong Tx, ulong Rx) Sum(List<FlowRecord> flows) => (flows.Aggregate(0UL, (a, f) => a + f.TxBytes), flows.Aggregate(0UL, (a, f) => a + f.RxBytes));
+
+    [Fact]
+    public void Successive_connections_on_one_reused_tuple_and_id_are_each_counted_once_whatever_the_order()
+    {
+        // The kernel reuses the slot, so the id is the same; only the start time differs.
+        var a = new Pods("10.1.0.5");
+
+        // Dump, then the predecessor's destroy event and the successor in the next dump, the event drained after it.
+        var reducer = Reducer(a);
+        var total = Sum(Read(reducer, Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 1000, 3000, start: T1)));
+        reducer.BeginDump();
+        reducer.OnEntry(Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 200, 400, start: T2));
+        reducer.OnEntry(Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 1100, 3300, destroyed: true, start: T1));
+        reducer.EndDump();
+        var second = Sum([.. reducer.Pending.Freeze("node", "boot", 2, FlowSource.Netfilter, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, int.MaxValue)[0].Flows]);
+        // The successor ends (its event), a third opens, and a dump still lists the second one.
+        reducer.OnEntry(Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 250, 450, destroyed: true, start: T2));
+        var third = Sum(Read(reducer, Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 250, 450, start: T2), Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 70, 90, start: T3)));
+        var fourth = Read(reducer, Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 70, 90, start: T3));
+
+        Assert.Equal((1000UL, 3000UL), total);
+        Assert.Equal((100UL + 200UL, 300UL + 400UL), second);
+        Assert.Equal((50UL + 70UL, 50UL + 90UL), third);
+        Assert.Empty(fourth);
+    }
+
+    [Fact]
+    public void Destroy_event_lower_than_the_last_read_does_not_end_the_live_successor()
+    {
+        // Without start times: the successor was read under the same key, then the predecessor's event comes.
+        var reducer = Reducer(new Pods("10.1.0.5"));
+        Read(reducer, Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 5000, 5000));
+        Read(reducer, Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 9000, 9000));
+        reducer.OnEntry(Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 6000, 6000, destroyed: true));
+        Assert.Empty(Read(reducer, Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 9000, 9000)));
+        Assert.Equal((100UL, 100UL), Sum(Read(reducer, Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 9100, 9100))));
+        Assert.Equal(1, reducer.StaleDestroyEvents);
+    }
+
+    [Fact]
+    public void After_a_restart_entries_continue_from_the_checkpoint_new_ones_count_from_zero_and_others_are_a_counted_baseline()
+    {
+        var pods = new Pods("10.1.0.5");
+        var before = Reducer(pods);
+        Read(before,
+            Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 1000, 2000, id: 1, start: T1),
+            Entry("10.1.0.5", "10.2.0.8", "10.2.0.8", 10, 20, id: 2));
+        var saved = before.CheckpointEntries().ToList();
+        var checkpointAt = DateTimeOffset.UnixEpoch.AddTicks((long)(T2 / 100));
+
+        var after = Reducer(pods);
+        after.Restore(saved, checkpointAt);
+        var window = Read(after,
+            Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 1500, 2600, id: 1, start: T1),       // continues: 500 + 600
+            Entry("10.1.0.5", "10.2.0.8", "10.2.0.8", 15, 25, id: 2),                     // no start time, in the checkpoint: 5 + 5
+            Entry("10.1.0.5", "10.2.0.7", "10.2.0.7", 300, 400, id: 3, start: T3),         // opened after the checkpoint: whole
+            Entry("10.1.0.5", "10.2.0.6", "10.2.0.6", 7000, 8000, id: 4, start: T1 - 1));  // older, missing: baseline
+        Assert.Equal(1100UL, window.Single(f => f.DestinationIp == "10.2.0.9").TxBytes + window.Single(f => f.DestinationIp == "10.2.0.9").RxBytes);
+        Assert.Equal((5UL, 5UL), (window.Single(f => f.DestinationIp == "10.2.0.8").TxBytes, window.Single(f => f.DestinationIp == "10.2.0.8").RxBytes));
+        Assert.Equal((300UL, 400UL), (window.Single(f => f.DestinationIp == "10.2.0.7").TxBytes, window.Single(f => f.DestinationIp == "10.2.0.7").RxBytes));
+        Assert.DoesNotContain(window, f => f.DestinationIp == "10.2.0.6");
+        Assert.Equal(15_000UL, after.UncountedBytes);
+        Assert.Equal((2, 1, 1), after.RestartOutcome);
+
+        // From then on, the baseline entry counts its traffic, and an entry without a start time seen only now is new.
+        var later = Read(after, Entry("10.1.0.5", "10.2.0.6", "10.2.0.6", 7100, 8000, id: 4, start: T1 - 1), Entry("10.1.0.5", "10.2.0.5", "10.2.0.5", 40, 0, id: 5));
+        Assert.Equal(100UL, later.Single(f => f.DestinationIp == "10.2.0.6").TxBytes);
+        Assert.Equal(40UL, later.Single(f => f.DestinationIp == "10.2.0.5").TxBytes);
+    }
+
+    [Fact]
+    public void Without_a_checkpoint_live_entries_are_a_baseline_and_their_destroy_events_count_only_what_follows()
+    {
+        var pods = new Pods("10.1.0.5");
+        var reducer = Reducer(pods);
+        reducer.Restore(null, DateTimeOffset.UnixEpoch.AddTicks((long)(T2 / 100)));
+        // An event queued before the first dump, of a connection older than this process: maybe counted already.
+        reducer.OnEntry(Entry("10.1.0.5", "10.2.0.4", "10.2.0.4", 900, 100, id: 9, destroyed: true, start: T1));
+        Assert.Empty(Read(reducer, Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 1000, 2000, start: T1)));
+        reducer.OnEntry(Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 1010, 2020, destroyed: true, start: T1));
+        Assert.Equal((10UL, 20UL), Sum(Read(reducer)));
+        Assert.Equal(4000UL, reducer.UncountedBytes);
     }
 }

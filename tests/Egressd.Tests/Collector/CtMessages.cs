@@ -10,7 +10,7 @@ internal static class CtMessages
         IPAddress OrigSrc, IPAddress OrigDst, IPAddress ReplySrc, IPAddress ReplyDst,
         byte Protocol = 6, ushort SrcPort = 40000, ushort DstPort = 80,
         ulong OrigPackets = 3, ulong OrigBytes = 300, ulong ReplyPackets = 4, ulong ReplyBytes = 4000,
-        uint Id = 7, uint Timeout = 120, bool Counters = true, ushort Type = 0x0100);
+        uint Id = 7, uint Timeout = 120, bool Counters = true, ushort Type = 0x0100, ulong Start = 0, ulong Stop = 0);
 
     public static byte[] Message(Spec s, ushort flags = 0x2, uint seq = 1)
     {
@@ -27,6 +27,17 @@ internal static class CtMessages
 
         Attr(attrs, 11, Be32(1));
         Attr(attrs, 12, Be32(s.Id));
+        if (s.Start != 0)
+        {
+            var timestamp = new List<byte>();
+            Attr(timestamp, 1, Be64(s.Start));
+            if (s.Stop != 0)
+            {
+                Attr(timestamp, 2, Be64(s.Stop));
+            }
+
+            Nested(attrs, 20, timestamp);
+        }
         var family = s.OrigSrc.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? (byte)2 : (byte)10;
         var payload = new List<byte> { family, 0, 0, 0 };
         payload.AddRange(attrs);

@@ -98,6 +98,7 @@ public sealed class NetfilterCollectorTests
     internal static async Task<(InProcessHost Host, string FlowLog)> StartCollectorAsync(NetnsLab lab, string readInterval, Dictionary<string, string?>? more = null)
     {
         var flowLog = Path.Combine(Path.GetTempPath(), $"egressd-{lab.Id}.jsonl");
+        var state = Path.Combine(Path.GetTempPath(), $"egressd-state-{lab.Id}");
         var settings = new Dictionary<string, string?>
         {
             ["Egressd:Bus:Transport"] = "inmemory",
@@ -108,6 +109,7 @@ public sealed class NetfilterCollectorTests
             ["Egressd:ClusterContext:Source"] = "Inventory",
             ["Egressd:Inventory:File"] = LabInventory.Write(lab),
             ["Egressd:Exporter:FlowLog:Path"] = flowLog,
+            ["Egressd:Collector:StateDirectory"] = state,
         };
         foreach (var (key, value) in more ?? [])
         {
@@ -115,6 +117,15 @@ public sealed class NetfilterCollectorTests
         }
 
         var host = await InProcessHost.StartAsync("egressd", b => b.AddAllInOne(), settings);
+        // The worker starts in the background, and a connection already open at its first read is
+        // taken as a baseline (no checkpoint yet): the first read writes the checkpoint, so wait for it.
+        var checkpoint = Path.Combine(settings["Egressd:Collector:StateDirectory"]!, "conntrack.checkpoint");
+        if (!await Eventually.TrueAsync(() => File.Exists(checkpoint), TimeSpan.FromSeconds(30)))
+        {
+            await host.DisposeAsync();
+            throw new TimeoutException($"the collector never completed its first read ({checkpoint} not written)");
+        }
+
         return (host, flowLog);
     }
 

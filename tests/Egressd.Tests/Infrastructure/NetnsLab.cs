@@ -111,6 +111,27 @@ internal sealed partial class NetnsLab : IDisposable
         return Sum(output);
     }
 
+    /// <summary>
+    /// An independent ground truth: a named nftables counter in the node's forward path for
+    /// packets matching <paramref name="match"/> (e.g. <c>ip saddr X ip daddr Y tcp dport 9300</c>)
+    /// that conntrack tracks (<c>ct state != invalid</c>). It counts the same IP bytes conntrack does.
+    /// </summary>
+    public void AddCounter(string name, string match)
+    {
+        Exec("node", "nft", "add", "counter", "inet", "egt", name);
+        // Inserted before the chain's accept rule, which would end the chain for these packets.
+        Exec("node", "sh", "-c", $"nft insert rule inet egt forward {match} ct state != invalid counter name {name}");
+    }
+
+    /// <summary>Packets and bytes an <see cref="AddCounter"/> counter saw so far.</summary>
+    public (ulong Packets, ulong Bytes) ReadCounter(string name)
+    {
+        var output = Exec("node", "nft", "list", "counter", "inet", "egt", name);
+        var match = NftCounter().Match(output);
+        return match.Success ? (ulong.Parse(match.Groups[1].Value), ulong.Parse(match.Groups[2].Value))
+            : throw new InvalidOperationException($"nft list counter {name}: {output}");
+    }
+
     public void Dispose()
     {
         foreach (var ns in Enumerable.Reverse(namespaces))
@@ -202,4 +223,7 @@ internal sealed partial class NetnsLab : IDisposable
 
     [GeneratedRegex(@"packets=(\d+) bytes=(\d+)")]
     private static partial Regex Counters();
+
+    [GeneratedRegex(@"packets (\d+) bytes (\d+)")]
+    private static partial Regex NftCounter();
 }

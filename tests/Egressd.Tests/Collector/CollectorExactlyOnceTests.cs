@@ -1,0 +1,423 @@
+using System.Net;
+using System.Net.Sockets;
+using Egressd.Tests.Infrastructure;
+
+namespace Egressd.Tests.Collector;
+
+/// <summary>
+/// The collector against the kernel's own accounting under the faults that used to lose or double
+/// bytes: a 4-tuple reopened while its old entry lingers (the kernel reuses the slot and the id),
+/// thousands of short connections on reused tuples, a collector killed and restarted with live
+/// connections (with and without its checkpoint), and SIGTERM while a publish is in flight. The
+/// ground truth is a pair of nftables counters per test in the node's forward path, one per
+/// direction, counting what conntrack tracks (<c>ct state != invalid</c>).
+/// </summary>
+[Collection(BrokerCollection.Name)]
+public sealed class CollectorExactlyOnceTests(RabbitMqBroker broker)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(45);
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    [Theory]
+    [InlineData(ProtocolType.Tcp)]
+    [InlineData(ProtocolType.Udp)]
+    public async Task One_source_port_reopened_to_one_server_several_times_within_a_read_interval_is_counted_as_the_kernel_counted(ProtocolType protocol)
+    {
+        using var lab = new NetnsLab();
+        // Expired UDP entries go quickly, so the next datagram from the same port makes a new entry in the old slot.
+        lab.Exec("node", "sysctl", "-qw", "net.netfilter.nf_conntrack_udp_timeout=1");
+        var truth = Counters(lab, protocol, 9300);
+        var (host, flowLog) = await NetfilterCollectorTests.StartCollectorAsync(lab, "00:00:01");
+        await using var _ = host;
+        // The worker starts in the background: traffic before it listens would be none of its business.
+        await WaitForReadsAsync(host, 1);
+
+        await Reopen(lab, protocol, 9300, sourcePorts: [41000], connections: 6, upload: 3_000, download: 7_000);
+
+        await AssertPublishedEqualsKernelAsync(host, flowLog, lab, protocol, truth);
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task Thousands_of_short_connections_on_reused_tuples_are_counted_as_the_kernel_counted()
+    {
+        using var lab = new NetnsLab();
+        var truth = Counters(lab, ProtocolType.Tcp, 9310);
+        var (host, flowLog) = await NetfilterCollectorTests.StartCollectorAsync(lab, "00:00:00.500");
+        await using var _ = host;
+        await WaitForReadsAsync(host, 1);
+
+        // 3,000 connections over 24 source ports: each port reopened ~125 times while its old entry is in TIME_WAIT.
+        await Reopen(lab, ProtocolType.Tcp, 9310, sourcePorts: [.. Enumerable.Range(42000, 24)], connections: 3_000, upload: 200, download: 300);
+
+        await AssertPublishedEqualsKernelAsync(host, flowLog, lab, ProtocolType.Tcp, truth);
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task Collector_killed_and_restarted_with_live_connections_reports_the_kernels_counters_no_more()
+    {
+        using var lab = new NetnsLab();
+        var state = Path.Combine(Path.GetTempPath(), $"egressd-state-{lab.Id}");
+        var truth = Counters(lab, ProtocolType.Tcp, 9400);
+        await using var probe = await CollectedBatches.StartAsync(broker, lab.Node);
+        var bus = await broker.BusSettingsAsync();
+
+        var first = StartCollector(lab, bus, state);
+        await first.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+        await using var live = await LiveConnection.OpenAsync(lab, 9400);
+        await live.TrafficAsync(TimeSpan.FromSeconds(1.5));
+        Assert.True(await Eventually.TrueAsync(async () => (await probe.TotalsAsync()).ContainsKey(Key(ProtocolType.Tcp)), Patience), first.Tail());
+        await live.TrafficAsync(TimeSpan.FromSeconds(0.5));
+        await first.KillAsync();
+        await live.TrafficAsync(TimeSpan.FromSeconds(0.5));
+
+        await using var second = StartCollector(lab, bus, state);
+        await second.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+        await live.TrafficAsync(TimeSpan.FromSeconds(1));
+        await live.DisposeAsync();
+
+        var expected = truth.Read();
+        var published = default((ulong, ulong, ulong, ulong));
+        Assert.True(await Eventually.TrueAsync(async () =>
+        {
+            published = (await probe.TotalsAsync()).GetValueOrDefault(Key(ProtocolType.Tcp));
+            return published == expected;
+        }, Patience), $"published {published}, kernel {expected}\n{second.Tail()}");
+        await second.WaitForMoreReadsAsync(3, StartTimeout);
+        Assert.Equal(expected, (await probe.TotalsAsync()).GetValueOrDefault(Key(ProtocolType.Tcp)));
+        Assert.Contains(second.Output, l => l.Contains("\"EventId\":2401", StringComparison.Ordinal));
+        Assert.Matches(@"egressd_collector_restart_uncounted_bytes_total 0\b", await second.GetStringAsync("/metrics"));
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task Collector_restarted_without_its_checkpoint_never_counts_twice_and_counts_what_it_skipped()
+    {
+        using var lab = new NetnsLab();
+        var state = Path.Combine(Path.GetTempPath(), $"egressd-state-{lab.Id}");
+        var truth = Counters(lab, ProtocolType.Tcp, 9410);
+        await using var probe = await CollectedBatches.StartAsync(broker, lab.Node);
+        var bus = await broker.BusSettingsAsync();
+
+        var first = StartCollector(lab, bus, state);
+        await first.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+        await using var live = await LiveConnection.OpenAsync(lab, 9410);
+        await live.TrafficAsync(TimeSpan.FromSeconds(1.5));
+        Assert.True(await Eventually.TrueAsync(async () => (await probe.TotalsAsync()).ContainsKey(Key(ProtocolType.Tcp)), Patience), first.Tail());
+        await live.TrafficAsync(TimeSpan.FromSeconds(0.5));
+        await first.KillAsync();
+        Directory.Delete(state, recursive: true);
+        await live.TrafficAsync(TimeSpan.FromSeconds(0.5));
+
+        await using var second = StartCollector(lab, bus, state);
+        await second.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+        await live.TrafficAsync(TimeSpan.FromSeconds(1));
+        await live.DisposeAsync();
+
+        var expected = truth.Read();
+        await second.WaitForMoreReadsAsync(4, StartTimeout);
+        await Task.Yield();
+        var afterReads = (await probe.TotalsAsync()).GetValueOrDefault(Key(ProtocolType.Tcp));
+        var uncounted = Uncounted(await second.GetStringAsync("/metrics"));
+        var kernelBytes = expected.Item1 + expected.Item2;
+        var publishedBytes = afterReads.Item1 + afterReads.Item2;
+        Assert.True(publishedBytes <= kernelBytes, $"published {afterReads} is more than the kernel counted {expected}: a double count");
+        Assert.True(uncounted > 0, "the baseline taken at the restart was not counted in egressd_collector_restart_uncounted_bytes_total");
+        Assert.True(kernelBytes - publishedBytes <= uncounted, $"lost {kernelBytes - publishedBytes} bytes, more than the {uncounted} the metric admits");
+        Assert.Contains(second.Output, l => l.Contains("\"EventId\":2304", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task Collector_stopped_by_SIGTERM_while_a_publish_hangs_publishes_the_frozen_window_and_the_pending_deltas()
+    {
+        using var lab = new NetnsLab();
+        var state = Path.Combine(Path.GetTempPath(), $"egressd-state-{lab.Id}");
+        var truth = Counters(lab, ProtocolType.Tcp, 9420);
+        await using var probe = await CollectedBatches.StartAsync(broker, lab.Node);
+        var target = await broker.AddressAsync();
+        await using var proxy = new TcpProxy(target.Host, target.Port);
+        proxy.Open();
+        var bus = await broker.BusSettingsAsync(portOverride: proxy.Port);
+        bus["Egressd:Bus:PublishTimeout"] = "00:00:05";
+
+        await using var collector = StartCollector(lab, bus, state);
+        await collector.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+        await using var live = await LiveConnection.OpenAsync(lab, 9420);
+        await live.TrafficAsync(TimeSpan.FromSeconds(1));
+        Assert.True(await Eventually.TrueAsync(async () => (await probe.TotalsAsync()).ContainsKey(Key(ProtocolType.Tcp)), Patience), collector.Tail());
+
+        // The broker goes away: a window freezes and its publish hangs, while more deltas are read.
+        proxy.Close();
+        await live.TrafficAsync(TimeSpan.FromSeconds(1.5));
+        await live.DisposeAsync();
+        await collector.WaitForMoreReadsAsync(1, StartTimeout);
+        var stopping = collector.StopAsync();
+        proxy.Open();
+        await stopping;
+        Assert.Equal(0, await collector.WaitForExitAsync(TimeSpan.FromSeconds(5)));
+
+        var expected = truth.Read();
+        var published = default((ulong, ulong, ulong, ulong));
+        Assert.True(await Eventually.TrueAsync(async () =>
+        {
+            published = (await probe.TotalsAsync()).GetValueOrDefault(Key(ProtocolType.Tcp));
+            return published == expected;
+        }, Patience), $"published {published}, kernel {expected}\n{collector.Tail()}");
+        Assert.Contains(collector.Output, l => l.Contains("\"EventId\":2107", StringComparison.Ordinal));
+    }
+
+    private static (string, string, int) Key(ProtocolType protocol) => (NetnsLab.V4("a"), NetnsLab.V4("c"), protocol == ProtocolType.Tcp ? 6 : 17);
+
+    private static ServiceProcess StartCollector(NetnsLab lab, Dictionary<string, string?> bus, string state)
+    {
+        var settings = new Dictionary<string, string?>(bus)
+        {
+            ["Egressd:Collector:Source"] = "netfilter",
+            ["Egressd:Collector:Netns"] = lab.NodePath,
+            ["Egressd:Collector:NodeName"] = lab.Node,
+            ["Egressd:Collector:ReadInterval"] = "00:00:00.300",
+            ["Egressd:Collector:StateDirectory"] = state,
+            ["Egressd:ClusterContext:Source"] = "Inventory",
+            ["Egressd:Inventory:File"] = LabInventory.Write(lab),
+        };
+        return ServiceProcess.Start("collector", Repo.ServiceDll("collector", "Egressd.Collector"), settings);
+    }
+
+    private static ulong Uncounted(string metrics)
+    {
+        const string Name = "egressd_collector_restart_uncounted_bytes_total ";
+        var line = metrics.Split('\n').First(l => l.StartsWith(Name, StringComparison.Ordinal));
+        return (ulong)double.Parse(line[Name.Length..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>nftables counters for a→c and c→a on one server port.</summary>
+    private static GroundTruth Counters(NetnsLab lab, ProtocolType protocol, int port)
+    {
+        var l4 = protocol == ProtocolType.Tcp ? "tcp" : "udp";
+        var up = $"up{port}";
+        var down = $"down{port}";
+        lab.AddCounter(up, $"ip saddr {NetnsLab.V4("a")} ip daddr {NetnsLab.V4("c")} {l4} dport {port}");
+        lab.AddCounter(down, $"ip saddr {NetnsLab.V4("c")} ip daddr {NetnsLab.V4("a")} {l4} sport {port}");
+        return new GroundTruth(lab, up, down);
+    }
+
+    private static async Task AssertPublishedEqualsKernelAsync(InProcessHost host, string flowLog, NetnsLab lab, ProtocolType protocol, GroundTruth truth)
+    {
+        var key = new NetfilterCollectorTests.FlowKey(NetnsLab.V4("a"), NetnsLab.V4("c"), null, protocol == ProtocolType.Tcp ? 6 : 17);
+        var expected = truth.Read();
+        Assert.True(expected.Item1 > 0 && expected.Item2 > 0, $"the nftables counters saw nothing: {expected}");
+        var published = default((ulong, ulong, ulong, ulong));
+        Assert.True(await Eventually.TrueAsync(() =>
+        {
+            published = NetfilterCollectorTests.Totals(flowLog, lab.Node).GetValueOrDefault(key);
+            return published == expected;
+        }, Patience), $"published {published}, kernel {expected}\n" + string.Join('\n',
+            (await new HttpClient().GetStringAsync(new Uri(host.BaseAddress, "/metrics"))).Split('\n').Where(l => l.StartsWith("egressd_co", StringComparison.Ordinal) && !l.Contains("bucket", StringComparison.Ordinal))));
+
+        // Three more reads: still exactly the kernel's.
+        await WaitForReadsAsync(host, 3);
+        Assert.Equal(expected, NetfilterCollectorTests.Totals(flowLog, lab.Node).GetValueOrDefault(key));
+    }
+
+    private static async Task WaitForReadsAsync(InProcessHost host, int more)
+    {
+        using var http = new HttpClient();
+        async Task<double> Reads()
+        {
+            const string Count = "egressd_collector_read_duration_seconds_count ";
+            var line = (await http.GetStringAsync(new Uri(host.BaseAddress, "/metrics"))).Split('\n').FirstOrDefault(l => l.StartsWith(Count, StringComparison.Ordinal));
+            return line is null ? 0 : double.Parse(line[Count.Length..], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var start = await Reads();
+        Assert.True(await Eventually.TrueAsync(async () => await Reads() >= start + more, Patience), "the collector stopped reading");
+    }
+
+    /// <summary>
+    /// <paramref name="connections"/> connections (or UDP exchanges) from a's <paramref name="sourcePorts"/>,
+    /// round robin, to c: each reopens a port whose previous entry is still in the table (TCP:
+    /// the server closed first, TIME_WAIT; UDP: expired and reaped), so the kernel reuses its slot.
+    /// </summary>
+    private static async Task Reopen(NetnsLab lab, ProtocolType protocol, int port, int[] sourcePorts, int connections, int upload, int download)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var server = IPAddress.Parse(NetnsLab.V4("c"));
+        var client = IPAddress.Parse(NetnsLab.V4("a"));
+        if (protocol == ProtocolType.Tcp)
+        {
+            using var listener = lab.SocketIn("c", AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(IPAddress.Any, port));
+            listener.Listen(1024);
+            var serving = Task.Run(async () =>
+            {
+                var buffer = new byte[64 * 1024];
+                var reply = new byte[download];
+                for (var i = 0; i < connections; i++)
+                {
+                    using var peer = await listener.AcceptAsync(ct);
+                    var got = 0;
+                    while (got < upload)
+                    {
+                        var n = await peer.ReceiveAsync(buffer, ct);
+                        if (n == 0)
+                        {
+                            break;
+                        }
+
+                        got += n;
+                    }
+
+                    await peer.SendAsync(reply, ct);
+                    // The server closes first: its side waits in TIME_WAIT, the conntrack entry too.
+                    peer.Close();
+                }
+            }, ct);
+
+            var payload = new byte[upload];
+            var answer = new byte[64 * 1024];
+            for (var i = 0; i < connections; i++)
+            {
+                var sourcePort = sourcePorts[i % sourcePorts.Length];
+                using var socket = await ConnectFromAsync(lab, client, sourcePort, new IPEndPoint(server, port), ct);
+                await socket.SendAsync(payload, ct);
+                while (await socket.ReceiveAsync(answer, ct) > 0)
+                {
+                }
+
+                socket.Close();
+            }
+
+            await serving.WaitAsync(TimeSpan.FromSeconds(60), ct);
+            return;
+        }
+
+        using var udpServer = lab.SocketIn("c", AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        udpServer.Bind(new IPEndPoint(IPAddress.Any, port));
+        var udpServing = Task.Run(async () =>
+        {
+            var buffer = new byte[65536];
+            var reply = new byte[download];
+            for (var i = 0; i < connections; i++)
+            {
+                var result = await udpServer.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), ct);
+                await udpServer.SendToAsync(reply, result.RemoteEndPoint, ct);
+            }
+        }, ct);
+        for (var i = 0; i < connections; i++)
+        {
+            var sourcePort = sourcePorts[i % sourcePorts.Length];
+            using (var socket = lab.SocketIn("a", AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
+            {
+                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                socket.Bind(new IPEndPoint(client, sourcePort));
+                await socket.ConnectAsync(new IPEndPoint(server, port), ct);
+                await socket.SendAsync(new byte[upload], ct);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(TimeSpan.FromSeconds(10));
+                await socket.ReceiveAsync(new byte[65536], timeout.Token);
+            }
+
+            // Until the entry has expired: the next datagram from this port makes a new one.
+            Assert.True(await Eventually.TrueAsync(() =>
+                !lab.TryExec("node", "conntrack", "-L", "-p", "udp", "--orig-src", NetnsLab.V4("a"), "--sport", sourcePort.ToString(), "--dport", port.ToString()).Output.Contains("udp", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(10)), "the UDP entry never expired");
+        }
+
+        await udpServing.WaitAsync(TimeSpan.FromSeconds(30), ct);
+    }
+
+    /// <summary>Connects from a fixed source port, waiting out the moment its previous connection still holds it.</summary>
+    private static async Task<Socket> ConnectFromAsync(NetnsLab lab, IPAddress client, int sourcePort, IPEndPoint server, CancellationToken ct)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var socket = lab.SocketIn("a", AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                socket.Bind(new IPEndPoint(client, sourcePort));
+                await socket.ConnectAsync(server, ct);
+                return socket;
+            }
+            catch (SocketException) when (attempt < 200)
+            {
+                socket.Dispose();
+                await Task.Yield();
+            }
+        }
+    }
+
+    private sealed class GroundTruth(NetnsLab lab, string up, string down)
+    {
+        /// <summary>As a flow from a: (tx bytes, rx bytes, tx packets, rx packets).</summary>
+        public (ulong, ulong, ulong, ulong) Read()
+        {
+            var u = lab.ReadCounter(up);
+            var d = lab.ReadCounter(down);
+            return (u.Bytes, d.Bytes, u.Packets, d.Packets);
+        }
+    }
+
+    /// <summary>A long-lived TCP connection from a to c; c answers 100 bytes per chunk it receives.</summary>
+    private sealed class LiveConnection : IAsyncDisposable
+    {
+        private readonly Socket listener;
+        private readonly Socket client;
+        private readonly Task serving;
+        private bool closed;
+
+        private LiveConnection(Socket listener, Socket client, Task serving)
+        {
+            this.listener = listener;
+            this.client = client;
+            this.serving = serving;
+        }
+
+        public static async Task<LiveConnection> OpenAsync(NetnsLab lab, int port)
+        {
+            var listener = lab.SocketIn("c", AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(IPAddress.Any, port));
+            listener.Listen();
+            var serving = Task.Run(async () =>
+            {
+                using var peer = await listener.AcceptAsync();
+                var buffer = new byte[65536];
+                while (await peer.ReceiveAsync(buffer) > 0)
+                {
+                    await peer.SendAsync(buffer.AsMemory(0, 100));
+                }
+            });
+            var client = lab.SocketIn("a", AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await client.ConnectAsync(new IPEndPoint(IPAddress.Parse(NetnsLab.V4("c")), port));
+            return new LiveConnection(listener, client, serving);
+        }
+
+        /// <summary>10 kB every 20 ms for <paramref name="duration"/>.</summary>
+        public async Task TrafficAsync(TimeSpan duration)
+        {
+            var chunk = new byte[10_000];
+            var until = DateTime.UtcNow + duration;
+            while (DateTime.UtcNow < until)
+            {
+                await client.SendAsync(chunk);
+                await Task.Delay(20);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (closed)
+            {
+                return;
+            }
+
+            closed = true;
+            client.Shutdown(SocketShutdown.Both);
+            client.Close();
+            await serving.WaitAsync(TimeSpan.FromSeconds(10));
+            listener.Dispose();
+        }
+    }
+}
