@@ -149,7 +149,11 @@ internal sealed class FaultPipeline : IAsyncDisposable
         var report = $"flow log: {lines.Count} lines of {expected}, tx {Sum(lines, l => l.TxBytes)} of {TxBytes * (ulong)Nodes.Count}; "
             + $"prometheus: tx {Exposition.Value(metrics, "egressd_transmit_bytes_total")}, rx {Exposition.Value(metrics, "egressd_received_bytes_total")}; "
             + $"duplicates skipped by sinks: {Exposition.Value(metrics, "egressd_exporter_duplicates_skipped_total")}";
-        output?.WriteLine(report);
+        var exporterPeak = Exporter.PeakRssBytes();
+        output?.WriteLine(report + $"; exporter peak RSS {exporterPeak >> 20} MiB");
+
+        // egressd's chart gives its exporter 512 MiB: a fault must not push it past that.
+        Assert.True(exporterPeak < 512L << 20, $"exporter peak RSS {exporterPeak >> 20} MiB, over the 512 MiB budget");
 
         // Flow log: every line once, every batch whole, the counters' sums exact.
         Assert.Equal(expected, lines.Count);

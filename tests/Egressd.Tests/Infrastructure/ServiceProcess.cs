@@ -28,10 +28,15 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
     public bool HasExited => process.HasExited;
 
     /// <summary>The process's resident memory now (VmRSS): what a pod's memory limit counts.</summary>
-    public long RssBytes()
+    public long RssBytes() => Status("VmRSS:");
+
+    /// <summary>The most resident memory the process has had since it started (what a pod's memory limit kills on).</summary>
+    public long PeakRssBytes() => Status("VmHWM:");
+
+    private long Status(string field)
     {
-        var line = File.ReadLines($"/proc/{process.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        var line = File.ReadLines($"/proc/{process.Id}/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
+        return long.Parse(line[field.Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
     }
 
     /// <param name="launcher">A command that runs the service, such as setpriv with its arguments.</param>

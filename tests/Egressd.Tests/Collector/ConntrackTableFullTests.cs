@@ -1,0 +1,100 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Egressd.Tests.Infrastructure;
+
+namespace Egressd.Tests.Collector;
+
+/// <summary>
+/// Runs alone: the kernel's conntrack limit is one setting for every network namespace, so while
+/// this test lowers it no other test may need more entries than it allows.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ConntrackLimitCollection
+{
+    public const string Name = "conntrack-limit";
+}
+
+/// <summary>A full conntrack table: the kernel drops new connections; what it does track, the collector reports exactly.</summary>
+[Collection(ConntrackLimitCollection.Name)]
+public sealed class ConntrackTableFullTests
+{
+    private const string MaxSetting = "net.netfilter.nf_conntrack_max";
+    private const int Limit = 64;
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task With_the_table_full_the_collector_keeps_reporting_what_the_kernel_tracks()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var lab = new NetnsLab();
+        var (host, flowLog) = await NetfilterCollectorTests.StartCollectorAsync(lab, "00:00:00.250");
+        await using var _ = host;
+
+        using var listener = lab.SocketIn("c", AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Any, 9500));
+        listener.Listen();
+        var serving = Task.Run(async () =>
+        {
+            using var peer = await listener.AcceptAsync(ct);
+            var buffer = new byte[65536];
+            while (await peer.ReceiveAsync(buffer, ct) > 0)
+            {
+                await peer.SendAsync(buffer.AsMemory(0, 100), ct);
+            }
+        }, ct);
+        using var client = lab.SocketIn("a", AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(new IPEndPoint(IPAddress.Parse(NetnsLab.V4("c")), 9500), ct);
+        var port = ((IPEndPoint)client.LocalEndPoint!).Port;
+
+        var original = File.ReadAllText($"/proc/sys/{MaxSetting.Replace('.', '/')}").Trim();
+        int tracked;
+        try
+        {
+            File.WriteAllText($"/proc/sys/{MaxSetting.Replace('.', '/')}", Limit.ToString(CultureInfo.InvariantCulture));
+
+            // Fill the node's table with UDP flows past the limit: the kernel refuses the rest.
+            using var udp = lab.SocketIn("b", AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            var target = IPAddress.Parse(NetnsLab.V4("c"));
+            for (var p = 20000; p < 20000 + (3 * Limit); p++)
+            {
+                await udp.SendToAsync(new byte[64], new IPEndPoint(target, p), ct);
+            }
+
+            tracked = int.Parse(lab.Exec("node", "cat", "/proc/sys/net/netfilter/nf_conntrack_count").Trim(), CultureInfo.InvariantCulture);
+            Assert.True(tracked >= Limit - 1, $"the table holds {tracked} entries, expected it full at {Limit}");
+
+            // The connection the kernel already tracks goes on; so does the collector.
+            var chunk = new byte[10_000];
+            for (var i = 0; i < 60; i++)
+            {
+                await client.SendAsync(chunk, ct);
+                await Task.Delay(20, ct);
+            }
+        }
+        finally
+        {
+            File.WriteAllText($"/proc/sys/{MaxSetting.Replace('.', '/')}", original);
+        }
+
+        client.Shutdown(SocketShutdown.Both);
+        client.Close();
+        await serving.WaitAsync(TimeSpan.FromSeconds(10), ct);
+
+        var kernel = lab.KernelCounters("-p", "tcp", "--orig-src", NetnsLab.V4("a"), "--sport", port.ToString(CultureInfo.InvariantCulture));
+        Assert.True(kernel.OrigBytes > 500_000, $"kernel counted {kernel}");
+        var key = new NetfilterCollectorTests.FlowKey(NetnsLab.V4("a"), NetnsLab.V4("c"), null, 6);
+        var expected = (kernel.OrigBytes, kernel.ReplyBytes, kernel.OrigPackets, kernel.ReplyPackets);
+        var published = default((ulong, ulong, ulong, ulong));
+        Assert.True(await Eventually.TrueAsync(() =>
+        {
+            published = NetfilterCollectorTests.Totals(flowLog, lab.Node).GetValueOrDefault(key);
+            return published == expected;
+        }, TimeSpan.FromSeconds(60)), $"published {published}, kernel {expected}");
+
+        // It read the full table, and no read failed.
+        var metrics = await new HttpClient().GetStringAsync(new Uri(host.BaseAddress, "/metrics"), ct);
+        Assert.DoesNotMatch(@"egressd_collector_read_failures_total [1-9]", metrics);
+        TestContext.Current.TestOutputHelper?.WriteLine($"table full at {tracked} entries (limit {Limit}); published {published}, kernel {expected}");
+    }
+}
