@@ -90,8 +90,8 @@ public static class CollectorCommands
     [SupportedOSPlatform("linux")]
     private static int Init(string? netns, TextWriter output)
     {
-        ConntrackAccounting.Enable(netns);
-        ConntrackTimestamps.Enable(netns);
+        ConntrackSwitch.Accounting.Enable(netns);
+        ConntrackSwitch.Timestamps.Enable(netns);
         output.WriteLine($"conntrack accounting and timestamps are on in {netns ?? "this network namespace"}");
         return 0;
     }

@@ -27,8 +27,8 @@ internal sealed partial class CollectorWorker(
         {
             if (OperatingSystem.IsLinux() && settings.ResolveSource() == FlowSource.Netfilter)
             {
-                PrepareAccounting(settings);
-                PrepareTimestamps(settings);
+                Prepare(ConntrackSwitch.Accounting, settings.EnableAccounting, settings.NetnsPath());
+                Prepare(ConntrackSwitch.Timestamps, settings.EnableTimestamps, settings.NetnsPath());
             }
 
             reader = services.GetRequiredService<IFlowReader>();
@@ -114,56 +114,28 @@ internal sealed partial class CollectorWorker(
     }
 
     [SupportedOSPlatform("linux")]
-    private void PrepareAccounting(CollectorOptions settings)
+    private void Prepare(ConntrackSwitch sysctl, bool allowed, string? netns)
     {
-        var netns = settings.NetnsPath();
         var where = netns ?? "the collector's network namespace";
-        if (ConntrackAccounting.IsEnabled(netns) is true)
+        if (sysctl.IsEnabled(netns) is true)
         {
             return;
         }
 
-        if (!settings.EnableAccounting)
+        if (!allowed)
         {
-            LogAccountingOff(logger, where);
+            LogSwitchOff(logger, sysctl.Sysctl, where, sysctl.Setting, sysctl.WithoutIt);
             return;
         }
 
         try
         {
-            ConntrackAccounting.Enable(netns);
-            LogAccountingEnabled(logger, where);
+            sysctl.Enable(netns);
+            LogSwitchEnabled(logger, sysctl.Sysctl, where);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            LogAccountingNotEnabled(logger, where, ex.Message);
-        }
-    }
-
-    [SupportedOSPlatform("linux")]
-    private void PrepareTimestamps(CollectorOptions settings)
-    {
-        var netns = settings.NetnsPath();
-        var where = netns ?? "the collector's network namespace";
-        if (ConntrackTimestamps.IsEnabled(netns) is true)
-        {
-            return;
-        }
-
-        if (!settings.EnableTimestamps)
-        {
-            LogTimestampsOff(logger, where);
-            return;
-        }
-
-        try
-        {
-            ConntrackTimestamps.Enable(netns);
-            LogTimestampsEnabled(logger, where);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            LogTimestampsNotEnabled(logger, where, ex.Message);
+            LogSwitchNotEnabled(logger, sysctl.Sysctl, where, ex.Message, sysctl.WithoutIt);
         }
     }
 
@@ -185,28 +157,16 @@ internal sealed partial class CollectorWorker(
     [LoggerMessage(EventId = 2107, Level = LogLevel.Information, Message = "Stopping: {Sent} flow keys published at shutdown, none left unconfirmed")]
     private static partial void LogFlushedAtShutdown(ILogger logger, int sent);
 
-    [LoggerMessage(EventId = 2108, Level = LogLevel.Information, Message = "Turned on conntrack timestamps (net.netfilter.nf_conntrack_timestamp=1) in {Where}")]
-    private static partial void LogTimestampsEnabled(ILogger logger, string where);
-
-    [LoggerMessage(EventId = 2109, Level = LogLevel.Warning,
-        Message = "Conntrack timestamps are off in {Where} and could not be turned on ({Reason}): a reopened 4-tuple can be miscounted and a restart takes live connections as a baseline. Set net.netfilter.nf_conntrack_timestamp=1 on the node, or give the collector CAP_NET_ADMIN")]
-    private static partial void LogTimestampsNotEnabled(ILogger logger, string where, string reason);
-
-    [LoggerMessage(EventId = 2110, Level = LogLevel.Warning,
-        Message = "Conntrack timestamps are off in {Where} and Egressd:Collector:EnableTimestamps is false: a reopened 4-tuple can be miscounted until net.netfilter.nf_conntrack_timestamp=1 is set")]
-    private static partial void LogTimestampsOff(ILogger logger, string where);
-
     [LoggerMessage(EventId = 2103, Level = LogLevel.Critical, Message = "{Reason}")]
     private static partial void LogFatal(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 2104, Level = LogLevel.Information, Message = "Turned on conntrack accounting (net.netfilter.nf_conntrack_acct=1) in {Where}")]
-    private static partial void LogAccountingEnabled(ILogger logger, string where);
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Information, Message = "Turned on {Sysctl}=1 in {Where}")]
+    private static partial void LogSwitchEnabled(ILogger logger, string sysctl, string where);
 
     [LoggerMessage(EventId = 2105, Level = LogLevel.Warning,
-        Message = "Conntrack accounting is off in {Where} and could not be turned on ({Reason}): counters read zero. Set net.netfilter.nf_conntrack_acct=1 on the node, or give the collector CAP_NET_ADMIN")]
-    private static partial void LogAccountingNotEnabled(ILogger logger, string where, string reason);
+        Message = "{Sysctl} is off in {Where} and could not be turned on ({Reason}): {WithoutIt}. Set {Sysctl}=1 on the node, or give the collector CAP_NET_ADMIN")]
+    private static partial void LogSwitchNotEnabled(ILogger logger, string sysctl, string where, string reason, string withoutIt);
 
-    [LoggerMessage(EventId = 2106, Level = LogLevel.Warning,
-        Message = "Conntrack accounting is off in {Where} and Egressd:Collector:EnableAccounting is false: counters read zero until net.netfilter.nf_conntrack_acct=1 is set")]
-    private static partial void LogAccountingOff(ILogger logger, string where);
+    [LoggerMessage(EventId = 2106, Level = LogLevel.Warning, Message = "{Sysctl} is off in {Where} and {Setting} is false: {WithoutIt} until {Sysctl}=1 is set")]
+    private static partial void LogSwitchOff(ILogger logger, string sysctl, string where, string setting, string withoutIt);
 }

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Egressd.Enricher;
 using Egressd.Tests.Infrastructure;
@@ -35,45 +33,14 @@ public sealed class CollectorBrokerOutageTests(RabbitMqBroker broker)
         var (host, flowLog) = await NetfilterCollectorTests.StartCollectorAsync(lab, "00:00:00.250", bus);
         await using var _ = host;
 
-        using var listener = lab.SocketIn("c", AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Any, 8080));
-        listener.Listen();
-        var serving = Task.Run(async () =>
-        {
-            using var peer = await listener.AcceptAsync(ct);
-            var buffer = new byte[65536];
-            while (await peer.ReceiveAsync(buffer, ct) > 0)
-            {
-                await peer.SendAsync(buffer.AsMemory(0, 100), ct);
-            }
-        }, ct);
-        using var client = lab.SocketIn("a", AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(new IPEndPoint(IPAddress.Parse(NetnsLab.V4("c")), 8080), ct);
-        var port = ((IPEndPoint)client.LocalEndPoint!).Port;
-
-        var chunk = new byte[10_000];
-        var started = DateTime.UtcNow;
-        var outage = false;
-        while (DateTime.UtcNow - started < TimeSpan.FromSeconds(7))
-        {
-            await client.SendAsync(chunk, ct);
-            var elapsed = DateTime.UtcNow - started;
-            if (!outage && elapsed > TimeSpan.FromSeconds(1.5))
-            {
-                proxy.Close();
-                outage = true;
-            }
-            else if (outage && elapsed > TimeSpan.FromSeconds(4.5))
-            {
-                proxy.Open();
-            }
-
-            await Task.Delay(50, ct);
-        }
-
-        client.Shutdown(SocketShutdown.Both);
-        client.Close();
-        await serving.WaitAsync(TimeSpan.FromSeconds(10), ct);
+        var live = await LiveConnection.OpenAsync(lab, 8080);
+        var port = live.LocalPort;
+        await live.TrafficAsync(TimeSpan.FromSeconds(1.5));
+        proxy.Close();
+        await live.TrafficAsync(TimeSpan.FromSeconds(3));
+        proxy.Open();
+        await live.TrafficAsync(TimeSpan.FromSeconds(2.5));
+        await live.DisposeAsync();
 
         var kernel = lab.KernelCounters("-p", "tcp", "--orig-src", NetnsLab.V4("a"), "--sport", port.ToString());
         Assert.True(kernel.OrigBytes > 500_000, $"kernel counted {kernel}");

@@ -31,21 +31,8 @@ public sealed class ConntrackTableFullTests
         var (host, flowLog) = await NetfilterCollectorTests.StartCollectorAsync(lab, "00:00:00.250");
         await using var _ = host;
 
-        using var listener = lab.SocketIn("c", AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Any, 9500));
-        listener.Listen();
-        var serving = Task.Run(async () =>
-        {
-            using var peer = await listener.AcceptAsync(ct);
-            var buffer = new byte[65536];
-            while (await peer.ReceiveAsync(buffer, ct) > 0)
-            {
-                await peer.SendAsync(buffer.AsMemory(0, 100), ct);
-            }
-        }, ct);
-        using var client = lab.SocketIn("a", AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(new IPEndPoint(IPAddress.Parse(NetnsLab.V4("c")), 9500), ct);
-        var port = ((IPEndPoint)client.LocalEndPoint!).Port;
+        var live = await LiveConnection.OpenAsync(lab, 9500);
+        var port = live.LocalPort;
 
         var original = File.ReadAllText($"/proc/sys/{MaxSetting.Replace('.', '/')}").Trim();
         int tracked;
@@ -65,21 +52,14 @@ public sealed class ConntrackTableFullTests
             Assert.True(tracked >= Limit - 1, $"the table holds {tracked} entries, expected it full at {Limit}");
 
             // The connection the kernel already tracks goes on; so does the collector.
-            var chunk = new byte[10_000];
-            for (var i = 0; i < 60; i++)
-            {
-                await client.SendAsync(chunk, ct);
-                await Task.Delay(20, ct);
-            }
+            await live.TrafficAsync(TimeSpan.FromSeconds(1.5));
         }
         finally
         {
             File.WriteAllText($"/proc/sys/{MaxSetting.Replace('.', '/')}", original);
         }
 
-        client.Shutdown(SocketShutdown.Both);
-        client.Close();
-        await serving.WaitAsync(TimeSpan.FromSeconds(10), ct);
+        await live.DisposeAsync();
 
         var kernel = lab.KernelCounters("-p", "tcp", "--orig-src", NetnsLab.V4("a"), "--sport", port.ToString(CultureInfo.InvariantCulture));
         Assert.True(kernel.OrigBytes > 500_000, $"kernel counted {kernel}");
