@@ -34,7 +34,6 @@ public sealed class CollectorBrokerOutageTests(RabbitMqBroker broker)
         await using var _ = host;
 
         var live = await LiveConnection.OpenAsync(lab, 8080);
-        var port = live.LocalPort;
         await live.TrafficAsync(TimeSpan.FromSeconds(1.5));
         proxy.Close();
         await live.TrafficAsync(TimeSpan.FromSeconds(3));
@@ -42,16 +41,7 @@ public sealed class CollectorBrokerOutageTests(RabbitMqBroker broker)
         await live.TrafficAsync(TimeSpan.FromSeconds(2.5));
         await live.DisposeAsync();
 
-        var kernel = lab.KernelCounters("-p", "tcp", "--orig-src", NetnsLab.V4("a"), "--sport", port.ToString());
-        Assert.True(kernel.OrigBytes > 500_000, $"kernel counted {kernel}");
-        var key = new NetfilterCollectorTests.FlowKey(NetnsLab.V4("a"), NetnsLab.V4("c"), null, 6);
-        var expected = (kernel.OrigBytes, kernel.ReplyBytes, kernel.OrigPackets, kernel.ReplyPackets);
-        var published = default((ulong, ulong, ulong, ulong));
-        Assert.True(await Eventually.TrueAsync(() =>
-        {
-            published = NetfilterCollectorTests.Totals(flowLog, lab.Node).GetValueOrDefault(key);
-            return published == expected;
-        }, TimeSpan.FromSeconds(90)), $"published {published}, kernel {expected}");
+        await NetfilterCollectorTests.AssertLiveConnectionPublishedAsync(lab, flowLog, live);
 
         var metrics = await new HttpClient().GetStringAsync(new Uri(host.BaseAddress, "/metrics"), ct);
         Assert.Matches(@"egressd_collector_publish_failures_total [1-9]", metrics);

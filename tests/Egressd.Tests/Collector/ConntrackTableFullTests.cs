@@ -32,8 +32,6 @@ public sealed class ConntrackTableFullTests
         await using var _ = host;
 
         var live = await LiveConnection.OpenAsync(lab, 9500);
-        var port = live.LocalPort;
-
         var original = File.ReadAllText($"/proc/sys/{MaxSetting.Replace('.', '/')}").Trim();
         int tracked;
         try
@@ -61,20 +59,11 @@ public sealed class ConntrackTableFullTests
 
         await live.DisposeAsync();
 
-        var kernel = lab.KernelCounters("-p", "tcp", "--orig-src", NetnsLab.V4("a"), "--sport", port.ToString(CultureInfo.InvariantCulture));
-        Assert.True(kernel.OrigBytes > 500_000, $"kernel counted {kernel}");
-        var key = new NetfilterCollectorTests.FlowKey(NetnsLab.V4("a"), NetnsLab.V4("c"), null, 6);
-        var expected = (kernel.OrigBytes, kernel.ReplyBytes, kernel.OrigPackets, kernel.ReplyPackets);
-        var published = default((ulong, ulong, ulong, ulong));
-        Assert.True(await Eventually.TrueAsync(() =>
-        {
-            published = NetfilterCollectorTests.Totals(flowLog, lab.Node).GetValueOrDefault(key);
-            return published == expected;
-        }, TimeSpan.FromSeconds(60)), $"published {published}, kernel {expected}");
+        var counted = await NetfilterCollectorTests.AssertLiveConnectionPublishedAsync(lab, flowLog, live);
 
         // It read the full table, and no read failed.
         var metrics = await new HttpClient().GetStringAsync(new Uri(host.BaseAddress, "/metrics"), ct);
         Assert.DoesNotMatch(@"egressd_collector_read_failures_total [1-9]", metrics);
-        TestContext.Current.TestOutputHelper?.WriteLine($"table full at {tracked} entries (limit {Limit}); published {published}, kernel {expected}");
+        TestContext.Current.TestOutputHelper?.WriteLine($"table full at {tracked} entries (limit {Limit}); published = kernel {counted}");
     }
 }

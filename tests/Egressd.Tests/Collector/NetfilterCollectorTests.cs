@@ -129,6 +129,25 @@ public sealed class NetfilterCollectorTests
         return (host, flowLog);
     }
 
+    /// <summary>
+    /// Waits until the flow log holds exactly what the kernel counted for the live connection from a
+    /// to c (closed by now, so its counters are final), and returns those counters.
+    /// </summary>
+    internal static async Task<(ulong Tx, ulong Rx, ulong TxPackets, ulong RxPackets)> AssertLiveConnectionPublishedAsync(NetnsLab lab, string flowLog, LiveConnection live)
+    {
+        var kernel = lab.KernelCounters("-p", "tcp", "--orig-src", NetnsLab.V4("a"), "--sport", live.LocalPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(kernel.OrigBytes > 500_000, $"kernel counted {kernel}");
+        var key = new FlowKey(NetnsLab.V4("a"), NetnsLab.V4("c"), null, 6);
+        var expected = (kernel.OrigBytes, kernel.ReplyBytes, kernel.OrigPackets, kernel.ReplyPackets);
+        var published = default((ulong, ulong, ulong, ulong));
+        Assert.True(await Eventually.TrueAsync(() =>
+        {
+            published = Totals(flowLog, lab.Node).GetValueOrDefault(key);
+            return published == expected;
+        }, TimeSpan.FromSeconds(90)), $"published {published}, kernel {expected}");
+        return expected;
+    }
+
     internal static Dictionary<FlowKey, (ulong Tx, ulong Rx, ulong TxPackets, ulong RxPackets)> Totals(string flowLog, string node)
     {
         var totals = new Dictionary<FlowKey, (ulong Tx, ulong Rx, ulong TxPackets, ulong RxPackets)>();

@@ -16,10 +16,11 @@ internal sealed class LiveConnection : IAsyncDisposable
         this.listener = listener;
         this.client = client;
         this.serving = serving;
+        LocalPort = ((IPEndPoint)client.LocalEndPoint!).Port;
     }
 
     /// <summary>The client's port: with the protocol and addresses, what picks its conntrack entry.</summary>
-    public int LocalPort => ((IPEndPoint)client.LocalEndPoint!).Port;
+    public int LocalPort { get; }
 
     public static async Task<LiveConnection> OpenAsync(NetnsLab lab, int port)
     {
