@@ -19,7 +19,14 @@ internal sealed partial class DnsCapture(
     private static readonly TimeSpan ReceiveTimeout = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(1);
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    private PacketSocket? socket;
+    private DnsResponseProcessor? processor;
+
+    /// <summary>
+    /// Opens the socket before the host's start completes (ExecuteAsync runs later, on the thread
+    /// pool), so every answer from then on is queued in the kernel for the capture thread.
+    /// </summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var collector = collectorOptions.Value;
@@ -27,29 +34,57 @@ internal sealed partial class DnsCapture(
         if (!settings.Enabled)
         {
             LogOff(logger, $"{DnsOptions.Section}:Enabled is false");
-            return Task.CompletedTask;
         }
-
-        if (!OperatingSystem.IsLinux())
+        else if (!OperatingSystem.IsLinux())
         {
             LogOff(logger, "capture needs Linux");
-            return Task.CompletedTask;
         }
-
-        if (collector.Source == CollectorSource.Replay)
+        else if (collector.Source == CollectorSource.Replay)
         {
             LogOff(logger, "the replay source carries its own answers");
+        }
+        else
+        {
+            Open(settings, collector.NetnsPath());
+        }
+
+        return base.StartAsync(cancellationToken);
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!OperatingSystem.IsLinux() || socket is null || processor is null)
+        {
             return Task.CompletedTask;
         }
 
-        return Start(settings, collector.NetnsPath(), stoppingToken);
+        return StartThread(socket, processor, stoppingToken);
     }
 
     [SupportedOSPlatform("linux")]
-    private Task Start(DnsOptions settings, string? netns, CancellationToken stoppingToken)
+    private Task StartThread(PacketSocket open, DnsResponseProcessor work, CancellationToken stoppingToken)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() => Run(open, work, done, stoppingToken)) { IsBackground = true, Name = "egressd-dns" };
+        thread.Start();
+        return done.Task;
+    }
+
+    public override void Dispose()
+    {
+        // Only when ExecuteAsync never took it over (the host stopped before it ran).
+        if (ExecuteTask is null && OperatingSystem.IsLinux())
+        {
+            socket?.Dispose();
+        }
+
+        base.Dispose();
+    }
+
+    [SupportedOSPlatform("linux")]
+    private void Open(DnsOptions settings, string? netns)
     {
         var where = netns ?? "the collector's network namespace";
-        PacketSocket socket;
         try
         {
             socket = PacketSocket.Open(netns, settings.ReceiveBufferBytes, ReceiveTimeout);
@@ -57,35 +92,32 @@ internal sealed partial class DnsCapture(
         catch (PacketSocketException ex) when (ex.IsPermissionDenied)
         {
             LogNoPermission(logger, where, ex.Message);
-            return Task.CompletedTask;
+            return;
         }
         catch (Exception ex) when (ex is PacketSocketException or IOException or UnauthorizedAccessException)
         {
             LogOpenFailed(logger, where, ex.Message);
-            return Task.CompletedTask;
+            return;
         }
 
-        var map = new DnsAnswerMap(settings.MaxEntries, settings.MinTtl, settings.MaxTtl);
-        var processor = new DnsResponseProcessor(map, inbox, time);
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                Loop(socket, processor, stoppingToken);
-            }
-            finally
-            {
-                socket.Dispose();
-                DnsMetrics.CaptureUp.Set(0);
-                done.SetResult();
-            }
-        })
-        { IsBackground = true, Name = "egressd-dns" };
+        processor = new DnsResponseProcessor(new DnsAnswerMap(settings.MaxEntries, settings.MinTtl, settings.MaxTtl), inbox, time);
         DnsMetrics.CaptureUp.Set(1);
         LogStarted(logger, where, settings.MinTtl, settings.MaxTtl, settings.MaxEntries);
-        thread.Start();
-        return done.Task;
+    }
+
+    [SupportedOSPlatform("linux")]
+    private void Run(PacketSocket open, DnsResponseProcessor work, TaskCompletionSource done, CancellationToken stoppingToken)
+    {
+        try
+        {
+            Loop(open, work, stoppingToken);
+        }
+        finally
+        {
+            open.Dispose();
+            DnsMetrics.CaptureUp.Set(0);
+            done.SetResult();
+        }
     }
 
     [SupportedOSPlatform("linux")]
