@@ -1,5 +1,6 @@
 using Egressd.Collector.Cilium;
 using Egressd.Collector.Conntrack;
+using Egressd.Collector.Dns;
 using Egressd.Collector.Flows;
 using Egressd.Collector.Pods;
 using Egressd.Collector.Replay;
@@ -38,7 +39,11 @@ public static class CollectorHostingExtensions
         services.TryAddSingleton(CreateLocalPods);
         services.TryAddSingleton(CreateFlowReader);
         services.TryAddSingleton<IBatchPublisher, BusBatchPublisher>();
+        services.AddOptions<DnsOptions>().BindConfiguration(DnsOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DnsOptions>, DnsOptionsValidator>();
+        services.TryAddSingleton(sp => new DnsAnswerInbox(sp.GetRequiredService<IOptions<DnsOptions>>().Value.MaxEntries));
         services.AddHostedService<LocalPodsWatcher>();
+        services.AddHostedService<DnsCapture>();
         services.AddHostedService<CollectorWorker>();
         services.AddHealthChecks().AddCheck<LocalPodsHealthCheck>("local-pods", tags: [ServiceDefaultsExtensions.ReadyTag]);
         return builder;
@@ -61,7 +66,11 @@ public static class CollectorHostingExtensions
         };
     }
 
-    private static IFlowReader CreateFlowReader(IServiceProvider services)
+    /// <summary>The flow source, with the captured DNS answers moved into each read's window.</summary>
+    private static IFlowReader CreateFlowReader(IServiceProvider services) => new DnsAnsweringFlowReader(
+        CreateSourceReader(services), services.GetRequiredService<DnsAnswerInbox>(), services.GetRequiredService<PendingFlows>());
+
+    private static IFlowReader CreateSourceReader(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<CollectorOptions>>().Value;
         var pending = services.GetRequiredService<PendingFlows>();

@@ -19,4 +19,10 @@ internal static class EnricherMetrics
 
     public static readonly Counter Unattributed = Metrics.CreateCounter(
         "egressd_enricher_unattributed_flows_total", "Flows kept without a source pod, by reason.", "reason");
+
+    public static readonly Gauge DnsNames = Metrics.CreateGauge(
+        "egressd_enricher_dns_names", "Addresses with a DNS name from the collectors' answers.");
+
+    public static readonly Counter DnsNamesEvicted = Metrics.CreateCounter(
+        "egressd_enricher_dns_names_evicted_total", "Addresses dropped from the DNS name map because it was full (Egressd:Enricher:DnsMaxEntries).");
 }

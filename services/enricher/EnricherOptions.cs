@@ -19,4 +19,7 @@ internal sealed class EnricherOptions
 
     /// <summary>Destinations in these CIDRs count as <c>internet</c>, even when private (a NAT gateway, say).</summary>
     public List<string> InternetCidrs { get; set; } = [];
+
+    /// <summary>Most addresses whose DNS names (from every collector's answers) are kept; the least recently used goes first.</summary>
+    public int DnsMaxEntries { get; set; } = 200_000;
 }

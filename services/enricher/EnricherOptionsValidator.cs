@@ -13,6 +13,11 @@ internal sealed class EnricherOptionsValidator : IValidateOptions<EnricherOption
             errors.Add($"{EnricherOptions.Section}:MaxFlowsPerBatch must be at least 1 (got {options.MaxFlowsPerBatch})");
         }
 
+        if (options.DnsMaxEntries < 1)
+        {
+            errors.Add($"{EnricherOptions.Section}:DnsMaxEntries must be at least 1 (got {options.DnsMaxEntries})");
+        }
+
         CidrSet.Validate(options.InZoneCidrs, $"{EnricherOptions.Section}:{nameof(options.InZoneCidrs)}", errors);
         CidrSet.Validate(options.InRegionCidrs, $"{EnricherOptions.Section}:{nameof(options.InRegionCidrs)}", errors);
         CidrSet.Validate(options.CrossRegionCidrs, $"{EnricherOptions.Section}:{nameof(options.CrossRegionCidrs)}", errors);

@@ -20,6 +20,8 @@ internal sealed class FlowBatchCollectedConsumer(ClusterState cluster, FlowEnric
         var batch = context.Message;
         if (batch.Flows is null || batch.Flows.Count == 0)
         {
+            // Its answers still name addresses in other batches, from this node or any other.
+            enricher.RecordAnswers(batch);
             // Nothing to enrich or count: a window with DNS answers only, or a malformed empty one.
             EnricherMetrics.Skipped.WithLabels("empty").Inc();
             return;

@@ -5,6 +5,7 @@ return args switch
 {
     ["conntrack", .. var rest] when OperatingSystem.IsLinux() => await ConntrackBenchmark.RunAsync(rest),
     ["cilium", .. var rest] when OperatingSystem.IsLinux() => CiliumBenchmark.Run(rest),
+    ["dns", .. var rest] when OperatingSystem.IsLinux() => DnsBenchmark.Run(rest),
     ["enricher", .. var rest] => await EnricherBenchmark.RunAsync(rest),
     ["exporter", .. var rest] => await ExporterBenchmark.RunAsync(rest),
     ["exporter-child", var impl, var series] => await ExporterBenchmark.ChildAsync(impl, int.Parse(series, System.Globalization.CultureInfo.InvariantCulture)),
@@ -13,7 +14,7 @@ return args switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: sudo dotnet run -c Release --project tests/Egressd.Benchmarks -- conntrack [--entries N] [--rss-entries N] | cilium [--entries N] | enricher [--batches N]");
+    Console.Error.WriteLine("usage: sudo dotnet run -c Release --project tests/Egressd.Benchmarks -- conntrack [--entries N] [--rss-entries N] | cilium [--entries N] | dns [--seconds N] | enricher [--batches N]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Egressd.Benchmarks -- exporter [--series 100000,1000000]");
     return 2;
 }

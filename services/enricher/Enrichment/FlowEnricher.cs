@@ -10,10 +10,20 @@ namespace Egressd.Enricher.Enrichment;
 /// clock, so it is tested without a cluster and benchmarked alone. A flow whose source is unknown
 /// is kept (egressd drops it, and its bytes vanish); a batch that cannot have come from a
 /// collector (an address that is not one, a protocol number outside 0-255, too many flows) is
-/// refused whole with <see cref="InvalidBatchException"/>.
+/// refused whole with <see cref="InvalidBatchException"/>. DNS names come from
+/// <see cref="DnsNameMap"/>, which every batch's answers feed first: the one piece of state here,
+/// read against the batch's own window rather than a clock.
 /// </summary>
-internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPerBatch)
+internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPerBatch, DnsNameMap names)
 {
+    public FlowEnricher(TrafficClassifier classifier, int maxFlowsPerBatch)
+        : this(classifier, maxFlowsPerBatch, new DnsNameMap(100_000))
+    {
+    }
+
+    /// <summary>Takes in a batch's DNS answers without enriching it (a window with answers only).</summary>
+    public void RecordAnswers(FlowBatchCollected batch) => names.Record(batch.DnsAnswers);
+
     private static readonly FlowEndpoint Unknown = new();
 
     public FlowBatchEnriched Enrich(FlowBatchCollected batch, ClusterSnapshot cluster, EnrichmentStats stats)
@@ -23,11 +33,11 @@ internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPer
             throw new InvalidBatchException($"batch {batch.Id} has {batch.Flows.Count} flows, more than Egressd:Enricher:MaxFlowsPerBatch ({maxFlowsPerBatch})", FaultReasons.TooManyFlows);
         }
 
-        var names = DnsNames(batch);
+        names.Record(batch.DnsAnswers);
         var flows = new EnrichedFlow[batch.Flows.Count];
         for (var i = 0; i < flows.Length; i++)
         {
-            flows[i] = Enrich(batch, i, cluster, names, stats);
+            flows[i] = Enrich(batch, i, cluster, stats);
         }
 
         return new FlowBatchEnriched
@@ -41,7 +51,7 @@ internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPer
         };
     }
 
-    private EnrichedFlow Enrich(FlowBatchCollected batch, int index, ClusterSnapshot cluster, Dictionary<string, DnsAnswer>? names, EnrichmentStats stats)
+    private EnrichedFlow Enrich(FlowBatchCollected batch, int index, ClusterSnapshot cluster, EnrichmentStats stats)
     {
         var flow = batch.Flows[index];
         if (flow.Protocol is < 0 or > 255)
@@ -87,7 +97,7 @@ internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPer
             var address = Parse(flow.DestinationIp, batch, index, "destination");
             parsed = address;
             trafficClass = classifier.External(address);
-            dnsName = names is not null && names.TryGetValue(flow.DestinationIp, out var answer) ? answer.Name : null;
+            dnsName = names.NameOf(flow.DestinationIp, batch.WindowStart);
         }
 
         if (classifier.HasRules && classifier.Rule(parsed ?? Parse(flow.DestinationIp, batch, index, "destination")) is { } ruled)
@@ -111,20 +121,4 @@ internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPer
         IpAddr.TryParse(text, out var address)
             ? address
             : throw new InvalidBatchException($"batch {batch.Id} flow {index}: {what} '{text}' is not an IP address");
-
-    private static Dictionary<string, DnsAnswer>? DnsNames(FlowBatchCollected batch)
-    {
-        Dictionary<string, DnsAnswer>? names = null;
-        foreach (var answer in batch.DnsAnswers)
-        {
-            names ??= new Dictionary<string, DnsAnswer>(StringComparer.Ordinal);
-            // Several names can point at one address: the answer that lives longest is the freshest.
-            if (!names.TryGetValue(answer.Ip, out var seen) || answer.ExpiresAt > seen.ExpiresAt)
-            {
-                names[answer.Ip] = answer;
-            }
-        }
-
-        return names;
-    }
 }
