@@ -13,6 +13,8 @@ internal sealed class DnsAnsweringFlowReader(IFlowReader inner, DnsAnswerInbox i
 {
     public FlowSource Source => inner.Source;
 
+    public IWindowCheckpoint? Checkpoint => inner.Checkpoint;
+
     public async ValueTask ReadAsync(CancellationToken cancellationToken)
     {
         try

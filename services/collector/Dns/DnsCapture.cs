@@ -166,21 +166,21 @@ internal sealed partial class DnsCapture(
         }
     }
 
-    [LoggerMessage(EventId = 2401, Level = LogLevel.Information,
+    [LoggerMessage(EventId = 2501, Level = LogLevel.Information,
         Message = "DNS capture in {Where}: destinations are named from A, AAAA and CNAME answers (UDP and TCP, port 53), each kept {MinTtl} to {MaxTtl}, at most {MaxEntries} addresses")]
     private static partial void LogStarted(ILogger logger, string where, TimeSpan minTtl, TimeSpan maxTtl, int maxEntries);
 
-    [LoggerMessage(EventId = 2402, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 2502, Level = LogLevel.Warning,
         Message = "DNS capture is off in {Where} ({Reason}): it needs CAP_NET_RAW (add the NET_RAW capability); the collector runs on, and flows carry no DNS names")]
     private static partial void LogNoPermission(ILogger logger, string where, string reason);
 
-    [LoggerMessage(EventId = 2403, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 2503, Level = LogLevel.Warning,
         Message = "DNS capture is off in {Where}: {Reason}; the collector runs on, and flows carry no DNS names")]
     private static partial void LogOpenFailed(ILogger logger, string where, string reason);
 
-    [LoggerMessage(EventId = 2404, Level = LogLevel.Information, Message = "DNS capture is off: {Reason}")]
+    [LoggerMessage(EventId = 2504, Level = LogLevel.Information, Message = "DNS capture is off: {Reason}")]
     private static partial void LogOff(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 2405, Level = LogLevel.Warning, Message = "Receiving DNS responses failed ({Reason}); retrying")]
+    [LoggerMessage(EventId = 2505, Level = LogLevel.Warning, Message = "Receiving DNS responses failed ({Reason}); retrying")]
     private static partial void LogReceiveFailed(ILogger logger, string reason);
 }

@@ -58,24 +58,8 @@ public sealed class CollectorExactlyOnceTests(RabbitMqBroker broker)
     public async Task Collector_killed_and_restarted_with_live_connections_reports_the_kernels_counters_no_more()
     {
         using var lab = new NetnsLab();
-        var state = Path.Combine(Path.GetTempPath(), $"egressd-state-{lab.Id}");
-        var truth = Counters(lab, ProtocolType.Tcp, 9400);
-        await using var probe = await CollectedBatches.StartAsync(broker, lab.Node);
-        var bus = await broker.BusSettingsAsync();
-
-        var first = StartCollector(lab, bus, state);
-        await first.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
-        await using var live = await LiveConnection.OpenAsync(lab, 9400);
-        await live.TrafficAsync(TimeSpan.FromSeconds(1.5));
-        Assert.True(await Eventually.TrueAsync(async () => (await probe.TotalsAsync()).ContainsKey(Key(ProtocolType.Tcp)), Patience), first.Tail());
-        await live.TrafficAsync(TimeSpan.FromSeconds(0.5));
-        await first.KillAsync();
-        await live.TrafficAsync(TimeSpan.FromSeconds(0.5));
-
-        await using var second = StartCollector(lab, bus, state);
-        await second.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
-        await live.TrafficAsync(TimeSpan.FromSeconds(1));
-        await live.DisposeAsync();
+        await using var restarted = await KillAndRestartAsync(lab, 9400, loseCheckpoint: false);
+        var (truth, probe, second) = (restarted.Truth, restarted.Probe, restarted.Second);
 
         var expected = truth.Read();
         var published = default((ulong, ulong, ulong, ulong));
@@ -95,25 +79,8 @@ public sealed class CollectorExactlyOnceTests(RabbitMqBroker broker)
     public async Task Collector_restarted_without_its_checkpoint_never_counts_twice_and_counts_what_it_skipped()
     {
         using var lab = new NetnsLab();
-        var state = Path.Combine(Path.GetTempPath(), $"egressd-state-{lab.Id}");
-        var truth = Counters(lab, ProtocolType.Tcp, 9410);
-        await using var probe = await CollectedBatches.StartAsync(broker, lab.Node);
-        var bus = await broker.BusSettingsAsync();
-
-        var first = StartCollector(lab, bus, state);
-        await first.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
-        await using var live = await LiveConnection.OpenAsync(lab, 9410);
-        await live.TrafficAsync(TimeSpan.FromSeconds(1.5));
-        Assert.True(await Eventually.TrueAsync(async () => (await probe.TotalsAsync()).ContainsKey(Key(ProtocolType.Tcp)), Patience), first.Tail());
-        await live.TrafficAsync(TimeSpan.FromSeconds(0.5));
-        await first.KillAsync();
-        Directory.Delete(state, recursive: true);
-        await live.TrafficAsync(TimeSpan.FromSeconds(0.5));
-
-        await using var second = StartCollector(lab, bus, state);
-        await second.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
-        await live.TrafficAsync(TimeSpan.FromSeconds(1));
-        await live.DisposeAsync();
+        await using var restarted = await KillAndRestartAsync(lab, 9410, loseCheckpoint: true);
+        var (truth, probe, second) = (restarted.Truth, restarted.Probe, restarted.Second);
 
         var expected = truth.Read();
         await second.WaitForMoreReadsAsync(4, StartTimeout);
@@ -169,6 +136,46 @@ public sealed class CollectorExactlyOnceTests(RabbitMqBroker broker)
     }
 
     private static (string, string, int) Key(ProtocolType protocol) => (NetnsLab.V4("a"), NetnsLab.V4("c"), protocol == ProtocolType.Tcp ? 6 : 17);
+
+    /// <summary>
+    /// A collector on the broker, a live connection carrying traffic, the collector killed with
+    /// <c>kill -9</c> (its checkpoint kept or lost) while traffic goes on, and a second collector on
+    /// the same state directory; the connection closed at the end.
+    /// </summary>
+    private async Task<Restarted> KillAndRestartAsync(NetnsLab lab, int port, bool loseCheckpoint)
+    {
+        var state = Path.Combine(Path.GetTempPath(), $"egressd-state-{lab.Id}");
+        var truth = Counters(lab, ProtocolType.Tcp, port);
+        var probe = await CollectedBatches.StartAsync(broker, lab.Node);
+        var bus = await broker.BusSettingsAsync();
+
+        await using var first = StartCollector(lab, bus, state);
+        await first.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+        await using var live = await LiveConnection.OpenAsync(lab, port);
+        await live.TrafficAsync(TimeSpan.FromSeconds(1.5));
+        Assert.True(await Eventually.TrueAsync(async () => (await probe.TotalsAsync()).ContainsKey(Key(ProtocolType.Tcp)), Patience), first.Tail());
+        await live.TrafficAsync(TimeSpan.FromSeconds(0.5));
+        await first.KillAsync();
+        if (loseCheckpoint)
+        {
+            Directory.Delete(state, recursive: true);
+        }
+
+        await live.TrafficAsync(TimeSpan.FromSeconds(0.5));
+        var second = StartCollector(lab, bus, state);
+        await second.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+        await live.TrafficAsync(TimeSpan.FromSeconds(1));
+        return new Restarted(truth, probe, second);
+    }
+
+    private sealed record Restarted(GroundTruth Truth, CollectedBatches Probe, ServiceProcess Second) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Second.DisposeAsync();
+            await Probe.DisposeAsync();
+        }
+    }
 
     private static ServiceProcess StartCollector(NetnsLab lab, Dictionary<string, string?> bus, string state)
     {

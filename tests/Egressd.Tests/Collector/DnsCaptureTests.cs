@@ -129,7 +129,7 @@ public sealed class DnsCaptureTests
             ["Egressd:Bus:Transport"] = "inmemory",
         }, launcher: ["setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw", "--"]);
 
-        Assert.True(await Eventually.TrueAsync(() => collector.Output.Any(l => l.Contains("\"EventId\":2402", StringComparison.Ordinal)), Patience),
+        Assert.True(await Eventually.TrueAsync(() => collector.Output.Any(l => l.Contains("\"EventId\":2502", StringComparison.Ordinal)), Patience),
             "no line about DNS capture\n" + collector.Tail());
         // It goes on reading conntrack: windows keep being published, and the line stays alone.
         await Traffic.TcpExchangeAsync(lab, "a", "ext", IPAddress.Parse(NetnsLab.V4("ext")), 9500, 9500, upload: 1_000, download: 1_000);
@@ -137,7 +137,7 @@ public sealed class DnsCaptureTests
             System.Text.RegularExpressions.Regex.IsMatch(await MetricsAsync(collector), "egressd_collector_windows_published_total [1-9]"), Patience),
             collector.Tail());
         Assert.False(collector.HasExited);
-        var line = Assert.Single(collector.Output, l => l.Contains("\"EventId\":2402", StringComparison.Ordinal));
+        var line = Assert.Single(collector.Output, l => l.Contains("\"EventId\":2502", StringComparison.Ordinal));
         Assert.Contains("CAP_NET_RAW", line, StringComparison.Ordinal);
         Assert.DoesNotContain(collector.Output, l => l.Contains("\"LogLevel\":\"Critical\"", StringComparison.Ordinal));
         Assert.Contains("egressd_dns_capture_up 0", await MetricsAsync(collector), StringComparison.Ordinal);
