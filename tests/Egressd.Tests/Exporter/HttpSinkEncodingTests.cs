@@ -152,9 +152,9 @@ public sealed class HttpSinkEncodingTests
               compression: gzip
               encoding: protobuf
               headers:
-                X-API-Key: ${"${API_KEY}"}
+                X-API-Key: {"${API_KEY}"}
               method: POST
-              url: {apiUrl}/v1/kubernetes/clusters/${"${CLUSTER_ID}"}/egressd-metrics
+              url: {apiUrl}/v1/kubernetes/clusters/{"${CLUSTER_ID}"}/egressd-metrics
           prom:
             prom_remote_write:
               url: http://prometheus:8428/api/v1/write

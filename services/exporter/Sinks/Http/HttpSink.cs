@@ -257,6 +257,13 @@ internal sealed partial class HttpSink : IFlowSink
             var count = batch.Flows.Count;
             if (count > max)
             {
+                if (current.Count > 0)
+                {
+                    yield return current;
+                    current = [];
+                    flows = 0;
+                }
+
                 for (var start = 0; start < count; start += max)
                 {
                     yield return [new BatchSlice(batch, start, Math.Min(max, count - start))];
