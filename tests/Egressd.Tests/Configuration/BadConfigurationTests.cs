@@ -41,6 +41,7 @@ public sealed class BadConfigurationTests
         { "exporter", "Egressd:Exporter:Sinks:hook:http:url=http://127.0.0.1:9/in;Egressd:Exporter:Sinks:hook:http:encoding=avro", "Egressd:Exporter:Sinks:hook:http:encoding", "'avro'" },
         { "exporter", "Egressd:Exporter:Sinks:hook:http:url=http://127.0.0.1:9/in;Egressd:Exporter:Sinks:hook:http:compression=zstd", "Egressd:Exporter:Sinks:hook:http:compression", "'zstd'" },
         { "exporter", "Egressd:Exporter:Sinks:hook:http:url=http://127.0.0.1:9/in;Egressd:Exporter:Sinks:hook:http:timeout=30", "Egressd:Exporter:Sinks:hook:http:timeout", "a duration" },
+        { "exporter", "Egressd:Exporter:Sinks:hook:http:url=http://127.0.0.1:9/in;Egressd:Exporter:Sinks:hook:http:flushDelay=10m", "Egressd:Exporter:Sinks:hook:http:flushDelay", "must be between 00:00:00 and 00:05:00 (got 00:10:00)" },
         { "exporter", "Egressd:Exporter:ConfigFile=" + MalformedYaml, "Egressd:Exporter:ConfigFile", "cannot be read as YAML" },
     };
 

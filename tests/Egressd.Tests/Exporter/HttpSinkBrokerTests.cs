@@ -40,6 +40,10 @@ public sealed class HttpSinkBrokerTests(RabbitMqBroker broker)
         receiver.Script = _ => new WebhookReceiver.Answer(400, Body: "unknown tenant");
         var bus = await broker.BusSettingsAsync();
         await using var exporter = await InProcessHost.StartAsync("egressd-exporter", b => b.AddExporter(), Settings(bus, sink, receiver, ("interval", "0")));
+        // Published before the sink's queue is bound, the batch would go nowhere: /readyz passes once the bus's endpoints are up.
+        using var http = new HttpClient();
+        Assert.True(await Eventually.TrueAsync(async () => (await http.GetAsync(new Uri(exporter.BaseAddress, "/readyz"), TestContext.Current.CancellationToken)).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(60)),
+            "the exporter never became ready");
         await exporter.Services.GetRequiredService<IBus>().PublishAsync(Batch("node-a", Guid.NewGuid().ToString("N"), 1, PodFlow("shop", "web-1", "db", "db-0", txBytes: 5)));
 
         Assert.True(await Eventually.TrueAsync(async () => await broker.MessageCountAsync(queue + "_error") == 1, TimeSpan.FromSeconds(60)),
@@ -87,5 +91,8 @@ public sealed class HttpSinkBrokerTests(RabbitMqBroker broker)
         Assert.Contains(applied.Key, keysBefore);
         Assert.Equal(500, PodNetworkMetricBatch.Parser.ParseFrom(applied.Body).Items.Sum(i => i.TxBytes));
         Assert.True(await Eventually.TrueAsync(async () => await broker.MessageCountAsync(HttpSinkSettings.QueueName(sink)) == 0, TimeSpan.FromSeconds(30)));
+        // Before and after the kill, the five batches only ever travelled under one key, applied once.
+        Assert.Single(receiver.Requests.Select(r => r.Key).Distinct());
+        Assert.Single(receiver.Applied);
     }
 }

@@ -19,13 +19,19 @@ namespace Egressd.Exporter.Sinks.Http;
 /// is no second copy to keep in step with the broker.
 /// </para>
 /// <para>
-/// Same key on redelivery: a batch belongs to the interval its collector window ended in (not to
-/// when it arrived), requests hold whole batches in batch-id order, and the
-/// <c>Idempotency-Key</c> is the sink's name and a hash of the batch ids (and flow ranges) in
-/// the request. A retry sends the very same request; after a crash the redelivered batches of an
-/// interval are grouped the same way again, so a receiver that keeps the keys it applied applies
-/// each request once. (Batches that arrive after their interval was sent, say after a broker
-/// outage, go in a request of their own, with a key of their own.)
+/// Same key on retry and redelivery: the <c>Idempotency-Key</c> is the sink's name and a hash of
+/// the batch ids (and flow ranges) in the request, and requests hold whole batches in batch-id
+/// order, so the key is as stable as the grouping. The grouping therefore depends on the batches,
+/// not on when the flusher happened to tick: a batch belongs to the interval bucket its collector
+/// window ended in (<c>WindowEnd</c>), and a bucket's group is sent only once the bucket has
+/// closed and then <c>flushDelay</c> has passed with no batch arriving for it. A retry sends the
+/// very same request. The group's consumes are acknowledged only after its 2xx, so after a crash
+/// the broker delivers exactly the group's batches again, together, and they regroup the same: same
+/// key, and a receiver that keeps the keys it applied applies each flow once. A batch that arrives
+/// for a bucket already sent (say after a broker outage, or a collector later than
+/// <c>flushDelay</c>) forms a later group of its own, with a key of its own. The one exception is
+/// <c>maxPendingBatches</c>: when that many batches are held, everything held goes at once, as the
+/// queue hands over no more.
 /// </para>
 /// </remarks>
 internal sealed partial class HttpSink : IFlowSink
@@ -36,7 +42,6 @@ internal sealed partial class HttpSink : IFlowSink
     private readonly HttpSinkClient client;
     private readonly TimeProvider time;
     private readonly ILogger logger;
-    private readonly TimeSpan grace;
     private int held;
 
     public HttpSink(HttpSinkSettings settings, HttpSinkEncoder encoder, HttpSinkClient client, int dedupWindow, TimeProvider time, ILogger logger)
@@ -47,8 +52,6 @@ internal sealed partial class HttpSink : IFlowSink
         this.time = time;
         this.logger = logger;
         Applied = new AppliedBatches<HttpSink>(dedupWindow);
-        // Collectors publish a window as it closes; a few seconds cover the enricher and the bus.
-        grace = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(5).Ticks, settings.Interval.Ticks / 2));
         // Present from start, as zero, rather than appearing with the first request.
         var name = settings.Name;
         HttpSinkMetrics.Requests.WithLabels(name).Inc(0);
@@ -84,16 +87,17 @@ internal sealed partial class HttpSink : IFlowSink
         {
             var intervalMs = (long)Settings.Interval.TotalMilliseconds;
             var bucket = batch.WindowEnd.ToUnixTimeMilliseconds() / intervalMs;
+            var now = time.GetUtcNow();
             if (!open.TryGetValue(bucket, out var group))
             {
-                var now = time.GetUtcNow();
-                var due = DateTimeOffset.FromUnixTimeMilliseconds((bucket + 1) * intervalMs) + grace;
-                // A window from the past is sent at the next tick; one from a collector whose clock is ahead, within one interval.
-                group = new Group(Clamp(due, now, now + Settings.Interval + grace));
+                // A collector whose clock runs ahead: its bucket counts as closed one interval after its first batch came.
+                var closes = DateTimeOffset.FromUnixTimeMilliseconds((bucket + 1) * intervalMs);
+                group = new Group(closes < now + Settings.Interval ? closes : now + Settings.Interval);
                 open.Add(bucket, group);
             }
 
             group.Items.Add(item);
+            group.LastArrival = now;
             held++;
             if (held >= Settings.MaxPendingBatches)
             {
@@ -119,14 +123,14 @@ internal sealed partial class HttpSink : IFlowSink
         return item.Done.Task.WaitAsync(cancellationToken);
     }
 
-    /// <summary>Sends every interval whose time has come; <paramref name="all"/> sends every one (at shutdown).</summary>
+    /// <summary>Sends every bucket closed and quiet for <c>flushDelay</c>; <paramref name="all"/> sends every one (at shutdown).</summary>
     public Task FlushDueAsync(bool all)
     {
         List<Group> due = [];
         lock (gate)
         {
             var now = time.GetUtcNow();
-            foreach (var (bucket, group) in open.Where(g => all || g.Value.Due <= now).ToList())
+            foreach (var (bucket, group) in open.Where(g => all || g.Value.DueAfter(Settings.FlushDelay) <= now).ToList())
             {
                 open.Remove(bucket);
                 due.Add(group);
@@ -296,9 +300,6 @@ internal sealed partial class HttpSink : IFlowSink
         return $"{sink}-{Convert.ToHexStringLower(SHA256.HashData(ids).AsSpan(0, 16))}";
     }
 
-    private static DateTimeOffset Clamp(DateTimeOffset value, DateTimeOffset min, DateTimeOffset max) =>
-        value < min ? min : value > max ? max : value;
-
     [LoggerMessage(EventId = 3401, Level = LogLevel.Debug, Message = "Sink {Sink} delivered {Flows} flows of {Slices} batches in {Bytes} bytes (key {Key})")]
     private static partial void LogDelivered(ILogger logger, string sink, int flows, int slices, int bytes, string key);
 
@@ -319,11 +320,16 @@ internal sealed partial class HttpSink : IFlowSink
         public int Pieces { get; set; }
     }
 
-    /// <summary>The batches of one interval, sent together when it is due.</summary>
-    private sealed class Group(DateTimeOffset due)
+    /// <summary>The batches of one interval bucket, sent together once the bucket has closed and no batch came for <c>flushDelay</c>.</summary>
+    private sealed class Group(DateTimeOffset closes)
     {
-        public DateTimeOffset Due { get; } = due;
+        /// <summary>The end of the bucket.</summary>
+        public DateTimeOffset Closes { get; } = closes;
+
+        public DateTimeOffset LastArrival { get; set; }
 
         public List<Held> Items { get; } = [];
+
+        public DateTimeOffset DueAfter(TimeSpan flushDelay) => (Closes > LastArrival ? Closes : LastArrival) + flushDelay;
     }
 }

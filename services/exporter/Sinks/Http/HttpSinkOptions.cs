@@ -29,6 +29,13 @@ public sealed class HttpSinkOptions
     /// <summary>Flows accumulate this long per request (egressd's 60 s); <c>0</c> sends each bus batch as it comes.</summary>
     public string? Interval { get; set; }
 
+    /// <summary>
+    /// With an interval, how long a closed interval waits with no batch arriving for it before its
+    /// request goes (default <c>5s</c>): it covers collectors and the enricher publishing a window
+    /// late, and makes the request's batches, and so its idempotency key, the same on redelivery.
+    /// </summary>
+    public string? FlushDelay { get; set; }
+
     /// <summary>A request carries at most this many flows; more make more requests.</summary>
     public int MaxFlowsPerRequest { get; set; } = 50_000;
 

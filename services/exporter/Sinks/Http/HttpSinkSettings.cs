@@ -28,6 +28,9 @@ internal sealed partial class HttpSinkSettings
 
     public required TimeSpan Interval { get; init; }
 
+    /// <summary>With an interval: how long a closed bucket must go without a batch arriving before it is sent.</summary>
+    public required TimeSpan FlushDelay { get; init; }
+
     public required int MaxFlowsPerRequest { get; init; }
 
     public required int MaxPendingBatches { get; init; }
@@ -136,6 +139,7 @@ internal sealed partial class HttpSinkSettings
             errors.Add($"{key}:interval must be 0 (each bus batch as it comes) or at least 1s (got {interval})");
         }
 
+        var flushDelay = Duration(http.FlushDelay, "5s", $"{key}:flushDelay", TimeSpan.Zero, TimeSpan.FromMinutes(5), errors);
         var maxTime = Duration(http.Retry.MaxTime, "10m", $"{key}:retry:maxTime", TimeSpan.FromSeconds(1), MaxHold, errors);
         var initialDelay = Duration(http.Retry.InitialDelay, "1s", $"{key}:retry:initialDelay", TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10), errors);
         var maxDelay = Duration(http.Retry.MaxDelay, "30s", $"{key}:retry:maxDelay", TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10), errors);
@@ -144,10 +148,10 @@ internal sealed partial class HttpSinkSettings
             errors.Add($"{key}:retry:maxDelay must be at least retry:initialDelay ({maxDelay} < {initialDelay})");
         }
 
-        if (interval + maxTime > MaxHold)
+        if (interval + flushDelay + maxTime > MaxHold)
         {
-            // A batch is held for its interval and then for as long as its request is retried.
-            errors.Add($"{key}:interval plus retry:maxTime must stay within {MaxHold} (RabbitMQ drops a consumer that holds a message 30 minutes); got {interval + maxTime}");
+            // A batch is held for its interval, the flush delay, and then for as long as its request is retried.
+            errors.Add($"{key}:interval plus flushDelay plus retry:maxTime must stay within {MaxHold} (RabbitMQ drops a consumer that holds a message 30 minutes); got {interval + flushDelay + maxTime}");
         }
 
         if (http.MaxFlowsPerRequest < 1)
@@ -171,6 +175,7 @@ internal sealed partial class HttpSinkSettings
             Headers = headers,
             Timeout = timeout,
             Interval = interval,
+            FlushDelay = flushDelay,
             MaxFlowsPerRequest = http.MaxFlowsPerRequest,
             MaxPendingBatches = http.MaxPendingBatches,
             RetryMaxTime = maxTime,
