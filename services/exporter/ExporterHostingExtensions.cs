@@ -1,4 +1,5 @@
 using Egressd.Exporter.Sinks.FlowLog;
+using Egressd.Exporter.Sinks.Http;
 using Egressd.Exporter.Sinks.Prometheus;
 using Egressd.Shared.Bus;
 using Egressd.Shared.Network;
@@ -13,8 +14,19 @@ public static class ExporterHostingExtensions
     /// <summary>The exporter as a service of its own: its bus, then its parts.</summary>
     public static IHostApplicationBuilder AddExporter(this IHostApplicationBuilder builder)
     {
+        builder.AddExporterConfigFile();
         builder.AddEgressdBus(x => x.AddExporterConsumers(builder.Configuration));
         return builder.AddExporterServices();
+    }
+
+    /// <summary>
+    /// egressd's exporter config file, when <c>Egressd:Exporter:ConfigFile</c> names one, read into
+    /// configuration. Before the bus: the sinks it names decide which queues the exporter consumes.
+    /// </summary>
+    public static IHostApplicationBuilder AddExporterConfigFile(this IHostApplicationBuilder builder)
+    {
+        builder.Configuration.AddExporterConfigFile(builder.Configuration);
+        return builder;
     }
 
     /// <summary>One consumer, on its own queue, per enabled sink.</summary>
@@ -25,12 +37,15 @@ public static class ExporterHostingExtensions
 
         bus.AddPrometheusSinkConsumer(configuration);
 
+        bus.AddHttpSinkConsumers(configuration);
+
         return bus;
     }
 
     /// <summary>The exporter's parts, for a process whose bus is wired elsewhere.</summary>
     public static IHostApplicationBuilder AddExporterServices(this IHostApplicationBuilder builder)
     {
+        builder.AddExporterConfigFile();
         var services = builder.Services;
         services.AddOptions<ExporterOptions>().BindConfiguration(ExporterOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ExporterOptions>, ExporterOptionsValidator>();
@@ -38,6 +53,7 @@ public static class ExporterHostingExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddFlowLogSink(builder.Configuration);
         services.AddPrometheusSink(builder.Configuration);
+        services.AddHttpSinks(builder.Configuration);
         return builder;
     }
 

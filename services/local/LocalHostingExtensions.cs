@@ -13,6 +13,8 @@ public static class LocalHostingExtensions
     /// </summary>
     public static IHostApplicationBuilder AddAllInOne(this IHostApplicationBuilder builder)
     {
+        // The sinks named in the exporter's config file decide which queues the bus consumes.
+        builder.AddExporterConfigFile();
         // The bus first: hosted services stop in reverse order, and the collector's last window
         // needs the bus still running.
         builder.AddEgressdBus(x =>

@@ -8,6 +8,7 @@ return args switch
     ["dns", .. var rest] when OperatingSystem.IsLinux() => DnsBenchmark.Run(rest),
     ["enricher", .. var rest] => await EnricherBenchmark.RunAsync(rest),
     ["exporter", .. var rest] => await ExporterBenchmark.RunAsync(rest),
+    ["http-sink", .. var rest] => await HttpSinkBenchmark.RunAsync(rest),
     ["exporter-child", var impl, var series] => await ExporterBenchmark.ChildAsync(impl, int.Parse(series, System.Globalization.CultureInfo.InvariantCulture)),
     _ => Usage(),
 };
@@ -15,6 +16,6 @@ return args switch
 static int Usage()
 {
     Console.Error.WriteLine("usage: sudo dotnet run -c Release --project tests/Egressd.Benchmarks -- conntrack [--entries N] [--rss-entries N] | cilium [--entries N] | dns [--seconds N] | enricher [--batches N]");
-    Console.Error.WriteLine("       dotnet run -c Release --project tests/Egressd.Benchmarks -- exporter [--series 100000,1000000]");
+    Console.Error.WriteLine("       dotnet run -c Release --project tests/Egressd.Benchmarks -- exporter [--series 100000,1000000] | http-sink [--flows 500000] [--rounds 5]");
     return 2;
 }

@@ -23,4 +23,10 @@ public static class FaultReasons
 
     /// <summary>Delivered and not acknowledged too often, as when it keeps killing its consumer (to <c>_dead</c>).</summary>
     public const string DeliveryLimit = "delivery-limit";
+
+    /// <summary>A sink's destination refused the batch for good (an HTTP sink's 4xx or redirect).</summary>
+    public const string Rejected = "rejected";
+
+    /// <summary>A sink's destination kept failing for longer than the sink retries (an HTTP sink's <c>retry:maxTime</c>).</summary>
+    public const string Undeliverable = "undeliverable";
 }

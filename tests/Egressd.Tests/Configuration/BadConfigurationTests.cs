@@ -38,7 +38,15 @@ public sealed class BadConfigurationTests
         { "exporter", "Egressd:Exporter:Prometheus:StaticLabels:src_pod=x", "Egressd:Exporter:Prometheus:StaticLabels:src_pod", "flow label" },
         { "exporter", "Egressd:Exporter:RemoteWrite:Enabled=true", "Egressd:Exporter:RemoteWrite:Url", "required" },
         { "exporter", "Egressd:Exporter:RemoteWrite:Enabled=true;Egressd:Exporter:RemoteWrite:Url=http://127.0.0.1:9/api/v1/write;Egressd:Exporter:RemoteWrite:Headers:Authorization=Bearer ${EGRESSD_TEST_UNSET_TOKEN}", "Egressd:Exporter:RemoteWrite:Headers:Authorization", "'EGRESSD_TEST_UNSET_TOKEN', which is not set" },
+        { "exporter", "Egressd:Exporter:Sinks:hook:http:method=POST", "Egressd:Exporter:Sinks:hook:http:url", "required" },
+        { "exporter", "Egressd:Exporter:Sinks:hook:http:url=http://127.0.0.1:9/in;Egressd:Exporter:Sinks:hook:http:encoding=avro", "Egressd:Exporter:Sinks:hook:http:encoding", "'avro'" },
+        { "exporter", "Egressd:Exporter:Sinks:hook:http:url=http://127.0.0.1:9/in;Egressd:Exporter:Sinks:hook:http:compression=zstd", "Egressd:Exporter:Sinks:hook:http:compression", "'zstd'" },
+        { "exporter", "Egressd:Exporter:Sinks:hook:http:url=http://127.0.0.1:9/in;Egressd:Exporter:Sinks:hook:http:timeout=30", "Egressd:Exporter:Sinks:hook:http:timeout", "a duration" },
+        { "exporter", "Egressd:Exporter:Sinks:hook:http:url=http://127.0.0.1:9/in;Egressd:Exporter:Sinks:hook:http:flushDelay=10m", "Egressd:Exporter:Sinks:hook:http:flushDelay", "must be between 00:00:00 and 00:05:00 (got 00:10:00)" },
+        { "exporter", "Egressd:Exporter:ConfigFile=" + MalformedYaml, "Egressd:Exporter:ConfigFile", "cannot be read as YAML" },
     };
+
+    private static readonly string MalformedYaml = WriteTemp("sinks:\n  castai:\n    http: [url: x\n  bad\n");
 
     private static readonly string NullEntryInventory = WriteTemp("""{ "pods": [null] }""");
 

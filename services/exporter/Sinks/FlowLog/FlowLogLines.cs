@@ -48,45 +48,63 @@ internal static class FlowLogLines
     private static readonly Dictionary<TrafficClass, JsonEncodedText> ClassNames = WireNames<TrafficClass>();
 
     /// <summary>Appends every line of <paramref name="batch"/> to <paramref name="buffer"/>.</summary>
-    public static void Write(IBufferWriter<byte> buffer, FlowBatchEnriched batch)
+    public static void Write(IBufferWriter<byte> buffer, FlowBatchEnriched batch) => Write(buffer, batch, 0, batch.Flows.Count);
+
+    /// <summary>Appends the lines of flows <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> (their <c>batch_line</c> stays their place in the whole batch).</summary>
+    public static void Write(IBufferWriter<byte> buffer, FlowBatchEnriched batch, int start, int count)
     {
-        var batchId = JsonEncodedText.Encode(batch.Id.ToString(), WriterOptions.Encoder);
-        var node = JsonEncodedText.Encode(batch.Node, WriterOptions.Encoder);
-        var source = SourceNames.TryGetValue(batch.Source, out var s) ? s : JsonEncodedText.Encode(batch.Source.ToString());
+        var head = new BatchHead(batch);
         using var json = new Utf8JsonWriter(buffer, WriterOptions);
-        var count = batch.Flows.Count;
-        for (var i = 0; i < count; i++)
+        for (var i = start; i < start + count; i++)
         {
-            var enriched = batch.Flows[i];
-            var flow = enriched.Flow;
-            json.WriteStartObject();
-            json.WriteString(BatchId, batchId);
-            json.WriteNumber(BatchLine, i + 1);
-            json.WriteNumber(BatchLines, count);
-            json.WriteString(Node, node);
-            json.WriteString(WindowStart, batch.WindowStart);
-            json.WriteString(WindowEnd, batch.WindowEnd);
-            json.WriteString(SourceKind, source);
-            json.WriteString(SrcIp, flow.SourceIp);
-            json.WriteString(DstIp, flow.DestinationIp);
-            WriteIfKnown(json, OriginalDstIp, flow.OriginalDestinationIp);
-            json.WriteNumber(Protocol, flow.Protocol);
-            json.WriteNumber(TxBytes, flow.TxBytes);
-            json.WriteNumber(RxBytes, flow.RxBytes);
-            json.WriteNumber(TxPackets, flow.TxPackets);
-            json.WriteNumber(RxPackets, flow.RxPackets);
-            json.WriteString(TrafficClassKey, ClassNames.TryGetValue(enriched.TrafficClass, out var c) ? c : JsonEncodedText.Encode(enriched.TrafficClass.ToString()));
-            Src.Write(json, enriched.Source);
-            Dst.Write(json, enriched.Destination);
-            WriteIfKnown(json, DstService, enriched.DestinationService);
-            WriteIfKnown(json, DstDnsName, enriched.DestinationDnsName);
-            json.WriteEndObject();
+            WriteFlow(json, head, batch, i);
             json.Flush();
             buffer.GetSpan(1)[0] = (byte)'\n';
             buffer.Advance(1);
             // One writer for many top-level values: Reset forgets the finished object.
             json.Reset(buffer);
         }
+    }
+
+    /// <summary>Writes flows <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> as objects of an open JSON array.</summary>
+    public static void WriteObjects(Utf8JsonWriter json, FlowBatchEnriched batch, int start, int count)
+    {
+        var head = new BatchHead(batch);
+        for (var i = start; i < start + count; i++)
+        {
+            WriteFlow(json, head, batch, i);
+        }
+    }
+
+    /// <summary>The writer options lines are written with.</summary>
+    internal static JsonWriterOptions Options => WriterOptions;
+
+    private static void WriteFlow(Utf8JsonWriter json, BatchHead head, FlowBatchEnriched batch, int i)
+    {
+        var enriched = batch.Flows[i];
+        var flow = enriched.Flow;
+        json.WriteStartObject();
+        json.WriteString(BatchId, head.Id);
+        json.WriteNumber(BatchLine, i + 1);
+        json.WriteNumber(BatchLines, batch.Flows.Count);
+        json.WriteString(Node, head.Node);
+        json.WriteString(WindowStart, batch.WindowStart);
+        json.WriteString(WindowEnd, batch.WindowEnd);
+        json.WriteString(SourceKind, head.Source);
+        json.WriteString(SrcIp, flow.SourceIp);
+        json.WriteString(DstIp, flow.DestinationIp);
+        WriteIfKnown(json, OriginalDstIp, flow.OriginalDestinationIp);
+        json.WriteNumber(Protocol, flow.Protocol);
+        json.WriteNumber(TxBytes, flow.TxBytes);
+        json.WriteNumber(RxBytes, flow.RxBytes);
+        json.WriteNumber(TxPackets, flow.TxPackets);
+        json.WriteNumber(RxPackets, flow.RxPackets);
+        json.WriteString(TrafficClassKey, ClassNames.TryGetValue(enriched.TrafficClass, out var c) ? c : JsonEncodedText.Encode(enriched.TrafficClass.ToString()));
+        Src.Write(json, enriched.Source);
+        Dst.Write(json, enriched.Destination);
+        WriteIfKnown(json, DstService, enriched.DestinationService);
+        WriteIfKnown(json, DstDnsName, enriched.DestinationDnsName);
+        json.WriteEndObject();
     }
 
     private static void WriteIfKnown(Utf8JsonWriter json, JsonEncodedText key, string? value)
@@ -103,6 +121,14 @@ internal static class FlowLogLines
             v => v,
             v => JsonEncodedText.Encode(
                 typeof(T).GetField(v.ToString())!.GetCustomAttribute<JsonStringEnumMemberNameAttribute>()?.Name ?? v.ToString()));
+
+    /// <summary>What every line of a batch repeats, encoded once per batch.</summary>
+    private readonly struct BatchHead(FlowBatchEnriched batch)
+    {
+        public readonly JsonEncodedText Id = JsonEncodedText.Encode(batch.Id.ToString(), WriterOptions.Encoder);
+        public readonly JsonEncodedText Node = JsonEncodedText.Encode(batch.Node, WriterOptions.Encoder);
+        public readonly JsonEncodedText Source = SourceNames.TryGetValue(batch.Source, out var s) ? s : JsonEncodedText.Encode(batch.Source.ToString());
+    }
 
     private sealed class EndpointKeys(string prefix)
     {
