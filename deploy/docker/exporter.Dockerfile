@@ -10,7 +10,7 @@ FROM ${DOTNET_IMAGES}/sdk:${DOTNET_VERSION} AS build
 WORKDIR /src
 COPY . .
 # Framework-dependent, for the runtime image below; a test runs this same command (deploy/docker tests).
-RUN dotnet publish services/exporter/Egressd.Exporter.csproj -c Release -o /app -p:UseAppHost=false -p:GenerateDocumentationFile=false
+RUN dotnet publish services/exporter/Egressd.Exporter.csproj -c Release -o /app -p:UseAppHost=false
 
 FROM ${DOTNET_IMAGES}/aspnet:${DOTNET_VERSION} AS runtime
 WORKDIR /app
