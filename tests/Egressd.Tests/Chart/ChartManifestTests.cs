@@ -129,8 +129,8 @@ public sealed class ChartManifestTests
             Assert.Equal("/var/lib/egressd", env["Egressd__Collector__StateDirectory"]);
         }
 
-        var dns = values != "(defaults)" && File.ReadAllText(Infrastructure.Repo.Path(values)).Contains("dns:\n    enabled: true", StringComparison.Ordinal);
-        if (dns)
+        // DNS capture reads packets: CAP_NET_RAW, and only then.
+        if (env["Egressd__Collector__Dns__Enabled"] == "true")
         {
             used.Add("NET_RAW");
         }
