@@ -49,9 +49,10 @@ internal sealed class DnsServer : IDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var server = new DnsServer(lab, host, process);
-        // Ready when it answers over UDP and TCP (dnsmasq answers its own version under CHAOS).
+        // Ready when it answers on both its addresses (dnsmasq answers its own version under CHAOS).
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (lab.TryExec(host, "dig", "+tcp", "+time=1", "+tries=1", $"@{NetnsLab.V4(host)}", "version.bind", "txt", "chaos").Code != 0)
+        while (lab.TryExec(host, "dig", "+tcp", "+time=1", "+tries=1", $"@{NetnsLab.V4(host)}", "version.bind", "txt", "chaos").Code != 0
+            || lab.TryExec(host, "dig", "+tcp", "+time=1", "+tries=1", $"@{NetnsLab.V6(host)}", "version.bind", "txt", "chaos").Code != 0)
         {
             if (process.HasExited || DateTime.UtcNow > deadline)
             {
@@ -68,8 +69,18 @@ internal sealed class DnsServer : IDisposable
     /// <summary>Asks from <paramref name="client"/>; returns dig's short answer lines (CNAME targets, then addresses).</summary>
     public IReadOnlyList<string> Resolve(string client, string name, string type, bool tcp = false, bool v6Server = false)
     {
-        var output = lab.Exec(client, ["dig", tcp ? "+tcp" : "+notcp", "+short", "+time=2", "+tries=2", $"@{(v6Server ? NetnsLab.V6(Host) : NetnsLab.V4(Host))}", name, type]);
-        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        // A first packet across a fresh IPv6 path can wait on neighbour discovery longer than dig does:
+        // a timeout is asked again, an answer never is.
+        string output;
+        var attempts = 0;
+        do
+        {
+            output = lab.Exec(client, ["dig", tcp ? "+tcp" : "+notcp", "+short", "+time=2", "+tries=2", $"@{(v6Server ? NetnsLab.V6(Host) : NetnsLab.V4(Host))}", name, type]);
+        }
+        while (output.Contains(";; communications error", StringComparison.Ordinal) && ++attempts < 5);
+
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(l => !l.StartsWith(";;", StringComparison.Ordinal)).ToArray();
     }
 
     public void Dispose()
