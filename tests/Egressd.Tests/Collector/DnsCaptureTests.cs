@@ -131,7 +131,9 @@ public sealed class DnsCaptureTests
 
         Assert.True(await Eventually.TrueAsync(() => collector.Output.Any(l => l.Contains("\"EventId\":2502", StringComparison.Ordinal)), Patience),
             "no line about DNS capture\n" + collector.Tail());
-        // It goes on reading conntrack: windows keep being published, and the line stays alone.
+        // It goes on reading conntrack: windows keep being published, and the line stays alone. The
+        // traffic starts after a first read, so its entry carries the start time the collector turned on.
+        await collector.WaitForMoreReadsAsync(1, Patience);
         await Traffic.TcpExchangeAsync(lab, "a", "ext", IPAddress.Parse(NetnsLab.V4("ext")), 9500, 9500, upload: 1_000, download: 1_000);
         Assert.True(await Eventually.TrueAsync(async () =>
             System.Text.RegularExpressions.Regex.IsMatch(await MetricsAsync(collector), "egressd_collector_windows_published_total [1-9]"), Patience),

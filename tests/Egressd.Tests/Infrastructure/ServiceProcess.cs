@@ -59,6 +59,8 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
         start.Environment.TryAdd("Egressd__Http__Port", httpPort.ToString());
         start.Environment["Egressd__Http__BindAddress"] = "127.0.0.1";
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        // A collector's restart checkpoint of its own, never the machine's /var/lib/egressd that other tests share.
+        start.Environment.TryAdd("Egressd__Collector__StateDirectory", Path.Combine(Path.GetTempPath(), $"egressd-state-{Guid.NewGuid():N}"));
 
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         var service = new ServiceProcess(name, process, httpPort);
