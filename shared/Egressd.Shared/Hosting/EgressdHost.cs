@@ -42,6 +42,11 @@ public static partial class EgressdHost
                     $"{service}: configuration error: port {http.Port} on {http.BindAddress} is already in use; set {HttpOptions.Section}:Port to a free one");
                 return 2;
             }
+            catch (OperationCanceledException) when (background.Any(s => s.ExecuteTask is { IsFaulted: true }))
+            {
+                // A background service crashed while the host was still starting: the stop it asked
+                // for cancelled the start. The crash is the story, and it is below.
+            }
 
             // A service that stops itself for a fatal reason sets Environment.ExitCode first; a
             // background service that crashed stops the host too, and must not look like a clean stop.
