@@ -172,11 +172,7 @@ internal static class DnsBenchmark
         }
 
         // Let the capture drain what is queued, then stop it.
-        var drained = Stopwatch.StartNew();
-        while (processor.Responses < sent && drained.Elapsed < TimeSpan.FromSeconds(2))
-        {
-            Thread.Sleep(10);
-        }
+        SpinWait.SpinUntil(() => processor.Responses >= sent, TimeSpan.FromSeconds(2));
 
         stop.Cancel();
         capturing.Join();

@@ -50,17 +50,15 @@ internal sealed class DnsServer : IDisposable
         process.BeginErrorReadLine();
         var server = new DnsServer(lab, host, process);
         // Ready when it answers on both its addresses (dnsmasq answers its own version under CHAOS).
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (lab.TryExec(host, "dig", "+tcp", "+time=1", "+tries=1", $"@{NetnsLab.V4(host)}", "version.bind", "txt", "chaos").Code != 0
-            || lab.TryExec(host, "dig", "+tcp", "+time=1", "+tries=1", $"@{NetnsLab.V6(host)}", "version.bind", "txt", "chaos").Code != 0)
+        var ready = SpinWait.SpinUntil(
+            () => process.HasExited
+                || (lab.TryExec(host, "dig", "+tcp", "+time=1", "+tries=1", $"@{NetnsLab.V4(host)}", "version.bind", "txt", "chaos").Code == 0
+                    && lab.TryExec(host, "dig", "+tcp", "+time=1", "+tries=1", $"@{NetnsLab.V6(host)}", "version.bind", "txt", "chaos").Code == 0),
+            TimeSpan.FromSeconds(20));
+        if (!ready || process.HasExited)
         {
-            if (process.HasExited || DateTime.UtcNow > deadline)
-            {
-                server.Dispose();
-                throw new InvalidOperationException($"dnsmasq in {host} did not start (exit {(process.HasExited ? process.ExitCode : "none")})");
-            }
-
-            Thread.Sleep(100);
+            server.Dispose();
+            throw new InvalidOperationException($"dnsmasq in {host} did not start (exit {(process.HasExited ? process.ExitCode : "none")})");
         }
 
         return server;
