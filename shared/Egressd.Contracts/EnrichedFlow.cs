@@ -1,7 +1,11 @@
 namespace Egressd.Contracts;
 
-/// <summary>A flow with what is known about both ends.</summary>
-public sealed record EnrichedFlow
+/// <summary>
+/// A flow with what is known about both ends. A value whose endpoints and names are shared by
+/// every flow of the batch that has them: the wire carries each once per batch, and a consumer
+/// can work per distinct endpoint (by reference) rather than per flow.
+/// </summary>
+public readonly record struct EnrichedFlow
 {
     /// <summary>The flow exactly as the collector published it.</summary>
     public required FlowRecord Flow { get; init; }

@@ -1,8 +1,14 @@
 namespace Egressd.Contracts;
 
-/// <summary>Kubernetes context of one end of a flow. Every field is null when unknown.</summary>
+/// <summary>
+/// Kubernetes context of one end of a flow. Every field is null when unknown. One instance per pod,
+/// node or unknown end is shared by all the flows that have it.
+/// </summary>
 public sealed record FlowEndpoint
 {
+    /// <summary>Nothing known: an address outside the cluster, or a pod not (yet) seen.</summary>
+    public static readonly FlowEndpoint Unknown = new();
+
     public string? Pod { get; init; }
 
     public string? Namespace { get; init; }

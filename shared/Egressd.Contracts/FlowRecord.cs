@@ -3,17 +3,17 @@ namespace Egressd.Contracts;
 /// <summary>
 /// Traffic of one (source IP, destination IP, protocol) key during one window, from the point of
 /// view of the source, which is a pod on the collector's node. Counters are deltas for the window.
-/// Addresses are in canonical text form (IPv4 dotted quad or compressed IPv6).
+/// A value, not an object: a batch's flows are one array, however many there are.
 /// </summary>
-public sealed record FlowRecord
+public readonly record struct FlowRecord
 {
-    public required string SourceIp { get; init; }
+    public required IpAddr SourceIp { get; init; }
 
     /// <summary>The peer that answered (conntrack's reply source): for ClusterIP traffic, the backend pod.</summary>
-    public required string DestinationIp { get; init; }
+    public required IpAddr DestinationIp { get; init; }
 
     /// <summary>The destination the source asked for before DNAT (a service address), or null when none was rewritten.</summary>
-    public string? OriginalDestinationIp { get; init; }
+    public IpAddr? OriginalDestinationIp { get; init; }
 
     /// <summary>IANA protocol number: 6 TCP, 17 UDP, 132 SCTP, 1 ICMP, 58 ICMPv6.</summary>
     public required int Protocol { get; init; }

@@ -7,7 +7,7 @@ using System.Text;
 using ARSoft.Tools.Net.Dns;
 using Egressd.Collector.Conntrack;
 using Egressd.Collector.Dns;
-using Egressd.Shared.Network;
+using Egressd.Contracts;
 
 namespace Egressd.Benchmarks;
 

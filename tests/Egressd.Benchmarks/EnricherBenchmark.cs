@@ -133,14 +133,14 @@ internal static class EnricherBenchmark
             else
             {
                 destination = $"198.18.{random.Next(256)}.{random.Next(256)}";
-                answers.Add(new DnsAnswer { Ip = destination, Name = $"host{i}.example.com", ExpiresAt = DateTimeOffset.UtcNow.AddMinutes(5) });
+                answers.Add(new DnsAnswer { Ip = IpAddr.Parse(destination), Name = $"host{i}.example.com", ExpiresAt = DateTimeOffset.UtcNow.AddMinutes(5) });
             }
 
             flows[i] = new FlowRecord
             {
-                SourceIp = source,
-                DestinationIp = destination,
-                OriginalDestinationIp = original,
+                SourceIp = IpAddr.Parse(source),
+                DestinationIp = IpAddr.Parse(destination),
+                OriginalDestinationIp = original is null ? null : IpAddr.Parse(original),
                 Protocol = 6,
                 TxBytes = (ulong)random.Next(1, 1 << 20),
                 RxBytes = (ulong)random.Next(1, 1 << 20),

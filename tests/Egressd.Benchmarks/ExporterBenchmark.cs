@@ -220,8 +220,8 @@ internal static class ExporterBenchmark
             {
                 Flow = new FlowRecord
                 {
-                    SourceIp = Ip(pod),
-                    DestinationIp = Ip(peer),
+                    SourceIp = IpAddr.Parse(Ip(pod)),
+                    DestinationIp = IpAddr.Parse(Ip(peer)),
                     Protocol = 6,
                     TxBytes = (ulong)(1000 + seed + (i % 1000)),
                     RxBytes = (ulong)(5000 + (i % 777)),

@@ -138,8 +138,8 @@ internal static class HttpSinkBenchmark
             {
                 Flow = new FlowRecord
                 {
-                    SourceIp = Ip(pod),
-                    DestinationIp = Ip(peer),
+                    SourceIp = IpAddr.Parse(Ip(pod)),
+                    DestinationIp = IpAddr.Parse(Ip(peer)),
                     Protocol = 6,
                     TxBytes = (ulong)(1000 + (flow % 100_003)),
                     RxBytes = (ulong)(5000 + (flow % 777)),

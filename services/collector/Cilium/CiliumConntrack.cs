@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using Egressd.Collector.Conntrack;
-using Egressd.Shared.Network;
+using Egressd.Contracts;
 
 namespace Egressd.Collector.Cilium;
 

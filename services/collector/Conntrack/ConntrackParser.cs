@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using Egressd.Shared.Network;
+using Egressd.Contracts;
 
 namespace Egressd.Collector.Conntrack;
 

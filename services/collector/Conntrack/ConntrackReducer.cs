@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Egressd.Collector.Flows;
 using Egressd.Collector.Pods;
+using Egressd.Contracts;
 using Egressd.Shared.Network;
 
 namespace Egressd.Collector.Conntrack;

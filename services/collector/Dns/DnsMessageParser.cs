@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using Egressd.Shared.Network;
+using Egressd.Contracts;
 
 namespace Egressd.Collector.Dns;
 

@@ -111,7 +111,7 @@ internal sealed class DnsResponseProcessor(DnsAnswerMap map, DnsAnswerInbox inbo
             DnsMetrics.AnswersRecorded.Inc();
             if (map.Record(record.Address, name, ttl, now, out var expiresAt))
             {
-                if (inbox.Post(new DnsAnswer { Ip = record.Address.ToString(), Name = name, ExpiresAt = expiresAt }))
+                if (inbox.Post(new DnsAnswer { Ip = record.Address, Name = name, ExpiresAt = expiresAt }))
                 {
                     DnsMetrics.AnswersShipped.Inc();
                 }

@@ -1,4 +1,4 @@
-using Egressd.Shared.Network;
+using Egressd.Contracts;
 
 namespace Egressd.Collector.Flows;
 

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using Egressd.Contracts;
-using Egressd.Shared.Network;
 
 namespace Egressd.Collector.Flows;
 
@@ -12,8 +11,7 @@ namespace Egressd.Collector.Flows;
 public sealed class PendingFlows
 {
     private readonly Dictionary<FlowKey, FlowCounters> flows = [];
-    private readonly Dictionary<(string Ip, string Name), DateTimeOffset> dns = [];
-    private readonly Dictionary<IpAddr, string> addressText = [];
+    private readonly Dictionary<(IpAddr Ip, string Name), DateTimeOffset> dns = [];
 
     public int KeyCount => flows.Count;
 
@@ -32,7 +30,7 @@ public sealed class PendingFlows
     }
 
     /// <summary>A DNS answer seen; the later expiry wins when the same answer comes again.</summary>
-    public void AddDnsAnswer(string ip, string name, DateTimeOffset expiresAt)
+    public void AddDnsAnswer(IpAddr ip, string name, DateTimeOffset expiresAt)
     {
         ref var expires = ref CollectionsMarshal.GetValueRefOrAddDefault(dns, (ip, name), out var known);
         if (!known || expiresAt > expires)
@@ -56,9 +54,9 @@ public sealed class PendingFlows
         {
             records.Add(new FlowRecord
             {
-                SourceIp = Text(key.Source),
-                DestinationIp = Text(key.Destination),
-                OriginalDestinationIp = key.OriginalDestination.IsNone ? null : Text(key.OriginalDestination),
+                SourceIp = key.Source,
+                DestinationIp = key.Destination,
+                OriginalDestinationIp = key.OriginalDestination.IsNone ? null : key.OriginalDestination,
                 Protocol = key.Protocol,
                 TxBytes = c.TxBytes,
                 RxBytes = c.RxBytes,
@@ -88,25 +86,8 @@ public sealed class PendingFlows
             });
         }
 
-        // Address strings are reused across windows (the same pods talk again); bound the cache by what is live.
-        if (addressText.Count > (4 * flows.Count) + 4096)
-        {
-            addressText.Clear();
-        }
-
         flows.Clear();
         dns.Clear();
         return parts;
-    }
-
-    private string Text(IpAddr address)
-    {
-        ref var text = ref CollectionsMarshal.GetValueRefOrAddDefault(addressText, address, out var cached);
-        if (!cached)
-        {
-            text = address.ToString();
-        }
-
-        return text!;
     }
 }

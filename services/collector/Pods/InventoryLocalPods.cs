@@ -1,5 +1,5 @@
+using Egressd.Contracts;
 using Egressd.Shared.Inventory;
-using Egressd.Shared.Network;
 
 namespace Egressd.Collector.Pods;
 

@@ -1,5 +1,5 @@
+using Egressd.Contracts;
 using Egressd.Shared.Kubernetes;
-using Egressd.Shared.Network;
 using k8s;
 using k8s.Models;
 

@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Egressd.Collector.Flows;
 using Egressd.Contracts;
-using Egressd.Shared.Network;
 
 namespace Egressd.Collector.Replay;
 
@@ -40,12 +39,12 @@ public sealed class ReplayFlowReader(string path, bool loop, TimeProvider time, 
         }
     }
 
-    private sealed record ReplayFile(IReadOnlyList<(FlowKey Key, FlowCounters Counters)> Flows, IReadOnlyList<(string Ip, string Name, int TtlSeconds)> Answers)
+    private sealed record ReplayFile(IReadOnlyList<(FlowKey Key, FlowCounters Counters)> Flows, IReadOnlyList<(IpAddr Ip, string Name, int TtlSeconds)> Answers)
     {
         public static async Task<ReplayFile> LoadAsync(string path, CancellationToken cancellationToken)
         {
             var flows = new List<(FlowKey, FlowCounters)>();
-            var answers = new List<(string, string, int)>();
+            var answers = new List<(IpAddr, string, int)>();
             var number = 0;
             foreach (var text in await File.ReadAllLinesAsync(path, cancellationToken))
             {
@@ -63,7 +62,7 @@ public sealed class ReplayFlowReader(string path, bool loop, TimeProvider time, 
                         ?? throw new FormatException("the line is null");
                     if (parsed.Name is not null)
                     {
-                        answers.Add((Address(parsed.Ip, "ip").ToString(), parsed.Name.TrimEnd('.'), parsed.TtlSeconds ?? 0));
+                        answers.Add((Address(parsed.Ip, "ip"), parsed.Name.TrimEnd('.'), parsed.TtlSeconds ?? 0));
                     }
                     else
                     {

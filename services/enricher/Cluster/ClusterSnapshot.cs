@@ -10,12 +10,12 @@ namespace Egressd.Enricher.Cluster;
 internal sealed class ClusterSnapshot
 {
     public static ClusterSnapshot Empty { get; } = new(
-        FrozenDictionary<string, FlowEndpoint>.Empty, FrozenDictionary<string, FlowEndpoint>.Empty, FrozenDictionary<string, string>.Empty);
+        FrozenDictionary<IpAddr, FlowEndpoint>.Empty, FrozenDictionary<IpAddr, FlowEndpoint>.Empty, FrozenDictionary<IpAddr, string>.Empty);
 
     public ClusterSnapshot(
-        FrozenDictionary<string, FlowEndpoint> pods,
-        FrozenDictionary<string, FlowEndpoint> nodes,
-        FrozenDictionary<string, string> services)
+        FrozenDictionary<IpAddr, FlowEndpoint> pods,
+        FrozenDictionary<IpAddr, FlowEndpoint> nodes,
+        FrozenDictionary<IpAddr, string> services)
     {
         Pods = pods;
         Nodes = nodes;
@@ -23,11 +23,11 @@ internal sealed class ClusterSnapshot
     }
 
     /// <summary>Pod addresses (deleted pods for a while too) → the pod with its node, zone, region and workload.</summary>
-    public FrozenDictionary<string, FlowEndpoint> Pods { get; }
+    public FrozenDictionary<IpAddr, FlowEndpoint> Pods { get; }
 
     /// <summary>Node addresses → the node with its zone and region (hostNetwork traffic).</summary>
-    public FrozenDictionary<string, FlowEndpoint> Nodes { get; }
+    public FrozenDictionary<IpAddr, FlowEndpoint> Nodes { get; }
 
     /// <summary>Service cluster IPs → "namespace/name".</summary>
-    public FrozenDictionary<string, string> Services { get; }
+    public FrozenDictionary<IpAddr, string> Services { get; }
 }

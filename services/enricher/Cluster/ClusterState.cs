@@ -133,10 +133,10 @@ internal sealed class ClusterState(TimeProvider time, TimeSpan deletedPodRetenti
     private ClusterSnapshot Build()
     {
         var nodeEndpoints = nodes.Values.ToDictionary(n => n.Name, n => new FlowEndpoint { Node = n.Name, Zone = n.Zone, Region = n.Region }, StringComparer.Ordinal);
-        var nodesByIp = new Dictionary<string, FlowEndpoint>(StringComparer.Ordinal);
+        var nodesByIp = new Dictionary<IpAddr, FlowEndpoint>();
         foreach (var node in nodes.Values)
         {
-            foreach (var ip in node.Ips)
+            foreach (var ip in Parsed(node.Ips))
             {
                 nodesByIp.TryAdd(ip, nodeEndpoints[node.Name]);
             }
@@ -145,7 +145,7 @@ internal sealed class ClusterState(TimeProvider time, TimeSpan deletedPodRetenti
         // Live pods first, each group earliest created first: the first to claim an address keeps it.
         var candidates = pods.Values.OrderBy(p => p.Created)
             .Concat(deletedPods.Values.Select(d => d.Pod).OrderBy(p => p.Created));
-        var podsByIp = new Dictionary<string, FlowEndpoint>(StringComparer.Ordinal);
+        var podsByIp = new Dictionary<IpAddr, FlowEndpoint>();
         foreach (var pod in candidates)
         {
             if (pod.HostNetwork)
@@ -155,7 +155,7 @@ internal sealed class ClusterState(TimeProvider time, TimeSpan deletedPodRetenti
             }
 
             FlowEndpoint? endpoint = null;
-            foreach (var ip in pod.Ips)
+            foreach (var ip in Parsed(pod.Ips))
             {
                 if (!podsByIp.ContainsKey(ip))
                 {
@@ -164,16 +164,28 @@ internal sealed class ClusterState(TimeProvider time, TimeSpan deletedPodRetenti
             }
         }
 
-        var servicesByIp = new Dictionary<string, string>(StringComparer.Ordinal);
+        var servicesByIp = new Dictionary<IpAddr, string>();
         foreach (var service in services.Values)
         {
-            foreach (var ip in service.ClusterIps)
+            foreach (var ip in Parsed(service.ClusterIps))
             {
                 servicesByIp.TryAdd(ip, $"{service.Namespace}/{service.Name}");
             }
         }
 
-        return new ClusterSnapshot(podsByIp.ToFrozenDictionary(StringComparer.Ordinal), nodesByIp.ToFrozenDictionary(StringComparer.Ordinal), servicesByIp.ToFrozenDictionary(StringComparer.Ordinal));
+        return new ClusterSnapshot(podsByIp.ToFrozenDictionary(), nodesByIp.ToFrozenDictionary(), servicesByIp.ToFrozenDictionary());
+    }
+
+    /// <summary>The addresses among Kubernetes' texts; others ("None" for a headless service's cluster IP) are no address.</summary>
+    private static IEnumerable<IpAddr> Parsed(IEnumerable<string> texts)
+    {
+        foreach (var text in texts)
+        {
+            if (IpAddr.TryParse(text, out var address))
+            {
+                yield return address;
+            }
+        }
     }
 
     private FlowEndpoint Endpoint(PodInfo pod, Dictionary<string, NodeInfo> nodeIndex)

@@ -12,7 +12,7 @@ namespace Egressd.Enricher.Enrichment;
 /// </summary>
 internal sealed class DnsNameMap
 {
-    private readonly Dictionary<string, LinkedListNode<DnsAnswer>> index = new(StringComparer.Ordinal);
+    private readonly Dictionary<IpAddr, LinkedListNode<DnsAnswer>> index = [];
 
     // Most recently used first.
     private readonly LinkedList<DnsAnswer> order = new();
@@ -49,7 +49,7 @@ internal sealed class DnsNameMap
         {
             foreach (var answer in answers)
             {
-                if (answer?.Ip is null || string.IsNullOrEmpty(answer.Name))
+                if (answer is null || string.IsNullOrEmpty(answer.Name))
                 {
                     continue;
                 }
@@ -87,7 +87,7 @@ internal sealed class DnsNameMap
     }
 
     /// <summary>The name <paramref name="ip"/> had at some point after <paramref name="liveAt"/>, or null.</summary>
-    public string? NameOf(string ip, DateTimeOffset liveAt)
+    public string? NameOf(IpAddr ip, DateTimeOffset liveAt)
     {
         lock (gate)
         {

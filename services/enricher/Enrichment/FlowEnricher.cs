@@ -1,7 +1,6 @@
 using Egressd.Contracts;
 using Egressd.Enricher.Cluster;
 using Egressd.Shared.Bus;
-using Egressd.Shared.Network;
 
 namespace Egressd.Enricher.Enrichment;
 
@@ -9,7 +8,7 @@ namespace Egressd.Enricher.Enrichment;
 /// A pure function from a collected batch and a cluster snapshot to the enriched batch: no I/O, no
 /// clock, so it is tested without a cluster and benchmarked alone. A flow whose source is unknown
 /// is kept (egressd drops it, and its bytes vanish); a batch that cannot have come from a
-/// collector (an address that is not one, a protocol number outside 0-255, too many flows) is
+/// collector (a protocol number outside 0-255, too many flows) is
 /// refused whole with <see cref="InvalidBatchException"/>. DNS names come from
 /// <see cref="DnsNameMap"/>, which every batch's answers feed first: the one piece of state here,
 /// read against the batch's own window rather than a clock.
@@ -23,8 +22,6 @@ internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPer
 
     /// <summary>Takes in a batch's DNS answers without enriching it (a window with answers only).</summary>
     public void RecordAnswers(FlowBatchCollected batch) => names.Record(batch.DnsAnswers);
-
-    private static readonly FlowEndpoint Unknown = new();
 
     public FlowBatchEnriched Enrich(FlowBatchCollected batch, ClusterSnapshot cluster, EnrichmentStats stats)
     {
@@ -71,21 +68,19 @@ internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPer
         }
         else
         {
-            Parse(flow.SourceIp, batch, index, "source");
-            source = Unknown;
+            source = FlowEndpoint.Unknown;
             stats.SourceUnknown++;
         }
 
         string? service = null;
-        if (flow.OriginalDestinationIp is { } original && !cluster.Services.TryGetValue(original, out service))
+        if (flow.OriginalDestinationIp is { } original)
         {
-            Parse(original, batch, index, "original destination");
+            cluster.Services.TryGetValue(original, out service);
         }
 
         TrafficClass trafficClass;
         FlowEndpoint destination;
         string? dnsName = null;
-        IpAddr? parsed = null;
         if (cluster.Pods.TryGetValue(flow.DestinationIp, out var destinationPod) || cluster.Nodes.TryGetValue(flow.DestinationIp, out destinationPod))
         {
             destination = destinationPod;
@@ -93,14 +88,12 @@ internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPer
         }
         else
         {
-            destination = Unknown;
-            var address = Parse(flow.DestinationIp, batch, index, "destination");
-            parsed = address;
-            trafficClass = classifier.External(address);
+            destination = FlowEndpoint.Unknown;
+            trafficClass = classifier.External(flow.DestinationIp);
             dnsName = names.NameOf(flow.DestinationIp, batch.WindowStart);
         }
 
-        if (classifier.HasRules && classifier.Rule(parsed ?? Parse(flow.DestinationIp, batch, index, "destination")) is { } ruled)
+        if (classifier.HasRules && classifier.Rule(flow.DestinationIp) is { } ruled)
         {
             trafficClass = ruled;
         }
@@ -116,9 +109,4 @@ internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPer
             TrafficClass = trafficClass,
         };
     }
-
-    private static IpAddr Parse(string text, FlowBatchCollected batch, int index, string what) =>
-        IpAddr.TryParse(text, out var address)
-            ? address
-            : throw new InvalidBatchException($"batch {batch.Id} flow {index}: {what} '{text}' is not an IP address");
 }

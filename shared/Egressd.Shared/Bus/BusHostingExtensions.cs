@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
+using Egressd.Shared.Wire;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -105,16 +106,33 @@ public static partial class BusHostingExtensions
                             });
                         }
                     });
+                    cfg.UseFlowWire();
                     cfg.ConfigureEndpoints(context);
                 });
             }
             else
             {
-                x.UsingInMemory((context, cfg) => cfg.ConfigureEndpoints(context));
+                x.UsingInMemory((context, cfg) =>
+                {
+                    cfg.UseFlowWire();
+                    cfg.ConfigureEndpoints(context);
+                });
             }
         });
 
         return builder;
+    }
+
+    /// <summary>
+    /// Batches are read in egressd's dense wire (v2) and in MassTransit's JSON, which is what a
+    /// collector or enricher of the first release still publishes during a rolling upgrade. Which
+    /// one a message is in, its content type says; the JSON serializer stays the bus's default
+    /// for everything that is not a batch (faults).
+    /// </summary>
+    private static void UseFlowWire(this IBusFactoryConfigurator cfg)
+    {
+        cfg.AddSerializer(FlowWireSerializerFactory.Instance, isSerializer: false);
+        cfg.AddDeserializer(FlowWireSerializerFactory.Instance);
     }
 
     /// <summary>Loopback by name or address; no DNS lookup (a name resolving to loopback still gets the warning).</summary>

@@ -1,4 +1,5 @@
 using Egressd.Contracts;
+using Egressd.Shared.Wire;
 using MassTransit;
 
 namespace Egressd.Shared.Bus;
@@ -9,7 +10,8 @@ public static class PublishExtensions
     /// Publishes one batch part and returns only once the broker has taken it: publisher confirms
     /// and the mandatory flag make an unconfirmed or unroutable publish throw, and
     /// <paramref name="timeout"/> bounds the wait. The message id is derived from the batch id, so
-    /// a retry after a failure carries the same id and sinks can drop the copy.
+    /// a retry after a failure carries the same id and sinks can drop the copy. The body is
+    /// egressd's dense wire (<see cref="FlowWire"/>).
     /// </summary>
     public static async Task PublishBatchAsync<T>(this IPublishEndpoint endpoint, T message, BatchId id, TimeSpan timeout, CancellationToken cancellationToken)
         where T : class
@@ -21,6 +23,7 @@ public static class PublishExtensions
         {
             await endpoint.Publish(message, context =>
             {
+                context.Serializer = FlowWireSerializer.Instance;
                 context.MessageId = messageId;
                 context.Mandatory = true;
             }, timeoutSource.Token);

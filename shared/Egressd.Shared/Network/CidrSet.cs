@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Egressd.Contracts;
 
 namespace Egressd.Shared.Network;
 

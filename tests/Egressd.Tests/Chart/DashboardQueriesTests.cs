@@ -91,7 +91,7 @@ public sealed class DashboardQueriesTests
                 WindowStart = DateTimeOffset.UtcNow.AddSeconds(-5),
                 WindowEnd = DateTimeOffset.UtcNow,
                 Source = FlowSource.Replay,
-                Flows = [new FlowRecord { SourceIp = source, DestinationIp = "10.244.2.20", Protocol = protocol, TxBytes = 1, RxBytes = 1, TxPackets = 1, RxPackets = 1 }],
+                Flows = [new FlowRecord { SourceIp = IpAddr.Parse(source), DestinationIp = IpAddr.Parse("10.244.2.20"), Protocol = protocol, TxBytes = 1, RxBytes = 1, TxPackets = 1, RxPackets = 1 }],
                 DnsAnswers = [],
             };
             var unplaced = Batch(1, "10.244.9.9", 6);

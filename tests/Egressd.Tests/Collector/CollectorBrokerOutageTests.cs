@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Egressd.Enricher;
 using Egressd.Tests.Infrastructure;
 using RabbitMQ.Client;
@@ -50,15 +49,14 @@ public sealed class CollectorBrokerOutageTests(RabbitMqBroker broker)
         var copies = new Dictionary<string, List<string>>();
         while (await channel.BasicGetAsync(probe, autoAck: true, ct) is { } message)
         {
-            var envelope = JsonNode.Parse(message.Body.Span)!;
-            var body = envelope["message"]!;
-            if (body["node"]?.GetValue<string>() != lab.Node)
+            var body = BusBody.Collected(message);
+            if (body.Node != lab.Node)
             {
                 continue;
             }
 
-            var id = message.BasicProperties.MessageId ?? envelope["messageId"]!.GetValue<string>();
-            (copies.TryGetValue(id, out var list) ? list : copies[id] = []).Add(body.ToJsonString());
+            var id = message.BasicProperties.MessageId!;
+            (copies.TryGetValue(id, out var list) ? list : copies[id] = []).Add(BusBody.Canonical(body));
         }
 
         Assert.NotEmpty(copies);

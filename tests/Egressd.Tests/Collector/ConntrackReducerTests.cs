@@ -58,7 +58,7 @@ public sealed class ConntrackReducerTests
         var third = Read(reducer, Entry("10.1.0.5", "10.96.0.15", "10.2.0.9", 1500, 9000));
 
         var flow = Assert.Single(first);
-        Assert.Equal(("10.1.0.5", "10.2.0.9", "10.96.0.15", 6), (flow.SourceIp, flow.DestinationIp, flow.OriginalDestinationIp, flow.Protocol));
+        Assert.Equal(("10.1.0.5", "10.2.0.9", "10.96.0.15", 6), (flow.SourceIp.ToString(), flow.DestinationIp.ToString(), flow.OriginalDestinationIp?.ToString(), flow.Protocol));
         Assert.Equal((1000UL, 5000UL), (flow.TxBytes, flow.RxBytes));
         Assert.Equal((500UL, 4000UL), (Assert.Single(second).TxBytes, second[0].RxBytes));
         Assert.Empty(third);
@@ -79,7 +79,7 @@ public sealed class ConntrackReducerTests
     {
         var reducer = Reducer(new Pods("10.1.0.5"));
         var flow = Assert.Single(Read(reducer, Entry("10.2.0.9", "10.1.0.5", "10.1.0.5", 200, 8000)));
-        Assert.Equal(("10.1.0.5", "10.2.0.9", 8000UL, 200UL), (flow.SourceIp, flow.DestinationIp, flow.TxBytes, flow.RxBytes));
+        Assert.Equal(("10.1.0.5", "10.2.0.9", 8000UL, 200UL), (flow.SourceIp.ToString(), flow.DestinationIp.ToString(), flow.TxBytes, flow.RxBytes));
     }
 
     [Fact]
@@ -141,9 +141,9 @@ public sealed class ConntrackReducerTests
             Entry("10.1.0.5", "198.18.0.2", "198.18.0.2", 10, 10, id: 2),
             Entry("fd00::5", "2001:db8::1", "2001:db8::1", 10, 10, id: 3),
             Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 10, 10, id: 4));
-        Assert.Equal(20UL, flows.Single(f => f.DestinationIp == "0.0.0.0").TxBytes);
-        Assert.Single(flows, f => f.DestinationIp == "::");
-        Assert.Single(flows, f => f.DestinationIp == "10.2.0.9");
+        Assert.Equal(20UL, flows.Single(f => f.DestinationIp == IpAddr.Parse("0.0.0.0")).TxBytes);
+        Assert.Single(flows, f => f.DestinationIp == IpAddr.Parse("::"));
+        Assert.Single(flows, f => f.DestinationIp == IpAddr.Parse("10.2.0.9"));
     }
 
     private const ulong T1 = 1_700_000_000_000_000_000;
@@ -208,17 +208,17 @@ public sealed class ConntrackReducerTests
             Entry("10.1.0.5", "10.2.0.8", "10.2.0.8", 15, 25, id: 2),                     // no start time, in the checkpoint: 5 + 5
             Entry("10.1.0.5", "10.2.0.7", "10.2.0.7", 300, 400, id: 3, start: T3),         // opened after the checkpoint: whole
             Entry("10.1.0.5", "10.2.0.6", "10.2.0.6", 7000, 8000, id: 4, start: T1 - 1));  // older, missing: baseline
-        Assert.Equal(1100UL, window.Single(f => f.DestinationIp == "10.2.0.9").TxBytes + window.Single(f => f.DestinationIp == "10.2.0.9").RxBytes);
-        Assert.Equal((5UL, 5UL), (window.Single(f => f.DestinationIp == "10.2.0.8").TxBytes, window.Single(f => f.DestinationIp == "10.2.0.8").RxBytes));
-        Assert.Equal((300UL, 400UL), (window.Single(f => f.DestinationIp == "10.2.0.7").TxBytes, window.Single(f => f.DestinationIp == "10.2.0.7").RxBytes));
-        Assert.DoesNotContain(window, f => f.DestinationIp == "10.2.0.6");
+        Assert.Equal(1100UL, window.Single(f => f.DestinationIp == IpAddr.Parse("10.2.0.9")).TxBytes + window.Single(f => f.DestinationIp == IpAddr.Parse("10.2.0.9")).RxBytes);
+        Assert.Equal((5UL, 5UL), (window.Single(f => f.DestinationIp == IpAddr.Parse("10.2.0.8")).TxBytes, window.Single(f => f.DestinationIp == IpAddr.Parse("10.2.0.8")).RxBytes));
+        Assert.Equal((300UL, 400UL), (window.Single(f => f.DestinationIp == IpAddr.Parse("10.2.0.7")).TxBytes, window.Single(f => f.DestinationIp == IpAddr.Parse("10.2.0.7")).RxBytes));
+        Assert.DoesNotContain(window, f => f.DestinationIp == IpAddr.Parse("10.2.0.6"));
         Assert.Equal(15_000UL, after.UncountedBytes);
         Assert.Equal((2, 1, 1), after.RestartOutcome);
 
         // From then on, the baseline entry counts its traffic, and an entry without a start time seen only now is new.
         var later = Read(after, Entry("10.1.0.5", "10.2.0.6", "10.2.0.6", 7100, 8000, id: 4, start: T1 - 1), Entry("10.1.0.5", "10.2.0.5", "10.2.0.5", 40, 0, id: 5));
-        Assert.Equal(100UL, later.Single(f => f.DestinationIp == "10.2.0.6").TxBytes);
-        Assert.Equal(40UL, later.Single(f => f.DestinationIp == "10.2.0.5").TxBytes);
+        Assert.Equal(100UL, later.Single(f => f.DestinationIp == IpAddr.Parse("10.2.0.6")).TxBytes);
+        Assert.Equal(40UL, later.Single(f => f.DestinationIp == IpAddr.Parse("10.2.0.5")).TxBytes);
     }
 
     [Fact]

@@ -1,7 +1,6 @@
 using Egressd.Collector.Dns;
 using Egressd.Collector.Flows;
 using Egressd.Contracts;
-using Egressd.Shared.Network;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Egressd.Tests.Collector;
@@ -138,11 +137,11 @@ public sealed class DnsAnswerMapTests
         {
             for (var i = 0; i < total; i++)
             {
-                Assert.True(inbox.Post(new DnsAnswer { Ip = $"10.0.{i >> 8}.{i & 0xFF}", Name = $"h{i}.test", ExpiresAt = T0.AddHours(1) }), "inbox full");
+                Assert.True(inbox.Post(new DnsAnswer { Ip = IpAddr.Parse($"10.0.{i >> 8}.{i & 0xFF}"), Name = $"h{i}.test", ExpiresAt = T0.AddHours(1) }), "inbox full");
             }
         }, TestContext.Current.CancellationToken);
 
-        var shipped = new HashSet<string>();
+        var shipped = new HashSet<IpAddr>();
         var window = 0;
         while (!posting.IsCompleted || inbox.Count > 0)
         {
@@ -164,7 +163,7 @@ public sealed class DnsAnswerMapTests
     public void A_full_inbox_refuses_rather_than_grows()
     {
         var inbox = new DnsAnswerInbox(2);
-        var answer = new DnsAnswer { Ip = "192.0.2.1", Name = "x.test", ExpiresAt = T0 };
+        var answer = new DnsAnswer { Ip = IpAddr.Parse("192.0.2.1"), Name = "x.test", ExpiresAt = T0 };
         Assert.True(inbox.Post(answer));
         Assert.True(inbox.Post(answer));
         Assert.False(inbox.Post(answer));

@@ -1,5 +1,5 @@
 using Egressd.Collector.Dns;
-using Egressd.Shared.Network;
+using Egressd.Contracts;
 
 namespace Egressd.Tests.Collector;
 

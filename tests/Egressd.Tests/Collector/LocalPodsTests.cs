@@ -1,7 +1,7 @@
 using System.Net;
 using Egressd.Collector.Pods;
+using Egressd.Contracts;
 using Egressd.Shared.Kubernetes;
-using Egressd.Shared.Network;
 using Egressd.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;

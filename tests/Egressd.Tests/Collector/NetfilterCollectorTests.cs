@@ -154,7 +154,7 @@ public sealed class NetfilterCollectorTests
         foreach (var line in FlowLogFile.Read(flowLog, node))
         {
             var f = line.Flow;
-            var key = new FlowKey(f.SourceIp, f.DestinationIp, f.OriginalDestinationIp, f.Protocol);
+            var key = new FlowKey(f.SourceIp.ToString(), f.DestinationIp.ToString(), f.OriginalDestinationIp?.ToString(), f.Protocol);
             var t = totals.GetValueOrDefault(key);
             totals[key] = (t.Tx + f.TxBytes, t.Rx + f.RxBytes, t.TxPackets + f.TxPackets, t.RxPackets + f.RxPackets);
         }

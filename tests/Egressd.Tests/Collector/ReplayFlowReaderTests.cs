@@ -22,7 +22,7 @@ public sealed class ReplayFlowReaderTests
         var flow = Assert.Single(first.Flows);
         Assert.Equal(17, flow.Protocol);
         // An IPv4-mapped IPv6 address is the IPv4 address: one spelling on the wire.
-        Assert.Equal("10.0.0.2", flow.DestinationIp);
+        Assert.Equal(IpAddr.Parse("10.0.0.2"), flow.DestinationIp);
         Assert.Null(flow.OriginalDestinationIp);
         Assert.Equal((5UL, 6UL, 1UL, 2UL), (flow.TxBytes, flow.RxBytes, flow.TxPackets, flow.RxPackets));
         Assert.Equal("example.org", Assert.Single(first.DnsAnswers).Name);

@@ -1,6 +1,5 @@
 using Egressd.Collector.Flows;
 using Egressd.Contracts;
-using Egressd.Shared.Network;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Egressd.Tests.Collector;
@@ -84,9 +83,9 @@ public sealed class WindowPublisherTests
         Assert.Equal(1, first.Id.Window);
         Assert.Equal(100UL, Assert.Single(first.Flows).TxBytes);
         Assert.Equal(2, second.Id.Window);
-        Assert.Equal(11UL, second.Flows.Single(f => f.DestinationIp == "10.0.0.2").TxBytes);
-        Assert.Equal(22UL, second.Flows.Single(f => f.DestinationIp == "10.0.0.2").RxBytes);
-        Assert.Equal(5UL, second.Flows.Single(f => f.DestinationIp == "10.0.0.3").TxBytes);
+        Assert.Equal(11UL, second.Flows.Single(f => f.DestinationIp == IpAddr.Parse("10.0.0.2")).TxBytes);
+        Assert.Equal(22UL, second.Flows.Single(f => f.DestinationIp == IpAddr.Parse("10.0.0.2")).RxBytes);
+        Assert.Equal(5UL, second.Flows.Single(f => f.DestinationIp == IpAddr.Parse("10.0.0.3")).TxBytes);
         // Every id was used for one content only.
         Assert.All(publisher.Attempts.GroupBy(a => a.Id), g => Assert.All(g, a => Assert.Same(g.First(), a)));
         Assert.Equal(0, windows.PendingKeyCount);

@@ -20,9 +20,9 @@ public sealed class ContractSnapshotTests
 
     private static readonly FlowRecord Flow = new()
     {
-        SourceIp = "10.244.1.10",
-        DestinationIp = "fd00:10:244:2::14",
-        OriginalDestinationIp = "10.96.0.15",
+        SourceIp = IpAddr.Parse("10.244.1.10"),
+        DestinationIp = IpAddr.Parse("fd00:10:244:2::14"),
+        OriginalDestinationIp = IpAddr.Parse("10.96.0.15"),
         Protocol = 6,
         TxBytes = 1,
         RxBytes = 2,
@@ -38,7 +38,7 @@ public sealed class ContractSnapshotTests
         WindowEnd = Start.AddSeconds(5),
         Source = FlowSource.Netfilter,
         Flows = [Flow],
-        DnsAnswers = [new DnsAnswer { Ip = "198.18.7.9", Name = "api.example.com", ExpiresAt = Start.AddMinutes(5) }],
+        DnsAnswers = [new DnsAnswer { Ip = IpAddr.Parse("198.18.7.9"), Name = "api.example.com", ExpiresAt = Start.AddMinutes(5) }],
     };
 
     public static FlowBatchEnriched Enriched => new()

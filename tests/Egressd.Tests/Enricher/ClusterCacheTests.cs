@@ -59,19 +59,19 @@ public sealed class ClusterCacheTests : IAsyncLifetime
     public void Every_field_for_pods_nodes_services_and_each_workload_kind()
     {
         var cluster = State.Snapshot();
-        Assert.Equal(new FlowEndpoint { Pod = "web-7d9f-x1", Namespace = "shop", Node = "node-a", Zone = "zone-a", Region = "region-1", WorkloadKind = "Deployment", WorkloadName = "web" }, cluster.Pods["10.244.1.10"]);
-        Assert.Same(cluster.Pods["10.244.1.10"], cluster.Pods["fd00:10:244:1::a"]);
+        Assert.Equal(new FlowEndpoint { Pod = "web-7d9f-x1", Namespace = "shop", Node = "node-a", Zone = "zone-a", Region = "region-1", WorkloadKind = "Deployment", WorkloadName = "web" }, cluster.Pods[IpAddr.Parse("10.244.1.10")]);
+        Assert.Same(cluster.Pods[IpAddr.Parse("10.244.1.10")], cluster.Pods[IpAddr.Parse("fd00:10:244:1::a")]);
         // Legacy failure-domain labels stand in for the topology ones.
-        Assert.Equal(new FlowEndpoint { Pod = "db-0", Namespace = "shop", Node = "node-b", Zone = "zone-b", Region = "region-1", WorkloadKind = "StatefulSet", WorkloadName = "db" }, cluster.Pods["10.244.2.20"]);
-        Assert.Equal(("DaemonSet", "agent", "region-2"), (cluster.Pods["10.244.3.30"].WorkloadKind, cluster.Pods["10.244.3.30"].WorkloadName, cluster.Pods["10.244.3.30"].Region));
-        Assert.Equal(("CronJob", "backup"), (cluster.Pods["10.244.1.40"].WorkloadKind, cluster.Pods["10.244.1.40"].WorkloadName));
-        Assert.Equal(("Job", "migrate"), (cluster.Pods["10.244.1.41"].WorkloadKind, cluster.Pods["10.244.1.41"].WorkloadName));
-        Assert.Equal(("Pod", "debug"), (cluster.Pods["10.244.2.50"].WorkloadKind, cluster.Pods["10.244.2.50"].WorkloadName));
+        Assert.Equal(new FlowEndpoint { Pod = "db-0", Namespace = "shop", Node = "node-b", Zone = "zone-b", Region = "region-1", WorkloadKind = "StatefulSet", WorkloadName = "db" }, cluster.Pods[IpAddr.Parse("10.244.2.20")]);
+        Assert.Equal(("DaemonSet", "agent", "region-2"), (cluster.Pods[IpAddr.Parse("10.244.3.30")].WorkloadKind, cluster.Pods[IpAddr.Parse("10.244.3.30")].WorkloadName, cluster.Pods[IpAddr.Parse("10.244.3.30")].Region));
+        Assert.Equal(("CronJob", "backup"), (cluster.Pods[IpAddr.Parse("10.244.1.40")].WorkloadKind, cluster.Pods[IpAddr.Parse("10.244.1.40")].WorkloadName));
+        Assert.Equal(("Job", "migrate"), (cluster.Pods[IpAddr.Parse("10.244.1.41")].WorkloadKind, cluster.Pods[IpAddr.Parse("10.244.1.41")].WorkloadName));
+        Assert.Equal(("Pod", "debug"), (cluster.Pods[IpAddr.Parse("10.244.2.50")].WorkloadKind, cluster.Pods[IpAddr.Parse("10.244.2.50")].WorkloadName));
         // A hostNetwork pod's address is its node's.
-        Assert.Equal(new FlowEndpoint { Node = "node-a", Zone = "zone-a", Region = "region-1" }, cluster.Nodes["10.0.0.1"]);
-        Assert.False(cluster.Pods.ContainsKey("10.0.0.1"));
-        Assert.Equal("shop/db", cluster.Services["10.96.0.15"]);
-        Assert.Equal("shop/db", cluster.Services["fd00:96::15"]);
+        Assert.Equal(new FlowEndpoint { Node = "node-a", Zone = "zone-a", Region = "region-1" }, cluster.Nodes[IpAddr.Parse("10.0.0.1")]);
+        Assert.False(cluster.Pods.ContainsKey(IpAddr.Parse("10.0.0.1")));
+        Assert.Equal("shop/db", cluster.Services[IpAddr.Parse("10.96.0.15")]);
+        Assert.Equal("shop/db", cluster.Services[IpAddr.Parse("fd00:96::15")]);
 
         var enricher = new FlowEnricher(new TrafficClassifier(new Shared.Network.NetworkOptions().PrivateNetworks(), []), 1000);
         var enriched = enricher.Enrich(Batch(
@@ -105,17 +105,17 @@ public sealed class ClusterCacheTests : IAsyncLifetime
         Assert.True(await Eventually.TrueAsync(() =>
         {
             var c = State.Snapshot();
-            return c.Pods.TryGetValue("10.244.3.11", out var p) && p.Zone == "zone-c"
-                && c.Pods["10.244.1.10"].Zone == "zone-z"
-                && c.Services.ContainsKey("10.96.0.77") && !c.Services.ContainsKey("10.96.0.15");
+            return c.Pods.TryGetValue(IpAddr.Parse("10.244.3.11"), out var p) && p.Zone == "zone-c"
+                && c.Pods[IpAddr.Parse("10.244.1.10")].Zone == "zone-z"
+                && c.Services.ContainsKey(IpAddr.Parse("10.96.0.77")) && !c.Services.ContainsKey(IpAddr.Parse("10.96.0.15"));
         }, Patience));
 
         api.Delete("Pod", "shop", "web-7d9f-x2");
         api.Apply(FakeKubernetesApi.Pod("shop", "db-0", "node-b", ["10.244.2.21"], "StatefulSet", "db"));
-        Assert.True(await Eventually.TrueAsync(() => State.Snapshot().Pods.TryGetValue("10.244.2.21", out var p) && p.Pod == "db-0", Patience));
+        Assert.True(await Eventually.TrueAsync(() => State.Snapshot().Pods.TryGetValue(IpAddr.Parse("10.244.2.21"), out var p) && p.Pod == "db-0", Patience));
         // The pod's old address went with the change; the deleted pod is still resolvable for now.
-        Assert.False(State.Snapshot().Pods.ContainsKey("10.244.2.20"));
-        Assert.True(State.Snapshot().Pods.ContainsKey("10.244.3.11"));
+        Assert.False(State.Snapshot().Pods.ContainsKey(IpAddr.Parse("10.244.2.20")));
+        Assert.True(State.Snapshot().Pods.ContainsKey(IpAddr.Parse("10.244.3.11")));
     }
 
     [Fact]
@@ -132,12 +132,12 @@ public sealed class ClusterCacheTests : IAsyncLifetime
         Assert.True(await Eventually.TrueAsync(() =>
         {
             var c = State.Snapshot();
-            return c.Pods.ContainsKey("10.244.2.60") && !c.Services.ContainsKey("10.96.0.15");
+            return c.Pods.ContainsKey(IpAddr.Parse("10.244.2.60")) && !c.Services.ContainsKey(IpAddr.Parse("10.96.0.15"));
         }, Patience));
         Assert.True(api.ListRequests > lists, "no relist after 410");
         // Deleted in the gap, so deleted here too (and past its retention on the fake clock by now).
         Clock.Advance(TimeSpan.FromMinutes(5));
-        Assert.False(State.Snapshot().Pods.ContainsKey("10.244.2.50"));
+        Assert.False(State.Snapshot().Pods.ContainsKey(IpAddr.Parse("10.244.2.50")));
     }
 
     [Fact]
@@ -145,12 +145,12 @@ public sealed class ClusterCacheTests : IAsyncLifetime
     {
         await api.RestartAsync();
         api.Apply(FakeKubernetesApi.Pod("shop", "after-restart", "node-a", ["10.244.1.70"]));
-        Assert.True(await Eventually.TrueAsync(() => State.Snapshot().Pods.ContainsKey("10.244.1.70"), Patience));
+        Assert.True(await Eventually.TrueAsync(() => State.Snapshot().Pods.ContainsKey(IpAddr.Parse("10.244.1.70")), Patience));
 
         var lists = api.ListRequests;
         api.DropWatches();
         api.Apply(FakeKubernetesApi.Pod("shop", "after-drop", "node-a", ["10.244.1.71"]));
-        Assert.True(await Eventually.TrueAsync(() => State.Snapshot().Pods.ContainsKey("10.244.1.71"), Patience));
+        Assert.True(await Eventually.TrueAsync(() => State.Snapshot().Pods.ContainsKey(IpAddr.Parse("10.244.1.71")), Patience));
         // Resumed from its resourceVersion: no relist was needed.
         Assert.Equal(lists, api.ListRequests);
     }
@@ -161,7 +161,7 @@ public sealed class ClusterCacheTests : IAsyncLifetime
         var watches = api.WatchRequests;
         api.StallWatches();
         api.Apply(FakeKubernetesApi.Pod("shop", "behind-a-stall", "node-a", ["10.244.1.80"]));
-        Assert.True(await Eventually.TrueAsync(() => State.Snapshot().Pods.ContainsKey("10.244.1.80"), Patience));
+        Assert.True(await Eventually.TrueAsync(() => State.Snapshot().Pods.ContainsKey(IpAddr.Parse("10.244.1.80")), Patience));
         Assert.True(api.WatchRequests > watches);
     }
 
@@ -170,11 +170,11 @@ public sealed class ClusterCacheTests : IAsyncLifetime
     {
         api.Delete("Pod", "shop", "db-0");
         await Task.Delay(TimeSpan.FromMilliseconds(100), TestContext.Current.CancellationToken);
-        Assert.True(await Eventually.TrueAsync(() => State.Snapshot().Pods["10.244.2.20"].Pod == "db-0", Patience));
+        Assert.True(await Eventually.TrueAsync(() => State.Snapshot().Pods[IpAddr.Parse("10.244.2.20")].Pod == "db-0", Patience));
         Clock.Advance(TimeSpan.FromSeconds(119));
-        Assert.Equal("db-0", State.Snapshot().Pods["10.244.2.20"].Pod);
+        Assert.Equal("db-0", State.Snapshot().Pods[IpAddr.Parse("10.244.2.20")].Pod);
         Clock.Advance(TimeSpan.FromSeconds(2));
-        Assert.False(State.Snapshot().Pods.ContainsKey("10.244.2.20"));
+        Assert.False(State.Snapshot().Pods.ContainsKey(IpAddr.Parse("10.244.2.20")));
     }
 
     [Fact]
@@ -182,9 +182,9 @@ public sealed class ClusterCacheTests : IAsyncLifetime
     {
         api.Apply(FakeKubernetesApi.Pod("a", "older", "node-a", ["10.244.9.9"], created: DateTime.UtcNow.AddHours(-2)));
         api.Apply(FakeKubernetesApi.Pod("a", "newer", "node-a", ["10.244.9.9"], created: DateTime.UtcNow.AddHours(-1)));
-        Assert.True(await Eventually.TrueAsync(() => State.Snapshot().Pods.TryGetValue("10.244.9.9", out var p) && p.Pod == "older", Patience));
+        Assert.True(await Eventually.TrueAsync(() => State.Snapshot().Pods.TryGetValue(IpAddr.Parse("10.244.9.9"), out var p) && p.Pod == "older", Patience));
         api.Delete("Pod", "a", "older");
-        Assert.True(await Eventually.TrueAsync(() => State.Snapshot().Pods["10.244.9.9"].Pod == "newer", Patience));
+        Assert.True(await Eventually.TrueAsync(() => State.Snapshot().Pods[IpAddr.Parse("10.244.9.9")].Pod == "newer", Patience));
     }
 
     internal static async Task<ClusterState> StartAsync(FakeKubernetesApi api, TimeProvider clock, Action<Task> running, CancellationToken stop)
@@ -206,7 +206,7 @@ public sealed class ClusterCacheTests : IAsyncLifetime
         WindowStart = DateTimeOffset.UtcNow.AddSeconds(-5),
         WindowEnd = DateTimeOffset.UtcNow,
         Source = FlowSource.Netfilter,
-        Flows = [.. flows.Select(f => new FlowRecord { SourceIp = f.Src, DestinationIp = f.Dst, OriginalDestinationIp = f.Original, Protocol = 6, TxBytes = 10, RxBytes = 20, TxPackets = 1, RxPackets = 1 })],
-        DnsAnswers = [new DnsAnswer { Ip = "198.18.7.9", Name = "api.example.com", ExpiresAt = DateTimeOffset.UtcNow.AddMinutes(1) }],
+        Flows = [.. flows.Select(f => new FlowRecord { SourceIp = IpAddr.Parse(f.Src), DestinationIp = IpAddr.Parse(f.Dst), OriginalDestinationIp = f.Original is null ? null : IpAddr.Parse(f.Original), Protocol = 6, TxBytes = 10, RxBytes = 20, TxPackets = 1, RxPackets = 1 })],
+        DnsAnswers = [new DnsAnswer { Ip = IpAddr.Parse("198.18.7.9"), Name = "api.example.com", ExpiresAt = DateTimeOffset.UtcNow.AddMinutes(1) }],
     };
 }

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Egressd.Contracts;
 using Egressd.Enricher;
 using Egressd.Shared.Bus;
+using Egressd.Shared.Wire;
 using Egressd.Tests.Infrastructure;
 using MassTransit;
 using RabbitMQ.Client;
@@ -72,15 +73,45 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
 
         Assert.Equal(batch.Id.ToMessageId().ToString(), first.MessageId);
         Assert.Equal(first.MessageId, second.MessageId);
-        Assert.Equal(first.Message.ToJsonString(), second.Message.ToJsonString());
-        var flow = first.Message["flows"]![0]!;
-        Assert.Equal(batch.Id.BootId, first.Message["id"]!["bootId"]!.GetValue<string>());
-        Assert.Equal("web", flow["source"]!["workloadName"]!.GetValue<string>());
-        Assert.Equal("Deployment", flow["source"]!["workloadKind"]!.GetValue<string>());
-        Assert.Equal("db-0", flow["destination"]!["pod"]!.GetValue<string>());
-        Assert.Equal("zone-b", flow["destination"]!["zone"]!.GetValue<string>());
-        Assert.Equal("shop/db", flow["destinationService"]!.GetValue<string>());
-        Assert.Equal("cross-zone", flow["trafficClass"]!.GetValue<string>());
+        Assert.Equal(BusBody.Canonical(first.Message), BusBody.Canonical(second.Message));
+        var flow = first.Message.Flows[0];
+        Assert.Equal(batch.Id, first.Message.Id);
+        Assert.Equal(batch.Flows[0], flow.Flow);
+        Assert.Equal("web", flow.Source.WorkloadName);
+        Assert.Equal("Deployment", flow.Source.WorkloadKind);
+        Assert.Equal("db-0", flow.Destination.Pod);
+        Assert.Equal("zone-b", flow.Destination.Zone);
+        Assert.Equal("shop/db", flow.DestinationService);
+        Assert.Equal(TrafficClass.CrossZone, flow.TrafficClass);
+    }
+
+    [Fact]
+    public async Task Batch_in_the_first_release_JSON_is_enriched_like_one_on_the_new_wire()
+    {
+        // What a collector of the first release publishes during a rolling upgrade: MassTransit's
+        // JSON envelope around the v1 sample pinned in Snapshots/FlowBatchCollected.json.
+        var v1 = JsonNode.Parse(await File.ReadAllTextAsync(Repo.Path("tests", "Egressd.Tests", "Snapshots", "FlowBatchCollected.json"), TestContext.Current.CancellationToken))!["sample"]!;
+        var boot = Guid.NewGuid().ToString("N");
+        v1["id"]!["bootId"] = boot;
+        v1["flows"]![0]!["sourceIp"] = "10.244.1.10";
+        v1["flows"]![0]!["destinationIp"] = "10.244.2.20";
+        var messageId = Guid.NewGuid();
+        var envelope = new JsonObject
+        {
+            ["messageId"] = messageId.ToString(),
+            ["messageType"] = new JsonArray("urn:message:Egressd.Contracts:FlowBatchCollected"),
+            ["message"] = v1.DeepClone(),
+        };
+        await channel.BasicPublishAsync("Egressd.Contracts:FlowBatchCollected", "", mandatory: true,
+            new BasicProperties { ContentType = "application/vnd.masstransit+json", MessageId = messageId.ToString(), Persistent = true },
+            Encoding.UTF8.GetBytes(envelope.ToJsonString()), TestContext.Current.CancellationToken);
+
+        var (id, enriched) = await ReceiveAsync();
+        Assert.Equal(new BatchId { Node = "node-a", BootId = boot, Window = 42, Part = 1, PartCount = 3 }, enriched.Id);
+        Assert.Equal(enriched.Id.ToMessageId().ToString(), id);
+        var flow = Assert.Single(enriched.Flows);
+        Assert.Equal(new FlowRecord { SourceIp = IpAddr.Parse("10.244.1.10"), DestinationIp = IpAddr.Parse("10.244.2.20"), OriginalDestinationIp = IpAddr.Parse("10.96.0.15"), Protocol = 6, TxBytes = 1, RxBytes = 2, TxPackets = 3, RxPackets = 4 }, flow.Flow);
+        Assert.Equal(("web-7d9f-x1", "db-0", "shop/db", TrafficClass.CrossZone), (flow.Source.Pod, flow.Destination.Pod, flow.DestinationService, flow.TrafficClass));
     }
 
     [Fact]
@@ -101,7 +132,6 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
         var boot = Guid.NewGuid().ToString("N");
         FlowBatchCollected[] bad =
         [
-            Batch(boot, 1, Flow("not-an-address", "10.244.2.20", null)),
             Batch(boot, 2, Flow("10.244.1.10", "10.244.2.20", null) with { Protocol = 300 }),
             Batch(boot, 3, [.. Enumerable.Range(0, 1001).Select(i => Flow("10.244.1.10", $"198.18.{i / 250}.{i % 250}", null))]),
         ];
@@ -109,6 +139,12 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
         {
             await bus.PublishBatchAsync(batch, batch.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
         }
+
+        // A body that claims the wire but breaks it: a flow refers to an address its table lacks.
+        var broken = FlowWire.Encode(Batch(boot, 1, Flow("10.244.1.10", "10.244.2.20", null)));
+        await channel.BasicPublishAsync("Egressd.Contracts:FlowBatchCollected", "", mandatory: true,
+            new BasicProperties { ContentType = FlowWire.ContentType.MediaType, MessageId = Guid.NewGuid().ToString(), Headers = new Dictionary<string, object?> { ["MT-MessageType"] = "urn:message:Egressd.Contracts:FlowBatchCollected" } },
+            BrokenAddressTable(broken), TestContext.Current.CancellationToken);
 
         var empty = Batch(boot, 4);
         await bus.PublishBatchAsync(empty, empty.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
@@ -119,7 +155,7 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
         Assert.Equal(good.Id.ToMessageId().ToString(), enriched.MessageId);
         Assert.True(await Eventually.TrueAsync(async () => await broker.MessageCountAsync(ErrorQueue) == 3, TimeSpan.FromSeconds(30)),
             $"{ErrorQueue} holds {await broker.MessageCountAsync(ErrorQueue)}");
-        Assert.Equal(refusedBefore + 3, await Metric("egressd_enricher_batches_refused_total"));
+        Assert.Equal(refusedBefore + 2, await Metric("egressd_enricher_batches_refused_total"));
         Assert.Equal(emptyBefore + 1, await Metric("egressd_enricher_batches_skipped_total{reason=\"empty\"}"));
         // Nothing but the good batch came out.
         Assert.Null(await channel.BasicGetAsync(probe, autoAck: true, TestContext.Current.CancellationToken));
@@ -129,25 +165,33 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
             reasons.Add(Encoding.UTF8.GetString((byte[])error.BasicProperties.Headers!["MT-Fault-Message"]!));
         }
 
-        Assert.Contains(reasons, r => r.Contains("'not-an-address' is not an IP address", StringComparison.Ordinal));
+        Assert.Contains(reasons, r => r.Contains("outside the table", StringComparison.Ordinal));
         Assert.Contains(reasons, r => r.Contains("protocol 300", StringComparison.Ordinal));
         Assert.Contains(reasons, r => r.Contains("MaxFlowsPerBatch", StringComparison.Ordinal));
     }
 
-    private async Task<(string MessageId, JsonNode Message)> ReceiveAsync()
+    private async Task<(string MessageId, FlowBatchEnriched Message)> ReceiveAsync()
     {
         BasicGetResult? result = null;
         Assert.True(await Eventually.TrueAsync(async () => (result = await channel.BasicGetAsync(probe, autoAck: true)) is not null, TimeSpan.FromSeconds(30)),
             "no enriched batch came out");
-        var envelope = JsonNode.Parse(result!.Body.Span)!;
-        return (result.BasicProperties.MessageId!, envelope["message"]!);
+        Assert.Equal(FlowWire.ContentType.MediaType, result!.BasicProperties.ContentType);
+        return (result.BasicProperties.MessageId!, BusBody.Enriched(result));
+    }
+
+    /// <summary>The same body with its address table cut to nothing, so every flow's index points past it.</summary>
+    private static byte[] BrokenAddressTable(byte[] body)
+    {
+        var message = Egressd.Shared.Wire.V2.FlowBatchCollected.Parser.ParseFrom(body);
+        message.Addresses = new Egressd.Shared.Wire.V2.AddressTable();
+        return Google.Protobuf.MessageExtensions.ToByteArray(message);
     }
 
     private static FlowRecord Flow(string src, string dst, string? original) => new()
     {
-        SourceIp = src,
-        DestinationIp = dst,
-        OriginalDestinationIp = original,
+        SourceIp = IpAddr.Parse(src),
+        DestinationIp = IpAddr.Parse(dst),
+        OriginalDestinationIp = original is null ? null : IpAddr.Parse(original),
         Protocol = 6,
         TxBytes = 100,
         RxBytes = 200,

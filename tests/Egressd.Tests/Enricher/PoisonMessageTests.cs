@@ -49,7 +49,7 @@ public sealed class PoisonMessageTests(RabbitMqBroker broker)
             WindowStart = DateTimeOffset.UtcNow.AddSeconds(-5),
             WindowEnd = DateTimeOffset.UtcNow,
             Source = FlowSource.Replay,
-            Flows = [new FlowRecord { SourceIp = "10.0.0.1", DestinationIp = "10.0.0.2", Protocol = 6, TxBytes = 1, RxBytes = 2, TxPackets = 1, RxPackets = 1 }],
+            Flows = [new FlowRecord { SourceIp = IpAddr.Parse("10.0.0.1"), DestinationIp = IpAddr.Parse("10.0.0.2"), Protocol = 6, TxBytes = 1, RxBytes = 2, TxPackets = 1, RxPackets = 1 }],
             DnsAnswers = [],
         };
         await bus.PublishBatchAsync(good, good.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);

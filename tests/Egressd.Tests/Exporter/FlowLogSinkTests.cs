@@ -32,7 +32,7 @@ public sealed class FlowLogSinkTests : IDisposable
             [
                 new EnrichedFlow
                 {
-                    Flow = new FlowRecord { SourceIp = "10.0.0.1", DestinationIp = "10.0.1.2", OriginalDestinationIp = "10.96.0.10", Protocol = 6, TxBytes = 100, RxBytes = 200, TxPackets = 3, RxPackets = 4 },
+                    Flow = new FlowRecord { SourceIp = IpAddr.Parse("10.0.0.1"), DestinationIp = IpAddr.Parse("10.0.1.2"), OriginalDestinationIp = IpAddr.Parse("10.96.0.10"), Protocol = 6, TxBytes = 100, RxBytes = 200, TxPackets = 3, RxPackets = 4 },
                     Source = new FlowEndpoint { Pod = "web-1", Namespace = "shop", Node = "node-a", Zone = "z1", Region = "r1", WorkloadKind = "Deployment", WorkloadName = "web" },
                     Destination = new FlowEndpoint { Pod = "db-0", Namespace = "shop", Node = "node-b", Zone = "z2", Region = "r1", WorkloadKind = "StatefulSet", WorkloadName = "db" },
                     DestinationService = "shop/db",
@@ -41,7 +41,7 @@ public sealed class FlowLogSinkTests : IDisposable
                 },
                 new EnrichedFlow
                 {
-                    Flow = new FlowRecord { SourceIp = "fd00::1", DestinationIp = "198.18.0.9", Protocol = 17, TxBytes = 1, RxBytes = 0, TxPackets = 1, RxPackets = 0 },
+                    Flow = new FlowRecord { SourceIp = IpAddr.Parse("fd00::1"), DestinationIp = IpAddr.Parse("198.18.0.9"), Protocol = 17, TxBytes = 1, RxBytes = 0, TxPackets = 1, RxPackets = 0 },
                     Source = new FlowEndpoint { Pod = "web-1", Namespace = "shop" },
                     Destination = new FlowEndpoint(),
                     TrafficClass = TrafficClass.Internet,
@@ -293,7 +293,7 @@ public sealed class FlowLogSinkTests : IDisposable
         Source = FlowSource.Replay,
         Flows = [.. Enumerable.Range(0, flows).Select(i => new EnrichedFlow
         {
-            Flow = new FlowRecord { SourceIp = $"10.1.0.{i}", DestinationIp = $"10.2.{window % 250}.{i}", Protocol = 6, TxBytes = (ulong)(window * 1000) + (ulong)i, RxBytes = 7, TxPackets = 1, RxPackets = 1 },
+            Flow = new FlowRecord { SourceIp = IpAddr.Parse($"10.1.0.{i}"), DestinationIp = IpAddr.Parse($"10.2.{window % 250}.{i}"), Protocol = 6, TxBytes = (ulong)(window * 1000) + (ulong)i, RxBytes = 7, TxPackets = 1, RxPackets = 1 },
             Source = new FlowEndpoint { Pod = $"pod-{i}", Namespace = "ns" },
             Destination = new FlowEndpoint(),
             TrafficClass = TrafficClass.SameNode,

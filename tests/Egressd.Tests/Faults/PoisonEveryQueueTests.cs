@@ -138,8 +138,8 @@ public sealed class PoisonEveryQueueTests(RabbitMqBroker broker)
         Source = FlowSource.Replay,
         Flows = [.. Enumerable.Range(1, flows).Select(i => new FlowRecord
         {
-            SourceIp = "10.9.0." + i.ToString(CultureInfo.InvariantCulture),
-            DestinationIp = "10.9.1.1",
+            SourceIp = IpAddr.Parse("10.9.0." + i.ToString(CultureInfo.InvariantCulture)),
+            DestinationIp = IpAddr.Parse("10.9.1.1"),
             Protocol = 6,
             TxBytes = 1,
             RxBytes = 1,

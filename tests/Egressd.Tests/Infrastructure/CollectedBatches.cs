@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using RabbitMQ.Client;
 
 namespace Egressd.Tests.Infrastructure;
@@ -47,15 +46,14 @@ internal sealed class CollectedBatches : IAsyncDisposable
     {
         while (await channel.BasicGetAsync(queue, autoAck: true) is { } message)
         {
-            var envelope = JsonNode.Parse(message.Body.Span)!;
-            var body = envelope["message"]!;
-            if (body["node"]?.GetValue<string>() != node)
+            var body = BusBody.Collected(message);
+            if (body.Node != node)
             {
                 continue;
             }
 
-            var id = message.BasicProperties.MessageId ?? envelope["messageId"]!.GetValue<string>();
-            var content = body.ToJsonString();
+            var id = message.BasicProperties.MessageId!;
+            var content = BusBody.Canonical(body);
             if (contents.TryGetValue(id, out var seen))
             {
                 Copies++;
@@ -64,12 +62,11 @@ internal sealed class CollectedBatches : IAsyncDisposable
             }
 
             contents[id] = content;
-            foreach (var flow in body["flows"]!.AsArray())
+            foreach (var flow in body.Flows)
             {
-                var key = (flow!["sourceIp"]!.GetValue<string>(), flow["destinationIp"]!.GetValue<string>(), flow["protocol"]!.GetValue<int>());
+                var key = (flow.SourceIp.ToString(), flow.DestinationIp.ToString(), flow.Protocol);
                 var t = totals.GetValueOrDefault(key);
-                totals[key] = (t.Tx + flow["txBytes"]!.GetValue<ulong>(), t.Rx + flow["rxBytes"]!.GetValue<ulong>(),
-                    t.TxPackets + flow["txPackets"]!.GetValue<ulong>(), t.RxPackets + flow["rxPackets"]!.GetValue<ulong>());
+                totals[key] = (t.Tx + flow.TxBytes, t.Rx + flow.RxBytes, t.TxPackets + flow.TxPackets, t.RxPackets + flow.RxPackets);
             }
         }
 

@@ -27,8 +27,8 @@ internal static class EnrichedBatches
         {
             Flow = new FlowRecord
             {
-                SourceIp = sourceIp,
-                DestinationIp = destinationIp,
+                SourceIp = IpAddr.Parse(sourceIp),
+                DestinationIp = IpAddr.Parse(destinationIp),
                 Protocol = protocol,
                 TxBytes = txBytes,
                 RxBytes = rxBytes,
@@ -63,8 +63,8 @@ internal static class EnrichedBatches
     {
         Flow = new FlowRecord
         {
-            SourceIp = sourceIp,
-            DestinationIp = destinationIp,
+            SourceIp = IpAddr.Parse(sourceIp),
+            DestinationIp = IpAddr.Parse(destinationIp),
             Protocol = protocol,
             TxBytes = txBytes,
             RxBytes = 0,

@@ -74,7 +74,7 @@ internal static class FlowLogFile
             Assert.Equal(FlowSource.Replay, line.SourceKind);
             Assert.True(line.WindowStart <= line.WindowEnd);
             Assert.InRange(line.BatchLine, 1, line.BatchLines);
-            var dns = fixture.Answers.FirstOrDefault(a => a.Ip == line.DstIp);
+            var dns = fixture.Answers.FirstOrDefault(a => a.Ip.ToString() == line.DstIp);
             Assert.Equal(dns?.Name, line.DstDnsName);
         }
     }
@@ -154,9 +154,9 @@ internal sealed record FlowLogEntry
     /// <summary>The flow's counters as the collector published them.</summary>
     public FlowRecord Flow => new()
     {
-        SourceIp = SrcIp,
-        DestinationIp = DstIp,
-        OriginalDestinationIp = OriginalDstIp,
+        SourceIp = IpAddr.Parse(SrcIp),
+        DestinationIp = IpAddr.Parse(DstIp),
+        OriginalDestinationIp = OriginalDstIp is null ? null : IpAddr.Parse(OriginalDstIp),
         Protocol = Protocol,
         TxBytes = TxBytes,
         RxBytes = RxBytes,

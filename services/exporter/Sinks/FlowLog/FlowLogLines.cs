@@ -91,9 +91,13 @@ internal static class FlowLogLines
         json.WriteString(WindowStart, batch.WindowStart);
         json.WriteString(WindowEnd, batch.WindowEnd);
         json.WriteString(SourceKind, head.Source);
-        json.WriteString(SrcIp, flow.SourceIp);
-        json.WriteString(DstIp, flow.DestinationIp);
-        WriteIfKnown(json, OriginalDstIp, flow.OriginalDestinationIp);
+        WriteAddress(json, SrcIp, flow.SourceIp);
+        WriteAddress(json, DstIp, flow.DestinationIp);
+        if (flow.OriginalDestinationIp is { } original)
+        {
+            WriteAddress(json, OriginalDstIp, original);
+        }
+
         json.WriteNumber(Protocol, flow.Protocol);
         json.WriteNumber(TxBytes, flow.TxBytes);
         json.WriteNumber(RxBytes, flow.RxBytes);
@@ -105,6 +109,20 @@ internal static class FlowLogLines
         WriteIfKnown(json, DstService, enriched.DestinationService);
         WriteIfKnown(json, DstDnsName, enriched.DestinationDnsName);
         json.WriteEndObject();
+    }
+
+    private static void WriteAddress(Utf8JsonWriter json, JsonEncodedText key, IpAddr address)
+    {
+        // Straight from the address's bytes to the line: no string per flow.
+        Span<byte> text = stackalloc byte[64];
+        if (address.TryFormat(text, out var written))
+        {
+            json.WriteString(key, text[..written]);
+        }
+        else
+        {
+            json.WriteString(key, address.ToString());
+        }
     }
 
     private static void WriteIfKnown(Utf8JsonWriter json, JsonEncodedText key, string? value)

@@ -112,12 +112,12 @@ internal sealed class HttpSinkEncoder(HttpSinkEncoding encoding, bool gzip, Cidr
         var src = enriched.Source;
         var metric = new PodNetworkMetric
         {
-            SrcIp = flow.SourceIp,
+            SrcIp = flow.SourceIp.ToString(),
             SrcPod = src.Pod ?? "",
             SrcNamespace = src.Namespace ?? "",
             SrcNode = src.Node ?? "",
             SrcZone = src.Zone ?? "",
-            DstIp = flow.DestinationIp,
+            DstIp = flow.DestinationIp.ToString(),
             TxBytes = Signed(flow.TxBytes),
             TxPackets = Signed(flow.TxPackets),
             RxBytes = Signed(flow.RxBytes),
@@ -144,7 +144,7 @@ internal sealed class HttpSinkEncoder(HttpSinkEncoding encoding, bool gzip, Cidr
     private bool IsPublic(EnrichedFlow flow) => flow.TrafficClass switch
     {
         TrafficClass.Internet => true,
-        TrafficClass.Unknown => !(IpAddr.TryParse(flow.Flow.DestinationIp, out var address) && privateNetworks.Contains(address)),
+        TrafficClass.Unknown => !privateNetworks.Contains(flow.Flow.DestinationIp),
         _ => false,
     };
 

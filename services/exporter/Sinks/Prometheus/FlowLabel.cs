@@ -2,5 +2,9 @@ using Egressd.Contracts;
 
 namespace Egressd.Exporter.Sinks.Prometheus;
 
-/// <summary>One label a flow series can carry, and how its value is read from an enriched flow.</summary>
-internal sealed record FlowLabel(string Name, Func<EnrichedFlow, FlowLabelContext, string> Value);
+/// <summary>
+/// One label a flow series can carry, how its value is read from an enriched flow, and what that
+/// value depends on: a value of one end's endpoint or address is looked up once per distinct end
+/// of a batch, not once per flow.
+/// </summary>
+internal sealed record FlowLabel(string Name, Func<EnrichedFlow, FlowLabelContext, string> Value, FlowLabelSource Source = FlowLabelSource.Flow);

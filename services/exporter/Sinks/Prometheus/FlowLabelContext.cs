@@ -13,7 +13,7 @@ internal sealed class FlowLabelContext(CidrSet privateNetworks)
     public string DestinationIpType(EnrichedFlow flow) => flow.TrafficClass switch
     {
         TrafficClass.Internet => FlowLabels.Public,
-        TrafficClass.Unknown => IpAddr.TryParse(flow.Flow.DestinationIp, out var address) && privateNetworks.Contains(address)
+        TrafficClass.Unknown => privateNetworks.Contains(flow.Flow.DestinationIp)
             ? FlowLabels.Private
             : FlowLabels.Public,
         _ => FlowLabels.Private,

@@ -30,6 +30,8 @@ internal sealed class FlowSeriesStore
     private readonly TimeProvider time;
     private readonly FlowLabelContext context;
     private readonly Func<EnrichedFlow, FlowLabelContext, string>[] extractors;
+    private readonly FlowLabelSource[] sources;
+    private readonly BatchLabelIds batchIds;
     private readonly ValueTable[] tables;
     private readonly int dimensions;
     private readonly int maxSeries;
@@ -54,9 +56,11 @@ internal sealed class FlowSeriesStore
         idleTimestampTicks = (long)(idleTimeout.TotalSeconds * time.TimestampFrequency);
         dimensions = labelNames.Count;
         extractors = [.. labelNames.Select(n => FlowLabels.All[n].Value)];
+        sources = [.. labelNames.Select(n => FlowLabels.All[n].Source)];
         tables = [.. labelNames.Select(_ => new ValueTable())];
         probe = new int[dimensions];
         index = new HashSet<int>(new SlotComparer(this));
+        batchIds = new BatchLabelIds(this);
     }
 
     /// <summary>The flow labels of every series, sorted by name; value <c>i</c> of a series is label <c>i</c>.</summary>
@@ -81,59 +85,70 @@ internal sealed class FlowSeriesStore
     public ApplyResult Apply(IReadOnlyList<EnrichedFlow> flows)
     {
         var now = time.GetTimestamp();
-        var result = default(ApplyResult);
         lock (gate)
         {
-            for (var i = 0; i < flows.Count; i++)
+            try
             {
-                var flow = flows[i];
-                var hash = default(HashCode);
-                for (var d = 0; d < dimensions; d++)
-                {
-                    var id = tables[d].Intern(extractors[d](flow, context));
-                    probe[d] = id;
-                    hash.Add(id);
-                }
+                return Apply(flows, now);
+            }
+            finally
+            {
+                batchIds.Clear();
+            }
+        }
+    }
 
-                probeHash = hash.ToHashCode();
-                var record = flow.Flow;
-                if (index.TryGetValue(Probe, out var slot))
-                {
-                    AddTo(slot, record);
-                    touched[slot] = now;
-                    result.Applied++;
-                    continue;
-                }
+    private ApplyResult Apply(IReadOnlyList<EnrichedFlow> flows, long now)
+    {
+        var result = default(ApplyResult);
+        for (var i = 0; i < flows.Count; i++)
+        {
+            var flow = flows[i];
+            var hash = default(HashCode);
+            batchIds.Fill(flow, probe);
+            for (var d = 0; d < dimensions; d++)
+            {
+                hash.Add(probe[d]);
+            }
 
-                if ((record.TxBytes | record.RxBytes | record.TxPackets | record.RxPackets) == 0)
-                {
-                    // Nothing to count, and a series at zero would only take room.
-                    ReleaseUnusedProbeValues();
-                    continue;
-                }
-
-                if (live >= maxSeries)
-                {
-                    ReleaseUnusedProbeValues();
-                    result.Refused++;
-                    continue;
-                }
-
-                slot = NewSlot();
-                probe.CopyTo(keys.AsSpan(slot * dimensions, dimensions));
-                hashes[slot] = probeHash;
-                for (var d = 0; d < dimensions; d++)
-                {
-                    tables[d].AddRef(probe[d]);
-                }
-
+            probeHash = hash.ToHashCode();
+            var record = flow.Flow;
+            if (index.TryGetValue(Probe, out var slot))
+            {
                 AddTo(slot, record);
                 touched[slot] = now;
-                index.Add(slot);
-                live++;
                 result.Applied++;
-                result.Created++;
+                continue;
             }
+
+            if ((record.TxBytes | record.RxBytes | record.TxPackets | record.RxPackets) == 0)
+            {
+                // Nothing to count, and a series at zero would only take room.
+                ReleaseUnusedProbeValues();
+                continue;
+            }
+
+            if (live >= maxSeries)
+            {
+                ReleaseUnusedProbeValues();
+                result.Refused++;
+                continue;
+            }
+
+            slot = NewSlot();
+            probe.CopyTo(keys.AsSpan(slot * dimensions, dimensions));
+            hashes[slot] = probeHash;
+            for (var d = 0; d < dimensions; d++)
+            {
+                tables[d].AddRef(probe[d]);
+            }
+
+            AddTo(slot, record);
+            touched[slot] = now;
+            index.Add(slot);
+            live++;
+            result.Applied++;
+            result.Created++;
         }
 
         return result;
@@ -268,7 +283,7 @@ internal sealed class FlowSeriesStore
 
     private ReadOnlySpan<int> Key(int slot) => slot == Probe ? probe : keys.AsSpan(slot * dimensions, dimensions);
 
-    /// <summary>What one <see cref="Apply"/> did.</summary>
+    /// <summary>What one <see cref="Apply(IReadOnlyList{EnrichedFlow})"/> did.</summary>
     public struct ApplyResult
     {
         /// <summary>Flows added to a series.</summary>
@@ -301,6 +316,105 @@ internal sealed class FlowSeriesStore
     /// The distinct values of one label, each stored once with its UTF-8 bytes and counted by the
     /// series that use it, so values of series that expired (pods long gone) are freed too.
     /// </summary>
+    /// <summary>
+    /// A batch's label ids per distinct end: the wire gives every flow of one pod the same
+    /// <see cref="FlowEndpoint"/> instance, so a pod's labels are interned once per batch, and its
+    /// addresses are formatted once per batch. Each id cached here holds a reference until the
+    /// batch is done, so a value no series takes cannot be freed (and its id reused) under the cache.
+    /// </summary>
+    private sealed class BatchLabelIds(FlowSeriesStore store)
+    {
+        private readonly Dictionary<FlowEndpoint, int[]> sourceEndpoints = new(ReferenceEqualityComparer.Instance);
+        private readonly Dictionary<FlowEndpoint, int[]> destinationEndpoints = new(ReferenceEqualityComparer.Instance);
+        private readonly Dictionary<IpAddr, int>[] addresses = [.. store.sources.Select(_ => new Dictionary<IpAddr, int>())];
+        private readonly int[] sourceDimensions = Dimensions(store, FlowLabelSource.SourceEndpoint);
+        private readonly int[] destinationDimensions = Dimensions(store, FlowLabelSource.DestinationEndpoint);
+        private readonly List<(int Dimension, int Id)> held = [];
+
+        public void Fill(in EnrichedFlow flow, int[] ids)
+        {
+            Endpoint(flow, flow.Source, sourceEndpoints, sourceDimensions, ids);
+            Endpoint(flow, flow.Destination, destinationEndpoints, destinationDimensions, ids);
+            for (var d = 0; d < ids.Length; d++)
+            {
+                switch (store.sources[d])
+                {
+                    case FlowLabelSource.Flow:
+                        ids[d] = store.tables[d].Intern(store.extractors[d](flow, store.context));
+                        break;
+                    case FlowLabelSource.SourceAddress:
+                        ids[d] = Address(flow, flow.Flow.SourceIp, d);
+                        break;
+                    case FlowLabelSource.DestinationAddress:
+                        ids[d] = Address(flow, flow.Flow.DestinationIp, d);
+                        break;
+                }
+            }
+        }
+
+        public void Clear()
+        {
+            foreach (var (d, id) in held)
+            {
+                store.tables[d].Release(id);
+            }
+
+            held.Clear();
+            sourceEndpoints.Clear();
+            destinationEndpoints.Clear();
+            foreach (var cache in addresses)
+            {
+                cache.Clear();
+            }
+        }
+
+        private void Endpoint(in EnrichedFlow flow, FlowEndpoint endpoint, Dictionary<FlowEndpoint, int[]> cache, int[] dimensions, int[] ids)
+        {
+            if (dimensions.Length == 0)
+            {
+                return;
+            }
+
+            if (!cache.TryGetValue(endpoint, out var known))
+            {
+                known = new int[dimensions.Length];
+                for (var k = 0; k < dimensions.Length; k++)
+                {
+                    known[k] = Hold(dimensions[k], store.extractors[dimensions[k]](flow, store.context));
+                }
+
+                cache.Add(endpoint, known);
+            }
+
+            for (var k = 0; k < dimensions.Length; k++)
+            {
+                ids[dimensions[k]] = known[k];
+            }
+        }
+
+        private int Address(in EnrichedFlow flow, IpAddr address, int d)
+        {
+            ref var id = ref CollectionsMarshal.GetValueRefOrAddDefault(addresses[d], address, out var known);
+            if (!known)
+            {
+                id = Hold(d, store.extractors[d](flow, store.context));
+            }
+
+            return id;
+        }
+
+        private int Hold(int d, string value)
+        {
+            var id = store.tables[d].Intern(value);
+            store.tables[d].AddRef(id);
+            held.Add((d, id));
+            return id;
+        }
+
+        private static int[] Dimensions(FlowSeriesStore store, FlowLabelSource source) =>
+            [.. Enumerable.Range(0, store.dimensions).Where(d => store.sources[d] == source)];
+    }
+
     private sealed class ValueTable
     {
         private readonly Dictionary<string, int> ids = new(StringComparer.Ordinal);

@@ -1,14 +1,16 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json.Serialization;
 
-namespace Egressd.Shared.Network;
+namespace Egressd.Contracts;
 
 /// <summary>
 /// An IPv4 or IPv6 address as two integers, so flows can be keyed and compared without
 /// allocating. IPv4 is held in its IPv4-mapped IPv6 form (::ffff:a.b.c.d), so one range check
-/// serves both families.
+/// serves both families. On the wire it is 4 or 16 bytes; in JSON, its canonical text.
 /// </summary>
+[JsonConverter(typeof(IpAddrJsonConverter))]
 public readonly record struct IpAddr(ulong Hi, ulong Lo)
 {
     private const ulong V4Prefix = 0x0000_FFFF_0000_0000;
@@ -73,6 +75,56 @@ public readonly record struct IpAddr(ulong Hi, ulong Lo)
     }
 
     public override string ToString() => ToIPAddress().ToString();
+
+    /// <summary>The address's bytes in network order: 4 for IPv4, 16 for IPv6. Returns the count written.</summary>
+    public int WriteBytes(Span<byte> destination)
+    {
+        if (IsV4)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(destination, (uint)Lo);
+            return 4;
+        }
+
+        BinaryPrimitives.WriteUInt64BigEndian(destination, Hi);
+        BinaryPrimitives.WriteUInt64BigEndian(destination[8..], Lo);
+        return 16;
+    }
+
+    /// <summary>
+    /// Writes the canonical text as UTF-8. Dotted quads are written here without an allocation;
+    /// IPv6 goes through <see cref="IPAddress"/>.
+    /// </summary>
+    public bool TryFormat(Span<byte> utf8, out int written)
+    {
+        if (!IsV4)
+        {
+            return ToIPAddress().TryFormat(utf8, out written);
+        }
+
+        written = 0;
+        var value = (uint)Lo;
+        for (var shift = 24; shift >= 0; shift -= 8)
+        {
+            if (shift != 24)
+            {
+                if (written >= utf8.Length)
+                {
+                    return false;
+                }
+
+                utf8[written++] = (byte)'.';
+            }
+
+            if (!((value >> shift) & 0xFF).TryFormat(utf8[written..], out var digits, default, System.Globalization.CultureInfo.InvariantCulture))
+            {
+                return false;
+            }
+
+            written += digits;
+        }
+
+        return true;
+    }
 
     private static bool TryParseDottedQuad(ReadOnlySpan<char> text, out uint value)
     {

@@ -1,0 +1,394 @@
+using System.Net.Mime;
+using System.Runtime.Serialization;
+using Egressd.Contracts;
+using Google.Protobuf;
+using Google.Protobuf.Collections;
+
+namespace Egressd.Shared.Wire;
+
+/// <summary>
+/// egressd's bus wire, version 2 (<c>flows_v2.proto</c>): flow batches as tables of addresses,
+/// texts and endpoints that column-wise flows refer to by index. Protobuf, because its packed
+/// varint columns are what make a flow a couple of dozen bytes, and because the schema file lets
+/// anyone read the bus without egressd's code (docs/ARCHITECTURE.md says why not MessagePack).
+/// A body that breaks the format (an index outside its table, a column of the wrong length) is
+/// refused with a <see cref="SerializationException"/> naming what is wrong, never half read.
+/// </summary>
+public static class FlowWire
+{
+    public static readonly ContentType ContentType = new("application/vnd.egressd.flows.v2+protobuf");
+
+    private static readonly long EpochTicks = DateTimeOffset.UnixEpoch.UtcTicks;
+
+    public static byte[] Encode(FlowBatchCollected batch)
+    {
+        var addresses = new AddressTableBuilder();
+        // Every address goes in before flow columns fix their indices (IPv4 first, so an IPv4
+        // address added later would move every IPv6 one).
+        var answerAddresses = batch.DnsAnswers.Select(a => addresses.Add(a.Ip)).ToArray();
+        var message = new V2.FlowBatchCollected
+        {
+            Id = Encode(batch.Id),
+            Node = batch.Node,
+            WindowStartUnixNanos = UnixNanos(batch.WindowStart),
+            WindowEndUnixNanos = UnixNanos(batch.WindowEnd),
+            Source = (V2.FlowSource)batch.Source,
+            Flows = EncodeFlows(batch.Flows.Count, i => batch.Flows[i], addresses),
+            Addresses = addresses.Build(),
+        };
+        for (var i = 0; i < answerAddresses.Length; i++)
+        {
+            var answer = batch.DnsAnswers[i];
+            message.DnsAnswers.Add(new V2.DnsAnswer
+            {
+                Address = addresses.Index(answerAddresses[i]),
+                Name = answer.Name,
+                ExpiresAtUnixNanos = UnixNanos(answer.ExpiresAt),
+            });
+        }
+
+        return message.ToByteArray();
+    }
+
+    public static byte[] Encode(FlowBatchEnriched batch)
+    {
+        var flows = batch.Flows;
+        var count = flows.Count;
+        var addresses = new AddressTableBuilder();
+        var message = new V2.FlowBatchEnriched
+        {
+            Id = Encode(batch.Id),
+            Node = batch.Node,
+            WindowStartUnixNanos = UnixNanos(batch.WindowStart),
+            WindowEndUnixNanos = UnixNanos(batch.WindowEnd),
+            Source = (V2.FlowSource)batch.Source,
+            Flows = EncodeFlows(count, i => flows[i].Flow, addresses),
+            Addresses = addresses.Build(),
+        };
+
+        var texts = new TextTableBuilder(message.Texts);
+        // Endpoints are shared instances (one per pod or node), so by reference is what makes
+        // each one cost a table entry rather than a comparison of seven strings per flow.
+        var endpoints = new Dictionary<FlowEndpoint, uint>(ReferenceEqualityComparer.Instance);
+        uint EndpointIndex(FlowEndpoint endpoint)
+        {
+            if (!endpoints.TryGetValue(endpoint, out var index))
+            {
+                index = (uint)message.Endpoints.Count;
+                endpoints.Add(endpoint, index);
+                message.Endpoints.Add(new V2.Endpoint
+                {
+                    Pod = texts.Add(endpoint.Pod),
+                    Namespace = texts.Add(endpoint.Namespace),
+                    Node = texts.Add(endpoint.Node),
+                    Zone = texts.Add(endpoint.Zone),
+                    Region = texts.Add(endpoint.Region),
+                    WorkloadKind = texts.Add(endpoint.WorkloadKind),
+                    WorkloadName = texts.Add(endpoint.WorkloadName),
+                });
+            }
+
+            return index;
+        }
+
+        var sourceEndpoint = Column(message.SourceEndpoint, count);
+        var destinationEndpoint = Column(message.DestinationEndpoint, count);
+        var classes = Column(message.TrafficClass, count);
+        var services = new uint[count];
+        var names = new uint[count];
+        for (var i = 0; i < count; i++)
+        {
+            var flow = flows[i];
+            sourceEndpoint.Add(EndpointIndex(flow.Source));
+            destinationEndpoint.Add(EndpointIndex(flow.Destination));
+            classes.Add((V2.TrafficClass)flow.TrafficClass);
+            services[i] = texts.Add(flow.DestinationService);
+            names[i] = texts.Add(flow.DestinationDnsName);
+        }
+
+        AddUnlessZero(message.DestinationService, services);
+        AddUnlessZero(message.DestinationDnsName, names);
+        return message.ToByteArray();
+    }
+
+    public static FlowBatchCollected DecodeCollected(ReadOnlySpan<byte> body)
+    {
+        var message = Parse(V2.FlowBatchCollected.Parser, body, nameof(FlowBatchCollected));
+        var addresses = Decode(message.Addresses);
+        var answers = new DnsAnswer[message.DnsAnswers.Count];
+        for (var i = 0; i < answers.Length; i++)
+        {
+            var answer = message.DnsAnswers[i];
+            answers[i] = new DnsAnswer
+            {
+                Ip = Address(addresses, answer.Address, "DNS answer", i),
+                Name = answer.Name,
+                ExpiresAt = FromUnixNanos(answer.ExpiresAtUnixNanos, "a DNS answer's expiry"),
+            };
+        }
+
+        return new FlowBatchCollected
+        {
+            Id = Decode(message.Id),
+            Node = message.Node,
+            WindowStart = FromUnixNanos(message.WindowStartUnixNanos, "the window start"),
+            WindowEnd = FromUnixNanos(message.WindowEndUnixNanos, "the window end"),
+            Source = Decode(message.Source),
+            Flows = DecodeFlows(message.Flows, addresses),
+            DnsAnswers = answers,
+        };
+    }
+
+    public static FlowBatchEnriched DecodeEnriched(ReadOnlySpan<byte> body)
+    {
+        var message = Parse(V2.FlowBatchEnriched.Parser, body, nameof(FlowBatchEnriched));
+        var records = DecodeFlows(message.Flows, Decode(message.Addresses));
+        var count = records.Length;
+        var texts = message.Texts;
+        string? Text(uint id, string what, int index) => id == 0 ? null
+            : id <= (uint)texts.Count ? texts[(int)id - 1]
+            : throw Invalid($"{what} {index} refers to text {id - 1}, outside the table of {texts.Count}");
+
+        var endpoints = new FlowEndpoint[message.Endpoints.Count];
+        for (var i = 0; i < endpoints.Length; i++)
+        {
+            var e = message.Endpoints[i];
+            endpoints[i] = new FlowEndpoint
+            {
+                Pod = Text(e.Pod, "endpoint", i),
+                Namespace = Text(e.Namespace, "endpoint", i),
+                Node = Text(e.Node, "endpoint", i),
+                Zone = Text(e.Zone, "endpoint", i),
+                Region = Text(e.Region, "endpoint", i),
+                WorkloadKind = Text(e.WorkloadKind, "endpoint", i),
+                WorkloadName = Text(e.WorkloadName, "endpoint", i),
+            };
+        }
+
+        FlowEndpoint Endpoint(uint id, int flow) => id < (uint)endpoints.Length
+            ? endpoints[id]
+            : throw Invalid($"flow {flow} refers to endpoint {id}, outside the table of {endpoints.Length}");
+
+        var sources = Required(message.SourceEndpoint, count, "source_endpoint");
+        var destinations = Required(message.DestinationEndpoint, count, "destination_endpoint");
+        var services = Optional(message.DestinationService, count, "destination_service");
+        var names = Optional(message.DestinationDnsName, count, "destination_dns_name");
+        var classes = Optional(message.TrafficClass, count, "traffic_class");
+        var flows = new EnrichedFlow[count];
+        for (var i = 0; i < count; i++)
+        {
+            var trafficClass = classes is null ? TrafficClass.Unknown : (TrafficClass)classes[i];
+            if (!Enum.IsDefined(trafficClass))
+            {
+                throw Invalid($"flow {i} has traffic class {(int)trafficClass}, which this version does not know");
+            }
+
+            flows[i] = new EnrichedFlow
+            {
+                Flow = records[i],
+                Source = Endpoint(sources[i], i),
+                Destination = Endpoint(destinations[i], i),
+                DestinationService = services is null ? null : Text(services[i], "flow", i),
+                DestinationDnsName = names is null ? null : Text(names[i], "flow", i),
+                TrafficClass = trafficClass,
+            };
+        }
+
+        return new FlowBatchEnriched
+        {
+            Id = Decode(message.Id),
+            Node = message.Node,
+            WindowStart = FromUnixNanos(message.WindowStartUnixNanos, "the window start"),
+            WindowEnd = FromUnixNanos(message.WindowEndUnixNanos, "the window end"),
+            Source = Decode(message.Source),
+            Flows = flows,
+        };
+    }
+
+    private static V2.FlowColumns EncodeFlows(int count, Func<int, FlowRecord> flow, AddressTableBuilder addresses)
+    {
+        var columns = new V2.FlowColumns();
+        var sources = new int[count];
+        var destinations = new int[count];
+        var originals = new int[count];
+        var translated = false;
+        var protocol = Column(columns.Protocol, count);
+        var txBytes = Column(columns.TxBytes, count);
+        var rxBytes = Column(columns.RxBytes, count);
+        var txPackets = Column(columns.TxPackets, count);
+        var rxPackets = Column(columns.RxPackets, count);
+        for (var i = 0; i < count; i++)
+        {
+            var f = flow(i);
+            sources[i] = addresses.Add(f.SourceIp);
+            destinations[i] = addresses.Add(f.DestinationIp);
+            if (f.OriginalDestinationIp is { } original)
+            {
+                originals[i] = addresses.Add(original);
+                translated = true;
+            }
+            else
+            {
+                originals[i] = int.MinValue;
+            }
+
+            protocol.Add(checked((uint)f.Protocol));
+            txBytes.Add(f.TxBytes);
+            rxBytes.Add(f.RxBytes);
+            txPackets.Add(f.TxPackets);
+            rxPackets.Add(f.RxPackets);
+        }
+
+        // Indices are final only once every address is in: IPv4 ones first.
+        var source = Column(columns.Source, count);
+        var destination = Column(columns.Destination, count);
+        for (var i = 0; i < count; i++)
+        {
+            source.Add(addresses.Index(sources[i]));
+            destination.Add(addresses.Index(destinations[i]));
+        }
+
+        if (translated)
+        {
+            var original = Column(columns.OriginalDestination, count);
+            foreach (var id in originals)
+            {
+                original.Add(id == int.MinValue ? 0 : addresses.Index(id) + 1);
+            }
+        }
+
+        return columns;
+    }
+
+    private static FlowRecord[] DecodeFlows(V2.FlowColumns? columns, IpAddr[] addresses)
+    {
+        columns ??= new V2.FlowColumns();
+        var count = columns.Source.Count;
+        var destinations = Required(columns.Destination, count, "destination");
+        var originals = Optional(columns.OriginalDestination, count, "original_destination");
+        var protocols = Optional(columns.Protocol, count, "protocol");
+        var txBytes = Optional(columns.TxBytes, count, "tx_bytes");
+        var rxBytes = Optional(columns.RxBytes, count, "rx_bytes");
+        var txPackets = Optional(columns.TxPackets, count, "tx_packets");
+        var rxPackets = Optional(columns.RxPackets, count, "rx_packets");
+        var flows = new FlowRecord[count];
+        for (var i = 0; i < count; i++)
+        {
+            var original = originals is null || originals[i] == 0 ? (IpAddr?)null : Address(addresses, originals[i] - 1, "flow", i);
+            var protocol = protocols is null ? 0u : protocols[i];
+            flows[i] = new FlowRecord
+            {
+                SourceIp = Address(addresses, columns.Source[i], "flow", i),
+                DestinationIp = Address(addresses, destinations[i], "flow", i),
+                OriginalDestinationIp = original,
+                Protocol = protocol <= int.MaxValue ? (int)protocol : throw Invalid($"flow {i} has protocol {protocol}"),
+                TxBytes = txBytes is null ? 0 : txBytes[i],
+                RxBytes = rxBytes is null ? 0 : rxBytes[i],
+                TxPackets = txPackets is null ? 0 : txPackets[i],
+                RxPackets = rxPackets is null ? 0 : rxPackets[i],
+            };
+        }
+
+        return flows;
+    }
+
+    private static IpAddr[] Decode(V2.AddressTable? table)
+    {
+        if (table is null)
+        {
+            return [];
+        }
+
+        var v4 = table.Ipv4.Span;
+        var v6 = table.Ipv6.Span;
+        if (v4.Length % 4 != 0 || v6.Length % 16 != 0)
+        {
+            throw Invalid($"the address table has {v4.Length} IPv4 bytes and {v6.Length} IPv6 bytes, not multiples of 4 and 16");
+        }
+
+        var addresses = new IpAddr[(v4.Length / 4) + (v6.Length / 16)];
+        var n4 = v4.Length / 4;
+        for (var i = 0; i < n4; i++)
+        {
+            addresses[i] = IpAddr.FromV4(v4.Slice(i * 4, 4));
+        }
+
+        for (var i = n4; i < addresses.Length; i++)
+        {
+            addresses[i] = IpAddr.FromV6(v6.Slice((i - n4) * 16, 16));
+        }
+
+        return addresses;
+    }
+
+    private static IpAddr Address(IpAddr[] addresses, uint index, string what, int at) =>
+        index < (uint)addresses.Length
+            ? addresses[index]
+            : throw Invalid($"{what} {at} refers to address {index}, outside the table of {addresses.Length}");
+
+    private static V2.BatchId Encode(BatchId id) => new()
+    {
+        Node = id.Node,
+        BootId = id.BootId,
+        Window = id.Window,
+        Part = id.Part,
+        PartCount = id.PartCount,
+    };
+
+    private static BatchId Decode(V2.BatchId? id) =>
+        id is null
+            ? throw Invalid("the batch has no id")
+            : new BatchId { Node = id.Node, BootId = id.BootId, Window = id.Window, Part = id.Part, PartCount = id.PartCount };
+
+    private static FlowSource Decode(V2.FlowSource source) =>
+        Enum.IsDefined((FlowSource)source) ? (FlowSource)source : throw Invalid($"flow source {(int)source} is not one this version knows");
+
+    private static long UnixNanos(DateTimeOffset time) => checked((time.UtcTicks - EpochTicks) * 100);
+
+    private static DateTimeOffset FromUnixNanos(long nanos, string what)
+    {
+        var ticks = EpochTicks + (nanos / 100);
+        return ticks >= DateTimeOffset.MinValue.UtcTicks && ticks <= DateTimeOffset.MaxValue.UtcTicks && nanos % 100 == 0
+            ? new DateTimeOffset(ticks, TimeSpan.Zero)
+            : throw Invalid($"{what} ({nanos} ns after 1970) is not a time");
+    }
+
+    private static T Parse<T>(Google.Protobuf.MessageParser<T> parser, ReadOnlySpan<byte> body, string type)
+        where T : IMessage<T>
+    {
+        try
+        {
+            return parser.ParseFrom(body);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new SerializationException($"The body is not an egressd wire v2 {type}: {e.Message}", e);
+        }
+    }
+
+    private static RepeatedField<T> Column<T>(RepeatedField<T> column, int count)
+    {
+        column.Capacity = count;
+        return column;
+    }
+
+    private static void AddUnlessZero(RepeatedField<uint> column, uint[] values)
+    {
+        // An all-zero column (no flow to a service, no DNS name) is left out: one byte a flow saved.
+        if (Array.TrueForAll(values, v => v == 0))
+        {
+            return;
+        }
+
+        column.Capacity = values.Length;
+        column.AddRange(values);
+    }
+
+    private static RepeatedField<T> Required<T>(RepeatedField<T> column, int count, string name) =>
+        column.Count == count ? column : throw Invalid($"column {name} has {column.Count} values for {count} flows");
+
+    private static RepeatedField<T>? Optional<T>(RepeatedField<T> column, int count, string name) =>
+        column.Count == 0 ? null : Required(column, count, name);
+
+    private static SerializationException Invalid(string what) => new($"Not a valid egressd wire v2 batch: {what}.");
+}

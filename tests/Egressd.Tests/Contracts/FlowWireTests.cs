@@ -1,0 +1,195 @@
+using System.Globalization;
+using System.Runtime.Serialization;
+using System.Text.Json;
+using Egressd.Contracts;
+using Egressd.Shared.Wire;
+using Egressd.Tests.Infrastructure;
+using MassTransit.Serialization;
+
+namespace Egressd.Tests.Contracts;
+
+/// <summary>
+/// The bus wire v2: exact round trips, the bytes pinned, the sizes the format exists for, and
+/// bodies that break it refused with a reason.
+/// </summary>
+public sealed class FlowWireTests
+{
+    [Fact]
+    public void Collected_batch_round_trips_field_for_field()
+    {
+        var sample = ContractSnapshotTests.Collected;
+        var back = FlowWire.DecodeCollected(FlowWire.Encode(sample));
+
+        Assert.Equal(sample.Id, back.Id);
+        Assert.Equal((sample.Node, sample.WindowStart, sample.WindowEnd, sample.Source), (back.Node, back.WindowStart, back.WindowEnd, back.Source));
+        Assert.Equal(sample.Flows, back.Flows);
+        Assert.Equal(sample.DnsAnswers, back.DnsAnswers);
+    }
+
+    [Fact]
+    public void Enriched_batch_round_trips_field_for_field_and_shares_each_endpoint()
+    {
+        var sample = ContractSnapshotTests.Enriched;
+        var pod = sample.Flows[0].Source;
+        var many = sample with
+        {
+            Flows = [.. sample.Flows, sample.Flows[0] with { Destination = FlowEndpoint.Unknown, DestinationService = null, DestinationDnsName = null, TrafficClass = TrafficClass.Internet }, sample.Flows[0]],
+        };
+
+        var back = FlowWire.DecodeEnriched(FlowWire.Encode(many));
+
+        Assert.Equal(many.Id, back.Id);
+        Assert.Equal((many.Node, many.WindowStart, many.WindowEnd, many.Source), (back.Node, back.WindowStart, back.WindowEnd, back.Source));
+        Assert.Equal(many.Flows, back.Flows);
+        // One object per endpoint of the batch, as the enricher shares them: consumers key by reference.
+        Assert.Same(back.Flows[0].Source, back.Flows[2].Source);
+        Assert.Equal(pod, back.Flows[1].Source);
+        Assert.Same(back.Flows[0].Source, back.Flows[1].Source);
+    }
+
+    [Fact]
+    public void Both_address_families_and_absent_fields_round_trip()
+    {
+        FlowRecord[] flows =
+        [
+            Flow("10.0.0.1", "fd00::1", null, 6),
+            Flow("fd00::2", "198.18.0.1", "10.96.0.1", 17),
+            Flow("10.0.0.1", "10.0.0.1", "fd00::1", 1) with { TxBytes = 0, RxBytes = ulong.MaxValue },
+        ];
+        var batch = ContractSnapshotTests.Collected with { Flows = flows, DnsAnswers = [] };
+
+        Assert.Equal(flows, FlowWire.DecodeCollected(FlowWire.Encode(batch)).Flows);
+        Assert.Empty(FlowWire.DecodeCollected(FlowWire.Encode(batch with { Flows = [] })).Flows);
+    }
+
+    [Fact]
+    public void Wire_v2_bytes_are_pinned()
+    {
+        // A change to these bytes breaks every service already deployed; see ContractSnapshotTests for updating.
+        AssertPinned("FlowBatchCollected.v2", FlowWire.Encode(ContractSnapshotTests.Collected));
+        AssertPinned("FlowBatchEnriched.v2", FlowWire.Encode(ContractSnapshotTests.Enriched));
+    }
+
+    [Fact]
+    public void A_node_window_is_at_most_24_bytes_a_flow_collected_and_64_enriched()
+    {
+        // One node's part: 50 pods talking to 2,000 destinations (half in the cluster, a fifth
+        // through services, the rest outside with DNS names), counters of a busy 5 s window.
+        var random = new Random(7);
+        var pods = Enumerable.Range(0, 50).Select(i => new FlowEndpoint { Pod = $"web-{i}", Namespace = "shop", Node = "node-a", Zone = "zone-a", Region = "region-1", WorkloadKind = "Deployment", WorkloadName = "web" }).ToArray();
+        var peers = Enumerable.Range(0, 1000).Select(i => new FlowEndpoint { Pod = $"db-{i}", Namespace = "data", Node = $"node-{i % 40}", Zone = $"zone-{i % 3}", Region = "region-1", WorkloadKind = "StatefulSet", WorkloadName = "db" }).ToArray();
+        var flows = new EnrichedFlow[5000];
+        for (var i = 0; i < flows.Length; i++)
+        {
+            var source = random.Next(pods.Length);
+            var peer = random.Next(2000);
+            var inCluster = peer < 1000;
+            flows[i] = new EnrichedFlow
+            {
+                Flow = new FlowRecord
+                {
+                    SourceIp = IpAddr.Parse($"10.244.1.{source + 10}"),
+                    DestinationIp = IpAddr.Parse(inCluster ? $"10.244.{2 + (peer / 250)}.{peer % 250}" : $"198.18.{peer / 250}.{peer % 250}"),
+                    OriginalDestinationIp = inCluster && peer % 5 == 0 ? IpAddr.Parse($"10.96.0.{peer % 200}") : null,
+                    Protocol = peer % 10 == 0 ? 17 : 6,
+                    TxBytes = (ulong)random.Next(100, 200_000),
+                    RxBytes = (ulong)random.Next(100, 2_000_000),
+                    TxPackets = (ulong)random.Next(1, 200),
+                    RxPackets = (ulong)random.Next(1, 2000),
+                },
+                Source = pods[source],
+                Destination = inCluster ? peers[peer] : FlowEndpoint.Unknown,
+                DestinationService = inCluster && peer % 5 == 0 ? $"data/db-{peer % 200}" : null,
+                DestinationDnsName = inCluster ? null : $"host{peer}.example.com",
+                TrafficClass = inCluster ? TrafficClass.CrossZone : TrafficClass.Internet,
+            };
+        }
+
+        var enriched = ContractSnapshotTests.Enriched with { Flows = flows };
+        var collected = ContractSnapshotTests.Collected with { Flows = [.. flows.Select(f => f.Flow)], DnsAnswers = [] };
+        var collectedBytes = FlowWire.Encode(collected).Length / (double)flows.Length;
+        var enrichedBytes = FlowWire.Encode(enriched).Length / (double)flows.Length;
+        var json = JsonSerializer.SerializeToUtf8Bytes(enriched, SystemTextJsonMessageSerializer.Options).Length / (double)flows.Length;
+        TestContext.Current.TestOutputHelper?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"collected {collectedBytes:F1} B/flow, enriched {enrichedBytes:F1} B/flow (JSON {json:F0})"));
+
+        Assert.InRange(collectedBytes, 1, 24);
+        Assert.InRange(enrichedBytes, 1, 64);
+    }
+
+    [Fact]
+    public void Bodies_that_break_the_format_are_refused_with_what_is_wrong()
+    {
+        var good = V2Message(FlowWire.Encode(ContractSnapshotTests.Collected));
+
+        var noId = good.Clone();
+        noId.Id = null;
+        Assert.Contains("no id", Refused(noId));
+
+        var shortColumn = good.Clone();
+        shortColumn.Flows.TxBytes.Add(5);
+        Assert.Contains("column tx_bytes has 2 values for 1 flows", Refused(shortColumn));
+
+        var pastTable = good.Clone();
+        pastTable.Flows.Destination[0] = 99;
+        Assert.Contains("refers to address 99, outside the table of", Refused(pastTable));
+
+        var torn = good.Clone();
+        torn.Addresses.Ipv4 = Google.Protobuf.ByteString.CopyFrom(1, 2, 3);
+        Assert.Contains("not multiples of 4 and 16", Refused(torn));
+
+        var answer = good.Clone();
+        answer.DnsAnswers[0].Address = 1000;
+        Assert.Contains("DNS answer 0 refers to address 1000", Refused(answer));
+
+        Assert.Throws<SerializationException>(() => FlowWire.DecodeCollected([0xFF, 0xFF, 0xFF]));
+        Assert.Throws<SerializationException>(() => FlowWire.DecodeEnriched("{\"flows\":[]}"u8));
+    }
+
+    [Fact]
+    public void Enriched_texts_and_endpoints_outside_their_tables_are_refused()
+    {
+        var good = Egressd.Shared.Wire.V2.FlowBatchEnriched.Parser.ParseFrom(FlowWire.Encode(ContractSnapshotTests.Enriched));
+
+        var endpoint = good.Clone();
+        endpoint.DestinationEndpoint[0] = 7;
+        Assert.Contains("refers to endpoint 7", Assert.Throws<SerializationException>(() => FlowWire.DecodeEnriched(Google.Protobuf.MessageExtensions.ToByteArray(endpoint))).Message);
+
+        var text = good.Clone();
+        text.Endpoints[0].Pod = 500;
+        Assert.Contains("refers to text 499", Assert.Throws<SerializationException>(() => FlowWire.DecodeEnriched(Google.Protobuf.MessageExtensions.ToByteArray(text))).Message);
+
+        var trafficClass = good.Clone();
+        trafficClass.TrafficClass[0] = (Egressd.Shared.Wire.V2.TrafficClass)42;
+        Assert.Contains("traffic class 42", Assert.Throws<SerializationException>(() => FlowWire.DecodeEnriched(Google.Protobuf.MessageExtensions.ToByteArray(trafficClass))).Message);
+    }
+
+    private static Egressd.Shared.Wire.V2.FlowBatchCollected V2Message(byte[] body) => Egressd.Shared.Wire.V2.FlowBatchCollected.Parser.ParseFrom(body);
+
+    private static string Refused(Egressd.Shared.Wire.V2.FlowBatchCollected message) =>
+        Assert.Throws<SerializationException>(() => FlowWire.DecodeCollected(Google.Protobuf.MessageExtensions.ToByteArray(message))).Message;
+
+    private static FlowRecord Flow(string src, string dst, string? original, int protocol) => new()
+    {
+        SourceIp = IpAddr.Parse(src),
+        DestinationIp = IpAddr.Parse(dst),
+        OriginalDestinationIp = original is null ? null : IpAddr.Parse(original),
+        Protocol = protocol,
+        TxBytes = 1000,
+        RxBytes = 20,
+        TxPackets = 3,
+        RxPackets = 4,
+    };
+
+    private static void AssertPinned(string name, byte[] body)
+    {
+        var actual = Convert.ToHexString(body).ToLowerInvariant() + "\n";
+        var file = Repo.Path("tests", "Egressd.Tests", "Snapshots", name + ".hex");
+        if (Environment.GetEnvironmentVariable("EGRESSD_UPDATE_SNAPSHOTS") == "1")
+        {
+            File.WriteAllText(file, actual);
+        }
+
+        Assert.True(File.Exists(file), $"No snapshot {file}; run with EGRESSD_UPDATE_SNAPSHOTS=1 to write it.");
+        Assert.Equal(File.ReadAllText(file), actual);
+    }
+}
