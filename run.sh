@@ -6,6 +6,7 @@
 #   sudo ./run.sh --kubeconfig F   this host's conntrack, named from the cluster F points at (or KUBECONFIG)
 #   --quiet                        no live view: a banner, then the logs stay in .egressd/egressd.log
 #   --view                         the live view even when the output is not a terminal (one table per window)
+#   --no-build                     run what the last build made (tests, repeated runs)
 # Settings can be overridden with environment variables, e.g. Egressd__Collector__ReadInterval=00:00:02.
 # Exit codes: 2 for a mistake in the set-up or the settings (one line says which), else egressd's own.
 set -euo pipefail
@@ -22,6 +23,7 @@ fail() {
 }
 
 demo=0
+build=1
 view=auto
 kubeconfig=${KUBECONFIG:-}
 while [ $# -gt 0 ]; do
@@ -29,6 +31,7 @@ while [ $# -gt 0 ]; do
     --demo) demo=1 ;;
     --quiet) view=off ;;
     --view) view=on ;;
+    --no-build) build=0 ;;
     --kubeconfig)
       [ $# -ge 2 ] || fail "--kubeconfig needs a file: ./run.sh --kubeconfig ~/.kube/config"
       kubeconfig=$2
@@ -36,10 +39,10 @@ while [ $# -gt 0 ]; do
       ;;
     --kubeconfig=*) kubeconfig=${1#--kubeconfig=} ;;
     -h | --help)
-      sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
-    *) fail "unknown argument '$1' (run.sh [--demo] [--quiet] [--view] [--kubeconfig FILE])" ;;
+    *) fail "unknown argument '$1' (run.sh [--demo] [--quiet] [--view] [--no-build] [--kubeconfig FILE])" ;;
   esac
   shift
 done
@@ -65,24 +68,29 @@ rm -f "$state/build.log" "$state/egressd.log"
 give_back
 
 # The build's own progress on one line (a terminal) or its lines (a log); its errors in full.
-echo "Building egressd (the first build restores packages and takes a minute or two) ..."
-started=$SECONDS
-build_ok=0
-if [ -t 1 ]; then
-  if dotnet build services/local/Egressd.Local.csproj -c Release -nologo -v minimal 2>&1 | tee "$state/build.log" |
-    while IFS= read -r line; do printf '\r\033[K  %s' "${line:0:$(( $(tput cols 2> /dev/null || echo 100) - 4 ))}"; done; then
-    build_ok=1
+dll=services/local/bin/Release/net10.0/Egressd.Local.dll
+if [ "$build" = 1 ]; then
+  echo "Building egressd (the first build restores packages and takes a minute or two) ..."
+  started=$SECONDS
+  build_ok=0
+  if [ -t 1 ]; then
+    if dotnet build services/local/Egressd.Local.csproj -c Release -nologo -v minimal 2>&1 | tee "$state/build.log" |
+      while IFS= read -r line; do printf '\r\033[K  %s' "${line:0:$(( $(tput cols 2> /dev/null || echo 100) - 4 ))}"; done; then
+      build_ok=1
+    fi
+    printf '\r\033[K'
+  else
+    dotnet build services/local/Egressd.Local.csproj -c Release -nologo -v minimal 2>&1 | tee "$state/build.log" | sed 's/^/  /' && build_ok=1
   fi
-  printf '\r\033[K'
-else
-  dotnet build services/local/Egressd.Local.csproj -c Release -nologo -v minimal 2>&1 | tee "$state/build.log" | sed 's/^/  /' && build_ok=1
+  if [ "$build_ok" != 1 ] || ! grep -q "Build succeeded" "$state/build.log"; then
+    grep -E "error|Error" "$state/build.log" | sort -u >&2 || cat "$state/build.log" >&2
+    echo "run.sh: the build failed (all of it in $state/build.log)" >&2
+    exit 1
+  fi
+  echo "Built in $((SECONDS - started)) s."
+elif [ ! -f "$dll" ]; then
+  fail "--no-build, but there is no build yet ($dll): run ./run.sh without it once"
 fi
-if [ "$build_ok" != 1 ] || ! grep -q "Build succeeded" "$state/build.log"; then
-  grep -E "error|Error" "$state/build.log" | sort -u >&2 || cat "$state/build.log" >&2
-  echo "run.sh: the build failed (all of it in $state/build.log)" >&2
-  exit 1
-fi
-echo "Built in $((SECONDS - started)) s."
 
 port=${Egressd__Http__Port:-6060}
 log="$state/egressd.log"
@@ -151,7 +159,7 @@ fi
 give_back
 
 # Errors (a bad setting, say) also reach the terminal.
-dotnet services/local/bin/Release/net10.0/Egressd.Local.dll 3>&1 > "$log" 2> >(tee -a "$log" >&2) &
+dotnet "$dll" 3>&1 > "$log" 2> >(tee -a "$log" >&2) &
 pid=$!
 [ "$demo" = 0 ] || echo "$pid" > "$demo_state/egressd.pid"
 
@@ -166,6 +174,8 @@ ready() {
   exec 4<&-
   [[ $status == *" 200"* ]]
 }
+# EGRESSD_READY_TIMEOUT: seconds to wait for /readyz (a broker that is slow to come, say).
+limit=$(( ${EGRESSD_READY_TIMEOUT:-60} * 10 ))
 waited=0
 until ready; do
   if ! kill -0 "$pid" 2> /dev/null; then
@@ -176,12 +186,12 @@ until ready; do
     pid=""
     exit "$code"
   fi
-  if [ "$waited" -ge 600 ]; then
+  if [ "$waited" -ge "$limit" ]; then
     broker=$(grep -o '"Message":"Connection Failed: [^"]*"' "$log" | tail -n 1 | sed 's/.*Connection Failed: //; s/"$//' || true)
     if [ -n "$broker" ]; then
       echo "run.sh: no RabbitMQ broker reachable at $broker (set Egressd__Bus__RabbitMq__Host and Egressd__Bus__RabbitMq__Port, or leave Egressd__Bus__Transport unset for the in-memory bus)" >&2
     else
-      echo "run.sh: egressd did not become ready in 60 s; see $log" >&2
+      echo "run.sh: egressd did not become ready in $((limit / 10)) s (EGRESSD_READY_TIMEOUT); see $log" >&2
     fi
     exit 2
   fi
