@@ -152,8 +152,9 @@ fi
 export Egressd__View__Mode=$view Egressd__View__Output=/dev/fd/3
 
 # The flow file exists from the start, so `tail -f` works before the first flow.
+# Private like the file egressd would create (0600): it names pods and destinations.
 if [ ! -e "$flows" ] && [ ! -L "$flows" ]; then
-  : > "$flows"
+  (umask 077 && : > "$flows")
 fi
 give_back
 
