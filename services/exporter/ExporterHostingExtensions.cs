@@ -1,3 +1,4 @@
+using Egressd.Exporter.Sinks;
 using Egressd.Exporter.Sinks.FlowLog;
 using Egressd.Exporter.Sinks.Http;
 using Egressd.Exporter.Sinks.Prometheus;
@@ -39,6 +40,19 @@ public static class ExporterHostingExtensions
 
         bus.AddHttpSinkConsumers(configuration);
 
+        // Every consuming sink's counters are on /metrics from the start, at zero, not from its first batch.
+        var sinks = configuration.Settings<HttpSinksOptions>(HttpSinksOptions.Section).HttpSinkNames().ToList();
+        if (configuration.FlowLogEnabled())
+        {
+            sinks.Add(FlowLogSink.Name);
+        }
+
+        if (configuration.Settings<PrometheusOptions>(PrometheusOptions.Section).Enabled)
+        {
+            sinks.Add(PrometheusSink.Name);
+        }
+
+        sinks.ForEach(SinkMetrics.Declare);
         return bus;
     }
 

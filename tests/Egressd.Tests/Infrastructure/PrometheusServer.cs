@@ -34,7 +34,7 @@ internal sealed class PrometheusServer : IAsyncDisposable
     public static string Binary() =>
         Shell.TryRun("sh", "-c", "command -v prometheus").Output.Trim() is { Length: > 0 } path
             ? path
-            : throw new InvalidOperationException("Prometheus tests need Debian's prometheus package (apt-get install prometheus; .ci/run installs it).");
+            : throw new InvalidOperationException("Prometheus tests need Debian's prometheus package (apt-get install prometheus; sudo ./test.sh installs it).");
 
     /// <param name="targets">host:port of each endpoint to scrape at /metrics.</param>
     public static async Task<PrometheusServer> StartAsync(IReadOnlyList<string> targets, bool remoteWriteReceiver = false)

@@ -7,8 +7,10 @@ namespace Egressd.Tests.Infrastructure;
 
 /// <summary>
 /// The RabbitMQ broker integration tests run against: the address in EGRESSD_TEST_RABBITMQ
-/// (./test.sh starts a private broker and sets it), else a Testcontainers broker where Docker
-/// runs. Started on first use, so tests that need no broker never wait for one.
+/// (./test.sh starts a private broker and sets it), else a private broker started here
+/// (tests/private-rabbitmq.sh, when Debian's rabbitmq-server is installed) and stopped when the
+/// test run ends, so <c>dotnet test</c> alone needs nothing more; else a Testcontainers broker
+/// where Docker runs. Started on first use, so tests that need no broker never wait for one.
 /// </summary>
 public sealed class RabbitMqBroker : IAsyncDisposable
 {
@@ -16,6 +18,7 @@ public sealed class RabbitMqBroker : IAsyncDisposable
 
     private readonly SemaphoreSlim gate = new(1, 1);
     private RabbitMqContainer? container;
+    private PrivateBroker? privateBroker;
     private Uri? address;
 
     /// <summary>The broker's amqp:// address; fails the test with one line saying how to get a broker.</summary>
@@ -115,6 +118,11 @@ public sealed class RabbitMqBroker : IAsyncDisposable
             await container.DisposeAsync();
         }
 
+        if (privateBroker is not null)
+        {
+            await privateBroker.DisposeAsync();
+        }
+
         gate.Dispose();
     }
 
@@ -125,6 +133,12 @@ public sealed class RabbitMqBroker : IAsyncDisposable
             return new Uri(configured);
         }
 
+        if (File.Exists(PrivateBroker.Server))
+        {
+            privateBroker = await PrivateBroker.StartAsync("egressd-test-rabbitmq-");
+            return privateBroker.Address;
+        }
+
         if (File.Exists("/var/run/docker.sock") || Environment.GetEnvironmentVariable("DOCKER_HOST") is { Length: > 0 })
         {
             container = new RabbitMqBuilder("rabbitmq:3.13-management-alpine").Build();
@@ -133,7 +147,7 @@ public sealed class RabbitMqBroker : IAsyncDisposable
         }
 
         throw new InvalidOperationException(
-            $"No RabbitMQ broker: set {AddressVariable}=amqp://user:password@host:port/, or install rabbitmq-server (./test.sh then starts a private one), or run Docker for Testcontainers.");
+            $"No RabbitMQ broker: set {AddressVariable}=amqp://user:password@host:port/, or install rabbitmq-server (apt-get install rabbitmq-server; the tests then start a private one), or run Docker for Testcontainers.");
     }
 
     private static (string User, string Password) Credentials(Uri uri)

@@ -1,0 +1,89 @@
+using Egressd.Contracts;
+
+namespace Egressd.Local.View;
+
+/// <summary>
+/// The latest window the sinks were given, summed per (source, destination, class) across its
+/// parts, ready for the view to draw. Thread-safe: the bus adds, the view reads.
+/// </summary>
+public sealed class ViewWindows(int topFlows)
+{
+    private readonly Lock gate = new();
+    private readonly Dictionary<(string Source, string Destination, string Class), ulong> bytes = [];
+    private (string Node, DateTimeOffset End)? current;
+    private DateTimeOffset start;
+    private ViewWindow? latest;
+    private int sequence;
+
+    /// <summary>The latest window, or null before the first.</summary>
+    public ViewWindow? Latest
+    {
+        get
+        {
+            lock (gate)
+            {
+                return latest;
+            }
+        }
+    }
+
+    /// <summary>Flows seen since the start, in every window.</summary>
+    public long FlowsSeen { get; private set; }
+
+    public void Add(FlowBatchEnriched batch)
+    {
+        lock (gate)
+        {
+            if (current != (batch.Node, batch.WindowEnd))
+            {
+                current = (batch.Node, batch.WindowEnd);
+                start = batch.WindowStart;
+                bytes.Clear();
+                sequence++;
+            }
+
+            foreach (var flow in batch.Flows)
+            {
+                var key = (SourceOf(flow), DestinationOf(flow), ClassOf(flow.TrafficClass));
+                bytes[key] = bytes.GetValueOrDefault(key) + flow.Flow.TxBytes + flow.Flow.RxBytes;
+            }
+
+            FlowsSeen += batch.Flows.Count;
+            var seconds = Math.Max((batch.WindowEnd - start).TotalSeconds, 0.001);
+            var flows = bytes
+                .Select(f => new ViewFlow(f.Key.Source, f.Key.Destination, f.Key.Class, f.Value / seconds))
+                .OrderByDescending(f => f.BytesPerSecond).ThenBy(f => f.Source, StringComparer.Ordinal)
+                .ToList();
+            var classes = flows.GroupBy(f => f.TrafficClass)
+                .Select(g => (g.Key, g.Sum(f => f.BytesPerSecond)))
+                .OrderByDescending(c => c.Item2).ToList();
+            latest = new ViewWindow(start, batch.WindowEnd, batch.Node, [.. flows.Take(topFlows)], classes, sequence);
+        }
+    }
+
+    /// <summary>The workload (namespace/name), else the pod, else the address.</summary>
+    private static string SourceOf(EnrichedFlow flow) => Describe(flow.Source, flow.Flow.SourceIp);
+
+    /// <summary>The service when the flow went to one, else the workload or pod, else the DNS name, else the address.</summary>
+    private static string DestinationOf(EnrichedFlow flow) =>
+        flow.DestinationService is { Length: > 0 } service ? $"service {service}"
+        : flow.Destination.Pod is not null ? Describe(flow.Destination, flow.Flow.DestinationIp)
+        : flow.DestinationDnsName is { Length: > 0 } name ? $"{name} ({flow.Flow.DestinationIp})"
+        : flow.Flow.DestinationIp;
+
+    private static string Describe(FlowEndpoint endpoint, string address) =>
+        endpoint.WorkloadName is { Length: > 0 } workload ? $"{endpoint.Namespace}/{workload}"
+        : endpoint.Pod is { Length: > 0 } pod ? $"{endpoint.Namespace}/{pod}"
+        : address;
+
+    private static string ClassOf(TrafficClass trafficClass) => trafficClass switch
+    {
+        TrafficClass.SameNode => TrafficClassNames.SameNode,
+        TrafficClass.SameZone => TrafficClassNames.SameZone,
+        TrafficClass.CrossZone => TrafficClassNames.CrossZone,
+        TrafficClass.CrossRegion => TrafficClassNames.CrossRegion,
+        TrafficClass.Internet => TrafficClassNames.Internet,
+        TrafficClass.PrivateExternal => TrafficClassNames.PrivateExternal,
+        _ => TrafficClassNames.Unknown,
+    };
+}
