@@ -69,12 +69,12 @@ public sealed class ViewWindows(int topFlows)
         flow.DestinationService is { Length: > 0 } service ? $"service {service}"
         : flow.Destination.Pod is not null ? Describe(flow.Destination, flow.Flow.DestinationIp)
         : flow.DestinationDnsName is { Length: > 0 } name ? $"{name} ({flow.Flow.DestinationIp})"
-        : flow.Flow.DestinationIp;
+        : flow.Flow.DestinationIp.ToString();
 
-    private static string Describe(FlowEndpoint endpoint, string address) =>
+    private static string Describe(FlowEndpoint endpoint, IpAddr address) =>
         endpoint.WorkloadName is { Length: > 0 } workload ? $"{endpoint.Namespace}/{workload}"
         : endpoint.Pod is { Length: > 0 } pod ? $"{endpoint.Namespace}/{pod}"
-        : address;
+        : address.ToString();
 
     private static string ClassOf(TrafficClass trafficClass) => trafficClass switch
     {
