@@ -162,7 +162,7 @@ internal static class EnricherBenchmark
     }
 
     /// <summary>RabbitMQ alone: publish with confirms and consume with acks on one quorum queue, overlapped.</summary>
-    private static async Task<double> RawThroughputAsync(Uri address, int size, int count)
+    internal static async Task<double> RawThroughputAsync(Uri address, int size, int count)
     {
         var factory = new ConnectionFactory { Uri = address };
         await using var connection = await factory.CreateConnectionAsync();

@@ -114,11 +114,29 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
     /// </summary>
     public async Task WaitForMoreReadsAsync(int more, TimeSpan timeout)
     {
-        var start = await ReadsAsync();
+        // The process may log before it listens: wait for /metrics to answer first.
+        var start = 0.0;
+        if (!await Eventually.TrueAsync(async () => (start = await ReadsOrNoneAsync()) >= 0, timeout, TimeSpan.FromMilliseconds(100)))
+        {
+            throw new TimeoutException($"{Name}: /metrics never answered within {timeout}\n{Tail()}");
+        }
+
         var done = await Eventually.TrueAsync(async () => await ReadsAsync() >= start + more, timeout, TimeSpan.FromMilliseconds(100));
         if (!done)
         {
             throw new TimeoutException($"{Name}: fewer than {more} more reads within {timeout}\n{Tail()}");
+        }
+    }
+
+    private async Task<double> ReadsOrNoneAsync()
+    {
+        try
+        {
+            return await ReadsAsync();
+        }
+        catch (HttpRequestException) when (!HasExited)
+        {
+            return -1;
         }
     }
 

@@ -1,0 +1,339 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Egressd.Shared.Wire;
+using RabbitMQ.Client;
+
+namespace Egressd.Benchmarks;
+
+/// <summary>
+/// The whole pipeline as a user runs it: collector, enricher and exporter as three processes on a
+/// private RabbitMQ. The collector replays a recording of <c>--flows</c> distinct flows at every
+/// read, among <c>--pods</c> pods of the enricher's inventory, in parts of 5,000; figures are taken
+/// over a steady stretch after a warm-up. One run with the Prometheus sink alone, one with the flow
+/// log too, then RabbitMQ alone with messages of the sizes measured on the bus.
+/// </summary>
+internal static class PipelineBenchmark
+{
+    private const int FlowsPerPart = 5000;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var flows = Option(args, "--flows", 100_000);
+        var pods = Option(args, "--pods", 5000);
+        var seconds = Option(args, "--seconds", 30);
+        var warmup = Option(args, "--warmup", 15);
+        var work = Directory.CreateTempSubdirectory("egressd-bench-pipeline-").FullName;
+        var (replay, inventory) = WriteFixtures(work, flows, pods);
+        await using var broker = await Broker.StartAsync();
+        Console.WriteLine($"Pipeline: {flows:N0} distinct flows per read, {pods:N0} pods in the inventory, parts of {FlowsPerPart:N0}; " +
+            $"{warmup} s warm-up, {seconds} s measured; {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}.");
+        Console.WriteLine();
+
+        var prometheus = await RunOnceAsync(broker.Address, work, replay, inventory, flowLog: false, warmup, seconds);
+        var both = await RunOnceAsync(broker.Address, work, replay, inventory, flowLog: true, warmup, seconds);
+        var rawEnriched = await EnricherBenchmark.RawThroughputAsync(broker.Address, (int)(both.EnrichedBytesPerFlow * FlowsPerPart), 400);
+        var rawCollected = await EnricherBenchmark.RawThroughputAsync(broker.Address, (int)(both.CollectedBytesPerFlow * FlowsPerPart), 400);
+
+        Console.WriteLine("| | Prometheus sink only | Prometheus sink and flow log |");
+        Console.WriteLine("|---|---|---|");
+        Console.WriteLine($"| flows/s end to end | **{prometheus.FlowsPerSecond:N0}** | **{both.FlowsPerSecond:N0}** |");
+        Console.WriteLine($"| collected bytes per flow on the bus | {prometheus.CollectedBytesPerFlow:F1} | {both.CollectedBytesPerFlow:F1} |");
+        Console.WriteLine($"| enriched bytes per flow on the bus | {prometheus.EnrichedBytesPerFlow:F1} | {both.EnrichedBytesPerFlow:F1} |");
+        foreach (var name in new[] { "collector", "enricher", "exporter" })
+        {
+            Console.WriteLine($"| {name}: peak RSS / CPU | {prometheus.Processes[name]} | {both.Processes[name]} |");
+        }
+
+        Console.WriteLine($"| RabbitMQ (beam): peak RSS / CPU | {prometheus.Processes["broker"]} | {both.Processes["broker"]} |");
+        Console.WriteLine($"| exporter series at the end | {prometheus.Series:N0} | {both.Series:N0} |");
+        Console.WriteLine();
+        Console.WriteLine("| RabbitMQ alone (publish with confirms, consume with acks, quorum queue) | messages/s | flows/s at 5,000 a message |");
+        Console.WriteLine("|---|---|---|");
+        Console.WriteLine($"| {both.CollectedBytesPerFlow * FlowsPerPart / 1024:F0} KiB messages (collected size) | {rawCollected:N0} | {rawCollected * FlowsPerPart:N0} |");
+        Console.WriteLine($"| {both.EnrichedBytesPerFlow * FlowsPerPart / 1024:F0} KiB messages (enriched size) | {rawEnriched:N0} | {rawEnriched * FlowsPerPart:N0} |");
+        Console.WriteLine($"| end to end / RabbitMQ alone at the enriched size | {prometheus.FlowsPerSecond / (rawEnriched * FlowsPerPart):F2} (Prometheus only) | {both.FlowsPerSecond / (rawEnriched * FlowsPerPart):F2} (both sinks) |");
+        Directory.Delete(work, recursive: true);
+        return 0;
+    }
+
+    private static async Task<Result> RunOnceAsync(Uri broker, string work, string replay, string inventory, bool flowLog, int warmup, int seconds)
+    {
+        var runId = Guid.NewGuid().ToString("N")[..8];
+        var bus = BusSettings(broker);
+        var flowLogPath = Path.Combine(work, $"flows-{runId}.jsonl");
+        var exporter = Start("exporter", "Egressd.Exporter", 19200, bus, new()
+        {
+            ["Egressd:Exporter:FlowLog:Enabled"] = flowLog ? "true" : "false",
+            ["Egressd:Exporter:FlowLog:Path"] = flowLogPath,
+            ["Egressd:Exporter:FlowLog:MaxFileBytes"] = (512L << 20).ToString(CultureInfo.InvariantCulture),
+            ["Egressd:Exporter:FlowLog:RotatedFiles"] = "1",
+        });
+        var enricher = Start("enricher", "Egressd.Enricher", 19201, bus, new()
+        {
+            ["Egressd:ClusterContext:Source"] = "inventory",
+            ["Egressd:Inventory:File"] = inventory,
+        });
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        await ReadyAsync(http, 19200);
+        await ReadyAsync(http, 19201);
+        await using var probes = await Probes.StartAsync(broker);
+        var collector = Start("collector", "Egressd.Collector", 19202, bus, new()
+        {
+            ["Egressd:Collector:NodeName"] = $"bench-{runId}",
+            ["Egressd:Collector:Source"] = "replay",
+            ["Egressd:Collector:ReplayFile"] = replay,
+            ["Egressd:Collector:ReplayLoop"] = "true",
+            ["Egressd:Collector:ReadInterval"] = "1s",
+            ["Egressd:Collector:StateDirectory"] = Path.Combine(work, "collector-" + runId),
+            ["Egressd:ClusterContext:Source"] = "none",
+        });
+        Process[] all = [collector, enricher, exporter];
+        var beam = BrokerProcess();
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(warmup));
+            string[] sinks = flowLog ? ["prometheus", "flow-log"] : ["prometheus"];
+            var cpuBefore = all.Append(beam).Select(Cpu).ToArray();
+            var before = await Task.WhenAll(sinks.Select(s => AppliedAsync(http, s)));
+            var watch = Stopwatch.StartNew();
+            await Task.Delay(TimeSpan.FromSeconds(seconds));
+            var after = await Task.WhenAll(sinks.Select(s => AppliedAsync(http, s)));
+            var elapsed = watch.Elapsed.TotalSeconds;
+            // With both sinks, the slower one sets the pace.
+            var rate = sinks.Select((_, i) => (after[i] - before[i]) / elapsed).Min();
+            var cpuAfter = all.Append(beam).Select(Cpu).ToArray();
+            var names = new[] { "collector", "enricher", "exporter", "broker" };
+            var processes = new Dictionary<string, string>();
+            for (var i = 0; i < names.Length; i++)
+            {
+                var p = i < all.Length ? all[i] : beam;
+                processes[names[i]] = string.Create(CultureInfo.InvariantCulture, $"{PeakRssMiB(p):F0} MiB / {(cpuAfter[i] - cpuBefore[i]) / elapsed:F2} cores");
+            }
+
+            var series = await MetricAsync(http, 19200, "egressd_exporter_series");
+            return new Result(rate, probes.CollectedBytesPerFlow(), probes.EnrichedBytesPerFlow(), processes, (long)series);
+        }
+        finally
+        {
+            foreach (var process in all)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+                process.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Flows the sink applied so far (the exporter's own counter).</summary>
+    private static Task<double> AppliedAsync(HttpClient http, string sink) =>
+        MetricAsync(http, 19200, $"egressd_exporter_flows_applied_total{{sink=\"{sink}\"}}");
+
+    private static async Task<double> MetricAsync(HttpClient http, int port, string series)
+    {
+        var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
+        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
+        return line is null ? 0 : double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+    }
+
+    private static async Task ReadyAsync(HttpClient http, int port)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                if ((await http.GetAsync(new Uri($"http://127.0.0.1:{port}/readyz"))).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"the service on port {port} never became ready");
+    }
+
+    private static Process Start(string service, string assembly, int port, Dictionary<string, string> bus, Dictionary<string, string> settings)
+    {
+        var dll = Path.Combine(Repo.Root, "services", service, "bin", "Release", "net10.0", assembly + ".dll");
+        var start = new ProcessStartInfo("dotnet", [dll]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (key, value) in bus.Concat(settings).Append(new("Egressd:Http:Port", port.ToString(CultureInfo.InvariantCulture))))
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"{dll} did not start");
+        // Drained so a chatty service never blocks on a full pipe; kept out of the table.
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { Length: > 0 } line)
+            {
+                Console.Error.WriteLine($"[{service}] {line}");
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static Dictionary<string, string> BusSettings(Uri broker)
+    {
+        var (user, password) = broker.UserInfo.Split(':') is [var u, var p] ? (Uri.UnescapeDataString(u), Uri.UnescapeDataString(p)) : ("guest", "guest");
+        return new()
+        {
+            ["Egressd:Bus:Transport"] = "rabbitmq",
+            ["Egressd:Bus:RabbitMq:Host"] = broker.Host,
+            ["Egressd:Bus:RabbitMq:Port"] = broker.Port.ToString(CultureInfo.InvariantCulture),
+            ["Egressd:Bus:RabbitMq:VirtualHost"] = broker.AbsolutePath is "/" or "" ? "/" : Uri.UnescapeDataString(broker.AbsolutePath.TrimStart('/')),
+            ["Egressd:Bus:RabbitMq:Username"] = user,
+            ["Egressd:Bus:RabbitMq:Password"] = password,
+        };
+    }
+
+    /// <summary>The recording (one flow per line) and the inventory its addresses belong to.</summary>
+    private static (string Replay, string Inventory) WriteFixtures(string work, int flows, int pods)
+    {
+        var random = new Random(42);
+        var nodes = Enumerable.Range(0, 100).Select(n => new { name = $"node-{n}", zone = $"zone-{n % 3}", region = n % 10 == 0 ? "region-2" : "region-1", internalIps = new[] { $"10.0.{n / 250}.{n % 250}" } }).ToArray();
+        var podList = Enumerable.Range(0, pods).Select(i => new
+        {
+            @namespace = $"team-{i % 40}",
+            name = $"app-{i / 4}-{i % 4}",
+            node = $"node-{i % 100}",
+            ips = new[] { PodIp(i) },
+            workloadKind = "Deployment",
+            workloadName = $"app-{i / 4}",
+        }).ToArray();
+        var services = Enumerable.Range(0, 200).Select(s => new { @namespace = $"team-{s % 40}", name = $"svc-{s}", clusterIps = new[] { $"10.96.{s / 250}.{s % 250}" } }).ToArray();
+        var inventory = Path.Combine(work, "inventory.json");
+        File.WriteAllText(inventory, JsonSerializer.Serialize(new { nodes, pods = podList, services }));
+
+        var replay = Path.Combine(work, "replay.jsonl");
+        var seen = new HashSet<(int, string)>();
+        var text = new StringBuilder();
+        while (seen.Count < flows)
+        {
+            var source = random.Next(pods);
+            var kind = random.Next(10);
+            var (destination, original) = kind switch
+            {
+                < 6 => (PodIp(random.Next(pods)), (string?)null),
+                < 8 => (PodIp(random.Next(pods)), $"10.96.{random.Next(200) / 250}.{random.Next(200) % 250}"),
+                _ => ($"198.18.{random.Next(256)}.{random.Next(256)}", null),
+            };
+            if (!seen.Add((source, destination + original)))
+            {
+                continue;
+            }
+
+            text.Append(CultureInfo.InvariantCulture, $"{{\"proto\":{(kind == 9 ? 17 : 6)},\"src\":\"{PodIp(source)}\",\"dst\":\"{destination}\"")
+                .Append(original is null ? "" : $",\"orig_dst\":\"{original}\"")
+                .Append(CultureInfo.InvariantCulture, $",\"tx_bytes\":{random.Next(100, 200_000)},\"rx_bytes\":{random.Next(100, 2_000_000)},\"tx_packets\":{random.Next(1, 200)},\"rx_packets\":{random.Next(1, 2000)}}}\n");
+        }
+
+        File.WriteAllText(replay, text.ToString());
+        return (replay, inventory);
+    }
+
+    private static string PodIp(int i) => $"10.{100 + (i / 65536)}.{(i / 256) % 256}.{i % 256}";
+
+    private static int Option(string[] args, string name, int fallback)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    /// <summary>User and system CPU seconds the process has used.</summary>
+    private static double Cpu(Process? process)
+    {
+        if (process is null)
+        {
+            return 0;
+        }
+
+        var fields = File.ReadAllText($"/proc/{process.Id}/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+    }
+
+    /// <summary>Peak resident set (VmHWM) of the whole process so far.</summary>
+    private static double PeakRssMiB(Process? process)
+    {
+        if (process is null)
+        {
+            return 0;
+        }
+
+        var line = File.ReadLines($"/proc/{process.Id}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+    }
+
+    /// <summary>The broker's Erlang VM (the newest beam.smp), for its CPU and memory beside ours.</summary>
+    private static Process? BrokerProcess() =>
+        Process.GetProcessesByName("beam.smp").OrderByDescending(p => p.StartTime).FirstOrDefault();
+
+    private sealed record Result(double FlowsPerSecond, double CollectedBytesPerFlow, double EnrichedBytesPerFlow, Dictionary<string, string> Processes, long Series);
+
+    /// <summary>
+    /// Queues of the benchmark's own on both exchanges, keeping only the latest few messages, to
+    /// read what a flow costs on the bus.
+    /// </summary>
+    private sealed class Probes : IAsyncDisposable
+    {
+        private readonly IConnection connection;
+        private readonly IChannel channel;
+        private readonly string collected;
+        private readonly string enriched;
+
+        private Probes(IConnection connection, IChannel channel, string collected, string enriched)
+        {
+            this.connection = connection;
+            this.channel = channel;
+            this.collected = collected;
+            this.enriched = enriched;
+        }
+
+        public static async Task<Probes> StartAsync(Uri broker)
+        {
+            var connection = await new ConnectionFactory { Uri = broker }.CreateConnectionAsync();
+            var channel = await connection.CreateChannelAsync();
+            var arguments = new Dictionary<string, object?> { ["x-max-length"] = 8 };
+            var collected = (await channel.QueueDeclareAsync("", false, true, true, arguments)).QueueName;
+            var enriched = (await channel.QueueDeclareAsync("", false, true, true, arguments)).QueueName;
+            await channel.ExchangeDeclareAsync("Egressd.Contracts:FlowBatchCollected", ExchangeType.Fanout, durable: true);
+            await channel.ExchangeDeclareAsync("Egressd.Contracts:FlowBatchEnriched", ExchangeType.Fanout, durable: true);
+            await channel.QueueBindAsync(collected, "Egressd.Contracts:FlowBatchCollected", "");
+            await channel.QueueBindAsync(enriched, "Egressd.Contracts:FlowBatchEnriched", "");
+            return new Probes(connection, channel, collected, enriched);
+        }
+
+        public double CollectedBytesPerFlow() => BytesPerFlow(collected, body => FlowWire.DecodeCollected(body).Flows.Count);
+
+        public double EnrichedBytesPerFlow() => BytesPerFlow(enriched, body => FlowWire.DecodeEnriched(body).Flows.Count);
+
+        public async ValueTask DisposeAsync()
+        {
+            await channel.CloseAsync();
+            await connection.CloseAsync();
+        }
+
+        private double BytesPerFlow(string queue, Func<byte[], int> flows)
+        {
+            long bytes = 0, count = 0;
+            while (channel.BasicGetAsync(queue, autoAck: true).GetAwaiter().GetResult() is { } message)
+            {
+                var body = message.Body.ToArray();
+                bytes += body.Length;
+                count += flows(body);
+            }
+
+            return count == 0 ? double.NaN : bytes / (double)count;
+        }
+    }
+}
