@@ -75,7 +75,7 @@ internal static class PipelineBenchmark
             ["Egressd:ClusterContext:Source"] = "inventory",
             ["Egressd:Inventory:File"] = inventory,
         });
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
         await ReadyAsync(http, 19200);
         await ReadyAsync(http, 19201);
         await using var probes = await Probes.StartAsync(broker);
@@ -85,7 +85,7 @@ internal static class PipelineBenchmark
             ["Egressd:Collector:Source"] = "replay",
             ["Egressd:Collector:ReplayFile"] = replay,
             ["Egressd:Collector:ReplayLoop"] = "true",
-            ["Egressd:Collector:ReadInterval"] = "1s",
+            ["Egressd:Collector:ReadInterval"] = "00:00:00.100",
             ["Egressd:Collector:StateDirectory"] = Path.Combine(work, "collector-" + runId),
             ["Egressd:ClusterContext:Source"] = "none",
         });
@@ -126,9 +126,9 @@ internal static class PipelineBenchmark
         }
     }
 
-    /// <summary>Flows the sink applied so far (the exporter's own counter).</summary>
+    /// <summary>Flows the sink applied so far (the exporter's own counters).</summary>
     private static Task<double> AppliedAsync(HttpClient http, string sink) =>
-        MetricAsync(http, 19200, $"egressd_exporter_flows_applied_total{{sink=\"{sink}\"}}");
+        MetricAsync(http, 19200, sink == "prometheus" ? "egressd_exporter_flows_applied_total" : "egressd_exporter_flow_log_lines_written_total");
 
     private static async Task<double> MetricAsync(HttpClient http, int port, string series)
     {
@@ -198,6 +198,8 @@ internal static class PipelineBenchmark
     }
 
     /// <summary>The recording (one flow per line) and the inventory its addresses belong to.</summary>
+    // Reads every 100 ms offer 1,000,000 flows/s; reads between two publishes fold into one window
+    // (the same keys), so the window rate shows what the pipeline takes, not what the collector offers.
     private static (string Replay, string Inventory) WriteFixtures(string work, int flows, int pods)
     {
         var random = new Random(42);

@@ -10,6 +10,7 @@ return args switch
     ["exporter", .. var rest] => await ExporterBenchmark.RunAsync(rest),
     ["http-sink", .. var rest] => await HttpSinkBenchmark.RunAsync(rest),
     ["pipeline", .. var rest] => await PipelineBenchmark.RunAsync(rest),
+    ["wire", .. var rest] => WireBenchmark.Run(rest),
     ["exporter-child", var impl, var series] => await ExporterBenchmark.ChildAsync(impl, int.Parse(series, System.Globalization.CultureInfo.InvariantCulture)),
     _ => Usage(),
 };
@@ -18,6 +19,6 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: sudo dotnet run -c Release --project tests/Egressd.Benchmarks -- conntrack [--entries N] [--rss-entries N] | cilium [--entries N] | dns [--seconds N] | enricher [--batches N]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Egressd.Benchmarks -- exporter [--series 100000,1000000] | http-sink [--flows 500000] [--rounds 5]");
-    Console.Error.WriteLine("       dotnet run -c Release --project tests/Egressd.Benchmarks -- pipeline [--flows 100000] [--pods 5000] [--seconds 30] [--warmup 15]");
+    Console.Error.WriteLine("       dotnet run -c Release --project tests/Egressd.Benchmarks -- pipeline [--flows 100000] [--pods 5000] [--seconds 30] [--warmup 15] | wire");
     return 2;
 }
