@@ -113,7 +113,7 @@ internal sealed class NetfilterConntrack : IDisposable
                     }
 
                     filled.Add((index, received));
-                    if (EndsDump(buffers[index].AsSpan(0, received)))
+                    if (ConntrackParser.EndsDump(buffers[index].AsSpan(0, received)))
                     {
                         return;
                     }
@@ -171,26 +171,6 @@ internal sealed class NetfilterConntrack : IDisposable
         }
 
         return errno != 0 ? throw new NetlinkException("conntrack dump", errno) : interrupted;
-    }
-
-    /// <summary>True when the datagram's last message is NLMSG_DONE or NLMSG_ERROR (or its headers make no sense).</summary>
-    private static bool EndsDump(ReadOnlySpan<byte> datagram)
-    {
-        var offset = 0;
-        ushort last = 0;
-        while (offset + ConntrackParser.HeaderLength <= datagram.Length)
-        {
-            var length = MemoryMarshal.Read<int>(datagram[offset..]);
-            last = MemoryMarshal.Read<ushort>(datagram[(offset + 4)..]);
-            if (length < ConntrackParser.HeaderLength)
-            {
-                return true;
-            }
-
-            offset += (length + 3) & ~3;
-        }
-
-        return last is ConntrackParser.NlmsgDone or ConntrackParser.NlmsgError;
     }
 
     private NetlinkSocket Open()
