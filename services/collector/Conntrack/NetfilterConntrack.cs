@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
+using Egressd.Collector.Native;
 
 namespace Egressd.Collector.Conntrack;
 
@@ -52,7 +53,7 @@ internal sealed class NetfilterConntrack : IDisposable
                 {
                     interrupted = DumpFamily(family, sink);
                 }
-                catch (NetlinkException ex) when (ex.Errno == Native.ENOBUFS && attempt < MaxAttempts)
+                catch (NetlinkException ex) when (ex.Errno == ErrorCodes.ENOBUFS && attempt < MaxAttempts)
                 {
                     // The socket lost messages; its dump state is gone with them. Start afresh.
                     Restarts++;
@@ -109,7 +110,7 @@ internal sealed class NetfilterConntrack : IDisposable
                     var received = socket.Receive(buffers[index]);
                     if (received == 0)
                     {
-                        throw new NetlinkException("recv(conntrack dump) timed out", Native.EAGAIN);
+                        throw new NetlinkException("recv(conntrack dump) timed out", ErrorCodes.EAGAIN);
                     }
 
                     filled.Add((index, received));
@@ -175,7 +176,7 @@ internal sealed class NetfilterConntrack : IDisposable
 
     private NetlinkSocket Open()
     {
-        var opened = NetlinkSocket.Open(Native.NETLINK_NETFILTER, 0, netns, ReceiveBufferBytes);
+        var opened = NetlinkSocket.Open(NetlinkSocket.NETLINK_NETFILTER, 0, netns, ReceiveBufferBytes);
         // A dump that stalls (it should not) ends the read instead of hanging the collector.
         opened.SetReceiveTimeout(TimeSpan.FromSeconds(10));
         return opened;
