@@ -4,8 +4,6 @@ using Egressd.Contracts;
 using Egressd.Enricher;
 using Egressd.Shared.Bus;
 using Egressd.Tests.Infrastructure;
-using MassTransit;
-using RabbitMQ.Client;
 
 namespace Egressd.Tests.Enricher;
 
@@ -15,10 +13,7 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
 {
     private const string ErrorQueue = FlowBatchCollectedConsumerDefinition.Queue + "_error";
     private FakeKubernetesApi api = null!;
-    private InProcessHost enricher = null!;
-    private IConnection connection = null!;
-    private IChannel channel = null!;
-    private string probe = "";
+    private EnricherOnBroker enricher = null!;
 
     public async ValueTask InitializeAsync()
     {
@@ -36,24 +31,11 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
         var settings = await broker.BusSettingsAsync();
         settings["Egressd:Kubernetes:Kubeconfig"] = api.Kubeconfig;
         settings["Egressd:Enricher:MaxFlowsPerBatch"] = "1000";
-        enricher = await InProcessHost.StartAsync("egressd-enricher", b => b.AddEnricher(), settings);
-        var bus = enricher.Services.GetRequiredService<IBusControl>();
-        Assert.True(await Eventually.TrueAsync(() => bus.CheckHealth().Status == BusHealthStatus.Healthy, TimeSpan.FromSeconds(60)));
-        using var http = new HttpClient();
-        Assert.True(await Eventually.TrueAsync(async () => (await http.GetAsync(new Uri(enricher.BaseAddress, "/readyz"), ct)).IsSuccessStatusCode, TimeSpan.FromSeconds(30)),
-            "the enricher never became ready (caches synced)");
-
-        connection = await broker.ConnectAsync();
-        channel = await connection.CreateChannelAsync(cancellationToken: ct);
-        probe = (await channel.QueueDeclareAsync(cancellationToken: ct)).QueueName;
-        await channel.ExchangeDeclareAsync("Egressd.Contracts:FlowBatchEnriched", ExchangeType.Fanout, durable: true, cancellationToken: ct);
-        await channel.QueueBindAsync(probe, "Egressd.Contracts:FlowBatchEnriched", "", cancellationToken: ct);
+        enricher = await EnricherOnBroker.StartAsync(settings, broker, ready: true);
     }
 
     public async ValueTask DisposeAsync()
     {
-        await channel.DisposeAsync();
-        await connection.DisposeAsync();
         await enricher.DisposeAsync();
         await api.DisposeAsync();
     }
@@ -61,7 +43,7 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
     [Fact]
     public async Task Batch_comes_out_enriched_with_the_same_id_and_a_redelivery_with_the_same_id_again()
     {
-        var bus = enricher.Services.GetRequiredService<IBus>();
+        var bus = enricher.Bus;
         var batch = Batch(Guid.NewGuid().ToString("N"), Flow("10.244.1.10", "10.244.2.20", "10.96.0.15"));
 
         await bus.PublishBatchAsync(batch, batch.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
@@ -86,8 +68,8 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
     [Fact]
     public async Task Bad_batches_go_to_the_error_queue_or_are_skipped_and_the_enricher_keeps_going()
     {
-        var bus = enricher.Services.GetRequiredService<IBus>();
-        var host = enricher.BaseAddress;
+        var bus = enricher.Bus;
+        var host = enricher.Host.BaseAddress;
         using var http = new HttpClient();
         async Task<double> Metric(string line)
         {
@@ -122,9 +104,9 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
         Assert.Equal(refusedBefore + 3, await Metric("egressd_enricher_batches_refused_total"));
         Assert.Equal(emptyBefore + 1, await Metric("egressd_enricher_batches_skipped_total{reason=\"empty\"}"));
         // Nothing but the good batch came out.
-        Assert.Null(await channel.BasicGetAsync(probe, autoAck: true, TestContext.Current.CancellationToken));
+        Assert.Null(await enricher.Channel.BasicGetAsync(enricher.Probe, autoAck: true, TestContext.Current.CancellationToken));
         var reasons = new List<string>();
-        while (await channel.BasicGetAsync(ErrorQueue, autoAck: true, TestContext.Current.CancellationToken) is { } error)
+        while (await enricher.Channel.BasicGetAsync(ErrorQueue, autoAck: true, TestContext.Current.CancellationToken) is { } error)
         {
             reasons.Add(Encoding.UTF8.GetString((byte[])error.BasicProperties.Headers!["MT-Fault-Message"]!));
         }
@@ -136,10 +118,8 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
 
     private async Task<(string MessageId, JsonNode Message)> ReceiveAsync()
     {
-        BasicGetResult? result = null;
-        Assert.True(await Eventually.TrueAsync(async () => (result = await channel.BasicGetAsync(probe, autoAck: true)) is not null, TimeSpan.FromSeconds(30)),
-            "no enriched batch came out");
-        var envelope = JsonNode.Parse(result!.Body.Span)!;
+        var result = await enricher.NextEnrichedAsync();
+        var envelope = JsonNode.Parse(result.Body.Span)!;
         return (result.BasicProperties.MessageId!, envelope["message"]!);
     }
 
