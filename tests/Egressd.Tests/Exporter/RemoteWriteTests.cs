@@ -93,13 +93,12 @@ public sealed class RemoteWriteTests
         var statuses = new ConcurrentQueue<int>();
         receiver.Script = _ => new(statuses.TryDequeue(out var status) ? status : 204);
         var logs = new CapturedLogs();
-        await using var exporter = await RemoteWriteExporter.StartAsync($"{receiver.BaseAddress}api/v1/write?key=${{EGRESSD_TEST_REMOTE_WRITE_TOKEN}}", logs, new Dictionary<string, string?>
+        await using var exporter = await InMemoryExporter.StartWithRemoteWriteAsync($"{receiver.BaseAddress}api/v1/write?key=${{EGRESSD_TEST_REMOTE_WRITE_TOKEN}}", logs, new Dictionary<string, string?>
         {
             ["Egressd:Exporter:RemoteWrite:Headers:Authorization"] = "Bearer ${EGRESSD_TEST_REMOTE_WRITE_TOKEN}",
             ["Egressd:Exporter:RemoteWrite:Headers:X-Scope-OrgID"] = "tenant-1",
             ["Egressd:Exporter:RemoteWrite:RetryLimit"] = "3",
             ["Egressd:Exporter:RemoteWrite:RetryDelay"] = "00:00:00.050",
-            ["Logging:LogLevel:Default"] = "Trace",
         });
         var store = exporter.Services.GetRequiredService<FlowSeriesStore>();
         store.Apply([PodFlow("shop", "web-1", "db", "db-0", txBytes: 100)]);

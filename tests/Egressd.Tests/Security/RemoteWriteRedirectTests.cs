@@ -18,7 +18,7 @@ public sealed class RemoteWriteRedirectTests
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Script = _ => new(307, Location: new Uri(elsewhere.BaseAddress, "api/v1/write").ToString());
         var logs = new CapturedLogs();
-        await using var exporter = await RemoteWriteExporter.StartAsync($"{receiver.BaseAddress}api/v1/write", logs, new Dictionary<string, string?>
+        await using var exporter = await InMemoryExporter.StartWithRemoteWriteAsync($"{receiver.BaseAddress}api/v1/write", logs, new Dictionary<string, string?>
         {
             ["Egressd:Exporter:RemoteWrite:Headers:X-Api-Key"] = key,
             ["Egressd:Exporter:RemoteWrite:RetryLimit"] = "3",
@@ -50,7 +50,7 @@ public sealed class RemoteWriteRedirectTests
         const long Body = 64 * 1024 * 1024;
         var served = ServeHugeErrorAsync(listener, Body, ct);
         var logs = new CapturedLogs();
-        await using var exporter = await RemoteWriteExporter.StartAsync($"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}/api/v1/write", logs);
+        await using var exporter = await InMemoryExporter.StartWithRemoteWriteAsync($"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}/api/v1/write", logs);
         exporter.Services.GetRequiredService<FlowSeriesStore>().Apply([PodFlow("shop", "web-1", "db", "db-0", txBytes: 100)]);
 
         Assert.False(await exporter.Services.GetRequiredService<RemoteWritePusher>().PushAsync(ct));
