@@ -35,7 +35,7 @@ public static class CollectorHostingExtensions
         services.AddOptions<CollectorOptions>().BindConfiguration(CollectorOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<CollectorOptions>, CollectorOptionsValidator>();
         services.AddEgressdClusterContext();
-        services.TryAddSingleton<PendingFlows>();
+        services.TryAddSingleton(sp => new PendingFlows(sp.GetRequiredService<IOptions<CollectorOptions>>().Value.MaxPendingKeys));
         services.TryAddSingleton(CreateLocalPods);
         services.TryAddSingleton(CreateFlowReader);
         services.TryAddSingleton<IBatchPublisher, BusBatchPublisher>();

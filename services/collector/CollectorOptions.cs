@@ -1,4 +1,5 @@
 using Egressd.Collector.Cilium;
+using Egressd.Collector.Flows;
 using Egressd.Contracts;
 
 namespace Egressd.Collector;
@@ -69,6 +70,12 @@ public sealed class CollectorOptions
 
     /// <summary>A window with more flows than this is cut into parts, each its own message.</summary>
     public int MaxFlowsPerPart { get; set; } = 5000;
+
+    /// <summary>
+    /// Distinct flow keys kept in full detail while they wait for a window (a broker outage makes them pile up);
+    /// past it new keys are summed into grouped destinations, bytes kept. About 100 bytes of memory per key.
+    /// </summary>
+    public int MaxPendingKeys { get; set; } = PendingFlows.DefaultMaxKeys;
 
     public string ResolveNodeName() =>
         NodeName is { Length: > 0 } name ? name

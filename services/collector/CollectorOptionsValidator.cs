@@ -14,6 +14,11 @@ internal sealed class CollectorOptionsValidator : IValidateOptions<CollectorOpti
             errors.Add($"{CollectorOptions.Section}:MaxFlowsPerPart must be at least 1 (got {options.MaxFlowsPerPart})");
         }
 
+        if (options.MaxPendingKeys is < 1000 or > 100_000_000)
+        {
+            errors.Add($"{CollectorOptions.Section}:MaxPendingKeys must be between 1000 and 100000000 (got {options.MaxPendingKeys})");
+        }
+
         if (options.EventBufferBytes < 64 * 1024)
         {
             errors.Add($"{CollectorOptions.Section}:EventBufferBytes must be at least 65536 (got {options.EventBufferBytes})");

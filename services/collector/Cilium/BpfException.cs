@@ -1,15 +1,9 @@
-using System.Runtime.InteropServices;
+using Egressd.Collector.Native;
 
 namespace Egressd.Collector.Cilium;
 
 /// <summary>An error from a bpf(2) call, with its errno.</summary>
-public sealed class BpfException(string operation, int errno)
-    : Exception($"{operation} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})")
+public sealed class BpfException(string operation, int errno) : SystemCallException(operation, errno)
 {
-    public int Errno { get; } = errno;
-
-    // EPERM, EACCES
-    public bool IsPermissionDenied => Errno is 1 or 13;
-
-    public bool IsNotFound => Errno == BpfSyscall.ENOENT;
+    public bool IsNotFound => Errno == ErrorCodes.ENOENT;
 }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
+using Egressd.Collector.Native;
 
 namespace Egressd.Collector.Cilium;
 
@@ -9,13 +10,8 @@ namespace Egressd.Collector.Cilium;
 /// is P/Invoke over syscall(2). Attribute layouts are union bpf_attr in include/uapi/linux/bpf.h.
 /// </summary>
 [SupportedOSPlatform("linux")]
-internal static unsafe partial class BpfSyscall
+internal static unsafe class BpfSyscall
 {
-    public const int ENOENT = 2;
-    public const int EINVAL = 22;
-    public const int ENOSPC = 28;
-    public const int EOPNOTSUPP = 95;
-    public const int ENOTSUPP = 524; // the kernel's internal "not supported", leaked by some map types
 
     public const uint MapTypeHash = 1;
     public const uint MapTypeLruHash = 9;
@@ -132,7 +128,7 @@ internal static unsafe partial class BpfSyscall
         };
         var ok = Result(Call(MapLookupBatch, &attr, sizeof(BatchAttr)), out errno);
         count = attr.Count;
-        done = !ok && errno == ENOENT;
+        done = !ok && errno == ErrorCodes.ENOENT;
         return ok || done;
     }
 
@@ -140,11 +136,11 @@ internal static unsafe partial class BpfSyscall
     {
         if (fd >= 0)
         {
-            _ = CloseFd(fd);
+            _ = Libc.Close(fd);
         }
     }
 
-    private static long Call(int cmd, void* attr, int size) => Syscall(SysBpf, cmd, attr, (uint)size);
+    private static long Call(int cmd, void* attr, int size) => Libc.Syscall(SysBpf, cmd, attr, (uint)size);
 
     private static long Check(long result, string operation) =>
         result >= 0 ? result : throw new BpfException(operation, Marshal.GetLastPInvokeError());
@@ -154,12 +150,6 @@ internal static unsafe partial class BpfSyscall
         errno = result >= 0 ? 0 : Marshal.GetLastPInvokeError();
         return result >= 0;
     }
-
-    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
-    private static partial long Syscall(long number, int cmd, void* attr, uint size);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int CloseFd(int fd);
 
     [StructLayout(LayoutKind.Sequential)]
     private struct ObjAttr

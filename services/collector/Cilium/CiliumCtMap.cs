@@ -1,5 +1,6 @@
 using System.Runtime.Versioning;
 using Egressd.Collector.Flows;
+using Egressd.Collector.Native;
 
 namespace Egressd.Collector.Cilium;
 
@@ -139,12 +140,12 @@ internal sealed unsafe class CiliumCtMap
                 var count = capacity;
                 if (!BpfSyscall.TryLookupBatch(fd, first ? null : c, c, k, v, ref count, out var done, out var errno))
                 {
-                    if (first && errno is BpfSyscall.EINVAL or BpfSyscall.EOPNOTSUPP or BpfSyscall.ENOTSUPP)
+                    if (first && errno is ErrorCodes.EINVAL or ErrorCodes.EOPNOTSUPP or ErrorCodes.ENOTSUPP)
                     {
                         return false;
                     }
 
-                    if (errno == BpfSyscall.ENOSPC)
+                    if (errno == ErrorCodes.ENOSPC)
                     {
                         // One hash bucket holds more entries than a chunk: rare, but it must not stop the read.
                         throw new CiliumMapException($"Reading Cilium's map {Path}: a hash bucket holds more than {capacity} entries");
@@ -186,7 +187,7 @@ internal sealed unsafe class CiliumCtMap
             {
                 if (!BpfSyscall.TryGetNextKey(fd, at, other, out var errno))
                 {
-                    if (errno == BpfSyscall.ENOENT)
+                    if (errno == ErrorCodes.ENOENT)
                     {
                         return;
                     }
@@ -204,7 +205,7 @@ internal sealed unsafe class CiliumCtMap
                     visitor.OnEntry(new ReadOnlySpan<byte>(other, keySize), new ReadOnlySpan<byte>(pv, ValueSize));
                     LastCount++;
                 }
-                else if (errno != BpfSyscall.ENOENT)
+                else if (errno != ErrorCodes.ENOENT)
                 {
                     throw new CiliumMapException($"Reading Cilium's map {Path}: {new BpfException("BPF_MAP_LOOKUP_ELEM", errno).Message}");
                 }

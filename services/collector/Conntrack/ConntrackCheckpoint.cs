@@ -3,6 +3,7 @@ using System.Runtime.Versioning;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Egressd.Collector.Flows;
+using Egressd.Collector.Native;
 using Egressd.Contracts;
 
 namespace Egressd.Collector.Conntrack;
@@ -252,11 +253,11 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
     private void SyncDirectory()
     {
         // The rename lives in the directory: without this a power loss can bring the old file back.
-        var fd = Native.Open(directory, 0);
+        var fd = Libc.Open(directory, 0);
         if (fd >= 0)
         {
-            _ = Native.Fsync(fd);
-            _ = Native.Close(fd);
+            _ = Libc.Fsync(fd);
+            _ = Libc.Close(fd);
         }
         else
         {

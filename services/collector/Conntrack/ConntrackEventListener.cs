@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.Versioning;
+using Egressd.Collector.Native;
 
 namespace Egressd.Collector.Conntrack;
 
@@ -24,7 +25,7 @@ internal sealed partial class ConntrackEventListener : IDisposable
     public ConntrackEventListener(string? netns, int receiveBufferBytes, ILogger logger)
     {
         this.logger = logger;
-        socket = NetlinkSocket.Open(Native.NETLINK_NETFILTER, DestroyGroup, netns, receiveBufferBytes);
+        socket = NetlinkSocket.Open(NetlinkSocket.NETLINK_NETFILTER, DestroyGroup, netns, receiveBufferBytes);
         socket.SetReceiveTimeout(TimeSpan.FromMilliseconds(250));
         thread = new Thread(Run) { IsBackground = true, Name = "egressd-conntrack-events" };
         thread.Start();
@@ -67,7 +68,7 @@ internal sealed partial class ConntrackEventListener : IDisposable
                 ConntrackParser.ParseBatch(buffer.AsSpan(0, received), enqueue, out _, ref interrupted, ref skipped);
                 Interlocked.Add(ref parseErrors, skipped);
             }
-            catch (NetlinkException ex) when (ex.Errno == Native.ENOBUFS)
+            catch (NetlinkException ex) when (ex.Errno == ErrorCodes.ENOBUFS)
             {
                 Interlocked.Increment(ref overflows);
                 LogOverflow(logger, Overflows);

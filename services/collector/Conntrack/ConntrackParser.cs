@@ -306,6 +306,33 @@ internal static class ConntrackParser
         return new ConntrackCounters(packets, bytes);
     }
 
+    /// <summary>
+    /// True when the datagram's last message is NLMSG_DONE or NLMSG_ERROR, or when its framing makes no sense (a
+    /// length shorter than a header or past the end of the datagram): the receiver stops there, and
+    /// <see cref="ParseBatch"/> says what was wrong. A length is untrusted input: it is compared with what is left
+    /// before any arithmetic, so a value near 2^32 can neither overflow nor move the offset backwards.
+    /// </summary>
+    internal static bool EndsDump(ReadOnlySpan<byte> datagram)
+    {
+        var rest = datagram;
+        ushort last = 0;
+        while (rest.Length >= HeaderLength)
+        {
+            var length = MemoryMarshal.Read<uint>(rest);
+            last = MemoryMarshal.Read<ushort>(rest[4..]);
+            if (length < HeaderLength || length > (uint)rest.Length)
+            {
+                return true;
+            }
+
+            // length fits the span here, so padding it to 4 bytes stays far below uint's limit.
+            var advance = Align(length);
+            rest = advance >= (uint)rest.Length ? [] : rest[(int)advance..];
+        }
+
+        return last is NlmsgDone or NlmsgError;
+    }
+
     /// <summary>Takes the next attribute off <paramref name="rest"/>; false at the end.</summary>
     private static bool NextAttribute(ref ReadOnlySpan<byte> rest, out int type, out ReadOnlySpan<byte> value)
     {

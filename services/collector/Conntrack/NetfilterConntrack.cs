@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
+using Egressd.Collector.Native;
 
 namespace Egressd.Collector.Conntrack;
 
@@ -52,7 +53,7 @@ internal sealed class NetfilterConntrack : IDisposable
                 {
                     interrupted = DumpFamily(family, sink);
                 }
-                catch (NetlinkException ex) when (ex.Errno == Native.ENOBUFS && attempt < MaxAttempts)
+                catch (NetlinkException ex) when (ex.Errno == ErrorCodes.ENOBUFS && attempt < MaxAttempts)
                 {
                     // The socket lost messages; its dump state is gone with them. Start afresh.
                     Restarts++;
@@ -109,11 +110,11 @@ internal sealed class NetfilterConntrack : IDisposable
                     var received = socket.Receive(buffers[index]);
                     if (received == 0)
                     {
-                        throw new NetlinkException("recv(conntrack dump) timed out", Native.EAGAIN);
+                        throw new NetlinkException("recv(conntrack dump) timed out", ErrorCodes.EAGAIN);
                     }
 
                     filled.Add((index, received));
-                    if (EndsDump(buffers[index].AsSpan(0, received)))
+                    if (ConntrackParser.EndsDump(buffers[index].AsSpan(0, received)))
                     {
                         return;
                     }
@@ -173,29 +174,9 @@ internal sealed class NetfilterConntrack : IDisposable
         return errno != 0 ? throw new NetlinkException("conntrack dump", errno) : interrupted;
     }
 
-    /// <summary>True when the datagram's last message is NLMSG_DONE or NLMSG_ERROR (or its headers make no sense).</summary>
-    private static bool EndsDump(ReadOnlySpan<byte> datagram)
-    {
-        var offset = 0;
-        ushort last = 0;
-        while (offset + ConntrackParser.HeaderLength <= datagram.Length)
-        {
-            var length = MemoryMarshal.Read<int>(datagram[offset..]);
-            last = MemoryMarshal.Read<ushort>(datagram[(offset + 4)..]);
-            if (length < ConntrackParser.HeaderLength)
-            {
-                return true;
-            }
-
-            offset += (length + 3) & ~3;
-        }
-
-        return last is ConntrackParser.NlmsgDone or ConntrackParser.NlmsgError;
-    }
-
     private NetlinkSocket Open()
     {
-        var opened = NetlinkSocket.Open(Native.NETLINK_NETFILTER, 0, netns, ReceiveBufferBytes);
+        var opened = NetlinkSocket.Open(NetlinkSocket.NETLINK_NETFILTER, 0, netns, ReceiveBufferBytes);
         // A dump that stalls (it should not) ends the read instead of hanging the collector.
         opened.SetReceiveTimeout(TimeSpan.FromSeconds(10));
         return opened;

@@ -1,13 +1,6 @@
-using System.Runtime.InteropServices;
+using Egressd.Collector.Native;
 
 namespace Egressd.Collector.Conntrack;
 
 /// <summary>An error from a netlink system call, with its errno.</summary>
-public sealed class NetlinkException(string operation, int errno)
-    : Exception($"{operation} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})")
-{
-    public int Errno { get; } = errno;
-
-    // EPERM, EACCES
-    public bool IsPermissionDenied => Errno is 1 or 13;
-}
+public sealed class NetlinkException(string operation, int errno) : SystemCallException(operation, errno);

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
+using Egressd.Collector.Native;
 
 namespace Egressd.Collector.Conntrack;
 
@@ -11,6 +12,10 @@ namespace Egressd.Collector.Conntrack;
 [SupportedOSPlatform("linux")]
 internal sealed class NetlinkSocket : IDisposable
 {
+    // linux/netlink.h
+    public const int NETLINK_NETFILTER = 12;
+    private const int AF_NETLINK = 16;
+
     private int fd;
 
     private NetlinkSocket(int fd) => this.fd = fd;
@@ -19,39 +24,8 @@ internal sealed class NetlinkSocket : IDisposable
     /// <param name="groups">Multicast groups bitmask to join (0 for none).</param>
     /// <param name="netnsPath">A network namespace file (/proc/1/ns/net, /run/netns/NAME), or null for this process's.</param>
     /// <param name="receiveBufferBytes">Kernel receive buffer; forced past rmem_max when CAP_NET_ADMIN allows.</param>
-    public static NetlinkSocket Open(int protocol, uint groups, string? netnsPath, int receiveBufferBytes)
-    {
-        if (netnsPath is null)
-        {
-            return OpenHere(protocol, groups, receiveBufferBytes);
-        }
-
-        using var ns = File.OpenHandle(netnsPath, FileMode.Open, FileAccess.Read);
-        NetlinkSocket? opened = null;
-        Exception? failure = null;
-        // setns changes only the calling thread; a thread of our own, thrown away afterwards,
-        // keeps the namespace away from the thread pool.
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                if (Native.SetNs((int)ns.DangerousGetHandle(), Native.CLONE_NEWNET) != 0)
-                {
-                    throw new NetlinkException($"setns({netnsPath})", Marshal.GetLastPInvokeError());
-                }
-
-                opened = OpenHere(protocol, groups, receiveBufferBytes);
-            }
-            catch (Exception ex)
-            {
-                failure = ex;
-            }
-        })
-        { IsBackground = true, Name = "egressd-netns" };
-        thread.Start();
-        thread.Join();
-        return failure is null ? opened! : throw failure;
-    }
+    public static NetlinkSocket Open(int protocol, uint groups, string? netnsPath, int receiveBufferBytes) =>
+        InNamespace(netnsPath, () => OpenHere(protocol, groups, receiveBufferBytes));
 
     /// <summary>Runs <paramref name="action"/> on a throwaway thread inside the namespace (null: this process's).</summary>
     public static T InNamespace<T>(string? netnsPath, Func<T> action)
@@ -64,11 +38,13 @@ internal sealed class NetlinkSocket : IDisposable
         using var ns = File.OpenHandle(netnsPath, FileMode.Open, FileAccess.Read);
         T result = default!;
         Exception? failure = null;
+        // setns changes only the calling thread; a thread of our own, thrown away afterwards,
+        // keeps the namespace away from the thread pool.
         var thread = new Thread(() =>
         {
             try
             {
-                if (Native.SetNs((int)ns.DangerousGetHandle(), Native.CLONE_NEWNET) != 0)
+                if (Libc.SetNs((int)ns.DangerousGetHandle(), Libc.CLONE_NEWNET) != 0)
                 {
                     throw new NetlinkException($"setns({netnsPath})", Marshal.GetLastPInvokeError());
                 }
@@ -88,7 +64,7 @@ internal sealed class NetlinkSocket : IDisposable
 
     private static unsafe NetlinkSocket OpenHere(int protocol, uint groups, int receiveBufferBytes)
     {
-        var fd = Native.Socket(Native.AF_NETLINK, Native.SOCK_RAW | Native.SOCK_CLOEXEC, protocol);
+        var fd = Libc.Socket(AF_NETLINK, Libc.SOCK_RAW | Libc.SOCK_CLOEXEC, protocol);
         if (fd < 0)
         {
             throw new NetlinkException("socket(AF_NETLINK)", Marshal.GetLastPInvokeError());
@@ -97,18 +73,13 @@ internal sealed class NetlinkSocket : IDisposable
         var socket = new NetlinkSocket(fd);
         try
         {
-            var size = receiveBufferBytes;
-            if (Native.SetSockOpt(fd, Native.SOL_SOCKET, Native.SO_RCVBUFFORCE, &size, sizeof(int)) != 0)
-            {
-                // Without CAP_NET_ADMIN the kernel caps the buffer at net.core.rmem_max.
-                _ = Native.SetSockOpt(fd, Native.SOL_SOCKET, Native.SO_RCVBUF, &size, sizeof(int));
-            }
+            Libc.SetReceiveBuffer(fd, receiveBufferBytes);
 
             var address = stackalloc byte[12];
             new Span<byte>(address, 12).Clear();
-            *(ushort*)address = Native.AF_NETLINK;
+            *(ushort*)address = AF_NETLINK;
             *(uint*)(address + 8) = groups;
-            if (Native.Bind(fd, address, 12) != 0)
+            if (Libc.Bind(fd, address, 12) != 0)
             {
                 throw new NetlinkException("bind(AF_NETLINK)", Marshal.GetLastPInvokeError());
             }
@@ -123,12 +94,9 @@ internal sealed class NetlinkSocket : IDisposable
     }
 
     /// <summary>How long a receive waits before it returns 0 (no data).</summary>
-    public unsafe void SetReceiveTimeout(TimeSpan timeout)
+    public void SetReceiveTimeout(TimeSpan timeout)
     {
-        var timeval = stackalloc long[2];
-        timeval[0] = (long)timeout.TotalSeconds;
-        timeval[1] = timeout.Milliseconds * 1000L;
-        if (Native.SetSockOpt(fd, Native.SOL_SOCKET, Native.SO_RCVTIMEO, timeval, 16) != 0)
+        if (Libc.SetReceiveTimeout(fd, timeout) != 0)
         {
             throw new NetlinkException("setsockopt(SO_RCVTIMEO)", Marshal.GetLastPInvokeError());
         }
@@ -138,7 +106,7 @@ internal sealed class NetlinkSocket : IDisposable
     {
         fixed (byte* data = message)
         {
-            var sent = Native.Send(fd, data, message.Length, 0);
+            var sent = Libc.Send(fd, data, message.Length, 0);
             if (sent < 0)
             {
                 throw new NetlinkException("send(netlink)", Marshal.GetLastPInvokeError());
@@ -147,30 +115,10 @@ internal sealed class NetlinkSocket : IDisposable
     }
 
     /// <summary>Receives one datagram (many netlink messages); 0 when the receive timed out.</summary>
-    public unsafe int Receive(Span<byte> buffer)
+    public int Receive(Span<byte> buffer)
     {
-        fixed (byte* data = buffer)
-        {
-            while (true)
-            {
-                var received = Native.Recv(fd, data, buffer.Length, 0);
-                if (received >= 0)
-                {
-                    return (int)received;
-                }
-
-                var errno = Marshal.GetLastPInvokeError();
-                switch (errno)
-                {
-                    case Native.EINTR:
-                        continue;
-                    case Native.EAGAIN:
-                        return 0;
-                    default:
-                        throw new NetlinkException("recv(netlink)", errno);
-                }
-            }
-        }
+        var received = Libc.Receive(fd, buffer, out var errno);
+        return received >= 0 ? received : throw new NetlinkException("recv(netlink)", errno);
     }
 
     public void Dispose()
@@ -178,7 +126,7 @@ internal sealed class NetlinkSocket : IDisposable
         var handle = Interlocked.Exchange(ref fd, -1);
         if (handle >= 0)
         {
-            _ = Native.Close(handle);
+            _ = Libc.Close(handle);
         }
     }
 }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using Egressd.Collector.Conntrack;
+using Egressd.Collector.Native;
 
 namespace Egressd.Collector.Dns;
 
@@ -14,6 +15,12 @@ namespace Egressd.Collector.Dns;
 [SupportedOSPlatform("linux")]
 internal sealed class PacketSocket : IDisposable
 {
+    // linux/if_ether.h, linux/socket.h, linux/if_packet.h
+    private const int AF_PACKET = 17;
+    private const ushort ETH_P_ALL = 0x0003;
+    private const int SOL_PACKET = 263;
+    private const int PACKET_STATISTICS = 6;
+
     private int fd;
 
     private PacketSocket(int fd) => this.fd = fd;
@@ -35,7 +42,7 @@ internal sealed class PacketSocket : IDisposable
     {
         // Protocol 0 receives nothing until bound: the filter is attached first, so no unfiltered
         // packet is ever queued.
-        var fd = PacketNative.Socket(PacketNative.AF_PACKET, PacketNative.SOCK_DGRAM | PacketNative.SOCK_CLOEXEC, 0);
+        var fd = Libc.Socket(AF_PACKET, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0);
         if (fd < 0)
         {
             throw new PacketSocketException("socket(AF_PACKET)", Marshal.GetLastPInvokeError());
@@ -44,17 +51,8 @@ internal sealed class PacketSocket : IDisposable
         var socket = new PacketSocket(fd);
         try
         {
-            var size = receiveBufferBytes;
-            if (PacketNative.SetSockOpt(fd, PacketNative.SOL_SOCKET, PacketNative.SO_RCVBUFFORCE, &size, sizeof(int)) != 0)
-            {
-                // Without CAP_NET_ADMIN the kernel caps the buffer at net.core.rmem_max.
-                _ = PacketNative.SetSockOpt(fd, PacketNative.SOL_SOCKET, PacketNative.SO_RCVBUF, &size, sizeof(int));
-            }
-
-            var timeval = stackalloc long[2];
-            timeval[0] = (long)receiveTimeout.TotalSeconds;
-            timeval[1] = receiveTimeout.Milliseconds * 1000L;
-            Check(PacketNative.SetSockOpt(fd, PacketNative.SOL_SOCKET, PacketNative.SO_RCVTIMEO, timeval, 16), "setsockopt(SO_RCVTIMEO)");
+            Libc.SetReceiveBuffer(fd, receiveBufferBytes);
+            Check(Libc.SetReceiveTimeout(fd, receiveTimeout), "setsockopt(SO_RCVTIMEO)");
 
             var program = DnsSocketFilter.Program;
             var instructions = stackalloc byte[program.Length * 8];
@@ -72,14 +70,14 @@ internal sealed class PacketSocket : IDisposable
             new Span<byte>(fprog, 16).Clear();
             *(ushort*)fprog = (ushort)program.Length;
             *(byte**)(fprog + 8) = instructions;
-            Check(PacketNative.SetSockOpt(fd, PacketNative.SOL_SOCKET, PacketNative.SO_ATTACH_FILTER, fprog, 16), "setsockopt(SO_ATTACH_FILTER)");
+            Check(Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_ATTACH_FILTER, fprog, 16), "setsockopt(SO_ATTACH_FILTER)");
 
             // struct sockaddr_ll: family, protocol (network order), ifindex 0 = every interface.
             var address = stackalloc byte[20];
             new Span<byte>(address, 20).Clear();
-            *(ushort*)address = PacketNative.AF_PACKET;
-            *(ushort*)(address + 2) = BinaryPrimitives.ReverseEndianness(PacketNative.ETH_P_ALL);
-            Check(PacketNative.Bind(fd, address, 20), "bind(AF_PACKET)");
+            *(ushort*)address = AF_PACKET;
+            *(ushort*)(address + 2) = BinaryPrimitives.ReverseEndianness(ETH_P_ALL);
+            Check(Libc.Bind(fd, address, 20), "bind(AF_PACKET)");
             return socket;
         }
         catch
@@ -98,30 +96,10 @@ internal sealed class PacketSocket : IDisposable
     }
 
     /// <summary>Receives one packet; 0 when the receive timed out. A packet longer than the buffer is cut to it.</summary>
-    public unsafe int Receive(Span<byte> buffer)
+    public int Receive(Span<byte> buffer)
     {
-        fixed (byte* data = buffer)
-        {
-            while (true)
-            {
-                var received = PacketNative.Recv(fd, data, buffer.Length, 0);
-                if (received >= 0)
-                {
-                    return (int)received;
-                }
-
-                var errno = Marshal.GetLastPInvokeError();
-                switch (errno)
-                {
-                    case PacketNative.EINTR:
-                        continue;
-                    case PacketNative.EAGAIN:
-                        return 0;
-                    default:
-                        throw new PacketSocketException("recv(AF_PACKET)", errno);
-                }
-            }
-        }
+        var received = Libc.Receive(fd, buffer, out var errno);
+        return received >= 0 ? received : throw new PacketSocketException("recv(AF_PACKET)", errno);
     }
 
     /// <summary>Packets the kernel dropped for a full buffer since the last call (PACKET_STATISTICS resets on read).</summary>
@@ -130,7 +108,7 @@ internal sealed class PacketSocket : IDisposable
         // struct tpacket_stats { unsigned int tp_packets; unsigned int tp_drops; }
         var stats = stackalloc uint[2];
         var length = 8;
-        return PacketNative.GetSockOpt(fd, PacketNative.SOL_PACKET, PacketNative.PACKET_STATISTICS, stats, &length) == 0 ? stats[1] : 0;
+        return Libc.GetSockOpt(fd, SOL_PACKET, PACKET_STATISTICS, stats, &length) == 0 ? stats[1] : 0;
     }
 
     public void Dispose()
@@ -138,7 +116,7 @@ internal sealed class PacketSocket : IDisposable
         var handle = Interlocked.Exchange(ref fd, -1);
         if (handle >= 0)
         {
-            _ = PacketNative.Close(handle);
+            _ = Libc.Close(handle);
         }
     }
 }

@@ -20,6 +20,13 @@ internal static class CollectorMetrics
     public static readonly Gauge PendingKeys = Metrics.CreateGauge(
         "egressd_collector_pending_keys", "Flow keys read but not yet confirmed by the broker.");
 
+    public static readonly Counter FoldedDeltas = Metrics.CreateCounter(
+        "egressd_collector_folded_deltas_total",
+        "Deltas of new flow keys summed into a grouped key (destination network, then any destination) because Egressd:Collector:MaxPendingKeys keys were pending: bytes kept, detail lost.");
+
+    public static readonly Counter FoldedBytes = Metrics.CreateCounter(
+        "egressd_collector_folded_bytes_total", "Bytes (both directions) of the deltas summed into a grouped key.");
+
     public static readonly Counter RestartUncountedBytes = Metrics.CreateCounter(
         "egressd_collector_restart_uncounted_bytes_total",
         "Bytes that connections open before a start without a usable checkpoint had carried: taken as a baseline, not counted (a bounded loss instead of a double count).");

@@ -7,13 +7,36 @@ namespace Egressd.Collector.Flows;
 /// The one place the collector sums traffic: deltas read but not yet part of a window, per flow
 /// key. Deltas per key are additive, so however long the broker is away this holds one entry per
 /// distinct key, never one per read. Wire records are built only when a window is frozen.
+/// <para>
+/// Distinct keys are capped, since an outage of the broker during a scan or a flood of short
+/// connections to ever new destinations would otherwise grow memory without bound. Past
+/// <see cref="MaxKeys"/> a new key keeps its bytes but loses detail, in steps that each bound the
+/// next: its destination becomes that address's /24 (IPv4) or /64 (IPv6) network, the common size
+/// of a node's pod range, with the original destination dropped; past an eighth more keys, the
+/// destination becomes <c>0.0.0.0</c> / <c>::</c> (as <c>GroupPublicDestinations</c> reports it);
+/// past a quarter more, the source too. So the map never holds more than 1.25 × <see cref="MaxKeys"/>
+/// plus one key per protocol and family. Keys already present keep summing in full detail.
+/// </para>
 /// </summary>
-public sealed class PendingFlows
+public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
 {
+    public const int DefaultMaxKeys = 500_000;
+
+    private static readonly IpAddr AnyV4 = IpAddr.FromV4(0);
+
     private readonly Dictionary<FlowKey, FlowCounters> flows = [];
     private readonly Dictionary<(IpAddr Ip, string Name), DateTimeOffset> dns = [];
 
     public int KeyCount => flows.Count;
+
+    /// <summary>Distinct keys kept in full detail; new keys past it are folded into grouped ones.</summary>
+    public int MaxKeys { get; } = maxKeys;
+
+    /// <summary>Deltas folded into a grouped key since the last <see cref="Freeze"/>.</summary>
+    public long FoldedDeltas { get; private set; }
+
+    /// <summary>Bytes (both directions) of those deltas.</summary>
+    public ulong FoldedBytes { get; private set; }
 
     public bool IsEmpty => flows.Count == 0 && dns.Count == 0;
 
@@ -25,9 +48,44 @@ public sealed class PendingFlows
             return;
         }
 
+        if (flows.Count >= MaxKeys && !flows.ContainsKey(key))
+        {
+            var grouped = Fold(key);
+            FoldedDeltas++;
+            FoldedBytes += delta.TxBytes + delta.RxBytes;
+            CollectorMetrics.FoldedDeltas.Inc();
+            CollectorMetrics.FoldedBytes.Inc(delta.TxBytes + delta.RxBytes);
+            ref var groupedSum = ref CollectionsMarshal.GetValueRefOrAddDefault(flows, grouped, out _);
+            groupedSum = groupedSum.Add(delta);
+            return;
+        }
+
         ref var sum = ref CollectionsMarshal.GetValueRefOrAddDefault(flows, key, out _);
         sum = sum.Add(delta);
     }
+
+    /// <summary>The grouped key a new key goes to when the map is full: the least detail lost that still fits.</summary>
+    private FlowKey Fold(in FlowKey key)
+    {
+        var network = key with { Destination = Network(key.Destination), OriginalDestination = IpAddr.None };
+        if (flows.Count < MaxKeys + (MaxKeys / 8) || flows.ContainsKey(network))
+        {
+            return network;
+        }
+
+        var perSource = network with { Destination = Any(key.Destination) };
+        if (flows.Count < MaxKeys + (MaxKeys / 4) || flows.ContainsKey(perSource))
+        {
+            return perSource;
+        }
+
+        return perSource with { Source = Any(key.Source) };
+    }
+
+    private static IpAddr Network(IpAddr address) =>
+        address.IsV4 ? address with { Lo = address.Lo & ~0xFFUL } : address with { Lo = 0 };
+
+    private static IpAddr Any(IpAddr address) => address.IsV4 ? AnyV4 : IpAddr.None;
 
     /// <summary>A DNS answer seen; the later expiry wins when the same answer comes again.</summary>
     public void AddDnsAnswer(IpAddr ip, string name, DateTimeOffset expiresAt)
@@ -88,6 +146,8 @@ public sealed class PendingFlows
 
         flows.Clear();
         dns.Clear();
+        FoldedDeltas = 0;
+        FoldedBytes = 0;
         return parts;
     }
 }

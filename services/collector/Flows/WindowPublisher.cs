@@ -28,6 +28,7 @@ internal sealed partial class WindowPublisher
     private readonly List<FlowBatchCollected> frozen = [];
     private long window;
     private bool saved;
+    private bool foldWarned;
 
     // A window covers the time from the read before its first deltas to its last read.
     private DateTimeOffset lastRead;
@@ -71,6 +72,7 @@ internal sealed partial class WindowPublisher
     public async Task RunCycleAsync(CancellationToken cancellationToken)
     {
         await ReadAsync(cancellationToken);
+        WarnIfFolded();
         if (frozen.Count == 0)
         {
             FreezePending();
@@ -122,7 +124,18 @@ internal sealed partial class WindowPublisher
 
         frozen.AddRange(pending.Freeze(node, BootId, ++window, reader.Source, pendingSince ?? lastRead, lastRead, maxFlowsPerPart));
         pendingSince = null;
+        foldWarned = false;
         Save();
+    }
+
+    /// <summary>Once per window: folding goes on for as long as the keys stay over the cap, and the metric counts every fold.</summary>
+    private void WarnIfFolded()
+    {
+        if (pending.FoldedDeltas > 0 && !foldWarned)
+        {
+            foldWarned = true;
+            LogKeysFolded(logger, pending.MaxKeys, window + 1, pending.FoldedDeltas, pending.FoldedBytes, PendingKeyCount);
+        }
     }
 
     private void Save()
@@ -197,6 +210,10 @@ internal sealed partial class WindowPublisher
     [LoggerMessage(EventId = 2002, Level = LogLevel.Warning,
         Message = "Publishing batch {BatchId} ({Flows} flows) failed ({ExceptionType}: {Reason}); it is re-sent unchanged at the next read, {PendingKeys} keys wait")]
     private static partial void LogPublishFailed(ILogger logger, string batchId, int flows, int pendingKeys, string exceptionType, string reason);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning,
+        Message = "More than {MaxKeys} flow keys are pending (Egressd:Collector:MaxPendingKeys): new keys of window {Window} are summed into grouped destinations, bytes kept, detail lost; so far {Deltas} deltas, {Bytes} bytes, {PendingKeys} keys wait (egressd_collector_folded_deltas_total counts the rest)")]
+    private static partial void LogKeysFolded(ILogger logger, int maxKeys, long window, long deltas, ulong bytes, int pendingKeys);
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Debug, Message = "Window {Window} published in {Parts} parts, covering {Span}")]
     private static partial void LogWindowPublished(ILogger logger, long window, int parts, TimeSpan span);

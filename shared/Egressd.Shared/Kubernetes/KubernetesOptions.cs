@@ -10,6 +10,18 @@ public sealed class KubernetesOptions
     /// <summary>A kubeconfig file. Empty: the pod's service account inside a cluster, else none.</summary>
     public string? Kubeconfig { get; set; }
 
+    /// <summary>
+    /// Honour <c>insecure-skip-tls-verify: true</c> in the kubeconfig. Off: such a kubeconfig is refused at
+    /// start, since anyone on the path to the API server could then read every watch and forge the cluster's context.
+    /// </summary>
+    public bool AllowInsecureSkipTlsVerify { get; set; }
+
+    /// <summary>
+    /// Run the kubeconfig user's <c>exec</c> credential plugin. Off: such a kubeconfig is refused at start, since the
+    /// plugin would run with the service's rights (root, with kernel capabilities, in the collector).
+    /// </summary>
+    public bool AllowExecCredentialPlugins { get; set; }
+
     /// <summary>A watch with no event (bookmarks included) for this long is assumed stuck and restarted.</summary>
     public TimeSpan WatchIdleTimeout { get; set; } = TimeSpan.FromMinutes(3);
 

@@ -12,6 +12,10 @@ internal sealed class KubernetesOptionsValidator : IValidateOptions<KubernetesOp
         {
             errors.Add($"Egressd:Kubernetes:Kubeconfig '{options.Kubeconfig}' does not exist");
         }
+        else if (!string.IsNullOrWhiteSpace(options.Kubeconfig))
+        {
+            KubeconfigPolicy.Check(options, errors);
+        }
 
         DurationSetting.Validate(options.WatchIdleTimeout, $"{KubernetesOptions.Section}:WatchIdleTimeout", TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), errors);
         DurationSetting.Validate(options.MaxBackoff, $"{KubernetesOptions.Section}:MaxBackoff", TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1), errors);

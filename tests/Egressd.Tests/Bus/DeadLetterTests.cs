@@ -2,7 +2,6 @@ using Egressd.Contracts;
 using Egressd.Enricher;
 using Egressd.Shared.Bus;
 using Egressd.Tests.Infrastructure;
-using MassTransit;
 using RabbitMQ.Client;
 
 namespace Egressd.Tests.Bus;
@@ -19,12 +18,8 @@ public sealed class DeadLetterTests(RabbitMqBroker broker)
         var ct = TestContext.Current.CancellationToken;
         var settings = await broker.BusSettingsAsync();
         var id = new BatchId { Node = "dead", BootId = Guid.NewGuid().ToString("N"), Window = 1, Part = 0, PartCount = 1 };
-        await using (var enricher = await InProcessHost.StartAsync("egressd-enricher", b => b.AddEnricher(), settings))
-        {
-            // The enricher declares its queue (quorum, delivery limit, dead-letter queue) and goes away.
-            var bus = enricher.Services.GetRequiredService<IBusControl>();
-            Assert.True(await Eventually.TrueAsync(() => bus.CheckHealth().Status == BusHealthStatus.Healthy, TimeSpan.FromSeconds(60)));
-        }
+        // The enricher declares its queue (quorum, delivery limit, dead-letter queue) and goes away.
+        await (await EnricherOnBroker.StartAsync(settings, broker)).DisposeAsync();
 
         await broker.PurgeAsync(Queue, Queue + "_dead");
         await using var connection = await broker.ConnectAsync();

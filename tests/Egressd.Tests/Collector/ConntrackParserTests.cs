@@ -104,6 +104,63 @@ public sealed class ConntrackParserTests
         Assert.Equal("2001:db8::9", Assert.Single(sink.Entries).Original.Destination.ToString());
     }
 
+    [Fact]
+    public void Dump_ends_at_done_or_error_and_not_before()
+    {
+        Assert.True(ConntrackParser.EndsDump(CtMessages.Concat(CtMessages.Message(V4), CtMessages.Message(V6), CtMessages.Done())));
+        Assert.True(ConntrackParser.EndsDump(CtMessages.Concat(CtMessages.Message(V4), CtMessages.Error(105))));
+        Assert.False(ConntrackParser.EndsDump(CtMessages.Concat(CtMessages.Message(V4), CtMessages.Message(V6))));
+        Assert.False(ConntrackParser.EndsDump([]));
+    }
+
+    /// <summary>
+    /// Message lengths a broken or hostile peer could send: shorter than a header, past the datagram, and near the
+    /// top of the 32-bit range where adding the alignment padding overflows. The receiver stops (the dump makes no
+    /// sense any more) and the parser refuses the buffer with its own error; neither throws anything else.
+    /// </summary>
+    [Theory]
+    [InlineData(0u)]
+    [InlineData(15u)]
+    [InlineData(1_000u)]
+    [InlineData(0x7FFF_FFFDu)]
+    [InlineData(0x7FFF_FFFEu)]
+    [InlineData(0x7FFF_FFFFu)]
+    [InlineData(0x8000_0000u)]
+    [InlineData(0xFFFF_FFFDu)]
+    [InlineData(uint.MaxValue)]
+    public void Hostile_message_length_stops_the_dump_and_is_refused(uint length)
+    {
+        var first = CtMessages.Message(V4);
+        var batch = CtMessages.Concat(first, CtMessages.Message(V6), CtMessages.Message(V4));
+        BitConverter.TryWriteBytes(batch.AsSpan(first.Length), length);
+
+        Assert.True(ConntrackParser.EndsDump(batch));
+        var sink = new Collect();
+        var interrupted = false;
+        var skipped = 0;
+        Assert.Throws<NetlinkParseException>(() => ConntrackParser.ParseBatch(batch, sink, out _, ref interrupted, ref skipped));
+        Assert.Single(sink.Entries);
+    }
+
+    [Fact]
+    public void Unaligned_length_is_padded_to_the_next_message()
+    {
+        // A length of 17 for a message that fills 20 bytes: the next message starts at the 4-byte boundary.
+        var odd = CtMessages.Done();
+        var padded = new byte[20];
+        odd.CopyTo(padded, 0);
+        BitConverter.TryWriteBytes(padded, 17u);
+        BitConverter.TryWriteBytes(padded.AsSpan(4), (ushort)0x0100); // an ordinary, ignored type
+        var batch = CtMessages.Concat(padded, CtMessages.Message(V6), CtMessages.Done());
+
+        Assert.True(ConntrackParser.EndsDump(batch));
+        var sink = new Collect();
+        var interrupted = false;
+        var skipped = 0;
+        Assert.Equal(NetlinkBatchResult.Done, ConntrackParser.ParseBatch(batch, sink, out _, ref interrupted, ref skipped));
+        Assert.Single(sink.Entries);
+    }
+
     /// <summary>
     /// A million truncated, corrupted, resized and random inputs: the parser may reject them, only
     /// ever with its own exception, and never reads outside the buffer.
@@ -146,7 +203,15 @@ public sealed class ConntrackParserTests
                     seed.CopyTo(buffer, 0);
                     // A length field (message or attribute) set to anything.
                     var at = random.Next(length / 4) * 4;
-                    BitConverter.TryWriteBytes(buffer.AsSpan(at), (ushort)random.Next(65536));
+                    if (random.Next(2) == 0)
+                    {
+                        BitConverter.TryWriteBytes(buffer.AsSpan(at), (ushort)random.Next(65536));
+                    }
+                    else
+                    {
+                        BitConverter.TryWriteBytes(buffer.AsSpan(at), uint.MaxValue - (uint)random.Next(65536));
+                    }
+
                     break;
                 case 3:
                     length = random.Next(1, 256);
@@ -159,6 +224,8 @@ public sealed class ConntrackParserTests
                     break;
             }
 
+            // The receiver's look at the same bytes must not throw either.
+            ConntrackParser.EndsDump(buffer.AsSpan(0, length));
             sink.Entries.Clear();
             var interrupted = false;
             var skipped = 0;

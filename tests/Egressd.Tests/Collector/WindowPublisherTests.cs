@@ -11,7 +11,7 @@ public sealed class WindowPublisherTests
     {
         private int next;
 
-        public PendingFlows Pending { get; } = new();
+        public PendingFlows Pending { get; init; } = new();
 
         public FlowSource Source => FlowSource.Replay;
 
@@ -120,6 +120,96 @@ public sealed class WindowPublisherTests
         await windows.RunCycleAsync(CancellationToken.None);
 
         Assert.Equal([0, 1], publisher.Confirmed.Select(p => p.Id.Part));
+    }
+
+    [Fact]
+    public async Task Broker_outage_with_ever_new_keys_holds_the_cap_and_keeps_every_byte()
+    {
+        // Ten reads of 1,000 keys never seen before (a scan of public addresses, v4 and v6), plus one key present from the start.
+        const int Cap = 1_000;
+        var known = Flow("10.0.0.9", 7);
+        var readings = Enumerable.Range(0, 10).Select(r => Enumerable.Range(0, 1_000)
+            .Select(i => (new FlowKey(
+                IpAddr.Parse($"10.0.0.{1 + (i % 4)}"),
+                i % 2 == 0 ? IpAddr.Parse($"198.18.{r * 10 + (i / 256)}.{i % 256}") : IpAddr.Parse($"2001:db8:{r}:{i}::1"),
+                IpAddr.Parse("10.96.0.1"),
+                (byte)(i % 3 == 0 ? 17 : 6)), new FlowCounters((ulong)i + 1, 3, 1, 1)))
+            .Prepend(known)
+            .ToArray()).ToArray();
+        var reader = new QueueReader(readings) { Pending = new PendingFlows(Cap) };
+        var publisher = new RecordingPublisher { Down = true };
+        var windows = Windows(reader, publisher, 500);
+        var foldedBefore = CollectorMetrics.FoldedDeltas.Value;
+
+        for (var i = 0; i < readings.Length; i++)
+        {
+            await windows.RunCycleAsync(CancellationToken.None);
+            Assert.InRange(reader.Pending.KeyCount, 0, (Cap * 5 / 4) + 512);
+        }
+
+        Assert.True(reader.Pending.FoldedDeltas > 0);
+        Assert.True(CollectorMetrics.FoldedDeltas.Value - foldedBefore >= reader.Pending.FoldedDeltas);
+
+        publisher.Down = false;
+        await windows.RunCycleAsync(CancellationToken.None);
+        await windows.RunCycleAsync(CancellationToken.None);
+        Assert.Equal(0, windows.PendingKeyCount);
+
+        var sent = publisher.Confirmed.SelectMany(p => p.Flows).ToList();
+        var input = readings.SelectMany(r => r).ToList();
+        Assert.Equal(input.Sum(f => (decimal)f.Item2.TxBytes), sent.Sum(f => (decimal)f.TxBytes));
+        Assert.Equal(input.Sum(f => (decimal)f.Item2.RxBytes), sent.Sum(f => (decimal)f.RxBytes));
+        Assert.Equal(input.Sum(f => (decimal)f.Item2.TxPackets), sent.Sum(f => (decimal)f.TxPackets));
+        // A key kept before the cap was reached stays in full detail in every window.
+        Assert.All(publisher.Confirmed.GroupBy(p => p.Id.Window), w => Assert.Single(w.SelectMany(p => p.Flows), f => f.DestinationIp == IpAddr.Parse("10.0.0.9")));
+        // The first keys past the cap keep their destination's network; later ones only their source.
+        Assert.Contains(sent, f => f.DestinationIp == IpAddr.Parse("198.18.20.0") && f.OriginalDestinationIp is null);
+        Assert.Contains(sent, f => f.DestinationIp == IpAddr.Parse("2001:db8:2:1::") && f.OriginalDestinationIp is null);
+        Assert.Contains(sent, f => f.DestinationIp == IpAddr.Parse("0.0.0.0"));
+        Assert.Contains(sent, f => f.DestinationIp == IpAddr.Parse("::"));
+    }
+
+    [Fact]
+    public void Keys_past_the_cap_fold_step_by_step_into_coarser_destinations()
+    {
+        var pending = new PendingFlows(1_000);
+        var one = new FlowCounters(10, 20, 1, 1);
+        for (var i = 0; i < 1_000; i++)
+        {
+            pending.Add(new FlowKey(IpAddr.Parse("10.0.0.1"), IpAddr.FromV4(0xC612_0000u + (uint)i), IpAddr.None, 6), one);
+        }
+
+        // Full: a new key goes to its destination's /24 (v4) or /64 (v6), without the original destination.
+        pending.Add(new FlowKey(IpAddr.Parse("10.0.0.1"), IpAddr.Parse("203.0.113.77"), IpAddr.Parse("10.96.0.1"), 6), one);
+        pending.Add(new FlowKey(IpAddr.Parse("fd00::1"), IpAddr.Parse("2001:db8:1:2:3:4:5:6"), IpAddr.None, 17), one);
+        Assert.Equal(one, pending.Flows[new FlowKey(IpAddr.Parse("10.0.0.1"), IpAddr.Parse("203.0.113.0"), IpAddr.None, 6)]);
+        Assert.Equal(one, pending.Flows[new FlowKey(IpAddr.Parse("fd00::1"), IpAddr.Parse("2001:db8:1:2::"), IpAddr.None, 17)]);
+        Assert.Equal(2, pending.FoldedDeltas);
+        Assert.Equal(60UL, pending.FoldedBytes);
+
+        // An eighth more: the destination goes; a quarter more: the source too.
+        for (var i = 0; pending.KeyCount < 1_125; i++)
+        {
+            pending.Add(new FlowKey(IpAddr.Parse("10.0.0.1"), IpAddr.FromV4(0x0A01_0000u + ((uint)i << 8)), IpAddr.None, 6), one);
+        }
+
+        pending.Add(new FlowKey(IpAddr.Parse("10.0.0.2"), IpAddr.Parse("192.0.2.1"), IpAddr.None, 6), one);
+        Assert.True(pending.Flows.ContainsKey(new FlowKey(IpAddr.Parse("10.0.0.2"), IpAddr.Parse("0.0.0.0"), IpAddr.None, 6)));
+        for (var i = 3; pending.KeyCount < 1_250; i++)
+        {
+            pending.Add(new FlowKey(IpAddr.FromV4(0x0A00_0000u + (uint)i), IpAddr.Parse("192.0.2.1"), IpAddr.None, 6), one);
+        }
+
+        var total = pending.Flows.Values.Aggregate(default(FlowCounters), (a, b) => a.Add(b));
+        for (var i = 0; i < 10_000; i++)
+        {
+            pending.Add(new FlowKey(IpAddr.FromV4(0x0B00_0000u + (uint)i), IpAddr.FromV4(0x0C00_0000u + (uint)i), IpAddr.None, (byte)(i % 256)), one);
+        }
+
+        Assert.InRange(pending.KeyCount, 1_250, 1_250 + 256);
+        Assert.Equal(total.TxBytes + (10_000UL * 10), pending.Flows.Values.Aggregate(default(FlowCounters), (a, b) => a.Add(b)).TxBytes);
+        // Protocol 0 came 40 times in those 10,000 (i = 0, 256, ..., 9984).
+        Assert.Equal(new FlowCounters(400, 800, 40, 40), pending.Flows[new FlowKey(IpAddr.Parse("0.0.0.0"), IpAddr.Parse("0.0.0.0"), IpAddr.None, 0)]);
     }
 
     [Fact]

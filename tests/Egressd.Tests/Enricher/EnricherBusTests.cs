@@ -5,7 +5,6 @@ using Egressd.Enricher;
 using Egressd.Shared.Bus;
 using Egressd.Shared.Wire;
 using Egressd.Tests.Infrastructure;
-using MassTransit;
 using RabbitMQ.Client;
 
 namespace Egressd.Tests.Enricher;
@@ -16,10 +15,7 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
 {
     private const string ErrorQueue = FlowBatchCollectedConsumerDefinition.Queue + "_error";
     private FakeKubernetesApi api = null!;
-    private InProcessHost enricher = null!;
-    private IConnection connection = null!;
-    private IChannel channel = null!;
-    private string probe = "";
+    private EnricherOnBroker enricher = null!;
 
     public async ValueTask InitializeAsync()
     {
@@ -37,24 +33,11 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
         var settings = await broker.BusSettingsAsync();
         settings["Egressd:Kubernetes:Kubeconfig"] = api.Kubeconfig;
         settings["Egressd:Enricher:MaxFlowsPerBatch"] = "1000";
-        enricher = await InProcessHost.StartAsync("egressd-enricher", b => b.AddEnricher(), settings);
-        var bus = enricher.Services.GetRequiredService<IBusControl>();
-        Assert.True(await Eventually.TrueAsync(() => bus.CheckHealth().Status == BusHealthStatus.Healthy, TimeSpan.FromSeconds(60)));
-        using var http = new HttpClient();
-        Assert.True(await Eventually.TrueAsync(async () => (await http.GetAsync(new Uri(enricher.BaseAddress, "/readyz"), ct)).IsSuccessStatusCode, TimeSpan.FromSeconds(30)),
-            "the enricher never became ready (caches synced)");
-
-        connection = await broker.ConnectAsync();
-        channel = await connection.CreateChannelAsync(cancellationToken: ct);
-        probe = (await channel.QueueDeclareAsync(cancellationToken: ct)).QueueName;
-        await channel.ExchangeDeclareAsync("Egressd.Contracts:FlowBatchEnriched", ExchangeType.Fanout, durable: true, cancellationToken: ct);
-        await channel.QueueBindAsync(probe, "Egressd.Contracts:FlowBatchEnriched", "", cancellationToken: ct);
+        enricher = await EnricherOnBroker.StartAsync(settings, broker, ready: true);
     }
 
     public async ValueTask DisposeAsync()
     {
-        await channel.DisposeAsync();
-        await connection.DisposeAsync();
         await enricher.DisposeAsync();
         await api.DisposeAsync();
     }
@@ -62,7 +45,7 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
     [Fact]
     public async Task Batch_comes_out_enriched_with_the_same_id_and_a_redelivery_with_the_same_id_again()
     {
-        var bus = enricher.Services.GetRequiredService<IBus>();
+        var bus = enricher.Bus;
         var batch = Batch(Guid.NewGuid().ToString("N"), Flow("10.244.1.10", "10.244.2.20", "10.96.0.15"));
 
         await bus.PublishBatchAsync(batch, batch.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
@@ -102,7 +85,7 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
             ["messageType"] = new JsonArray("urn:message:Egressd.Contracts:FlowBatchCollected"),
             ["message"] = v1.DeepClone(),
         };
-        await channel.BasicPublishAsync("Egressd.Contracts:FlowBatchCollected", "", mandatory: true,
+        await enricher.Channel.BasicPublishAsync("Egressd.Contracts:FlowBatchCollected", "", mandatory: true,
             new BasicProperties { ContentType = "application/vnd.masstransit+json", MessageId = messageId.ToString(), Persistent = true },
             Encoding.UTF8.GetBytes(envelope.ToJsonString()), TestContext.Current.CancellationToken);
 
@@ -117,8 +100,8 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
     [Fact]
     public async Task Bad_batches_go_to_the_error_queue_or_are_skipped_and_the_enricher_keeps_going()
     {
-        var bus = enricher.Services.GetRequiredService<IBus>();
-        var host = enricher.BaseAddress;
+        var bus = enricher.Bus;
+        var host = enricher.Host.BaseAddress;
         using var http = new HttpClient();
         async Task<double> Metric(string line)
         {
@@ -142,7 +125,7 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
 
         // A body that claims the wire but breaks it: a flow refers to an address its table lacks.
         var broken = FlowWire.Encode(Batch(boot, 1, Flow("10.244.1.10", "10.244.2.20", null)));
-        await channel.BasicPublishAsync("Egressd.Contracts:FlowBatchCollected", "", mandatory: true,
+        await enricher.Channel.BasicPublishAsync("Egressd.Contracts:FlowBatchCollected", "", mandatory: true,
             new BasicProperties { ContentType = FlowWire.ContentType.MediaType, MessageId = Guid.NewGuid().ToString(), Headers = new Dictionary<string, object?> { ["MT-MessageType"] = "urn:message:Egressd.Contracts:FlowBatchCollected" } },
             BrokenAddressTable(broken), TestContext.Current.CancellationToken);
 
@@ -158,9 +141,9 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
         Assert.Equal(refusedBefore + 2, await Metric("egressd_enricher_batches_refused_total"));
         Assert.Equal(emptyBefore + 1, await Metric("egressd_enricher_batches_skipped_total{reason=\"empty\"}"));
         // Nothing but the good batch came out.
-        Assert.Null(await channel.BasicGetAsync(probe, autoAck: true, TestContext.Current.CancellationToken));
+        Assert.Null(await enricher.Channel.BasicGetAsync(enricher.Probe, autoAck: true, TestContext.Current.CancellationToken));
         var reasons = new List<string>();
-        while (await channel.BasicGetAsync(ErrorQueue, autoAck: true, TestContext.Current.CancellationToken) is { } error)
+        while (await enricher.Channel.BasicGetAsync(ErrorQueue, autoAck: true, TestContext.Current.CancellationToken) is { } error)
         {
             reasons.Add(Encoding.UTF8.GetString((byte[])error.BasicProperties.Headers!["MT-Fault-Message"]!));
         }
@@ -172,10 +155,8 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
 
     private async Task<(string MessageId, FlowBatchEnriched Message)> ReceiveAsync()
     {
-        BasicGetResult? result = null;
-        Assert.True(await Eventually.TrueAsync(async () => (result = await channel.BasicGetAsync(probe, autoAck: true)) is not null, TimeSpan.FromSeconds(30)),
-            "no enriched batch came out");
-        Assert.Equal(FlowWire.ContentType.MediaType, result!.BasicProperties.ContentType);
+        var result = await enricher.NextEnrichedAsync();
+        Assert.Equal(FlowWire.ContentType.MediaType, result.BasicProperties.ContentType);
         return (result.BasicProperties.MessageId!, BusBody.Enriched(result));
     }
 

@@ -3,7 +3,6 @@ using Egressd.Contracts;
 using Egressd.Enricher;
 using Egressd.Shared.Bus;
 using Egressd.Tests.Infrastructure;
-using MassTransit;
 using RabbitMQ.Client;
 
 namespace Egressd.Tests.Enricher;
@@ -17,17 +16,8 @@ public sealed class PoisonMessageTests(RabbitMqBroker broker)
     public async Task Malformed_message_goes_to_error_queue_is_counted_and_the_next_good_one_is_processed()
     {
         await broker.PurgeAsync(FlowBatchCollectedConsumerDefinition.Queue, ErrorQueue);
-        var settings = await broker.BusSettingsAsync();
-        await using var enricher = await InProcessHost.StartAsync("egressd-enricher", b => b.AddEnricher(), settings);
-        var bus = enricher.Services.GetRequiredService<IBusControl>();
-        Assert.True(await Eventually.TrueAsync(() => bus.CheckHealth().Status == BusHealthStatus.Healthy, TimeSpan.FromSeconds(60)), "enricher bus never became healthy");
-
-        // A probe queue bound to the enriched exchange shows what the enricher republished.
-        await using var connection = await broker.ConnectAsync();
-        await using var channel = await connection.CreateChannelAsync(cancellationToken: TestContext.Current.CancellationToken);
-        var probe = (await channel.QueueDeclareAsync(cancellationToken: TestContext.Current.CancellationToken)).QueueName;
-        await channel.ExchangeDeclareAsync("Egressd.Contracts:FlowBatchEnriched", ExchangeType.Fanout, durable: true, cancellationToken: TestContext.Current.CancellationToken);
-        await channel.QueueBindAsync(probe, "Egressd.Contracts:FlowBatchEnriched", "", cancellationToken: TestContext.Current.CancellationToken);
+        await using var enricher = await EnricherOnBroker.StartAsync(await broker.BusSettingsAsync(), broker);
+        var channel = enricher.Channel;
 
         var faults = BusMetrics.Faulted.WithLabels(FlowBatchCollectedConsumerDefinition.Queue, ErrorQueue, FaultReasons.Malformed);
         var faultsBefore = faults.Value;
@@ -40,7 +30,7 @@ public sealed class PoisonMessageTests(RabbitMqBroker broker)
             "the malformed message never reached " + ErrorQueue);
         Assert.Equal(faultsBefore + 1, faults.Value);
         Assert.Contains("egressd_bus_messages_faulted_total{endpoint=\"egressd-enricher\",queue=\"egressd-enricher_error\",reason=\"malformed\"}",
-            await new HttpClient().GetStringAsync(new Uri(enricher.BaseAddress, "/metrics"), TestContext.Current.CancellationToken), StringComparison.Ordinal);
+            await new HttpClient().GetStringAsync(new Uri(enricher.Host.BaseAddress, "/metrics"), TestContext.Current.CancellationToken), StringComparison.Ordinal);
 
         var good = new FlowBatchCollected
         {
@@ -52,12 +42,11 @@ public sealed class PoisonMessageTests(RabbitMqBroker broker)
             Flows = [new FlowRecord { SourceIp = IpAddr.Parse("10.0.0.1"), DestinationIp = IpAddr.Parse("10.0.0.2"), Protocol = 6, TxBytes = 1, RxBytes = 2, TxPackets = 1, RxPackets = 1 }],
             DnsAnswers = [],
         };
-        await bus.PublishBatchAsync(good, good.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        await enricher.Bus.PublishBatchAsync(good, good.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
 
-        BasicGetResult? result = null;
-        Assert.True(await Eventually.TrueAsync(async () => (result = await channel.BasicGetAsync(probe, autoAck: true)) is not null, TimeSpan.FromSeconds(30)),
-            "the good message after the malformed one was never enriched");
-        Assert.Equal(good.Id.ToMessageId().ToString(), result!.BasicProperties.MessageId);
+        // The good message after the malformed one is enriched.
+        var result = await enricher.NextEnrichedAsync();
+        Assert.Equal(good.Id.ToMessageId().ToString(), result.BasicProperties.MessageId);
         Assert.Contains(good.Id.BootId, Encoding.UTF8.GetString(result.Body.Span), StringComparison.Ordinal);
         Assert.Equal(1, await broker.MessageCountAsync(ErrorQueue));
     }

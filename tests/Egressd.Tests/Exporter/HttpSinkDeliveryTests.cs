@@ -1,5 +1,4 @@
 using Egressd.Contracts;
-using Egressd.Exporter;
 using Egressd.Tests.Exporter.EgressdPb;
 using Egressd.Tests.Infrastructure;
 using MassTransit;
@@ -17,7 +16,6 @@ public sealed class HttpSinkDeliveryTests
         var prefix = $"Egressd:Exporter:Sinks:{name}:http:";
         var settings = new Dictionary<string, string?>
         {
-            ["Egressd:Exporter:FlowLog:Enabled"] = "false",
             ["Egressd:Exporter:Prometheus:Enabled"] = "false",
             [prefix + "url"] = receiver.BaseAddress + "in?tenant=t1",
             [prefix + "interval"] = "0",
@@ -31,18 +29,6 @@ public sealed class HttpSinkDeliveryTests
 
         return settings;
     }
-
-    private static Task<InProcessHost> StartExporterAsync(Dictionary<string, string?> settings, CapturedLogs? logs = null) =>
-        InProcessHost.StartAsync("egressd-exporter", b =>
-        {
-            if (logs is not null)
-            {
-                b.Logging.AddProvider(logs);
-                b.Logging.SetMinimumLevel(LogLevel.Debug);
-            }
-
-            b.AddExporter();
-        }, settings);
 
     private static FlowBatchEnriched Window(string boot, long window, DateTimeOffset end, int flows, ulong bytes = 10) =>
         Batch("node-a", boot, window, [.. Enumerable.Range(0, flows).Select(i => PodFlow("shop", $"web-{i}", "db", "db-0", txBytes: bytes))]) with
@@ -63,10 +49,9 @@ public sealed class HttpSinkDeliveryTests
         await File.WriteAllTextAsync(file, HttpSinkEncodingTests.ChartConfig(receiver.BaseAddress.ToString().TrimEnd('/')), TestContext.Current.CancellationToken);
         Environment.SetEnvironmentVariable("CLUSTER_ID", "c-123");
         Environment.SetEnvironmentVariable("API_KEY", "k-secret");
-        await using var exporter = await StartExporterAsync(new()
+        await using var exporter = await InMemoryExporter.StartAsync(new Dictionary<string, string?>()
         {
             ["Egressd:Exporter:ConfigFile"] = file,
-            ["Egressd:Exporter:FlowLog:Enabled"] = "false",
             ["Egressd:Exporter:Prometheus:Enabled"] = "false",
             // egressd's 60 s, shortened for the test through the same keys as an environment variable would.
             ["Egressd:Exporter:Sinks:castai:http:interval"] = "1s",
@@ -95,7 +80,7 @@ public sealed class HttpSinkDeliveryTests
     public async Task Ndjson_per_bus_batch_keeps_the_url_query_and_every_line_parses()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var exporter = await StartExporterAsync(Sink(receiver, more: [("encoding", "ndjson"), ("compression", "gzip"), ("method", "put")]));
+        await using var exporter = await InMemoryExporter.StartAsync(Sink(receiver, more: [("encoding", "ndjson"), ("compression", "gzip"), ("method", "put")]));
         await exporter.Services.GetRequiredService<IBus>().PublishAsync(Window("b", 1, DateTimeOffset.UtcNow, 4));
 
         Assert.True(await Eventually.TrueAsync(() => receiver.Applied.Count == 1, TimeSpan.FromSeconds(30)));
@@ -113,7 +98,7 @@ public sealed class HttpSinkDeliveryTests
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Script = r => receiver.Requests.Count == 1 ? new WebhookReceiver.Answer(429, RetryAfterSeconds: 2) : new WebhookReceiver.Answer(204);
-        await using var exporter = await StartExporterAsync(Sink(receiver));
+        await using var exporter = await InMemoryExporter.StartAsync(Sink(receiver));
         await exporter.Services.GetRequiredService<IBus>().PublishAsync(Window("b", 1, DateTimeOffset.UtcNow, 2));
 
         Assert.True(await Eventually.TrueAsync(() => receiver.Applied.Count == 1, TimeSpan.FromSeconds(30)));
@@ -128,7 +113,7 @@ public sealed class HttpSinkDeliveryTests
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Script = r => receiver.Requests.Count == 1 ? new WebhookReceiver.Answer(200, Delay: TimeSpan.FromSeconds(5)) : new WebhookReceiver.Answer(200);
-        await using var exporter = await StartExporterAsync(Sink(receiver, more: ("timeout", "500ms")));
+        await using var exporter = await InMemoryExporter.StartAsync(Sink(receiver, more: ("timeout", "500ms")));
         await exporter.Services.GetRequiredService<IBus>().PublishAsync(Window("b", 1, DateTimeOffset.UtcNow, 2, bytes: 7));
 
         Assert.True(await Eventually.TrueAsync(() => receiver.Applied.Count == 1, TimeSpan.FromSeconds(30)));
@@ -150,7 +135,7 @@ public sealed class HttpSinkDeliveryTests
             _ => new WebhookReceiver.Answer(200),
         };
         var logs = new CapturedLogs();
-        await using (var exporter = await StartExporterAsync(Sink(receiver, more: [("headers:Authorization", "Bearer ${EGRESSD_TEST_HTTP_TOKEN}"), ("url", receiver.BaseAddress + "t/${EGRESSD_TEST_HTTP_TOKEN}")]), logs))
+        await using (var exporter = await InMemoryExporter.StartAsync(Sink(receiver, more: [("headers:Authorization", "Bearer ${EGRESSD_TEST_HTTP_TOKEN}"), ("url", receiver.BaseAddress + "t/${EGRESSD_TEST_HTTP_TOKEN}")]), logs))
         {
             await exporter.Services.GetRequiredService<IBus>().PublishAsync(Window("b", 1, DateTimeOffset.UtcNow, 1));
             Assert.True(await Eventually.TrueAsync(() => logs.Lines.Any(l => l.Contains("[3402]", StringComparison.Ordinal)), TimeSpan.FromSeconds(30)), logs.All);
@@ -170,7 +155,7 @@ public sealed class HttpSinkDeliveryTests
         await using var receiver = await WebhookReceiver.StartAsync();
         var healthyAt = DateTimeOffset.UtcNow.AddSeconds(60);
         receiver.Script = _ => DateTimeOffset.UtcNow < healthyAt ? new WebhookReceiver.Answer(500, Body: "down") : new WebhookReceiver.Answer(200);
-        await using var exporter = await StartExporterAsync(Sink(receiver, more:
+        await using var exporter = await InMemoryExporter.StartAsync(Sink(receiver, more:
         [
             ("interval", "2s"),
             ("maxFlowsPerRequest", "25"),

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Egressd.Exporter;
 using Egressd.Exporter.Sinks;
 using Egressd.Exporter.Sinks.Prometheus;
 using Egressd.Exporter.Sinks.Prometheus.RemoteWrite;
@@ -17,31 +16,10 @@ public sealed class PrometheusSinkEndToEndTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static Task<InProcessHost> StartExporterAsync(params (string Key, string Value)[] settings)
-    {
-        var all = new Dictionary<string, string?>
-        {
-            ["Egressd:Bus:Transport"] = "inmemory",
-            ["Egressd:Exporter:FlowLog:Enabled"] = "false",
-        };
-        foreach (var (key, value) in settings)
-        {
-            all[key] = value;
-        }
-
-        return InProcessHost.StartAsync("egressd-exporter", b => b.AddExporter(), all);
-    }
-
-    private static async Task<string> MetricsAsync(InProcessHost host)
-    {
-        using var http = new HttpClient();
-        return await http.GetStringAsync(new Uri(host.BaseAddress, "/metrics"), Ct);
-    }
-
     [Fact]
     public async Task Prometheus_scrapes_true_counters_that_PromQL_sums_and_rates_by_namespace()
     {
-        await using var exporter = await StartExporterAsync();
+        await using var exporter = await InMemoryExporter.StartAsync();
         await using var prometheus = await PrometheusServer.StartAsync([exporter.BaseAddress.Authority]);
         await prometheus.WaitForTargetsUpAsync(1, Patience);
         var bus = exporter.Services.GetRequiredService<IBus>();
@@ -90,14 +68,14 @@ public sealed class PrometheusSinkEndToEndTests
             async () => (await prometheus.QueryAsync("egressd_exporter_batches_applied_total{sink=\"prometheus\"}")).SingleOrDefault()?.Value >= Windows, Patience),
             "Prometheus never scraped the applied-batch count");
 
-        var (code, said) = Exposition.Promtool(await MetricsAsync(exporter));
+        var (code, said) = Exposition.Promtool(await exporter.ScrapeAsync());
         Assert.True(code == 0, "promtool check metrics: " + said);
     }
 
     [Fact]
     public async Task The_same_batch_delivered_twice_is_counted_once()
     {
-        await using var exporter = await StartExporterAsync();
+        await using var exporter = await InMemoryExporter.StartAsync();
         var bus = exporter.Services.GetRequiredService<IBus>();
         var store = exporter.Services.GetRequiredService<FlowSeriesStore>();
         var boot = Guid.NewGuid().ToString("N");
@@ -117,14 +95,14 @@ public sealed class PrometheusSinkEndToEndTests
         Assert.True(await Eventually.TrueAsync(() => duplicates.Value >= before + 2 && store.Find(labels)?[0] == 1001, Patience),
             $"the copies were never seen as duplicates ({duplicates.Value - before}), or the bytes are {store.Find(labels)?[0]}");
         Assert.Equal([1001UL, 11UL, 2UL, 2UL], store.Find(labels)!);
-        var text = await MetricsAsync(exporter);
+        var text = await exporter.ScrapeAsync();
         Assert.Equal(1001, Exposition.Value(text, "egressd_transmit_bytes_total", "src_namespace", "dup"));
     }
 
     [Fact]
     public async Task The_series_cap_holds_under_a_flood_and_the_scrape_counts_what_it_refused()
     {
-        await using var exporter = await StartExporterAsync(("Egressd:Exporter:Prometheus:MaxSeries", "100"));
+        await using var exporter = await InMemoryExporter.StartAsync(("Egressd:Exporter:Prometheus:MaxSeries", "100"));
         var bus = exporter.Services.GetRequiredService<IBus>();
         var boot = Guid.NewGuid().ToString("N");
         var refused = PrometheusSinkMetrics.SeriesRefused.Value;
@@ -138,7 +116,7 @@ public sealed class PrometheusSinkEndToEndTests
 
         Assert.True(await Eventually.TrueAsync(() => PrometheusSinkMetrics.SeriesRefused.Value >= refused + 9900, Patience),
             $"refused {PrometheusSinkMetrics.SeriesRefused.Value - refused} of the 9,900 flows over the cap");
-        var text = await MetricsAsync(exporter);
+        var text = await exporter.ScrapeAsync();
         Assert.Equal(100, Exposition.Samples(text, "egressd_transmit_bytes_total").Count);
         Assert.Equal(100, Exposition.Samples(text, "egressd_received_packets_total").Count);
         Assert.Equal(100, exporter.Services.GetRequiredService<FlowSeriesStore>().Count);
@@ -149,7 +127,7 @@ public sealed class PrometheusSinkEndToEndTests
     public async Task Remote_write_into_Prometheus_carries_the_same_counters_as_the_scrape()
     {
         await using var prometheus = await PrometheusServer.StartAsync([], remoteWriteReceiver: true);
-        await using var exporter = await StartExporterAsync(
+        await using var exporter = await InMemoryExporter.StartAsync(
             ("Egressd:Exporter:RemoteWrite:Enabled", "true"),
             ("Egressd:Exporter:RemoteWrite:Url", prometheus.RemoteWriteUrl.ToString()),
             ("Egressd:Exporter:RemoteWrite:Interval", "00:00:01"),
@@ -168,7 +146,7 @@ public sealed class PrometheusSinkEndToEndTests
 
         // Every window applied: 100 + 200 + ... + 500, 5 x 5 and 33 + ... + 165.
         var scraped = "";
-        Assert.True(await Eventually.TrueAsync(async () => Exposition.Value(scraped = await MetricsAsync(exporter), "egressd_transmit_bytes_total") == 1500 + 25 + 495, Patience),
+        Assert.True(await Eventually.TrueAsync(async () => Exposition.Value(scraped = await exporter.ScrapeAsync(), "egressd_transmit_bytes_total") == 1500 + 25 + 495, Patience),
             "the batches were never all applied\n" + scraped);
         foreach (var (metric, _, _) in FlowMetrics.Families)
         {
@@ -215,17 +193,17 @@ public sealed class PrometheusSinkEndToEndTests
                 $"Prometheus never saw {value} (last {seen})\n{prometheus.Tail()}");
         }
 
-        await using (var first = await StartExporterAsync(("Egressd:Http:Port", port.ToString(CultureInfo.InvariantCulture))))
+        await using (var first = await InMemoryExporter.StartAsync(("Egressd:Http:Port", port.ToString(CultureInfo.InvariantCulture))))
         {
             await prometheus.WaitForTargetsUpAsync(1, Patience);
             await FeedAsync(first, "boot-1", 5000, 5000, 5000, 5000);
             await SeenAsync(20000);
         }
 
-        await using var second = await StartExporterAsync(("Egressd:Http:Port", port.ToString(CultureInfo.InvariantCulture)));
+        await using var second = await InMemoryExporter.StartAsync(("Egressd:Http:Port", port.ToString(CultureInfo.InvariantCulture)));
         await FeedAsync(second, "boot-2", 1000, 1000);
         await SeenAsync(2000);
-        Assert.Equal(2000, Exposition.Value(await MetricsAsync(second), "egressd_transmit_bytes_total", "src_namespace", "restart"));
+        Assert.Equal(2000, Exposition.Value(await second.ScrapeAsync(), "egressd_transmit_bytes_total", "src_namespace", "restart"));
 
         Assert.Equal(1, Assert.Single(await prometheus.QueryAsync($"resets({Series}[5m])")).Value);
         // increase() adds what came after the reset to what came before it (from its first scrape
@@ -237,7 +215,7 @@ public sealed class PrometheusSinkEndToEndTests
     [Fact]
     public async Task Idle_series_disappear_after_their_idle_time_while_busy_ones_stay()
     {
-        await using var exporter = await StartExporterAsync(("Egressd:Exporter:Prometheus:IdleTimeout", "00:00:03"));
+        await using var exporter = await InMemoryExporter.StartAsync(("Egressd:Exporter:Prometheus:IdleTimeout", "00:00:03"));
         await using var prometheus = await PrometheusServer.StartAsync([exporter.BaseAddress.Authority]);
         await prometheus.WaitForTargetsUpAsync(1, Patience);
         var bus = exporter.Services.GetRequiredService<IBus>();
@@ -255,7 +233,7 @@ public sealed class PrometheusSinkEndToEndTests
         var gone = await Eventually.TrueAsync(async () =>
         {
             await bus.PublishAsync(Batch("node-a", boot, window++, PodFlow("idle", "busy-1", "db", "db-0", txBytes: 10, sourceIp: "10.244.1.21")));
-            var text = await MetricsAsync(exporter);
+            var text = await exporter.ScrapeAsync();
             return !text.Contains("quiet-1", StringComparison.Ordinal) && text.Contains("busy-1", StringComparison.Ordinal);
         }, Patience, TimeSpan.FromMilliseconds(300));
         Assert.True(gone, "the quiet series never left the scrape");

@@ -1,12 +1,9 @@
 using System.Collections.Concurrent;
-using Egressd.Exporter;
 using Egressd.Exporter.Sinks.Prometheus;
 using Egressd.Exporter.Sinks.Prometheus.RemoteWrite;
 using Egressd.Shared.Network;
 using Egressd.Tests.Exporter.Prompb;
 using Egressd.Tests.Infrastructure;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Snappier;
 using static Egressd.Tests.Infrastructure.EnrichedBatches;
 
@@ -92,25 +89,16 @@ public sealed class RemoteWriteTests
     {
         var secret = "token-" + Guid.NewGuid().ToString("N");
         Environment.SetEnvironmentVariable("EGRESSD_TEST_REMOTE_WRITE_TOKEN", secret);
-        await using var receiver = await ScriptedReceiver.StartAsync();
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var statuses = new ConcurrentQueue<int>();
+        receiver.Script = _ => new(statuses.TryDequeue(out var status) ? status : 204);
         var logs = new CapturedLogs();
-        await using var exporter = await InProcessHost.StartAsync("egressd-exporter", b =>
+        await using var exporter = await InMemoryExporter.StartWithRemoteWriteAsync($"{receiver.BaseAddress}api/v1/write?key=${{EGRESSD_TEST_REMOTE_WRITE_TOKEN}}", logs, new Dictionary<string, string?>
         {
-            b.AddExporter();
-            b.Logging.AddProvider(logs);
-        }, new Dictionary<string, string?>
-        {
-            ["Egressd:Bus:Transport"] = "inmemory",
-            ["Egressd:Exporter:FlowLog:Enabled"] = "false",
-            ["Egressd:Exporter:RemoteWrite:Enabled"] = "true",
-            ["Egressd:Exporter:RemoteWrite:Url"] = $"{receiver.Url}api/v1/write?key=${{EGRESSD_TEST_REMOTE_WRITE_TOKEN}}",
             ["Egressd:Exporter:RemoteWrite:Headers:Authorization"] = "Bearer ${EGRESSD_TEST_REMOTE_WRITE_TOKEN}",
             ["Egressd:Exporter:RemoteWrite:Headers:X-Scope-OrgID"] = "tenant-1",
-            // Pushes only when the test says so.
-            ["Egressd:Exporter:RemoteWrite:Interval"] = "01:00:00",
             ["Egressd:Exporter:RemoteWrite:RetryLimit"] = "3",
             ["Egressd:Exporter:RemoteWrite:RetryDelay"] = "00:00:00.050",
-            ["Logging:LogLevel:Default"] = "Trace",
         });
         var store = exporter.Services.GetRequiredService<FlowSeriesStore>();
         store.Apply([PodFlow("shop", "web-1", "db", "db-0", txBytes: 100)]);
@@ -119,7 +107,11 @@ public sealed class RemoteWriteTests
 
         var retries = RemoteWriteMetrics.Retries.Value;
         var failures = RemoteWriteMetrics.Failures.Value;
-        receiver.Script(503, 500, 204);
+        foreach (var status in new[] { 503, 500, 204 })
+        {
+            statuses.Enqueue(status);
+        }
+
         Assert.True(await pusher.PushAsync(ct));
         Assert.Equal(3, receiver.Requests.Count);
         Assert.True(RemoteWriteMetrics.Retries.Value >= retries + 2);
@@ -134,13 +126,13 @@ public sealed class RemoteWriteTests
         Assert.Equal(["egressd_transmit_bytes_total", "egressd_transmit_packets_total"],
             request.Timeseries.Select(s => s.Labels.Single(l => l.Name == "__name__").Value).Order(StringComparer.Ordinal));
         // Each retry waited: exponential from 50 ms, with jitter.
-        Assert.True(receiver.Requests[1].At - receiver.Requests[0].At >= TimeSpan.FromMilliseconds(10));
+        Assert.True(receiver.Requests.ElementAt(1).At - receiver.Requests.First().At >= TimeSpan.FromMilliseconds(10));
 
         // A 400 is the receiver refusing the data: retrying cannot help.
-        receiver.Requests.Clear();
-        receiver.Script(400);
+        var before = receiver.Requests.Count;
+        statuses.Enqueue(400);
         Assert.False(await pusher.PushAsync(ct));
-        Assert.Single(receiver.Requests);
+        Assert.Equal(before + 1, receiver.Requests.Count);
         Assert.Equal(failures + 1, RemoteWriteMetrics.Failures.Value);
 
         // Nothing listening: transport errors are retried, then the push fails.
@@ -150,9 +142,9 @@ public sealed class RemoteWriteTests
 
         // Failures were logged (with where to), the secret in the URL and the header never was.
         Assert.Contains("[3201]", logs.All, StringComparison.Ordinal);
-        Assert.Contains($"127.0.0.1:{receiver.Url.Port}", logs.All, StringComparison.Ordinal);
+        Assert.Contains($"127.0.0.1:{receiver.BaseAddress.Port}", logs.All, StringComparison.Ordinal);
         Assert.DoesNotContain(secret, logs.All, StringComparison.Ordinal);
-        Assert.Equal($"?key={secret}", accepted.Query);
+        Assert.Equal($"/api/v1/write?key={secret}", accepted.PathAndQuery);
     }
 
     private static RemoteWriteClient NewClient(string url, InProcessHost host)
@@ -162,56 +154,4 @@ public sealed class RemoteWriteTests
         var http = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(RemoteWriteClient));
         return new RemoteWriteClient(http, copy);
     }
-
-    /// <summary>A remote-write receiver that answers each request with the next scripted status (then 204).</summary>
-    private sealed class ScriptedReceiver : IAsyncDisposable
-    {
-        private readonly WebApplication app;
-        private readonly ConcurrentQueue<int> statuses = new();
-
-        private ScriptedReceiver(WebApplication app) => this.app = app;
-
-        public List<Received> Requests { get; } = [];
-
-        public Uri Url => new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/");
-
-        public static async Task<ScriptedReceiver> StartAsync()
-        {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Logging.ClearProviders();
-            var app = builder.Build();
-            var receiver = new ScriptedReceiver(app);
-            app.MapPost("/api/v1/write", async context =>
-            {
-                using var body = new MemoryStream();
-                await context.Request.Body.CopyToAsync(body);
-                var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
-                lock (receiver.Requests)
-                {
-                    receiver.Requests.Add(new Received(DateTimeOffset.UtcNow, context.Request.QueryString.Value ?? "", headers, body.ToArray()));
-                }
-
-                context.Response.StatusCode = receiver.statuses.TryDequeue(out var status) ? status : 204;
-            });
-            await app.StartAsync(TestContext.Current.CancellationToken);
-            return receiver;
-        }
-
-        public void Script(params int[] answers)
-        {
-            foreach (var answer in answers)
-            {
-                statuses.Enqueue(answer);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await app.StopAsync(CancellationToken.None);
-            await app.DisposeAsync();
-        }
-    }
-
-    private sealed record Received(DateTimeOffset At, string Query, Dictionary<string, string> Headers, byte[] Body);
 }

@@ -75,6 +75,11 @@ internal sealed class WebhookReceiver : IAsyncDisposable
                 context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             }
 
+            if (answer.Location is { } location)
+            {
+                context.Response.Headers.Location = location;
+            }
+
             if (answer.Body is { } text)
             {
                 await context.Response.WriteAsync(text);
@@ -103,5 +108,5 @@ internal sealed class WebhookReceiver : IAsyncDisposable
         public string Key => Headers.GetValueOrDefault("Idempotency-Key") ?? "";
     }
 
-    public sealed record Answer(int Status, int? RetryAfterSeconds = null, TimeSpan Delay = default, string? Body = null);
+    public sealed record Answer(int Status, int? RetryAfterSeconds = null, TimeSpan Delay = default, string? Body = null, string? Location = null);
 }

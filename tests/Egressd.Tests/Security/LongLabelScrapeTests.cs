@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Egressd.Exporter;
 using Egressd.Exporter.Sinks.Prometheus;
 using Egressd.Tests.Infrastructure;
 using MassTransit;
@@ -25,32 +24,10 @@ public sealed class LongLabelScrapeTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static Task<InProcessHost> StartExporterAsync(params (string Key, string Value)[] settings)
-    {
-        var all = new Dictionary<string, string?>
-        {
-            ["Egressd:Bus:Transport"] = "inmemory",
-            ["Egressd:Exporter:FlowLog:Enabled"] = "false",
-        };
-        foreach (var (key, value) in settings)
-        {
-            all[key] = value;
-        }
-
-        return InProcessHost.StartAsync("egressd-exporter", b => b.AddExporter(), all);
-    }
-
-    private static async Task<string> ScrapeAsync(InProcessHost host)
-    {
-        // Bounded: the old exposition never finished such a scrape.
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        return await http.GetStringAsync(new Uri(host.BaseAddress, "/metrics"), Ct);
-    }
-
     [Fact]
     public async Task A_200_KB_pod_name_from_the_bus_is_cut_to_253_characters_counted_and_scraped_clean()
     {
-        await using var exporter = await StartExporterAsync();
+        await using var exporter = await InMemoryExporter.StartAsync();
         var truncated = PrometheusSinkMetrics.LabelValuesTruncated.WithLabels("src_pod").Value;
         var hostile = "web-" + new string('x', LongValue);
         await exporter.Services.GetRequiredService<IBus>().PublishAsync(
@@ -58,7 +35,7 @@ public sealed class LongLabelScrapeTests
         var store = exporter.Services.GetRequiredService<FlowSeriesStore>();
         Assert.True(await Eventually.TrueAsync(() => store.Count == 1, TimeSpan.FromSeconds(30)), "the batch never reached the Prometheus sink");
 
-        var text = await ScrapeAsync(exporter);
+        var text = await exporter.ScrapeAsync();
 
         var (code, said) = Exposition.Promtool(text);
         Assert.True(code == 0, $"promtool check metrics: {said}");
@@ -75,12 +52,12 @@ public sealed class LongLabelScrapeTests
     {
         // Static labels are not cut (the operator sets them), so this line really is 200 KB long.
         var value = string.Concat(Enumerable.Repeat("a\"b\\c\n", LongValue / 6));
-        await using var exporter = await StartExporterAsync(("Egressd:Exporter:Prometheus:StaticLabels:cluster", value));
+        await using var exporter = await InMemoryExporter.StartAsync(("Egressd:Exporter:Prometheus:StaticLabels:cluster", value));
         var store = exporter.Services.GetRequiredService<FlowSeriesStore>();
         store.Apply([PodFlow("shop", "web-1", "db", "db-0", txBytes: 100), PodFlow("shop", "web-2", "db", "db-0", txBytes: 200)]);
 
         // More scrapes than renders run at once: the others wait, and all get the whole body.
-        var bodies = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => ScrapeAsync(exporter)));
+        var bodies = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => exporter.ScrapeAsync()));
 
         foreach (var text in bodies)
         {

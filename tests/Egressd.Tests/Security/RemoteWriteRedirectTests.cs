@@ -1,10 +1,6 @@
-using System.Collections.Concurrent;
-using Egressd.Exporter;
 using Egressd.Exporter.Sinks.Prometheus;
 using Egressd.Exporter.Sinks.Prometheus.RemoteWrite;
 using Egressd.Tests.Infrastructure;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using static Egressd.Tests.Infrastructure.EnrichedBatches;
 
 namespace Egressd.Tests.Security;
@@ -17,25 +13,14 @@ public sealed class RemoteWriteRedirectTests
     {
         var ct = TestContext.Current.CancellationToken;
         var key = "key-" + Guid.NewGuid().ToString("N");
-        await using var elsewhere = await Receiver.StartAsync(_ => 204);
-        await using var receiver = await Receiver.StartAsync(context =>
-        {
-            context.Response.Headers.Location = new Uri(elsewhere.Url, "api/v1/write").ToString();
-            return 307;
-        });
+        await using var elsewhere = await WebhookReceiver.StartAsync();
+        elsewhere.Script = _ => new(204);
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Script = _ => new(307, Location: new Uri(elsewhere.BaseAddress, "api/v1/write").ToString());
         var logs = new CapturedLogs();
-        await using var exporter = await InProcessHost.StartAsync("egressd-exporter", b =>
+        await using var exporter = await InMemoryExporter.StartWithRemoteWriteAsync($"{receiver.BaseAddress}api/v1/write", logs, new Dictionary<string, string?>
         {
-            b.AddExporter();
-            b.Logging.AddProvider(logs);
-        }, new Dictionary<string, string?>
-        {
-            ["Egressd:Bus:Transport"] = "inmemory",
-            ["Egressd:Exporter:FlowLog:Enabled"] = "false",
-            ["Egressd:Exporter:RemoteWrite:Enabled"] = "true",
-            ["Egressd:Exporter:RemoteWrite:Url"] = $"{receiver.Url}api/v1/write",
             ["Egressd:Exporter:RemoteWrite:Headers:X-Api-Key"] = key,
-            ["Egressd:Exporter:RemoteWrite:Interval"] = "01:00:00",
             ["Egressd:Exporter:RemoteWrite:RetryLimit"] = "3",
             ["Egressd:Exporter:RemoteWrite:RetryDelay"] = "00:00:00.050",
         });
@@ -45,12 +30,12 @@ public sealed class RemoteWriteRedirectTests
         Assert.False(await exporter.Services.GetRequiredService<RemoteWritePusher>().PushAsync(ct));
 
         // Asked once (a redirect is not retried), and nothing reached the other port.
-        Assert.Equal(key, Assert.Single(receiver.Requests));
+        Assert.Equal(key, Assert.Single(receiver.Requests).Headers["X-Api-Key"]);
         Assert.Empty(elsewhere.Requests);
         Assert.Equal(failures + 1, RemoteWriteMetrics.Failures.Value);
         var line = Assert.Single(logs.Lines, l => l.Contains("[3201]", StringComparison.Ordinal));
         Assert.Contains("307", line, StringComparison.Ordinal);
-        Assert.Contains($"redirect to http://127.0.0.1:{elsewhere.Url.Port}, which is not followed", line, StringComparison.Ordinal);
+        Assert.Contains($"redirect to http://127.0.0.1:{elsewhere.BaseAddress.Port}, which is not followed", line, StringComparison.Ordinal);
         Assert.DoesNotContain(key, logs.All, StringComparison.Ordinal);
     }
 
@@ -65,18 +50,7 @@ public sealed class RemoteWriteRedirectTests
         const long Body = 64 * 1024 * 1024;
         var served = ServeHugeErrorAsync(listener, Body, ct);
         var logs = new CapturedLogs();
-        await using var exporter = await InProcessHost.StartAsync("egressd-exporter", b =>
-        {
-            b.AddExporter();
-            b.Logging.AddProvider(logs);
-        }, new Dictionary<string, string?>
-        {
-            ["Egressd:Bus:Transport"] = "inmemory",
-            ["Egressd:Exporter:FlowLog:Enabled"] = "false",
-            ["Egressd:Exporter:RemoteWrite:Enabled"] = "true",
-            ["Egressd:Exporter:RemoteWrite:Url"] = $"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}/api/v1/write",
-            ["Egressd:Exporter:RemoteWrite:Interval"] = "01:00:00",
-        });
+        await using var exporter = await InMemoryExporter.StartWithRemoteWriteAsync($"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}/api/v1/write", logs);
         exporter.Services.GetRequiredService<FlowSeriesStore>().Apply([PodFlow("shop", "web-1", "db", "db-0", txBytes: 100)]);
 
         Assert.False(await exporter.Services.GetRequiredService<RemoteWritePusher>().PushAsync(ct));
@@ -125,40 +99,5 @@ public sealed class RemoteWriteRedirectTests
         }
 
         return sent;
-    }
-
-    /// <summary>A Kestrel receiver that records each request's X-Api-Key and answers with the given status.</summary>
-    private sealed class Receiver : IAsyncDisposable
-    {
-        private readonly WebApplication app;
-
-        private Receiver(WebApplication app) => this.app = app;
-
-        public ConcurrentQueue<string> Requests { get; } = new();
-
-        public Uri Url => new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/");
-
-        public static async Task<Receiver> StartAsync(Func<HttpContext, int> answer)
-        {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Logging.ClearProviders();
-            var app = builder.Build();
-            var receiver = new Receiver(app);
-            app.MapPost("/api/v1/write", context =>
-            {
-                receiver.Requests.Enqueue(context.Request.Headers["X-Api-Key"].ToString());
-                context.Response.StatusCode = answer(context);
-                return Task.CompletedTask;
-            });
-            await app.StartAsync(TestContext.Current.CancellationToken);
-            return receiver;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await app.StopAsync(CancellationToken.None);
-            await app.DisposeAsync();
-        }
     }
 }
