@@ -27,6 +27,8 @@ internal static class PipelineBenchmark
         var work = Directory.CreateTempSubdirectory("egressd-bench-pipeline-").FullName;
         var (replay, inventory) = WriteFixtures(work, flows, pods);
         await using var broker = await Broker.StartAsync();
+        Console.WriteLine($"Each service with workstation GC and its heap capped at 75 % of its budget, as in a pod with that limit: " +
+            string.Join(", ", BudgetMiB.Select(b => $"{b.Key} {b.Value} MiB")) + ".");
         Console.WriteLine($"Pipeline: {flows:N0} distinct flows per read, {pods:N0} pods in the inventory, parts of {FlowsPerPart:N0}; " +
             $"{warmup} s warm-up, {seconds} s measured; {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}.");
         Console.WriteLine();
@@ -159,10 +161,19 @@ internal static class PipelineBenchmark
         throw new TimeoutException($"the service on port {port} never became ready");
     }
 
+    /// <summary>
+    /// Each service's memory budget, as a pod limit: in a container with that limit .NET caps its
+    /// heap at 75 % of it, and the chart's workstation GC; so each process here runs with the
+    /// same settings, as it would in its pod.
+    /// </summary>
+    private static readonly Dictionary<string, long> BudgetMiB = new() { ["collector"] = 128, ["enricher"] = 256, ["exporter"] = 512 };
+
     private static Process Start(string service, string assembly, int port, Dictionary<string, string> bus, Dictionary<string, string> settings)
     {
         var dll = Path.Combine(Repo.Root, "services", service, "bin", "Release", "net10.0", assembly + ".dll");
         var start = new ProcessStartInfo("dotnet", [dll]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["DOTNET_gcServer"] = "0";
+        start.Environment["DOTNET_GCHeapHardLimit"] = (BudgetMiB[service] * 3 / 4 * 1024 * 1024).ToString("X", CultureInfo.InvariantCulture);
         foreach (var (key, value) in bus.Concat(settings).Append(new("Egressd:Http:Port", port.ToString(CultureInfo.InvariantCulture))))
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;

@@ -107,10 +107,12 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
     public IReadOnlyList<FlowBatchCollected> Freeze(
         string node, string bootId, long window, FlowSource source, DateTimeOffset start, DateTimeOffset end, int maxFlowsPerPart)
     {
-        var records = new List<FlowRecord>(flows.Count);
+        // One array for the whole window; parts are views of it, not copies.
+        var records = new FlowRecord[flows.Count];
+        var at = 0;
         foreach (var (key, c) in flows)
         {
-            records.Add(new FlowRecord
+            records[at++] = new FlowRecord
             {
                 SourceIp = key.Source,
                 DestinationIp = key.Destination,
@@ -120,14 +122,14 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
                 RxBytes = c.RxBytes,
                 TxPackets = c.TxPackets,
                 RxPackets = c.RxPackets,
-            });
+            };
         }
 
         var answers = dns.Where(d => d.Value > end)
             .Select(d => new DnsAnswer { Ip = d.Key.Ip, Name = d.Key.Name, ExpiresAt = d.Value })
             .ToList();
 
-        var partCount = Math.Max(1, (records.Count + maxFlowsPerPart - 1) / maxFlowsPerPart);
+        var partCount = Math.Max(1, (records.Length + maxFlowsPerPart - 1) / maxFlowsPerPart);
         var parts = new List<FlowBatchCollected>(partCount);
         for (var part = 0; part < partCount; part++)
         {
@@ -138,7 +140,7 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
                 WindowStart = start,
                 WindowEnd = end,
                 Source = source,
-                Flows = records.GetRange(part * maxFlowsPerPart, Math.Min(maxFlowsPerPart, records.Count - (part * maxFlowsPerPart))),
+                Flows = new ArraySegment<FlowRecord>(records, part * maxFlowsPerPart, Math.Min(maxFlowsPerPart, records.Length - (part * maxFlowsPerPart))),
                 // Answers are per window, not per flow: the first part carries them.
                 DnsAnswers = part == 0 ? answers : [],
             });
