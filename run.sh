@@ -88,6 +88,11 @@ if [ "$build" = 1 ]; then
     exit 1
   fi
   echo "Built in $((SECONDS - started)) s."
+  # A build under sudo writes bin/ and obj/ as root: give them back, or the user's own
+  # ./test.sh or dotnet build would then fail on files it cannot overwrite.
+  if [ -n "$owner" ]; then
+    find services shared -type d \( -name bin -o -name obj \) -prune -exec chown -R -h "$owner" {} + 2> /dev/null || true
+  fi
 elif [ ! -f "$dll" ]; then
   fail "--no-build, but there is no build yet ($dll): run ./run.sh without it once"
 fi

@@ -27,8 +27,8 @@ internal static class PipelineBenchmark
         var work = Directory.CreateTempSubdirectory("egressd-bench-pipeline-").FullName;
         var (replay, inventory) = WriteFixtures(work, flows, pods);
         await using var broker = await Broker.StartAsync();
-        Console.WriteLine($"Each service with workstation GC and its heap capped at 75 % of its budget, as in a pod with that limit: " +
-            string.Join(", ", BudgetMiB.Select(b => $"{b.Key} {b.Value} MiB")) + ".");
+        Console.WriteLine("Each service as in a pod with its budget as the limit (workstation GC, heap capped at a share of it): " +
+            string.Join(", ", Budget.Select(b => $"{b.Key} {b.Value.MiB} MiB (heap {b.Value.HeapPercent} %)")) + ".");
         Console.WriteLine($"Pipeline: {flows:N0} distinct flows per read, {pods:N0} pods in the inventory, parts of {FlowsPerPart:N0}; " +
             $"{warmup} s warm-up, {seconds} s measured; {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}.");
         Console.WriteLine();
@@ -96,6 +96,7 @@ internal static class PipelineBenchmark
         try
         {
             await Task.Delay(TimeSpan.FromSeconds(warmup));
+            AssertRunning(all, ["collector", "enricher", "exporter"]);
             string[] sinks = flowLog ? ["prometheus", "flow-log"] : ["prometheus"];
             var cpuBefore = all.Append(beam).Select(Cpu).ToArray();
             var before = await Task.WhenAll(sinks.Select(s => AppliedAsync(http, s)));
@@ -103,6 +104,7 @@ internal static class PipelineBenchmark
             await Task.Delay(TimeSpan.FromSeconds(seconds));
             var after = await Task.WhenAll(sinks.Select(s => AppliedAsync(http, s)));
             var elapsed = watch.Elapsed.TotalSeconds;
+            AssertRunning(all, ["collector", "enricher", "exporter"]);
             // With both sinks, the slower one sets the pace.
             var rate = sinks.Select((_, i) => (after[i] - before[i]) / elapsed).Min();
             var cpuAfter = all.Append(beam).Select(Cpu).ToArray();
@@ -162,26 +164,62 @@ internal static class PipelineBenchmark
     }
 
     /// <summary>
-    /// Each service's memory budget, as a pod limit: in a container with that limit .NET caps its
-    /// heap at 75 % of it, and the chart's workstation GC; so each process here runs with the
-    /// same settings, as it would in its pod.
+    /// Each service's memory budget as its pod limit, and the share of it the managed heap may
+    /// take: 75 %, what .NET gives itself in a container with that limit (the rest is the runtime,
+    /// code and native buffers). With the chart's workstation GC, each process here runs as it
+    /// would in its pod. <c>BENCH_HEAP_PERCENT_COLLECTOR</c> (and so on) tries other shares.
     /// </summary>
-    private static readonly Dictionary<string, long> BudgetMiB = new() { ["collector"] = 128, ["enricher"] = 256, ["exporter"] = 512 };
+    private static readonly Dictionary<string, (long MiB, int HeapPercent)> Budget = new()
+    {
+        ["collector"] = (128, HeapPercent("collector", 75)),
+        ["enricher"] = (256, HeapPercent("enricher", 75)),
+        ["exporter"] = (512, HeapPercent("exporter", 75)),
+    };
+
+    private static int HeapPercent(string service, int chart) =>
+        int.TryParse(Environment.GetEnvironmentVariable($"BENCH_HEAP_PERCENT_{service.ToUpperInvariant()}"), out var percent) ? percent : chart;
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Process, System.Collections.Concurrent.ConcurrentQueue<string>> Tails = [];
+
+    /// <summary>Stops the run with what a service said last when it died: a budget too small shows here.</summary>
+    private static void AssertRunning(Process[] processes, string[] names)
+    {
+        for (var i = 0; i < processes.Length; i++)
+        {
+            if (processes[i].HasExited)
+            {
+                var said = Tails.TryGetValue(processes[i], out var tail) ? string.Join("\n", tail) : "";
+                throw new InvalidOperationException($"the {names[i]} exited with code {processes[i].ExitCode} during the run:\n{said}");
+            }
+        }
+    }
 
     private static Process Start(string service, string assembly, int port, Dictionary<string, string> bus, Dictionary<string, string> settings)
     {
         var dll = Path.Combine(Repo.Root, "services", service, "bin", "Release", "net10.0", assembly + ".dll");
         var start = new ProcessStartInfo("dotnet", [dll]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         start.Environment["DOTNET_gcServer"] = "0";
-        start.Environment["DOTNET_GCHeapHardLimit"] = (BudgetMiB[service] * 3 / 4 * 1024 * 1024).ToString("X", CultureInfo.InvariantCulture);
+        var (budget, heapPercent) = Budget[service];
+        start.Environment["DOTNET_GCHeapHardLimit"] = (budget * heapPercent / 100 * 1024 * 1024).ToString("X", CultureInfo.InvariantCulture);
         foreach (var (key, value) in bus.Concat(settings).Append(new("Egressd:Http:Port", port.ToString(CultureInfo.InvariantCulture))))
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException($"{dll} did not start");
-        // Drained so a chatty service never blocks on a full pipe; kept out of the table.
-        process.OutputDataReceived += (_, _) => { };
+        // Drained so a chatty service never blocks on a full pipe; the last lines are kept for a crash report.
+        var tail = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        Tails.AddOrUpdate(process, tail);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { Length: > 0 } line)
+            {
+                tail.Enqueue(line);
+                while (tail.Count > 5 && tail.TryDequeue(out string? _))
+                {
+                }
+            }
+        };
         process.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is { Length: > 0 } line)

@@ -46,7 +46,8 @@ public sealed class ReplayFlowReader(string path, bool loop, TimeProvider time, 
             var flows = new List<(FlowKey, FlowCounters)>();
             var answers = new List<(IpAddr, string, int)>();
             var number = 0;
-            foreach (var text in await File.ReadAllLinesAsync(path, cancellationToken))
+            // Line by line: a recording of a few hundred thousand flows is never held as text whole.
+            await foreach (var text in File.ReadLinesAsync(path, cancellationToken))
             {
                 number++;
                 var line = text.Trim();
