@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Egressd.Contracts;
 using Egressd.Enricher;
 using Egressd.Enricher.Cluster;
@@ -7,8 +6,8 @@ using Egressd.Enricher.Enrichment;
 using Egressd.Shared.Bus;
 using Egressd.Shared.Hosting;
 using Egressd.Shared.Network;
+using Egressd.Shared.Wire;
 using MassTransit;
-using MassTransit.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -55,8 +54,8 @@ internal static class EnricherBenchmark
         }
 
         var pure = Measure.Median(rates);
-        var collectedBytes = JsonSerializer.SerializeToUtf8Bytes(batches[0], SystemTextJsonMessageSerializer.Options).Length;
-        var enrichedBytes = JsonSerializer.SerializeToUtf8Bytes(enricher.Enrich(batches[0], snapshot, new EnrichmentStats()), SystemTextJsonMessageSerializer.Options).Length;
+        var collectedBytes = FlowWire.Encode(batches[0]).Length;
+        var enrichedBytes = FlowWire.Encode(enricher.Enrich(batches[0], snapshot, new EnrichmentStats())).Length;
 
         var broker = await Broker.StartAsync();
         try
@@ -70,7 +69,7 @@ internal static class EnricherBenchmark
             Console.WriteLine($"| figure ({Pods:N0} pods, {Nodes} nodes, batches of {FlowsPerBatch:N0} flows) | value |");
             Console.WriteLine("| --- | --- |");
             Console.WriteLine($"| pure enrichment, one thread (median of 7 one-second rounds) | {pure / 1e6:F2} M flows/s |");
-            Console.WriteLine($"| message size: collected / enriched batch (JSON) | {collectedBytes / 1024.0:F0} KiB / {enrichedBytes / 1024.0:F0} KiB |");
+            Console.WriteLine($"| message size: collected / enriched batch (wire v2) | {collectedBytes / 1024.0:F0} KiB / {enrichedBytes / 1024.0:F0} KiB |");
             Console.WriteLine($"| RabbitMQ alone, {collectedBytes / 1024.0:F0} KiB messages (publish with confirms, consume with acks, quorum queue) | {rawCollected:F0} msg/s = {rawCollected * FlowsPerBatch / 1e6:F2} M flows/s |");
             Console.WriteLine($"| RabbitMQ alone, {enrichedBytes / 1024.0:F0} KiB messages | {rawEnriched:F0} msg/s = {rawEnriched * FlowsPerBatch / 1e6:F2} M flows/s |");
             Console.WriteLine($"| enricher end to end (publish collected → enrich → publish enriched → consume), {count} batches | {pipeline * FlowsPerBatch / 1e6:F2} M flows/s ({pipeline:F0} batches/s) |");

@@ -211,6 +211,9 @@ internal static class ExporterBenchmark
     {
         var pods = Math.Max(131, series / 10);
         var flows = new List<EnrichedFlow>(count);
+        // As wire v2 decodes a batch: one endpoint instance per pod, shared by all its flows.
+        var endpoints = new Dictionary<int, FlowEndpoint>();
+        FlowEndpoint Shared(int pod) => endpoints.TryGetValue(pod, out var known) ? known : endpoints[pod] = Endpoint(pod);
         for (var i = first; i < first + count; i++)
         {
             var pod = i / 10;
@@ -228,8 +231,8 @@ internal static class ExporterBenchmark
                     TxPackets = 10,
                     RxPackets = 12,
                 },
-                Source = Endpoint(pod),
-                Destination = Endpoint(peer),
+                Source = Shared(pod),
+                Destination = Shared(peer),
                 TrafficClass = TrafficClass.Unknown,
             });
         }
