@@ -87,6 +87,8 @@ internal static class PipelineBenchmark
             ["Egressd:Collector:Source"] = "replay",
             ["Egressd:Collector:ReplayFile"] = replay,
             ["Egressd:Collector:ReplayLoop"] = "true",
+            // Reads every 100 ms offer 1,000,000 flows/s; reads between two publishes fold into one
+            // window (the same keys), so the window rate shows what the pipeline takes, not what is offered.
             ["Egressd:Collector:ReadInterval"] = "00:00:00.100",
             ["Egressd:Collector:StateDirectory"] = Path.Combine(work, "collector-" + runId),
             ["Egressd:ClusterContext:Source"] = "none",
@@ -247,8 +249,6 @@ internal static class PipelineBenchmark
     }
 
     /// <summary>The recording (one flow per line) and the inventory its addresses belong to.</summary>
-    // Reads every 100 ms offer 1,000,000 flows/s; reads between two publishes fold into one window
-    // (the same keys), so the window rate shows what the pipeline takes, not what the collector offers.
     private static (string Replay, string Inventory) WriteFixtures(string work, int flows, int pods)
     {
         var random = new Random(42);
