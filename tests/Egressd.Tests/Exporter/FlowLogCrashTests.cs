@@ -82,6 +82,8 @@ public sealed class FlowLogCrashTests(RabbitMqBroker broker)
         {
             Assert.True(await Eventually.TrueAsync(async () => Lines(flowLog, node) >= Flows && await broker.MessageCountAsync(Queue) == 0, TimeSpan.FromSeconds(120), TimeSpan.FromSeconds(1)),
                 $"the flow log never got every flow\n{last.Tail()}");
+            // The killed exporters may have written everything before this one even listens.
+            await last.WaitUntilAsync("/readyz", System.Net.HttpStatusCode.OK, TimeSpan.FromSeconds(60));
             var metrics = await last.GetStringAsync("/metrics");
             output?.WriteLine(string.Join('\n', metrics.Split('\n').Where(l => l.StartsWith("egressd_exporter_flow_log_", StringComparison.Ordinal))));
             await last.StopAsync();

@@ -125,8 +125,8 @@ public sealed class RemoteWriteTests
         // Without SendReceivedBytes: transmit bytes and packets only.
         Assert.Equal(["egressd_transmit_bytes_total", "egressd_transmit_packets_total"],
             request.Timeseries.Select(s => s.Labels.Single(l => l.Name == "__name__").Value).Order(StringComparer.Ordinal));
-        // Each retry waited: exponential from 50 ms, with jitter.
-        Assert.True(receiver.Requests.ElementAt(1).At - receiver.Requests.First().At >= TimeSpan.FromMilliseconds(10));
+        // How long each retry waited is Polly's exponential backoff with jitter, which may draw a
+        // first wait of almost nothing: not asserted here.
 
         // A 400 is the receiver refusing the data: retrying cannot help.
         var before = receiver.Requests.Count;
