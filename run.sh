@@ -179,17 +179,21 @@ ready() {
   exec 4<&-
   [[ $status == *" 200"* ]]
 }
+# Exits with egressd's own exit code once it has ended (the trap then finds nothing to stop).
+exit_with_egressd() {
+  set +e
+  wait "$pid"
+  local code=$?
+  set -e
+  pid=""
+  exit "$code"
+}
 # EGRESSD_READY_TIMEOUT: seconds to wait for /readyz (a broker that is slow to come, say).
 limit=$(( ${EGRESSD_READY_TIMEOUT:-60} * 10 ))
 waited=0
 until ready; do
   if ! kill -0 "$pid" 2> /dev/null; then
-    set +e
-    wait "$pid"
-    code=$?
-    set -e
-    pid=""
-    exit "$code"
+    exit_with_egressd
   fi
   if [ "$waited" -ge "$limit" ]; then
     broker=$(grep -o '"Message":"Connection Failed: [^"]*"' "$log" | tail -n 1 | sed 's/.*Connection Failed: //; s/"$//' || true)
@@ -230,9 +234,4 @@ if [ "$view" = off ] && [ "$demo" = 0 ]; then
   watcher=$!
 fi
 
-set +e
-wait "$pid"
-code=$?
-set -e
-pid=""
-exit "$code"
+exit_with_egressd

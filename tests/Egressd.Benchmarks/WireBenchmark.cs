@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Egressd.Contracts;
 using Egressd.Shared.Wire;
+using Egressd.Tests.Samples;
 using MassTransit.Serialization;
 
 namespace Egressd.Benchmarks;
@@ -59,39 +60,10 @@ internal static class WireBenchmark
         Console.WriteLine($"| {name} | {body.Length / 5000.0:F1} | {encodeNs:F0} | {decodeNs:F0} |");
     }
 
-    /// <summary>One node's part: 50 pods to 2,000 destinations, half in the cluster (a fifth through services), half outside with names.</summary>
+    /// <summary>One node's part of a busy window (<see cref="NodeWindowSample"/>).</summary>
     internal static FlowBatchEnriched Sample(int count)
     {
-        var random = new Random(7);
-        var pods = Enumerable.Range(0, 50).Select(i => new FlowEndpoint { Pod = $"web-{i}", Namespace = "shop", Node = "node-a", Zone = "zone-a", Region = "region-1", WorkloadKind = "Deployment", WorkloadName = "web" }).ToArray();
-        var peers = Enumerable.Range(0, 1000).Select(i => new FlowEndpoint { Pod = $"db-{i}", Namespace = "data", Node = $"node-{i % 40}", Zone = $"zone-{i % 3}", Region = "region-1", WorkloadKind = "StatefulSet", WorkloadName = "db" }).ToArray();
-        var flows = new EnrichedFlow[count];
-        for (var i = 0; i < count; i++)
-        {
-            var source = random.Next(pods.Length);
-            var peer = random.Next(2000);
-            var inCluster = peer < 1000;
-            flows[i] = new EnrichedFlow
-            {
-                Flow = new FlowRecord
-                {
-                    SourceIp = IpAddr.FromV4((uint)((10 << 24) | (244 << 16) | (1 << 8) | (source + 10))),
-                    DestinationIp = IpAddr.FromV4(inCluster ? (uint)((10 << 24) | (244 << 16) | ((2 + (peer / 250)) << 8) | (peer % 250)) : (uint)((198 << 24) | (18 << 16) | ((peer / 250) << 8) | (peer % 250))),
-                    OriginalDestinationIp = inCluster && peer % 5 == 0 ? IpAddr.FromV4((uint)((10 << 24) | (96 << 16) | (peer % 200))) : null,
-                    Protocol = peer % 10 == 0 ? 17 : 6,
-                    TxBytes = (ulong)random.Next(100, 200_000),
-                    RxBytes = (ulong)random.Next(100, 2_000_000),
-                    TxPackets = (ulong)random.Next(1, 200),
-                    RxPackets = (ulong)random.Next(1, 2000),
-                },
-                Source = pods[source],
-                Destination = inCluster ? peers[peer] : FlowEndpoint.Unknown,
-                DestinationService = inCluster && peer % 5 == 0 ? $"data/db-{peer % 200}" : null,
-                DestinationDnsName = inCluster ? null : $"host{peer}.example.com",
-                TrafficClass = inCluster ? TrafficClass.CrossZone : TrafficClass.Internet,
-            };
-        }
-
+        var flows = NodeWindowSample.Flows(count);
         return new FlowBatchEnriched
         {
             Id = new BatchId { Node = "node-a", BootId = "bench", Window = 1, Part = 0, PartCount = 1 },

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Egressd.Contracts;
 using Egressd.Shared.Wire;
 using Egressd.Tests.Infrastructure;
+using Egressd.Tests.Samples;
 using MassTransit.Serialization;
 
 namespace Egressd.Tests.Contracts;
@@ -73,38 +74,7 @@ public sealed class FlowWireTests
     [Fact]
     public void A_node_window_is_at_most_24_bytes_a_flow_collected_and_64_enriched()
     {
-        // One node's part: 50 pods talking to 2,000 destinations (half in the cluster, a fifth
-        // through services, the rest outside with DNS names), counters of a busy 5 s window.
-        var random = new Random(7);
-        var pods = Enumerable.Range(0, 50).Select(i => new FlowEndpoint { Pod = $"web-{i}", Namespace = "shop", Node = "node-a", Zone = "zone-a", Region = "region-1", WorkloadKind = "Deployment", WorkloadName = "web" }).ToArray();
-        var peers = Enumerable.Range(0, 1000).Select(i => new FlowEndpoint { Pod = $"db-{i}", Namespace = "data", Node = $"node-{i % 40}", Zone = $"zone-{i % 3}", Region = "region-1", WorkloadKind = "StatefulSet", WorkloadName = "db" }).ToArray();
-        var flows = new EnrichedFlow[5000];
-        for (var i = 0; i < flows.Length; i++)
-        {
-            var source = random.Next(pods.Length);
-            var peer = random.Next(2000);
-            var inCluster = peer < 1000;
-            flows[i] = new EnrichedFlow
-            {
-                Flow = new FlowRecord
-                {
-                    SourceIp = IpAddr.Parse($"10.244.1.{source + 10}"),
-                    DestinationIp = IpAddr.Parse(inCluster ? $"10.244.{2 + (peer / 250)}.{peer % 250}" : $"198.18.{peer / 250}.{peer % 250}"),
-                    OriginalDestinationIp = inCluster && peer % 5 == 0 ? IpAddr.Parse($"10.96.0.{peer % 200}") : null,
-                    Protocol = peer % 10 == 0 ? 17 : 6,
-                    TxBytes = (ulong)random.Next(100, 200_000),
-                    RxBytes = (ulong)random.Next(100, 2_000_000),
-                    TxPackets = (ulong)random.Next(1, 200),
-                    RxPackets = (ulong)random.Next(1, 2000),
-                },
-                Source = pods[source],
-                Destination = inCluster ? peers[peer] : FlowEndpoint.Unknown,
-                DestinationService = inCluster && peer % 5 == 0 ? $"data/db-{peer % 200}" : null,
-                DestinationDnsName = inCluster ? null : $"host{peer}.example.com",
-                TrafficClass = inCluster ? TrafficClass.CrossZone : TrafficClass.Internet,
-            };
-        }
-
+        var flows = NodeWindowSample.Flows(5000);
         var enriched = ContractSnapshotTests.Enriched with { Flows = flows };
         var collected = ContractSnapshotTests.Collected with { Flows = [.. flows.Select(f => f.Flow)], DnsAnswers = [] };
         var collectedBytes = FlowWire.Encode(collected).Length / (double)flows.Length;

@@ -15,17 +15,15 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
     {
         await broker.PurgeAsync(FlowBatchCollectedConsumerDefinition.Queue, "egressd-exporter-flow-log");
         var bus = await broker.BusSettingsAsync();
-        var node = "e2e-" + Guid.NewGuid().ToString("N")[..8];
-        var flowLog = Path.Combine(Path.GetTempPath(), $"egressd-{node}.jsonl");
+        var (node, flowLog) = NewNode("e2e");
         var fixture = await FlowLogFile.SampleAsync();
 
         await using var exporter = StartExporter(bus, flowLog);
         await using var enricher = StartEnricher(bus);
-        await exporter.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
-        await enricher.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+        await ReadyAsync(exporter, enricher);
 
         await using var collector = StartCollector(bus, node, "00:00:00.300");
-        await collector.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+        await ReadyAsync(collector);
 
         Assert.True(await Eventually.TrueAsync(() => FlowLogFile.Read(flowLog, node).Count >= fixture.Flows.Count, TimeSpan.FromSeconds(60)),
             $"the fixture's flows never reached the exporter\n{collector.Tail()}\n{enricher.Tail()}\n{exporter.Tail()}");
@@ -44,8 +42,7 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
         await using var proxy = new TcpProxy(target.Host, target.Port);
         var bus = await broker.BusSettingsAsync(portOverride: proxy.Port);
         bus["Logging:LogLevel:Egressd"] = "Debug";
-        var node = "late-" + Guid.NewGuid().ToString("N")[..8];
-        var flowLog = Path.Combine(Path.GetTempPath(), $"egressd-{node}.jsonl");
+        var (node, flowLog) = NewNode("late");
         var fixture = await FlowLogFile.SampleAsync();
 
         await using var exporter = StartExporter(bus, flowLog);
@@ -87,12 +84,11 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
         await broker.DeleteQueueAsync("egressd-exporter-prometheus");
         var bus = await broker.BusSettingsAsync();
         bus["Logging:LogLevel:Egressd"] = "Debug";
-        var node = "first-" + Guid.NewGuid().ToString("N")[..8];
-        var flowLog = Path.Combine(Path.GetTempPath(), $"egressd-{node}.jsonl");
+        var (node, flowLog) = NewNode("first");
         var fixture = await FlowLogFile.SampleAsync();
 
         await using var enricher = StartEnricher(bus);
-        await enricher.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+        await ReadyAsync(enricher);
         await using var collector = StartCollector(bus, node, "00:00:00.300");
         Assert.True(await Eventually.TrueAsync(() => collector.Output.Any(l => l.Contains("\"EventId\":2003", StringComparison.Ordinal)), StartTimeout),
             "the collector never published its window\n" + collector.Tail());
@@ -115,18 +111,16 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
     {
         await broker.PurgeAsync(FlowBatchCollectedConsumerDefinition.Queue, "egressd-exporter-flow-log");
         var bus = await broker.BusSettingsAsync();
-        var node = "term-" + Guid.NewGuid().ToString("N")[..8];
-        var flowLog = Path.Combine(Path.GetTempPath(), $"egressd-{node}.jsonl");
+        var (node, flowLog) = NewNode("term");
         var fixture = await FlowLogFile.SampleAsync();
 
         await using var exporter = StartExporter(bus, flowLog);
         await using var enricher = StartEnricher(bus);
-        await exporter.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
-        await enricher.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+        await ReadyAsync(exporter, enricher);
 
         // A read interval far longer than the test: the only window is the one taken at shutdown.
         await using var collector = StartCollector(bus, node, "01:00:00");
-        await collector.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+        await ReadyAsync(collector);
         Assert.Empty(FlowLogFile.Read(flowLog, node));
 
         await collector.StopAsync();
@@ -136,6 +130,21 @@ public sealed class RabbitMqProcessesTests(RabbitMqBroker broker)
             "the window taken at shutdown never arrived\n" + collector.Tail());
         FlowLogFile.AssertDeliveredOnce(FlowLogFile.Read(flowLog, node), fixture, node);
         File.Delete(flowLog);
+    }
+
+    /// <summary>A node name of the test's own, and its flow log.</summary>
+    private static (string Node, string FlowLog) NewNode(string prefix)
+    {
+        var node = prefix + "-" + Guid.NewGuid().ToString("N")[..8];
+        return (node, Path.Combine(Path.GetTempPath(), $"egressd-{node}.jsonl"));
+    }
+
+    private static async Task ReadyAsync(params ServiceProcess[] services)
+    {
+        foreach (var service in services)
+        {
+            await service.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+        }
     }
 
     private static ServiceProcess StartExporter(Dictionary<string, string?> bus, string flowLog) =>
