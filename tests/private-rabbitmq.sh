@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # A throwaway RabbitMQ broker for tests and benchmarks: its own data directory, node name and
 # free ports, so it never touches a broker the machine already runs.
-#   tests/private-rabbitmq.sh start DIR   starts one, prints its amqp:// address
+#   tests/private-rabbitmq.sh start DIR [PLUGINS]
+#                                         starts one, prints its amqp:// address; PLUGINS is the
+#                                         comma-separated plugin list (default: the consistent-hash
+#                                         exchange, which the Prometheus sink's shards use)
 #   tests/private-rabbitmq.sh stop DIR    stops it and removes DIR
 # For fault tests, keeping DIR (data, ports, node name) so the same broker comes back:
 #   tests/private-rabbitmq.sh kill DIR    SIGKILL, as a node failure ends it
@@ -64,7 +67,7 @@ case "$cmd" in
     port=$(free_port)
     dist=$(free_port)
     name="egressd-test-$port@localhost"
-    echo '[].' > "$dir/plugins"
+    echo "[${3-rabbitmq_consistent_hash_exchange}]." > "$dir/plugins"
     # The Erlang cookie lives in HOME; a private HOME keeps this broker's apart from any other.
     cat > "$dir/env" <<ENV
 export HOME="$dir"

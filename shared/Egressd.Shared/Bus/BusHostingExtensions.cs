@@ -43,6 +43,12 @@ public static partial class BusHostingExtensions
 
             x.AddConfigureEndpointsCallback((context, name, endpoint) =>
             {
+                if (name.StartsWith(BusEndpoints.TemporaryPrefix, StringComparison.Ordinal))
+                {
+                    // A process's own queue (auto-deleted with it): no quorum, no dead-letter queue to outlive it.
+                    return;
+                }
+
                 var options = context.GetRequiredService<IOptions<BusOptions>>().Value;
                 // A returned mandatory publish means the next hop's queue is not bound yet (its
                 // service has never started on this broker). Wait that out for minutes rather than

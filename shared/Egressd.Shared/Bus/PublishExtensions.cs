@@ -26,6 +26,9 @@ public static class PublishExtensions
                 context.Serializer = FlowWireSerializer.Instance;
                 context.MessageId = messageId;
                 context.Mandatory = true;
+                // Keyed by node, so a consistent-hash exchange (the Prometheus sink's shards)
+                // sends every batch of one node to the same shard; fanout exchanges ignore it.
+                context.TrySetRoutingKey(id.Node);
             }, timeoutSource.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

@@ -22,10 +22,12 @@ internal sealed class PrivateBroker : IAsyncDisposable
 
     public Uri Address { get; }
 
-    public static async Task<PrivateBroker> StartAsync(string prefix = "egressd-fault-rabbitmq-")
+    /// <param name="prefix">The data directory's name prefix.</param>
+    /// <param name="plugins">Comma-separated plugins to enable; by default the consistent-hash exchange, as the chart's brokers have.</param>
+    public static async Task<PrivateBroker> StartAsync(string prefix = "egressd-fault-rabbitmq-", string plugins = "rabbitmq_consistent_hash_exchange")
     {
         var directory = Directory.CreateTempSubdirectory(prefix).FullName;
-        var address = (await Task.Run(() => Script("start", directory))).Trim();
+        var address = (await Task.Run(() => Shell.Run(Repo.Path("tests", "private-rabbitmq.sh"), "start", directory, plugins))).Trim();
         return new PrivateBroker(directory, new Uri(address));
     }
 

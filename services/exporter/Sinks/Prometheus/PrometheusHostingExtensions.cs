@@ -1,4 +1,6 @@
 using Egressd.Exporter.Sinks.Prometheus.RemoteWrite;
+using Egressd.Exporter.Sinks.Prometheus.Sharding;
+using Egressd.Shared.Bus;
 using Egressd.Shared.Hosting;
 using Egressd.Shared.Network;
 using MassTransit;
@@ -10,13 +12,35 @@ namespace Egressd.Exporter.Sinks.Prometheus;
 
 internal static class PrometheusHostingExtensions
 {
-    /// <summary>The sink's consumer, on its own queue, when the sink is enabled.</summary>
+    /// <summary>
+    /// The sink's consumer, when the sink is enabled: on its own queue, or with shards on the shard
+    /// queues this replica holds, which <see cref="ShardCoordinator"/> connects and lets go.
+    /// </summary>
     public static void AddPrometheusSinkConsumer(this IBusRegistrationConfigurator bus, IConfiguration configuration)
     {
-        if (configuration.Settings<PrometheusOptions>(PrometheusOptions.Section).Enabled)
+        var settings = configuration.Settings<PrometheusOptions>(PrometheusOptions.Section);
+        if (!settings.Enabled)
+        {
+            return;
+        }
+
+        if (settings.Shards <= 1)
         {
             bus.AddConsumer<FlowSinkConsumer<PrometheusSink>, FlowSinkConsumerDefinition<PrometheusSink>>();
+            return;
         }
+
+        // Unique per process: a restarted replica is a new one, and the old name simply goes silent.
+        var replica = $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
+        bus.AddConsumer<FlowSinkConsumer<PrometheusSink>>().ExcludeFromConfigureEndpoints();
+        bus.AddConsumer<ShardHeartbeatConsumer>().Endpoint(e =>
+        {
+            // Every replica hears every heartbeat on a queue of its own that goes when it goes.
+            e.Name = BusEndpoints.TemporaryPrefix + "exporter-" + replica;
+            e.Temporary = true;
+        });
+        bus.AddSingleton(sp => new ShardMembership(replica, sp.GetRequiredService<TimeProvider>()));
+        bus.AddHostedService<ShardCoordinator>();
     }
 
     /// <summary>The sink, its store, its part of <c>/metrics</c>, series expiry and, when enabled, remote write.</summary>

@@ -25,6 +25,17 @@ public sealed class PrometheusOptions
     /// <summary>Most label sets kept at once; flows that would need another are counted as refused.</summary>
     public int MaxSeries { get; set; } = 200_000;
 
+    /// <summary>
+    /// Shard queues the sink's batches are split over (RabbitMQ only). 1: one queue, one active
+    /// replica, the others standing by. More: every replica takes an even share of the shards and
+    /// holds only its share's series; a node's batches always go to the same shard. Every replica
+    /// needs the same value.
+    /// </summary>
+    public int Shards { get; set; } = 1;
+
+    /// <summary>With <see cref="Shards"/> above 1: how long a replica may go unheard before the others take its shards.</summary>
+    public TimeSpan ShardTakeover { get; set; } = TimeSpan.FromSeconds(20);
+
     /// <summary>The labels of every flow series, sorted by name (validated options only).</summary>
     internal IReadOnlyList<string> ResolveLabels()
     {

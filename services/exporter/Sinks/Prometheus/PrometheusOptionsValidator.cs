@@ -1,12 +1,15 @@
 using System.Text.RegularExpressions;
+using Egressd.Shared.Bus;
 using Egressd.Shared.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Egressd.Exporter.Sinks.Prometheus;
 
-internal sealed partial class PrometheusOptionsValidator : IValidateOptions<PrometheusOptions>
+internal sealed partial class PrometheusOptionsValidator(IOptions<BusOptions> bus) : IValidateOptions<PrometheusOptions>
 {
     private const string Prefix = PrometheusOptions.Section;
+
+    private const int MaxShards = 256;
 
     public ValidateOptionsResult Validate(string? optionsName, PrometheusOptions options)
     {
@@ -36,6 +39,16 @@ internal sealed partial class PrometheusOptionsValidator : IValidateOptions<Prom
         }
 
         DurationSetting.Validate(options.IdleTimeout, $"{Prefix}:IdleTimeout", TimeSpan.FromSeconds(1), TimeSpan.FromDays(7), errors);
+        if (options.Shards is < 1 or > MaxShards)
+        {
+            errors.Add($"{Prefix}:Shards must be between 1 and {MaxShards} (got {options.Shards})");
+        }
+        else if (options.Shards > 1 && bus.Value.Transport != BusTransport.RabbitMq)
+        {
+            errors.Add($"{Prefix}:Shards above 1 needs Egressd:Bus:Transport=RabbitMq: shards split the sink between replicas, and the in-memory bus has one");
+        }
+
+        DurationSetting.Validate(options.ShardTakeover, $"{Prefix}:ShardTakeover", TimeSpan.FromSeconds(4), TimeSpan.FromMinutes(10), errors);
         if (options.MaxSeries < 1)
         {
             errors.Add($"{Prefix}:MaxSeries must be at least 1 (got {options.MaxSeries})");

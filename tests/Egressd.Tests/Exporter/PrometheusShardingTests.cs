@@ -1,0 +1,116 @@
+using System.Net;
+using Egressd.Exporter.Sinks.Prometheus.Sharding;
+using Egressd.Shared.Bus;
+using Egressd.Tests.Infrastructure;
+using MassTransit;
+using static Egressd.Tests.Infrastructure.EnrichedBatches;
+
+namespace Egressd.Tests.Exporter;
+
+/// <summary>The Prometheus sink split over two exporter processes on a real RabbitMQ (a broker of the test's own).</summary>
+public sealed class PrometheusShardingTests
+{
+    private const int Shards = 8;
+    private const int Nodes = 32;
+    private const ulong BytesPerFlow = 1000;
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task Two_replicas_split_the_series_exactly_and_the_survivor_takes_the_share_of_one_killed()
+    {
+        await using var broker = await PrivateBroker.StartAsync("egressd-shard-rabbitmq-");
+        var settings = broker.BusSettings();
+        settings["Egressd:Exporter:FlowLog:Enabled"] = "false";
+        settings["Egressd:Exporter:Prometheus:Shards"] = Shards.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["Egressd:Exporter:Prometheus:ShardTakeover"] = "00:00:04";
+        var dll = Repo.ServiceDll("exporter", "Egressd.Exporter");
+        await using var first = ServiceProcess.Start("exporter-1", dll, settings);
+        await using var second = ServiceProcess.Start("exporter-2", dll, settings);
+        foreach (var exporter in new[] { first, second })
+        {
+            await exporter.WaitUntilAsync("/readyz", HttpStatusCode.OK, TimeSpan.FromSeconds(60));
+        }
+
+        // Both have heard each other and hold half the shards each.
+        foreach (var exporter in new[] { first, second })
+        {
+            var text = "";
+            Assert.True(await Eventually.TrueAsync(async () =>
+            {
+                text = await exporter.GetStringAsync("/metrics");
+                return Exposition.Value(text, "egressd_exporter_prometheus_replicas") == 2
+                    && Exposition.Value(text, "egressd_exporter_prometheus_shards_held") == Shards / 2;
+            }, TimeSpan.FromSeconds(60)), $"the replicas never split the shards\n{text}\n{first.Tail()}\n{second.Tail()}");
+        }
+
+        // Batches from many nodes, published as the enricher does (keyed by node).
+        await using var publisher = await InProcessHost.StartAsync("egressd-enricher", b => b.AddEgressdBus(_ => { }), settings);
+        var bus = publisher.Services.GetRequiredService<IBus>();
+        var ns = "shard-" + Guid.NewGuid().ToString("N")[..8];
+        var boot = Guid.NewGuid().ToString("N");
+        async Task PublishWindowsAsync(int from, int to)
+        {
+            for (var window = from; window <= to; window++)
+            {
+                for (var node = 0; node < Nodes; node++)
+                {
+                    await bus.PublishAsync(Batch($"node-{node}", boot, window, PodFlow(ns, $"web-{node}", "db", "db-0", txBytes: BytesPerFlow)));
+                }
+            }
+        }
+
+        async Task<IReadOnlyList<PromSample>> SeriesAsync(ServiceProcess exporter) =>
+            Exposition.Samples(await exporter.GetStringAsync("/metrics"), "egressd_transmit_bytes_total")
+                .Where(s => s.Labels.GetValueOrDefault("src_namespace") == ns).ToList();
+
+        await PublishWindowsAsync(1, 3);
+        const double Phase1 = Nodes * 3 * BytesPerFlow;
+        IReadOnlyList<PromSample> a = [], b = [];
+        Assert.True(await Eventually.TrueAsync(async () =>
+        {
+            (a, b) = (await SeriesAsync(first), await SeriesAsync(second));
+            return a.Sum(s => s.Value) + b.Sum(s => s.Value) >= Phase1;
+        }, TimeSpan.FromSeconds(60)), $"the batches were never all counted\n{first.Tail()}\n{second.Tail()}");
+
+        // Exact, spread over both, and no series held by two replicas: each node's batches go to one shard.
+        Assert.Equal(Phase1, a.Sum(s => s.Value) + b.Sum(s => s.Value));
+        Assert.NotEmpty(a);
+        Assert.NotEmpty(b);
+        Assert.Empty(a.Select(s => s.Labels["src_pod"]).Intersect(b.Select(s => s.Labels["src_pod"])));
+        Assert.Equal(Nodes, a.Count + b.Count);
+        var secondBefore = b.Sum(s => s.Value);
+        var firstBefore = a.Sum(s => s.Value);
+
+        // One replica dies outright; what comes next, its shards included, is counted by the other.
+        await second.KillAsync();
+        await PublishWindowsAsync(4, 5);
+        const double Phase2 = Nodes * 2 * BytesPerFlow;
+        Assert.True(await Eventually.TrueAsync(async () => (await SeriesAsync(first)).Sum(s => s.Value) >= firstBefore + Phase2, TimeSpan.FromSeconds(60)),
+            $"the survivor never took the killed replica's shards\n{first.Tail()}");
+        var firstAfter = (await SeriesAsync(first)).Sum(s => s.Value);
+        Assert.Equal(firstBefore + Phase2, firstAfter);
+        Assert.Equal(Phase1 + Phase2, firstAfter + secondBefore);
+        var metrics = await first.GetStringAsync("/metrics");
+        Assert.Equal(Shards, Exposition.Value(metrics, "egressd_exporter_prometheus_shards_held"));
+        Assert.Equal(1, Exposition.Value(metrics, "egressd_exporter_prometheus_replicas"));
+        for (var shard = 0; shard < Shards; shard++)
+        {
+            Assert.Equal(0, await broker.MessageCountAsync(PrometheusShards.Queue(shard)));
+            Assert.True(await broker.MessageCountAsync(PrometheusShards.Queue(shard) + "_error") <= 0, $"a batch of shard {shard} went to the error queue");
+        }
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task A_broker_without_the_consistent_hash_exchange_stops_a_sharded_exporter_with_one_line()
+    {
+        await using var broker = await PrivateBroker.StartAsync("egressd-shard-rabbitmq-", plugins: "");
+        var settings = broker.BusSettings();
+        settings["Egressd:Exporter:FlowLog:Enabled"] = "false";
+        settings["Egressd:Exporter:Prometheus:Shards"] = "2";
+        await using var exporter = ServiceProcess.Start("exporter", Repo.ServiceDll("exporter", "Egressd.Exporter"), settings);
+
+        Assert.NotEqual(0, await exporter.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("needs the broker's consistent-hash exchange, which it lacks: run 'rabbitmq-plugins enable rabbitmq_consistent_hash_exchange'", exporter.Tail(), StringComparison.Ordinal);
+    }
+}
