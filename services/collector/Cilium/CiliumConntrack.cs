@@ -68,6 +68,19 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
         this.clock = clock;
     }
 
+    /// <summary>
+    /// Starts from the layout a previous process had told (from its restart checkpoint), so the
+    /// first read after a restart reads the checkpoint's entries the way their counters were
+    /// saved, even before an inbound entry tells the layout again. A setting other than Auto wins.
+    /// </summary>
+    public void Seed(CiliumCounterLayout layout)
+    {
+        if (configured == CiliumCounterLayout.Auto && Layout == CiliumCounterLayout.Auto)
+        {
+            Layout = layout;
+        }
+    }
+
     /// <summary>True where Cilium's maps live under <paramref name="bpfRoot"/>: how egressd recognises a Cilium node.</summary>
     public static bool IsPresent(string bpfRoot) => Directory.Exists(Path.Combine(bpfRoot, GlobalsDirectory));
 
