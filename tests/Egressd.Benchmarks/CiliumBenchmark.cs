@@ -88,6 +88,53 @@ internal static class CiliumBenchmark
             Console.WriteLine($"| map read (bpf(2) + decode to entries) | {rb * 1000:F1} ms ({rb * 1e6 / entries:F2} µs/entry) | {rk * 1000:F1} ms ({rk * 1e6 / entries:F2} µs/entry) | {rk / rb:F1} |");
             Console.WriteLine($"| collector read cycle (read + reduce + freeze) | {cb * 1000:F1} ms | {ck * 1000:F1} ms | {ck / cb:F1} |");
             Console.WriteLine($"| allocated per entry per cycle | {Measure.Median(allocBatch):F2} B | {Measure.Median(allocPerKey):F2} B | |");
+
+            // Where the batched read's time goes: the same map read with chunks of other sizes
+            // (fewer syscalls), and an empty map of the same size (the kernel's walk of every
+            // bucket, with nothing to copy or decode), interleaved with the full read.
+            var empty = BpfSyscall.CreateMap(BpfSyscall.MapTypeLruHash, CiliumCtMap.KeySizeV4, CiliumCtMap.ValueSize, Slots, "egb_empty");
+            try
+            {
+                var emptyPath = Path.Combine(root, "egb_empty");
+                BpfSyscall.Pin(empty, emptyPath);
+                var emptyMap = new CiliumCtMap(emptyPath, ipv6: false);
+                var emptyPerKey = new CiliumCtMap(emptyPath, ipv6: false) { UseBatch = false };
+                int[] chunks = [1024, CiliumCtMap.DefaultChunkEntries, 16_384, 65_536];
+                var byChunk = chunks.ToDictionary(c => c, _ => new List<double>());
+                var walk = new List<double>();
+                var walkPerKey = new List<double>();
+                var map = batch.Maps[0];
+                for (var round = 0; round < Rounds; round++)
+                {
+                    foreach (var c in chunks)
+                    {
+                        map.ChunkEntries = c;
+                        byChunk[c].Add(Measure.Seconds(() => map.Read(noop)));
+                    }
+
+                    walk.Add(Measure.Seconds(() => emptyMap.Read(noop)));
+                    walkPerKey.Add(Measure.Seconds(() => emptyPerKey.Read(noop)));
+                }
+
+                map.ChunkEntries = CiliumCtMap.DefaultChunkEntries;
+                Console.WriteLine();
+                Console.WriteLine($"| bpf(2) only, batch lookup, by chunk size (median of {Rounds}) | time | µs/entry | syscalls |");
+                Console.WriteLine("| --- | --- | --- | --- |");
+                foreach (var c in chunks)
+                {
+                    var t = Measure.Median(byChunk[c]);
+                    Console.WriteLine($"| {c:N0} entries a call | {t * 1000:F1} ms | {t * 1e6 / entries:F2} | {(entries + c - 1) / c} |");
+                }
+
+                double e = Measure.Median(walk), ek = Measure.Median(walkPerKey);
+                Console.WriteLine($"| empty map of {Slots:N0} slots, batch lookup (the bucket walk alone) | {e * 1000:F1} ms | {e * 1e6 / entries:F2} (per live entry of the full map) | 1 |");
+                Console.WriteLine($"| empty map of {Slots:N0} slots, key by key | {ek * 1000:F1} ms | | 1 |");
+            }
+            finally
+            {
+                BpfSyscall.Close(empty);
+            }
+
             return 0;
         }
         finally
