@@ -23,6 +23,8 @@ internal static class CiliumBenchmark
     public static int Run(string[] args)
     {
         var entries = args.SkipWhile(a => a != "--entries").Skip(1).Select(int.Parse).FirstOrDefault(100_000);
+        // Every n-th entry inbound (--inbound-every 2: half), so the IN entries' twin check is paid too.
+        var inboundEvery = args.SkipWhile(a => a != "--inbound-every").Skip(1).Select(int.Parse).FirstOrDefault(0);
         var root = Directory.CreateTempSubdirectory("egb-bpffs-").FullName;
         Measure.Run("mount", "-t", "bpf", "bpf", root);
         var fd = -1;
@@ -33,8 +35,8 @@ internal static class CiliumBenchmark
             fd = BpfSyscall.CreateMap(BpfSyscall.MapTypeLruHash, CiliumCtMap.KeySizeV4, CiliumCtMap.ValueSize, Slots, "cilium_ct4_global");
             BpfSyscall.Pin(fd, Path.Combine(globals, "cilium_ct4_global"));
             var clock = new CiliumClock(CiliumClockSource.Ktime);
-            var fill = Measure.Seconds(() => Fill(fd, entries, clock.LifetimeIn(3600, CiliumClockSource.Ktime)));
-            Console.WriteLine($"Filled {entries:N0} entries into a {Slots:N0}-slot map in {fill:F2} s");
+            var fill = Measure.Seconds(() => Fill(fd, entries, clock.LifetimeIn(3600, CiliumClockSource.Ktime), inboundEvery));
+            Console.WriteLine($"Filled {entries:N0} entries ({(inboundEvery > 0 ? entries / inboundEvery : 0):N0} inbound) into a {Slots:N0}-slot map in {fill:F2} s");
 
             var batch = new CiliumConntrack(root, CiliumCounterLayout.Split, clock);
             var perKey = new CiliumConntrack(root, CiliumCounterLayout.Split, clock);
@@ -153,8 +155,8 @@ internal static class CiliumBenchmark
         reducer.Pending.Freeze("node", "boot", 1, FlowSource.Cilium, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, 5000);
     }
 
-    /// <summary>Outbound TCP entries of pods 10.x.y.z with separate counters that grow a little.</summary>
-    private static void Fill(int fd, int entries, uint lifetime)
+    /// <summary>TCP entries of pods 10.x.y.z (outbound, or every n-th inbound) with separate counters that grow a little.</summary>
+    private static void Fill(int fd, int entries, uint lifetime, int inboundEvery)
     {
         var key = new byte[CiliumCtMap.KeySizeV4];
         var value = new byte[CiliumCtMap.ValueSize];
@@ -165,7 +167,7 @@ internal static class CiliumBenchmark
             BinaryPrimitives.WriteUInt16BigEndian(key.AsSpan(8), 443);
             BinaryPrimitives.WriteUInt16BigEndian(key.AsSpan(10), (ushort)(1024 + (i % 60000)));
             key[12] = 6;
-            key[13] = 0;
+            key[13] = (byte)(inboundEvery > 0 && i % inboundEvery == 0 ? 1 : 0);
             BinaryPrimitives.WriteUInt64LittleEndian(value, 10);
             BinaryPrimitives.WriteUInt64LittleEndian(value.AsSpan(8), 5000);
             BinaryPrimitives.WriteUInt64LittleEndian(value.AsSpan(16), 12);

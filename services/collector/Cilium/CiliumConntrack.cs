@@ -46,8 +46,13 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
 
     private readonly CiliumClock clock;
     private readonly CiliumCounterLayout configured;
-    private readonly HashSet<TwinKey> outTuples = [];
+    // Every OUT tuple of the map being read, appended as read: a hash set of them cost more than
+    // the rest of decoding together (docs/BENCHMARKS.md). Twins are found after the read, from the
+    // IN side, which is looked up by a 64-bit fingerprint and then compared whole.
+    private readonly List<TwinKey> outTuples = [];
     private readonly List<Deferred> deferredIn = [];
+    private readonly Dictionary<ulong, int> inByFingerprint = [];
+    private readonly List<int> inOverflow = [];
     private IConntrackEntrySink? sink;
     private bool ipv6;
     private bool scanning;
@@ -150,9 +155,10 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
             MapsFound++;
             Decide();
 
+            MarkTwins();
             foreach (ref var d in CollectionsMarshal.AsSpan(deferredIn))
             {
-                if (outTuples.Contains(new TwinKey(d.Entry.Original)))
+                if (d.Twin)
                 {
                     TwinEntries++;
                     continue;
@@ -164,6 +170,43 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
         }
 
         sink = null;
+    }
+
+    /// <summary>Marks each deferred IN entry whose OUT twin (same original tuple) was read from the map.</summary>
+    private void MarkTwins()
+    {
+        if (deferredIn.Count == 0 || outTuples.Count == 0)
+        {
+            return;
+        }
+
+        inByFingerprint.Clear();
+        inOverflow.Clear();
+        var ins = CollectionsMarshal.AsSpan(deferredIn);
+        for (var i = 0; i < ins.Length; i++)
+        {
+            if (!inByFingerprint.TryAdd(new TwinKey(ins[i].Entry.Original).Fingerprint(), i))
+            {
+                // Two IN tuples with one fingerprint: rare enough to check by hand.
+                inOverflow.Add(i);
+            }
+        }
+
+        foreach (ref readonly var o in CollectionsMarshal.AsSpan(outTuples))
+        {
+            if (inByFingerprint.TryGetValue(o.Fingerprint(), out var i) && new TwinKey(ins[i].Entry.Original) == o)
+            {
+                ins[i].Twin = true;
+            }
+
+            foreach (var j in inOverflow)
+            {
+                if (new TwinKey(ins[j].Entry.Original) == o)
+                {
+                    ins[j].Twin = true;
+                }
+            }
+        }
     }
 
     private void Decide()
@@ -288,6 +331,25 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
             : this(t.Source, t.Destination, t.SourcePort, t.DestinationPort, t.Protocol)
         {
         }
+
+        public ulong Fingerprint()
+        {
+            var h = Mix(Source.Hi ^ 0x9E3779B97F4A7C15UL);
+            h = Mix(h ^ Source.Lo);
+            h = Mix(h ^ Destination.Hi);
+            h = Mix(h ^ Destination.Lo);
+            return Mix(h ^ SourcePort ^ ((ulong)DestinationPort << 16) ^ ((ulong)Protocol << 32));
+        }
+
+        // MurmurHash3's 64-bit finalizer.
+        private static ulong Mix(ulong k)
+        {
+            k ^= k >> 33;
+            k *= 0xFF51AFD7ED558CCDUL;
+            k ^= k >> 33;
+            k *= 0xC4CEB9FE1A85EC53UL;
+            return k ^ (k >> 33);
+        }
     }
 
     private struct Deferred(ConntrackEntry entry, ulong f0, ulong f1, ulong f2, ulong f3)
@@ -297,5 +359,6 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
         public readonly ulong F1 = f1;
         public readonly ulong F2 = f2;
         public readonly ulong F3 = f3;
+        public bool Twin;
     }
 }
