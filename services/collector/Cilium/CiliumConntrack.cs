@@ -25,8 +25,8 @@ namespace Egressd.Collector.Cilium;
 /// tx_packets, tx_bytes, where tx is what the local endpoint sent. From 1.16 (PR 31087) they are
 /// reserved0, backend_id, packets, bytes, one pair for both directions; since 1.18 offset 40 is
 /// reserved instead of ifindex, and the newest source overlays a NAT address on the first 16 bytes
-/// and a NAT port on offset 40 of egress (OUT) entries, never of IN ones. None of these changes the size, so the layout is a setting, or told apart
-/// by the entries: an IN entry is made by a received packet, which 1.14/1.15 count in rx_packets,
+/// and a NAT port on offset 40 of egress (OUT) entries, never of IN ones. None of these changes the
+/// size, so the layout is a setting, or told apart by the entries: an IN entry is made by a received packet, which 1.14/1.15 count in rx_packets,
 /// so a non-zero first field in any IN entry means separate counters; IN entries whose first two
 /// fields are zero mean combined ones.</item>
 /// </list>
@@ -302,8 +302,8 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
     /// <summary>
     /// Separate counters are the local endpoint's rx and tx, so they map to the connection's
     /// directions by the entry's flag. Combined ones cannot be split: they are carried as the
-    /// original direction's, and every batch says so (<see cref="CiliumFlowReader.CounterDirections"/>). While no IN entry has told the
-    /// layout (a node whose pods only open connections) an entry is read as combined, which for an
+    /// original direction's, and every batch says so (<see cref="CiliumFlowReader.CounterDirections"/>).
+    /// While no IN entry has told the layout (a node whose pods only open connections) an entry is read as combined, which for an
     /// OUT entry of either layout reads what it sent correctly and its replies as zero; once the
     /// layout is known the replies are counted from zero, so none are lost.
     /// </summary>
