@@ -96,7 +96,18 @@ public static class CollectorHostingExtensions
     {
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Egressd.Collector.Cilium");
         var conntrack = new CiliumConntrack(options.BpfRoot, options.CiliumCounters, new CiliumClock(options.CiliumClock));
-        var reader = new CiliumFlowReader(conntrack, CreateReducer(services, options, pending), logger);
+        var reducer = CreateReducer(services, options, pending);
+        // Before the first read, so every entry of it meets the restart rule.
+        var checkpoint = ConntrackCheckpoint.OpenForCilium(options.StateDirectory, options.BpfRoot, reducer, TimeProvider.System.GetUtcNow(), logger,
+            note: () => conntrack.Layout.ToString(),
+            onNote: saved =>
+            {
+                if (Enum.TryParse<CiliumCounterLayout>(saved, out var layout))
+                {
+                    conntrack.Seed(layout);
+                }
+            });
+        var reader = new CiliumFlowReader(conntrack, reducer, logger, checkpoint);
         reader.LogStart(options.BpfRoot, options.CiliumCounters, options.CiliumClock);
         return reader;
     }

@@ -23,6 +23,8 @@ internal static class CiliumBenchmark
     public static int Run(string[] args)
     {
         var entries = args.SkipWhile(a => a != "--entries").Skip(1).Select(int.Parse).FirstOrDefault(100_000);
+        // Every n-th entry inbound (--inbound-every 2: half), so the IN entries' twin check is paid too.
+        var inboundEvery = args.SkipWhile(a => a != "--inbound-every").Skip(1).Select(int.Parse).FirstOrDefault(0);
         var root = Directory.CreateTempSubdirectory("egb-bpffs-").FullName;
         Measure.Run("mount", "-t", "bpf", "bpf", root);
         var fd = -1;
@@ -33,8 +35,8 @@ internal static class CiliumBenchmark
             fd = BpfSyscall.CreateMap(BpfSyscall.MapTypeLruHash, CiliumCtMap.KeySizeV4, CiliumCtMap.ValueSize, Slots, "cilium_ct4_global");
             BpfSyscall.Pin(fd, Path.Combine(globals, "cilium_ct4_global"));
             var clock = new CiliumClock(CiliumClockSource.Ktime);
-            var fill = Measure.Seconds(() => Fill(fd, entries, clock.LifetimeIn(3600, CiliumClockSource.Ktime)));
-            Console.WriteLine($"Filled {entries:N0} entries into a {Slots:N0}-slot map in {fill:F2} s");
+            var fill = Measure.Seconds(() => Fill(fd, entries, clock.LifetimeIn(3600, CiliumClockSource.Ktime), inboundEvery));
+            Console.WriteLine($"Filled {entries:N0} entries ({(inboundEvery > 0 ? entries / inboundEvery : 0):N0} inbound) into a {Slots:N0}-slot map in {fill:F2} s");
 
             var batch = new CiliumConntrack(root, CiliumCounterLayout.Split, clock);
             var perKey = new CiliumConntrack(root, CiliumCounterLayout.Split, clock);
@@ -88,6 +90,53 @@ internal static class CiliumBenchmark
             Console.WriteLine($"| map read (bpf(2) + decode to entries) | {rb * 1000:F1} ms ({rb * 1e6 / entries:F2} µs/entry) | {rk * 1000:F1} ms ({rk * 1e6 / entries:F2} µs/entry) | {rk / rb:F1} |");
             Console.WriteLine($"| collector read cycle (read + reduce + freeze) | {cb * 1000:F1} ms | {ck * 1000:F1} ms | {ck / cb:F1} |");
             Console.WriteLine($"| allocated per entry per cycle | {Measure.Median(allocBatch):F2} B | {Measure.Median(allocPerKey):F2} B | |");
+
+            // Where the batched read's time goes: the same map read with chunks of other sizes
+            // (fewer syscalls), and an empty map of the same size (the kernel's walk of every
+            // bucket, with nothing to copy or decode), interleaved with the full read.
+            var empty = BpfSyscall.CreateMap(BpfSyscall.MapTypeLruHash, CiliumCtMap.KeySizeV4, CiliumCtMap.ValueSize, Slots, "egb_empty");
+            try
+            {
+                var emptyPath = Path.Combine(root, "egb_empty");
+                BpfSyscall.Pin(empty, emptyPath);
+                var emptyMap = new CiliumCtMap(emptyPath, ipv6: false);
+                var emptyPerKey = new CiliumCtMap(emptyPath, ipv6: false) { UseBatch = false };
+                int[] chunks = [1024, CiliumCtMap.DefaultChunkEntries, 16_384, 65_536];
+                var byChunk = chunks.ToDictionary(c => c, _ => new List<double>());
+                var walk = new List<double>();
+                var walkPerKey = new List<double>();
+                var map = batch.Maps[0];
+                for (var round = 0; round < Rounds; round++)
+                {
+                    foreach (var c in chunks)
+                    {
+                        map.ChunkEntries = c;
+                        byChunk[c].Add(Measure.Seconds(() => map.Read(noop)));
+                    }
+
+                    walk.Add(Measure.Seconds(() => emptyMap.Read(noop)));
+                    walkPerKey.Add(Measure.Seconds(() => emptyPerKey.Read(noop)));
+                }
+
+                map.ChunkEntries = CiliumCtMap.DefaultChunkEntries;
+                Console.WriteLine();
+                Console.WriteLine($"| bpf(2) only, batch lookup, by chunk size (median of {Rounds}) | time | µs/entry | syscalls |");
+                Console.WriteLine("| --- | --- | --- | --- |");
+                foreach (var c in chunks)
+                {
+                    var t = Measure.Median(byChunk[c]);
+                    Console.WriteLine($"| {c:N0} entries a call | {t * 1000:F1} ms | {t * 1e6 / entries:F2} | {(entries + c - 1) / c} |");
+                }
+
+                double e = Measure.Median(walk), ek = Measure.Median(walkPerKey);
+                Console.WriteLine($"| empty map of {Slots:N0} slots, batch lookup (the bucket walk alone) | {e * 1000:F1} ms | {e * 1e6 / entries:F2} (per live entry of the full map) | 1 |");
+                Console.WriteLine($"| empty map of {Slots:N0} slots, key by key | {ek * 1000:F1} ms | | 1 |");
+            }
+            finally
+            {
+                BpfSyscall.Close(empty);
+            }
+
             return 0;
         }
         finally
@@ -106,8 +155,8 @@ internal static class CiliumBenchmark
         reducer.Pending.Freeze("node", "boot", 1, FlowSource.Cilium, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, 5000);
     }
 
-    /// <summary>Outbound TCP entries of pods 10.x.y.z with separate counters that grow a little.</summary>
-    private static void Fill(int fd, int entries, uint lifetime)
+    /// <summary>TCP entries of pods 10.x.y.z (outbound, or every n-th inbound) with separate counters that grow a little.</summary>
+    private static void Fill(int fd, int entries, uint lifetime, int inboundEvery)
     {
         var key = new byte[CiliumCtMap.KeySizeV4];
         var value = new byte[CiliumCtMap.ValueSize];
@@ -118,7 +167,7 @@ internal static class CiliumBenchmark
             BinaryPrimitives.WriteUInt16BigEndian(key.AsSpan(8), 443);
             BinaryPrimitives.WriteUInt16BigEndian(key.AsSpan(10), (ushort)(1024 + (i % 60000)));
             key[12] = 6;
-            key[13] = 0;
+            key[13] = (byte)(inboundEvery > 0 && i % inboundEvery == 0 ? 1 : 0);
             BinaryPrimitives.WriteUInt64LittleEndian(value, 10);
             BinaryPrimitives.WriteUInt64LittleEndian(value.AsSpan(8), 5000);
             BinaryPrimitives.WriteUInt64LittleEndian(value.AsSpan(16), 12);

@@ -9,8 +9,9 @@ namespace Egressd.Collector.Cilium;
 /// <summary>
 /// Cilium's global conntrack maps (TCP and "any", IPv4 and IPv6) read as <see cref="ConntrackEntry"/>
 /// values, so the netfilter path's reducer, pod filter and grouping apply unchanged.
-/// <para>What Cilium's entries mean, checked against bpf/lib/common.h and pkg/maps/ctmap of 1.14
-/// to the newest release:</para>
+/// <para>What Cilium's entries mean, checked against copies of bpf/lib/common.h (struct ct_entry
+/// moved to bpf/lib/conntrack.h in the newest source) and pkg/maps/ctmap from 1.14 to the newest
+/// release, dated by the source's own "unused since" notes, not tag by tag (README, Cilium nodes):</para>
 /// <list type="bullet">
 /// <item>Key (<c>ipv4_ct_tuple</c> 14 bytes, <c>ipv6_ct_tuple</c> 38, packed): daddr, saddr, dport,
 /// sport, nexthdr, flags. The address fields are stored reversed (Cilium issue 21346, as egressd
@@ -24,8 +25,8 @@ namespace Egressd.Collector.Cilium;
 /// tx_packets, tx_bytes, where tx is what the local endpoint sent. From 1.16 (PR 31087) they are
 /// reserved0, backend_id, packets, bytes, one pair for both directions; since 1.18 offset 40 is
 /// reserved instead of ifindex, and the newest source overlays a NAT address on the first 16 bytes
-/// of egress entries. None of these changes the size, so the layout is a setting, or told apart
-/// by the entries: an IN entry is made by a received packet, which 1.14/1.15 count in rx_packets,
+/// and a NAT port on offset 40 of egress (OUT) entries, never of IN ones. None of these changes the
+/// size, so the layout is a setting, or told apart by the entries: an IN entry is made by a received packet, which 1.14/1.15 count in rx_packets,
 /// so a non-zero first field in any IN entry means separate counters; IN entries whose first two
 /// fields are zero mean combined ones.</item>
 /// </list>
@@ -45,8 +46,13 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
 
     private readonly CiliumClock clock;
     private readonly CiliumCounterLayout configured;
-    private readonly HashSet<TwinKey> outTuples = [];
+    // Every OUT tuple of the map being read, appended as read: a hash set of them cost more than
+    // the rest of decoding together (docs/BENCHMARKS.md). Twins are found after the read, from the
+    // IN side, which is looked up by a 64-bit fingerprint and then compared whole.
+    private readonly List<TwinKey> outTuples = [];
     private readonly List<Deferred> deferredIn = [];
+    private readonly Dictionary<ulong, int> inByFingerprint = [];
+    private readonly List<int> inOverflow = [];
     private IConntrackEntrySink? sink;
     private bool ipv6;
     private bool scanning;
@@ -66,6 +72,19 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
         configured = layout;
         Layout = layout;
         this.clock = clock;
+    }
+
+    /// <summary>
+    /// Starts from the layout a previous process had told (from its restart checkpoint), so the
+    /// first read after a restart reads the checkpoint's entries the way their counters were
+    /// saved, even before an inbound entry tells the layout again. A setting other than Auto wins.
+    /// </summary>
+    public void Seed(CiliumCounterLayout layout)
+    {
+        if (configured == CiliumCounterLayout.Auto && Layout == CiliumCounterLayout.Auto)
+        {
+            Layout = layout;
+        }
     }
 
     /// <summary>True where Cilium's maps live under <paramref name="bpfRoot"/>: how egressd recognises a Cilium node.</summary>
@@ -136,9 +155,10 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
             MapsFound++;
             Decide();
 
+            MarkTwins();
             foreach (ref var d in CollectionsMarshal.AsSpan(deferredIn))
             {
-                if (outTuples.Contains(new TwinKey(d.Entry.Original)))
+                if (d.Twin)
                 {
                     TwinEntries++;
                     continue;
@@ -150,6 +170,43 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
         }
 
         sink = null;
+    }
+
+    /// <summary>Marks each deferred IN entry whose OUT twin (same original tuple) was read from the map.</summary>
+    private void MarkTwins()
+    {
+        if (deferredIn.Count == 0 || outTuples.Count == 0)
+        {
+            return;
+        }
+
+        inByFingerprint.Clear();
+        inOverflow.Clear();
+        var ins = CollectionsMarshal.AsSpan(deferredIn);
+        for (var i = 0; i < ins.Length; i++)
+        {
+            if (!inByFingerprint.TryAdd(new TwinKey(ins[i].Entry.Original).Fingerprint(), i))
+            {
+                // Two IN tuples with one fingerprint: rare enough to check by hand.
+                inOverflow.Add(i);
+            }
+        }
+
+        foreach (ref readonly var o in CollectionsMarshal.AsSpan(outTuples))
+        {
+            if (inByFingerprint.TryGetValue(o.Fingerprint(), out var i) && new TwinKey(ins[i].Entry.Original) == o)
+            {
+                ins[i].Twin = true;
+            }
+
+            foreach (var j in inOverflow)
+            {
+                if (new TwinKey(ins[j].Entry.Original) == o)
+                {
+                    ins[j].Twin = true;
+                }
+            }
+        }
     }
 
     private void Decide()
@@ -245,8 +302,8 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
     /// <summary>
     /// Separate counters are the local endpoint's rx and tx, so they map to the connection's
     /// directions by the entry's flag. Combined ones cannot be split: they are carried as the
-    /// original direction's, and the startup log and README say so. While no IN entry has told the
-    /// layout (a node whose pods only open connections) an entry is read as combined, which for an
+    /// original direction's, and every batch says so (<see cref="CiliumFlowReader.CounterDirections"/>).
+    /// While no IN entry has told the layout (a node whose pods only open connections) an entry is read as combined, which for an
     /// OUT entry of either layout reads what it sent correctly and its replies as zero; once the
     /// layout is known the replies are counted from zero, so none are lost.
     /// </summary>
@@ -274,6 +331,25 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
             : this(t.Source, t.Destination, t.SourcePort, t.DestinationPort, t.Protocol)
         {
         }
+
+        public ulong Fingerprint()
+        {
+            var h = Mix(Source.Hi ^ 0x9E3779B97F4A7C15UL);
+            h = Mix(h ^ Source.Lo);
+            h = Mix(h ^ Destination.Hi);
+            h = Mix(h ^ Destination.Lo);
+            return Mix(h ^ SourcePort ^ ((ulong)DestinationPort << 16) ^ ((ulong)Protocol << 32));
+        }
+
+        // MurmurHash3's 64-bit finalizer.
+        private static ulong Mix(ulong k)
+        {
+            k ^= k >> 33;
+            k *= 0xFF51AFD7ED558CCDUL;
+            k ^= k >> 33;
+            k *= 0xC4CEB9FE1A85EC53UL;
+            return k ^ (k >> 33);
+        }
     }
 
     private struct Deferred(ConntrackEntry entry, ulong f0, ulong f1, ulong f2, ulong f3)
@@ -283,5 +359,6 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
         public readonly ulong F1 = f1;
         public readonly ulong F2 = f2;
         public readonly ulong F3 = f3;
+        public bool Twin;
     }
 }

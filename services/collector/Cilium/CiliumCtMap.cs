@@ -27,7 +27,12 @@ internal sealed unsafe class CiliumCtMap
 
     public const string SupportedValueSizes = "56";
 
-    private const int ChunkEntries = 4096;
+    /// <summary>
+    /// Entries a BPF_MAP_LOOKUP_BATCH call may return: 280 KiB of buffers a map. Larger chunks
+    /// save syscalls but not time (docs/BENCHMARKS.md: the kernel's walk of every hash bucket is
+    /// the cost, not the calls), so the buffers stay small.
+    /// </summary>
+    public const int DefaultChunkEntries = 4096;
 
     private readonly int keySize;
     private byte[] keys = [];
@@ -55,6 +60,9 @@ internal sealed unsafe class CiliumCtMap
 
     /// <summary>False once the kernel refused batch lookup; every read after that goes key by key.</summary>
     public bool UseBatch { get; set; } = true;
+
+    /// <summary>Entries a batch call may return (the benchmark compares sizes).</summary>
+    internal int ChunkEntries { get; set; } = DefaultChunkEntries;
 
     /// <summary>Called between two chunks of a read (tests remove the map there).</summary>
     internal Action? BetweenChunks { get; set; }
@@ -119,7 +127,7 @@ internal sealed unsafe class CiliumCtMap
     private void EnsureBuffers(int maxEntries)
     {
         var chunk = Math.Min(ChunkEntries, Math.Max(maxEntries, 1));
-        if (keys.Length < chunk * keySize)
+        if (keys.Length != chunk * keySize)
         {
             keys = GC.AllocateUninitializedArray<byte>(chunk * keySize, pinned: true);
             values = GC.AllocateUninitializedArray<byte>(chunk * ValueSize, pinned: true);

@@ -11,14 +11,29 @@ namespace Egressd.Collector.Cilium;
 /// between two reads is seen only if Cilium's garbage collector has not removed it yet.
 /// </summary>
 [SupportedOSPlatform("linux")]
-internal sealed partial class CiliumFlowReader(CiliumConntrack conntrack, ConntrackReducer reducer, ILogger logger) : IFlowReader
+internal sealed partial class CiliumFlowReader(CiliumConntrack conntrack, ConntrackReducer reducer, ILogger logger, IWindowCheckpoint? checkpoint = null) : IFlowReader
 {
+    private ulong lastUncounted;
+    private bool restartReported;
     private CiliumCounterLayout reportedLayout = CiliumCounterLayout.Auto;
     private bool reportedEmpty;
     private bool reportedFallback;
     private bool? countersSeen;
 
     public FlowSource Source => FlowSource.Cilium;
+
+    public IWindowCheckpoint? Checkpoint => checkpoint;
+
+    /// <summary>
+    /// Combined unless the entries have shown separate counters: while the layout is still unknown
+    /// (Auto, no inbound entry yet) an outbound entry's figure may be either layout's, and marking
+    /// it combined is the claim that is true of both. Asked when a window closes: deltas read
+    /// before the layout was known are what an outbound entry sent (separate) or its total
+    /// (combined), so the layout known at closing describes them too.
+    /// </summary>
+    public FlowCounterDirections CounterDirections => conntrack.Layout == CiliumCounterLayout.Split
+        ? FlowCounterDirections.Separate
+        : FlowCounterDirections.Combined;
 
     public ValueTask ReadAsync(CancellationToken cancellationToken)
     {
@@ -34,6 +49,15 @@ internal sealed partial class CiliumFlowReader(CiliumConntrack conntrack, Conntr
         ConntrackMetrics.Entries.Set(conntrack.Entries);
         ConntrackMetrics.ActiveEntries.Set(reducer.ActiveEntries);
         ConntrackMetrics.TrackedEntries.Set(reducer.TrackedEntries);
+        CollectorMetrics.RestartUncountedBytes.Inc(reducer.UncountedBytes - lastUncounted);
+        lastUncounted = reducer.UncountedBytes;
+        if (!restartReported)
+        {
+            var (continued, started, baseline) = reducer.RestartOutcome;
+            LogRestartOutcome(logger, continued, started, baseline, reducer.UncountedBytes);
+            restartReported = true;
+        }
+
         if (!reportedEmpty && conntrack.MapsFound == 0)
         {
             LogNoMaps(logger, Path.GetDirectoryName(conntrack.Maps[0].Path)!);
@@ -95,6 +119,10 @@ internal sealed partial class CiliumFlowReader(CiliumConntrack conntrack, Conntr
     [LoggerMessage(EventId = 2355, Level = LogLevel.Information,
         Message = "This kernel has no batch lookup for Cilium's maps (Linux 5.6+); reading them key by key")]
     private static partial void LogNoBatch(ILogger logger);
+
+    [LoggerMessage(EventId = 2357, Level = LogLevel.Information,
+        Message = "First read of Cilium's maps: {Continued} connections continue from the restart checkpoint, {Started} seen only since are counted from their start, {Baseline} are taken as they are now; the {Uncounted} bytes those carried before are not counted (egressd_collector_restart_uncounted_bytes_total). Cilium keeps no start time, so a connection opened while the collector restarted is among the last")]
+    private static partial void LogRestartOutcome(ILogger logger, int continued, int started, int baseline, ulong uncounted);
 
     [LoggerMessage(EventId = 2356, Level = LogLevel.Warning,
         Message = "All {Entries} Cilium conntrack entries have zero counters, so every flow reads zero: Cilium 1.16 and later count them only with the agent's conntrack accounting on (its ConntrackAccounting option)")]

@@ -9,10 +9,10 @@ using Egressd.Contracts;
 namespace Egressd.Collector.Conntrack;
 
 /// <summary>
-/// The netfilter reader's restart checkpoint, one file on the node: the per-entry counters of the
+/// A conntrack reader's restart checkpoint, one file on the node: the per-entry counters of the
 /// reducer as of a read after which no delta was pending, with the window parts not yet confirmed
-/// that carry the deltas up to that read. A restart in the same kernel boot and network namespace
-/// continues every entry from these counters and re-sends the parts with their own ids (sinks drop
+/// that carry the deltas up to that read. A restart in the same kernel boot and scope (the network
+/// namespace for netfilter; the bpf filesystem root for Cilium, whose maps are the node's) continues every entry from these counters and re-sends the parts with their own ids (sinks drop
 /// a copy they already applied), so a crash anywhere between read and confirm neither loses what
 /// live entries carried nor counts it twice. A small marker file records that every part of the
 /// last checkpoint was confirmed, so a restart does not send them again.
@@ -28,6 +28,10 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
 {
     public const string FileName = "conntrack.checkpoint";
     public const string ConfirmedFileName = "conntrack.confirmed";
+
+    /// <summary>Cilium's own files: a node switched between sources never reads the other's counters.</summary>
+    public const string CiliumFileName = "cilium.checkpoint";
+    public const string CiliumConfirmedFileName = "cilium.confirmed";
     private const string Magic = "EGDCKPT1";
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -38,17 +42,22 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
     private readonly string netnsId;
     private readonly ConntrackReducer reducer;
     private readonly ILogger logger;
+    private readonly Func<string>? note;
+    private readonly Action<string>? onNote;
     private string lastId = "";
 
-    private ConntrackCheckpoint(string directory, string bootId, string netnsId, ConntrackReducer reducer, ILogger logger)
+    private ConntrackCheckpoint(string directory, string fileName, string confirmedFileName, string bootId, string netnsId, ConntrackReducer reducer, ILogger logger,
+        Func<string>? note = null, Action<string>? onNote = null)
     {
         this.directory = directory;
-        path = Path.Combine(directory, FileName);
-        confirmedPath = Path.Combine(directory, ConfirmedFileName);
+        path = Path.Combine(directory, fileName);
+        confirmedPath = Path.Combine(directory, confirmedFileName);
         this.bootId = bootId;
         this.netnsId = netnsId;
         this.reducer = reducer;
         this.logger = logger;
+        this.note = note;
+        this.onNote = onNote;
     }
 
     public IReadOnlyList<FlowBatchCollected> Unconfirmed { get; private set; } = [];
@@ -74,10 +83,45 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
             return null;
         }
 
-        var checkpoint = new ConntrackCheckpoint(directory, bootId, netnsId, reducer, logger);
+        var checkpoint = new ConntrackCheckpoint(directory, FileName, ConfirmedFileName, bootId, netnsId, reducer, logger);
         checkpoint.Load(processStart);
         return checkpoint;
     }
+
+    /// <summary>
+    /// The same for Cilium's maps, which belong to the node, not to a network namespace: the scope is
+    /// the kernel boot and the bpf filesystem root (pinned maps last until deleted or reboot).
+    /// Entries are known by tuple and flags (Cilium keeps no id and no start time), so an entry
+    /// seen for the first time at the first read after a restart and missing from the checkpoint
+    /// is taken as a baseline, even when it opened during the restart: its bytes until then are
+    /// not counted (and are added to the uncounted total). <paramref name="note"/> is saved with
+    /// the counters and handed back to <paramref name="onNote"/> at load (the counter layout the
+    /// counters were read with).
+    /// </summary>
+    public static ConntrackCheckpoint? OpenForCilium(string directory, string bpfRoot, ConntrackReducer reducer, DateTimeOffset processStart, ILogger logger,
+        Func<string> note, Action<string> onNote)
+    {
+        string bootId;
+        try
+        {
+            bootId = File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim();
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogNoDirectory(logger, directory, ex.Message);
+            reducer.Restore(null, processStart);
+            return null;
+        }
+
+        var scope = "cilium " + Path.GetFullPath(bpfRoot);
+        var checkpoint = new ConntrackCheckpoint(directory, CiliumFileName, CiliumConfirmedFileName, bootId, scope, reducer, logger, note, onNote);
+        checkpoint.Load(processStart);
+        return checkpoint;
+    }
+
+    // The note rides in the scope's string after a newline, so netfilter's files keep their format.
+    private string Scope => note is null ? netnsId : netnsId + "\n" + note();
 
     public void Save(IReadOnlyList<FlowBatchCollected> unconfirmed)
     {
@@ -101,7 +145,7 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
                 {
                     writer.Write(Magic);
                     writer.Write(bootId);
-                    writer.Write(netnsId);
+                    writer.Write(Scope);
                     writer.Write(reducer.LastDumpStartNanos);
                     writer.Write(id);
                     writer.Write(unconfirmed.Count);
@@ -199,12 +243,13 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
             }
 
             var savedBoot = reader.ReadString();
-            var savedNetns = reader.ReadString();
+            var savedScope = reader.ReadString();
+            var savedNetns = note is null ? savedScope : savedScope.Split('\n')[0];
             var readAt = reader.ReadUInt64();
             var savedId = reader.ReadString();
             if (savedBoot != bootId || savedNetns != netnsId)
             {
-                LogOtherBoot(logger, path, savedBoot == bootId ? "network namespace" : "kernel boot");
+                LogOtherBoot(logger, path, savedBoot != bootId ? "kernel boot" : note is null ? "network namespace" : "bpf filesystem root");
                 reducer.Restore(null, processStart);
                 return;
             }
@@ -239,6 +284,11 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
             Unconfirmed = confirmed ? [] : parts;
             lastId = savedId;
             var readAtTime = DateTimeOffset.UnixEpoch.AddTicks((long)(readAt / 100));
+            if (onNote is not null && savedScope.IndexOf('\n') is var at and >= 0)
+            {
+                onNote(savedScope[(at + 1)..]);
+            }
+
             reducer.Restore(entries, readAtTime);
             LogLoaded(logger, path, entries.Count, readAtTime, Unconfirmed.Count);
         }

@@ -15,6 +15,8 @@ internal sealed class DnsAnsweringFlowReader(IFlowReader inner, DnsAnswerInbox i
 
     public IWindowCheckpoint? Checkpoint => inner.Checkpoint;
 
+    public FlowCounterDirections CounterDirections => inner.CounterDirections;
+
     public async ValueTask ReadAsync(CancellationToken cancellationToken)
     {
         try

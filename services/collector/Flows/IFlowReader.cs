@@ -13,6 +13,9 @@ public interface IFlowReader
 
     ValueTask ReadAsync(CancellationToken cancellationToken);
 
+    /// <summary>What the counters of the deltas read so far mean; asked when a window is closed.</summary>
+    FlowCounterDirections CounterDirections => FlowCounterDirections.Separate;
+
     /// <summary>The source's restart checkpoint, when it keeps per-entry counters a restart must continue from.</summary>
     IWindowCheckpoint? Checkpoint => null;
 }

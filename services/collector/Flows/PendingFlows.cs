@@ -103,9 +103,11 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
     /// <summary>
     /// Closes the pending deltas into one window, [<paramref name="start"/>, <paramref name="end"/>],
     /// cut into parts of at most <paramref name="maxFlowsPerPart"/> flows, and starts over empty.
+    /// <paramref name="directions"/> is what the source's counters mean (the reader's, as of now).
     /// </summary>
     public IReadOnlyList<FlowBatchCollected> Freeze(
-        string node, string bootId, long window, FlowSource source, DateTimeOffset start, DateTimeOffset end, int maxFlowsPerPart)
+        string node, string bootId, long window, FlowSource source, DateTimeOffset start, DateTimeOffset end, int maxFlowsPerPart,
+        FlowCounterDirections directions = FlowCounterDirections.Separate)
     {
         // One array for the whole window; parts are views of it, not copies.
         var records = new FlowRecord[flows.Count];
@@ -140,6 +142,7 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
                 WindowStart = start,
                 WindowEnd = end,
                 Source = source,
+                CounterDirections = directions,
                 Flows = new ArraySegment<FlowRecord>(records, part * maxFlowsPerPart, Math.Min(maxFlowsPerPart, records.Length - (part * maxFlowsPerPart))),
                 // Answers are per window, not per flow: the first part carries them.
                 DnsAnswers = part == 0 ? answers : [],

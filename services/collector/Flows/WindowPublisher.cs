@@ -122,7 +122,7 @@ internal sealed partial class WindowPublisher
             return;
         }
 
-        frozen.AddRange(pending.Freeze(node, BootId, ++window, reader.Source, pendingSince ?? lastRead, lastRead, maxFlowsPerPart));
+        frozen.AddRange(pending.Freeze(node, BootId, ++window, reader.Source, pendingSince ?? lastRead, lastRead, maxFlowsPerPart, reader.CounterDirections));
         pendingSince = null;
         foldWarned = false;
         Save();

@@ -44,6 +44,7 @@ internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPer
             WindowStart = batch.WindowStart,
             WindowEnd = batch.WindowEnd,
             Source = batch.Source,
+            CounterDirections = batch.CounterDirections,
             Flows = flows,
         };
     }

@@ -33,6 +33,7 @@ public static class FlowWire
             WindowStartUnixNanos = UnixNanos(batch.WindowStart),
             WindowEndUnixNanos = UnixNanos(batch.WindowEnd),
             Source = (V2.FlowSource)batch.Source,
+            CounterDirections = (V2.FlowCounterDirections)batch.CounterDirections,
             Flows = EncodeFlows(batch.Flows.Count, i => batch.Flows[i], addresses),
             Addresses = addresses.Build(),
         };
@@ -62,6 +63,7 @@ public static class FlowWire
             WindowStartUnixNanos = UnixNanos(batch.WindowStart),
             WindowEndUnixNanos = UnixNanos(batch.WindowEnd),
             Source = (V2.FlowSource)batch.Source,
+            CounterDirections = (V2.FlowCounterDirections)batch.CounterDirections,
             Flows = EncodeFlows(count, i => flows[i].Flow, addresses),
             Addresses = addresses.Build(),
         };
@@ -134,6 +136,7 @@ public static class FlowWire
             WindowStart = FromUnixNanos(message.WindowStartUnixNanos, "the window start"),
             WindowEnd = FromUnixNanos(message.WindowEndUnixNanos, "the window end"),
             Source = Decode(message.Source),
+            CounterDirections = Decode(message.CounterDirections),
             Flows = DecodeFlows(message.Flows, addresses),
             DnsAnswers = answers,
         };
@@ -201,6 +204,7 @@ public static class FlowWire
             WindowStart = FromUnixNanos(message.WindowStartUnixNanos, "the window start"),
             WindowEnd = FromUnixNanos(message.WindowEndUnixNanos, "the window end"),
             Source = Decode(message.Source),
+            CounterDirections = Decode(message.CounterDirections),
             Flows = flows,
         };
     }
@@ -342,6 +346,11 @@ public static class FlowWire
 
     private static FlowSource Decode(V2.FlowSource source) =>
         Enum.IsDefined((FlowSource)source) ? (FlowSource)source : throw Invalid($"flow source {(int)source} is not one this version knows");
+
+    private static FlowCounterDirections Decode(V2.FlowCounterDirections directions) =>
+        Enum.IsDefined((FlowCounterDirections)directions)
+            ? (FlowCounterDirections)directions
+            : throw Invalid($"counter directions {(int)directions} are not ones this version knows");
 
     private static long UnixNanos(DateTimeOffset time) => checked((time.UtcTicks - EpochTicks) * 100);
 

@@ -48,6 +48,7 @@ public sealed class ContractSnapshotTests
         WindowStart = Start,
         WindowEnd = Start.AddSeconds(5),
         Source = FlowSource.Cilium,
+        CounterDirections = FlowCounterDirections.Combined,
         Flows =
         [
             new EnrichedFlow
@@ -78,6 +79,20 @@ public sealed class ContractSnapshotTests
         var enriched = Roundtrip(Enriched);
         Assert.Equal(Enriched.Flows, enriched.Flows);
         Assert.Equal(Enriched.Source, enriched.Source);
+        Assert.Equal(FlowCounterDirections.Combined, enriched.CounterDirections);
+    }
+
+    [Fact]
+    public void Separate_counters_leave_the_body_as_it_was_and_a_body_without_the_field_means_separate()
+    {
+        // The collected sample has separate counters: its pinned body has no such field ...
+        var body = JsonSerializer.Serialize(Collected, SystemTextJsonMessageSerializer.Options);
+        Assert.DoesNotContain("counterDirections", body, StringComparison.Ordinal);
+        // ... and a body written before the field existed (the enriched sample without it) reads as separate.
+        var old = JsonNode.Parse(JsonSerializer.Serialize(Enriched, SystemTextJsonMessageSerializer.Options))!.AsObject();
+        Assert.True(old.Remove("counterDirections"));
+        var read = JsonSerializer.Deserialize<FlowBatchEnriched>(old.ToJsonString(), SystemTextJsonMessageSerializer.Options)!;
+        Assert.Equal(FlowCounterDirections.Separate, read.CounterDirections);
     }
 
     private static T Roundtrip<T>(T value) =>

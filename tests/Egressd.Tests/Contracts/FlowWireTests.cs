@@ -72,6 +72,23 @@ public sealed class FlowWireTests
     }
 
     [Fact]
+    public void Counter_directions_round_trip_separate_ones_cost_no_byte_and_unknown_ones_are_refused()
+    {
+        var combined = ContractSnapshotTests.Collected with { CounterDirections = FlowCounterDirections.Combined };
+        Assert.Equal(FlowCounterDirections.Combined, FlowWire.DecodeCollected(FlowWire.Encode(combined)).CounterDirections);
+        Assert.Equal(FlowCounterDirections.Combined, FlowWire.DecodeEnriched(FlowWire.Encode(ContractSnapshotTests.Enriched)).CounterDirections);
+
+        // Separate is proto3's default: not written, so a body from before the field existed is read the same.
+        var separate = ContractSnapshotTests.Enriched with { CounterDirections = FlowCounterDirections.Separate };
+        Assert.Equal(FlowWire.Encode(ContractSnapshotTests.Enriched).Length - 2, FlowWire.Encode(separate).Length);
+        Assert.Equal(FlowCounterDirections.Separate, FlowWire.DecodeEnriched(FlowWire.Encode(separate)).CounterDirections);
+
+        var withField = Egressd.Shared.Wire.V2.FlowBatchEnriched.Parser.ParseFrom(FlowWire.Encode(ContractSnapshotTests.Enriched));
+        withField.CounterDirections = (Egressd.Shared.Wire.V2.FlowCounterDirections)9;
+        Assert.Contains("counter directions 9", Assert.Throws<SerializationException>(() => FlowWire.DecodeEnriched(Google.Protobuf.MessageExtensions.ToByteArray(withField))).Message);
+    }
+
+    [Fact]
     public void A_node_window_is_at_most_24_bytes_a_flow_collected_and_64_enriched()
     {
         var flows = NodeWindowSample.Flows(5000);

@@ -40,6 +40,35 @@ public sealed class FlowExpositionTests
     }
 
     [Fact]
+    public async Task Combined_counters_get_series_and_families_of_their_own_and_expire_like_others()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var store = new FlowSeriesStore(FlowLabels.PodLevel, Context, 100, TimeSpan.FromMinutes(1), time);
+        var flow = PodFlow("shop", "web-1", "db", "db-0", txBytes: 100, rxBytes: 200, txPackets: 3, rxPackets: 4);
+        store.Apply([flow]);
+        var separateOnly = await RenderAsync(store);
+        Assert.DoesNotContain("combined", separateOnly, StringComparison.Ordinal);
+
+        // The same labels from a source with combined counters (opened and accepted connections).
+        store.Apply([flow with { Flow = flow.Flow with { TxBytes = 700, RxBytes = 0, TxPackets = 7, RxPackets = 0 } }], Egressd.Contracts.FlowCounterDirections.Combined);
+        store.Apply([flow with { Flow = flow.Flow with { TxBytes = 0, RxBytes = 50, TxPackets = 0, RxPackets = 1 } }], Egressd.Contracts.FlowCounterDirections.Combined);
+        Assert.Equal((2, 1), (store.Count, store.CombinedCount));
+        var text = await RenderAsync(store);
+
+        var (code, said) = Exposition.Promtool(text);
+        Assert.True(code == 0, $"promtool check metrics: {said}\n{text}");
+        // The directional families are what they were; the combined totals are in their own.
+        Assert.Equal(separateOnly, text[..separateOnly.Length]);
+        Assert.Equal(100, Exposition.Value(text, "egressd_transmit_bytes_total"));
+        Assert.Equal(750, Exposition.Value(text, "egressd_combined_bytes_total"));
+        Assert.Equal(8, Exposition.Value(text, "egressd_combined_packets_total"));
+
+        time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(2, store.RemoveIdle());
+        Assert.Equal((0, 0), (store.Count, store.CombinedCount));
+    }
+
+    [Fact]
     public async Task Label_values_are_escaped_and_an_empty_store_writes_nothing()
     {
         var store = new FlowSeriesStore(["dst_dns_name", "src_pod"], Context, 100, TimeSpan.FromMinutes(1), TimeProvider.System);

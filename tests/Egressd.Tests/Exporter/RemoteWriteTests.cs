@@ -61,6 +61,29 @@ public sealed class RemoteWriteTests
     }
 
     [Fact]
+    public void Combined_series_are_sent_as_their_two_totals_whatever_directional_counters_are_chosen()
+    {
+        var flow = PodFlow("shop", "web-1", "db", "db-0", txBytes: 100, rxBytes: 200, txPackets: 3, rxPackets: 4);
+        var store = StoreWith(flow);
+        store.Apply([flow with { Flow = flow.Flow with { TxBytes = 700, RxBytes = 0, TxPackets = 7, RxPackets = 0 } }], Egressd.Contracts.FlowCounterDirections.Combined);
+        var encoder = new RemoteWriteEncoder(store.LabelNames, [], [0, 2], 100);
+        encoder.Reset(1);
+        Assert.Equal(-1, store.Visit(0, encoder));
+
+        var sent = Decode(encoder.Written).Timeseries
+            .ToDictionary(s => s.Labels.Single(l => l.Name == "__name__").Value, s => s.Samples[0].Value);
+        Assert.Equal(
+            new Dictionary<string, double>
+            {
+                ["egressd_transmit_bytes_total"] = 100,
+                ["egressd_transmit_packets_total"] = 3,
+                ["egressd_combined_bytes_total"] = 700,
+                ["egressd_combined_packets_total"] = 7,
+            },
+            sent);
+    }
+
+    [Fact]
     public void Requests_hold_at_most_the_configured_samples_and_cover_every_series_once()
     {
         var store = StoreWith([.. Enumerable.Range(0, 1001).Select(i => PodFlow("shop", $"web-{i}", "db", "db-0", txBytes: 1, sourceIp: $"10.1.{i / 250}.{i % 250}"))]);

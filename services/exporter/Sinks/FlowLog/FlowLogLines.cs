@@ -29,6 +29,7 @@ internal static class FlowLogLines
     private static readonly JsonEncodedText WindowStart = JsonEncodedText.Encode("window_start");
     private static readonly JsonEncodedText WindowEnd = JsonEncodedText.Encode("window_end");
     private static readonly JsonEncodedText SourceKind = JsonEncodedText.Encode("source_kind");
+    private static readonly JsonEncodedText CounterDirectionsKey = JsonEncodedText.Encode("counter_directions");
     private static readonly JsonEncodedText SrcIp = JsonEncodedText.Encode("src_ip");
     private static readonly JsonEncodedText DstIp = JsonEncodedText.Encode("dst_ip");
     private static readonly JsonEncodedText OriginalDstIp = JsonEncodedText.Encode("original_dst_ip");
@@ -46,6 +47,7 @@ internal static class FlowLogLines
     // The contracts' own wire names ("same-zone", "replay"), so the log and the bus say the same.
     private static readonly Dictionary<FlowSource, JsonEncodedText> SourceNames = WireNames<FlowSource>();
     private static readonly Dictionary<TrafficClass, JsonEncodedText> ClassNames = WireNames<TrafficClass>();
+    private static readonly JsonEncodedText Combined = WireNames<FlowCounterDirections>()[FlowCounterDirections.Combined];
 
     /// <summary>Appends every line of <paramref name="batch"/> to <paramref name="buffer"/>.</summary>
     public static void Write(IBufferWriter<byte> buffer, FlowBatchEnriched batch) => Write(buffer, batch, 0, batch.Flows.Count);
@@ -91,6 +93,12 @@ internal static class FlowLogLines
         json.WriteString(WindowStart, batch.WindowStart);
         json.WriteString(WindowEnd, batch.WindowEnd);
         json.WriteString(SourceKind, head.Source);
+        if (head.Combined)
+        {
+            // Only where it applies: lines of sources with separate counters stay as they were.
+            json.WriteString(CounterDirectionsKey, Combined);
+        }
+
         WriteAddress(json, SrcIp, flow.SourceIp);
         WriteAddress(json, DstIp, flow.DestinationIp);
         if (flow.OriginalDestinationIp is { } original)
@@ -146,6 +154,7 @@ internal static class FlowLogLines
         public readonly JsonEncodedText Id = JsonEncodedText.Encode(batch.Id.ToString(), WriterOptions.Encoder);
         public readonly JsonEncodedText Node = JsonEncodedText.Encode(batch.Node, WriterOptions.Encoder);
         public readonly JsonEncodedText Source = SourceNames.TryGetValue(batch.Source, out var s) ? s : JsonEncodedText.Encode(batch.Source.ToString());
+        public readonly bool Combined = batch.CounterDirections == FlowCounterDirections.Combined;
     }
 
     private sealed class EndpointKeys(string prefix)

@@ -99,7 +99,9 @@ internal sealed class HttpSinkEncoder(HttpSinkEncoding encoding, bool gzip, Cidr
                     continue;
                 }
 
-                batch.Items.Add(Metric(enriched));
+                var metric = Metric(enriched);
+                metric.CombinedCounters = slice.Batch.CounterDirections == FlowCounterDirections.Combined;
+                batch.Items.Add(metric);
             }
         }
 

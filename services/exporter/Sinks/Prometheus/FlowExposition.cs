@@ -68,10 +68,15 @@ internal sealed class FlowExposition : IMetricsSource, IDisposable
         byte[]? spill = null;
         try
         {
-            foreach (var (name, counter, help) in FlowMetrics.Families)
+            // The combined families only where such series exist, so an exporter fed by sources
+            // with separate counters serves exactly what it did before they existed.
+            var families = store.CombinedCount > 0
+                ? FlowMetrics.Families.Select(f => (f, false)).Concat(FlowMetrics.CombinedFamilies.Select(f => (f, true)))
+                : FlowMetrics.Families.Select(f => (f, false));
+            foreach (var ((name, counter, help), combined) in families)
             {
                 output.Write(Encoding.UTF8.GetBytes($"# HELP {name} {help}\n# TYPE {name} counter\n"));
-                renderer.Metric(name, counter);
+                renderer.Metric(name, counter, combined);
                 var cursor = 0;
                 while (cursor >= 0)
                 {
@@ -148,13 +153,15 @@ internal sealed class FlowExposition : IMetricsSource, IDisposable
         private Memory<byte> target;
         private byte[] name = [];
         private int counter;
+        private bool combined;
 
         public int Length { get; private set; }
 
-        public void Metric(string metric, int counterIndex)
+        public void Metric(string metric, int counterIndex, bool combinedFamily)
         {
             name = Encoding.UTF8.GetBytes(metric);
             counter = counterIndex;
+            combined = combinedFamily;
         }
 
         public void Begin(Memory<byte> memory)
@@ -168,6 +175,12 @@ internal sealed class FlowExposition : IMetricsSource, IDisposable
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public bool Visit(FlowSeriesStore.SeriesView series)
         {
+            if (series.Combined != combined)
+            {
+                // Another family's series.
+                return true;
+            }
+
             var span = target.Span[Length..];
             var at = 0;
             if (!Put(span, ref at, name))

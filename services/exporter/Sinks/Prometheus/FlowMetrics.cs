@@ -11,6 +11,18 @@ internal static class FlowMetrics
         ("egressd_received_packets_total", 3, "Packets the source received from the destination, since this exporter started."),
     ];
 
+    /// <summary>
+    /// Flows whose source keeps one counter per connection for both directions (Cilium 1.16 and
+    /// later): their totals, in families of their own, so a sum over the transmit or received
+    /// families never takes a two-way total for one direction's traffic. Each series' value is its
+    /// transmit plus received counters (the collector puts the total in one, zero in the other).
+    /// </summary>
+    public static readonly IReadOnlyList<(string Name, int Counter, string Help)> CombinedFamilies =
+    [
+        ("egressd_combined_bytes_total", FlowSeriesStore.CombinedBytes, "Bytes between the source and the destination in both directions together, for sources that count both directions in one counter (Cilium 1.16 and later), since this exporter started."),
+        ("egressd_combined_packets_total", FlowSeriesStore.CombinedPackets, "Packets between the source and the destination in both directions together, for sources that count both directions in one counter (Cilium 1.16 and later), since this exporter started."),
+    ];
+
     /// <summary>Every label of a flow series, sorted by name: the flow labels (by dimension) and the static ones (by value).</summary>
     public static IReadOnlyList<(string Name, int Dimension, string? Value)> Layout(
         IReadOnlyList<string> flowLabels, IEnumerable<KeyValuePair<string, string>> staticLabels) =>

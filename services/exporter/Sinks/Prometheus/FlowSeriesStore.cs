@@ -22,6 +22,12 @@ internal sealed class FlowSeriesStore
     /// <summary>Counters per series: transmit bytes, received bytes, transmit packets, received packets.</summary>
     public const int CounterCount = 4;
 
+    /// <summary>What <see cref="SeriesView.Counter"/> gives for a combined series: bytes both ways (transmit + received).</summary>
+    public const int CombinedBytes = 4;
+
+    /// <summary>Packets both ways of a combined series.</summary>
+    public const int CombinedPackets = 5;
+
     private const long FreeSlot = long.MinValue;
     private const int Probe = -1;
     private const int InitialSlots = 1024;
@@ -44,6 +50,9 @@ internal sealed class FlowSeriesStore
     private ulong[] counters = [];
     private long[] touched = [];
     private int[] hashes = [];
+    private bool[] combined = [];
+    private bool probeCombined;
+    private int combinedLive;
     private int slotCount;
     private int live;
 
@@ -69,6 +78,9 @@ internal sealed class FlowSeriesStore
     /// <summary>Live series.</summary>
     public int Count => Volatile.Read(ref live);
 
+    /// <summary>Of those, series of flows whose counters are both directions' total (<see cref="FlowCounterDirections.Combined"/>).</summary>
+    public int CombinedCount => Volatile.Read(ref combinedLive);
+
     /// <summary>Distinct label values held, over all labels (for tests: values of removed series must go too).</summary>
     internal int InternedValues
     {
@@ -81,14 +93,19 @@ internal sealed class FlowSeriesStore
         }
     }
 
-    /// <summary>Adds each flow's deltas to its series, creating series up to the cap.</summary>
-    public ApplyResult Apply(IReadOnlyList<EnrichedFlow> flows)
+    /// <summary>
+    /// Adds each flow's deltas to its series, creating series up to the cap. Flows with combined
+    /// counters go to series of their own, apart from those with the same labels and separate
+    /// counters, so neither family presents the other's figures as its own.
+    /// </summary>
+    public ApplyResult Apply(IReadOnlyList<EnrichedFlow> flows, FlowCounterDirections directions = FlowCounterDirections.Separate)
     {
         var now = time.GetTimestamp();
         lock (gate)
         {
             try
             {
+                probeCombined = directions == FlowCounterDirections.Combined;
                 return Apply(flows, now);
             }
             finally
@@ -111,6 +128,7 @@ internal sealed class FlowSeriesStore
                 hash.Add(probe[d]);
             }
 
+            hash.Add(probeCombined);
             probeHash = hash.ToHashCode();
             var record = flow.Flow;
             if (index.TryGetValue(Probe, out var slot))
@@ -138,6 +156,11 @@ internal sealed class FlowSeriesStore
             slot = NewSlot();
             probe.CopyTo(keys.AsSpan(slot * dimensions, dimensions));
             hashes[slot] = probeHash;
+            combined[slot] = probeCombined;
+            if (probeCombined)
+            {
+                combinedLive++;
+            }
             for (var d = 0; d < dimensions; d++)
             {
                 tables[d].AddRef(probe[d]);
@@ -260,6 +283,7 @@ internal sealed class FlowSeriesStore
             Array.Resize(ref counters, capacity * CounterCount);
             Array.Resize(ref touched, capacity);
             Array.Resize(ref hashes, capacity);
+            Array.Resize(ref combined, capacity);
         }
 
         return slot;
@@ -279,11 +303,18 @@ internal sealed class FlowSeriesStore
         touched[slot] = FreeSlot;
         freeSlots.Push(slot);
         live--;
+        if (combined[slot])
+        {
+            combinedLive--;
+            combined[slot] = false;
+        }
     }
 
     private ReadOnlySpan<int> Key(int slot) => slot == Probe ? probe : keys.AsSpan(slot * dimensions, dimensions);
 
-    /// <summary>What one <see cref="Apply(IReadOnlyList{EnrichedFlow})"/> did.</summary>
+    private bool IsCombined(int slot) => slot == Probe ? probeCombined : combined[slot];
+
+    /// <summary>What one <see cref="Apply(IReadOnlyList{EnrichedFlow}, FlowCounterDirections)"/> did.</summary>
     public struct ApplyResult
     {
         /// <summary>Flows added to a series.</summary>
@@ -302,12 +333,20 @@ internal sealed class FlowSeriesStore
         /// <summary>The UTF-8 value of label <paramref name="dimension"/> (see <see cref="LabelNames"/>).</summary>
         public ReadOnlySpan<byte> Value(int dimension) => store.tables[dimension].Utf8(store.keys[(slot * store.dimensions) + dimension]);
 
-        public ulong Counter(int counter) => store.counters[(slot * CounterCount) + counter];
+        /// <summary>True for a series of flows whose counters are both directions' total.</summary>
+        public bool Combined => store.combined[slot];
+
+        public ulong Counter(int counter) => counter switch
+        {
+            CombinedBytes => store.counters[slot * CounterCount] + store.counters[(slot * CounterCount) + 1],
+            CombinedPackets => store.counters[(slot * CounterCount) + 2] + store.counters[(slot * CounterCount) + 3],
+            _ => store.counters[(slot * CounterCount) + counter],
+        };
     }
 
     private sealed class SlotComparer(FlowSeriesStore store) : IEqualityComparer<int>
     {
-        public bool Equals(int x, int y) => x == y || store.Key(x).SequenceEqual(store.Key(y));
+        public bool Equals(int x, int y) => x == y || (store.IsCombined(x) == store.IsCombined(y) && store.Key(x).SequenceEqual(store.Key(y)));
 
         public int GetHashCode(int slot) => slot == Probe ? store.probeHash : store.hashes[slot];
     }

@@ -15,7 +15,7 @@ internal sealed class PrometheusSink(FlowSeriesStore store) : IFlowSink, IDispos
 
     public Task WriteAsync(FlowBatchEnriched batch, CancellationToken cancellationToken)
     {
-        var result = store.Apply(batch.Flows);
+        var result = store.Apply(batch.Flows, batch.CounterDirections);
         PrometheusSinkMetrics.Record(result);
         return Task.CompletedTask;
     }

@@ -14,6 +14,7 @@ internal sealed class RemoteWriteEncoder : ISeriesVisitor
 {
     private readonly (byte[] Name, byte[]? Field, int Dimension)[] layout;
     private readonly (int Counter, byte[] NameField)[] metrics;
+    private readonly (int Counter, byte[] NameField)[] combinedMetrics;
     private readonly int maxSamples;
     private byte[] buffer = new byte[64 * 1024];
     private long timestamp;
@@ -29,6 +30,9 @@ internal sealed class RemoteWriteEncoder : ISeriesVisitor
             l.Dimension < 0 && l.Name != "__name__" ? LabelField(l.Name, l.Value!) : null,
             l.Name == "__name__" ? -2 : l.Dimension))];
         metrics = [.. counters.Select(c => (c, LabelField("__name__", FlowMetrics.Families.Single(f => f.Counter == c).Name)))];
+        // A combined series is sent as its two totals whatever directional counters are chosen:
+        // they are its only figures.
+        combinedMetrics = [.. FlowMetrics.CombinedFamilies.Select(f => (f.Counter, LabelField("__name__", f.Name)))];
     }
 
     // Only to encode a fixed label into a buffer of its exact size.
@@ -37,6 +41,7 @@ internal sealed class RemoteWriteEncoder : ISeriesVisitor
         this.buffer = buffer;
         layout = [];
         metrics = [];
+        combinedMetrics = [];
     }
 
     /// <summary>Samples encoded since <see cref="Reset"/>.</summary>
@@ -57,12 +62,13 @@ internal sealed class RemoteWriteEncoder : ISeriesVisitor
 
     public bool Visit(FlowSeriesStore.SeriesView series)
     {
-        if (Samples > 0 && Samples + metrics.Length > maxSamples)
+        var chosen = series.Combined ? combinedMetrics : metrics;
+        if (Samples > 0 && Samples + chosen.Length > maxSamples)
         {
             return false;
         }
 
-        foreach (var (counter, nameField) in metrics)
+        foreach (var (counter, nameField) in chosen)
         {
             // TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; }
             // Sample { double value = 1; int64 timestamp = 2; }
