@@ -39,6 +39,7 @@ public sealed class FlowLogCrashTests(RabbitMqBroker broker)
             ("Egressd:Exporter:Prometheus:Enabled", "false"),
             ("Logging:LogLevel:Egressd", "Debug"));
         var skipped = 0;
+        var peakRss = 0L;
 
         // The exporter declares its queue, then goes away so the batches wait for it there.
         await using (var first = StartExporter(exporterSettings))
@@ -65,6 +66,7 @@ public sealed class FlowLogCrashTests(RabbitMqBroker broker)
             await using var exporter = StartExporter(exporterSettings);
             var grew = await Task.Run(() => WaitForGrowth(flowLog, exporter, TimeSpan.FromSeconds(60)));
             await exporter.KillAsync();
+            peakRss = Math.Max(peakRss, exporter.PeakRssBytes());
             skipped += exporter.Output.Count(l => l.Contains("\"EventId\":3303", StringComparison.Ordinal));
             if (!grew)
             {
@@ -87,11 +89,12 @@ public sealed class FlowLogCrashTests(RabbitMqBroker broker)
             var metrics = await last.GetStringAsync("/metrics");
             output?.WriteLine(string.Join('\n', metrics.Split('\n').Where(l => l.StartsWith("egressd_exporter_flow_log_", StringComparison.Ordinal))));
             await last.StopAsync();
+            peakRss = Math.Max(peakRss, last.PeakRssBytes());
         }
 
         Assert.Equal(0, await broker.MessageCountAsync(Queue));
         var lines = AllFiles(flowLog).SelectMany(FlowLogFile.ReadAll).Where(l => l.Node == node).ToList();
-        output?.WriteLine($"{killed} kills, {torn} of them in the middle of a write; {skipped} redelivered batches skipped by the killed exporters; {lines.Count} lines in {AllFiles(flowLog).Count} files");
+        output?.WriteLine($"{killed} kills, {torn} of them in the middle of a write; {skipped} redelivered batches skipped by the killed exporters; {lines.Count} lines in {AllFiles(flowLog).Count} files; exporter peak RSS {peakRss >> 20} MiB");
         Assert.Equal(Flows, lines.Count);
         var batches = lines.GroupBy(l => l.BatchId).ToList();
         Assert.Equal(Flows / FlowsPerPart, batches.Count);
@@ -100,6 +103,8 @@ public sealed class FlowLogCrashTests(RabbitMqBroker broker)
         Assert.Equal(txTotal, lines.Aggregate(0UL, (sum, l) => sum + l.TxBytes));
         Assert.Equal(rxTotal, lines.Aggregate(0UL, (sum, l) => sum + l.RxBytes));
         Assert.All(AllFiles(flowLog), f => Assert.Equal(0, TailState(f)));
+        // Every exporter held its memory budget, the killed ones until their kill.
+        Assert.True(peakRss <= Faults.FaultPipeline.ExporterBudgetBytes, $"an exporter's peak RSS was {peakRss >> 20} MiB, over its {Faults.FaultPipeline.ExporterBudgetBytes >> 20} MiB budget");
         Directory.Delete(directory, recursive: true);
     }
 
