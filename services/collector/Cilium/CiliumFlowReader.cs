@@ -13,8 +13,6 @@ namespace Egressd.Collector.Cilium;
 [SupportedOSPlatform("linux")]
 internal sealed partial class CiliumFlowReader(CiliumConntrack conntrack, ConntrackReducer reducer, ILogger logger, IWindowCheckpoint? checkpoint = null) : IFlowReader
 {
-    private ulong lastUncounted;
-    private bool restartReported;
     private CiliumCounterLayout reportedLayout = CiliumCounterLayout.Auto;
     private bool reportedEmpty;
     private bool reportedFallback;
@@ -49,13 +47,9 @@ internal sealed partial class CiliumFlowReader(CiliumConntrack conntrack, Conntr
         ConntrackMetrics.Entries.Set(conntrack.Entries);
         ConntrackMetrics.ActiveEntries.Set(reducer.ActiveEntries);
         ConntrackMetrics.TrackedEntries.Set(reducer.TrackedEntries);
-        CollectorMetrics.RestartUncountedBytes.Inc(reducer.UncountedBytes - lastUncounted);
-        lastUncounted = reducer.UncountedBytes;
-        if (!restartReported)
+        if (reducer.TakeRestartOutcome(out var restart))
         {
-            var (continued, started, baseline) = reducer.RestartOutcome;
-            LogRestartOutcome(logger, continued, started, baseline, reducer.UncountedBytes);
-            restartReported = true;
+            LogRestartOutcome(logger, restart.Continued, restart.New, restart.Baseline, reducer.UncountedBytes);
         }
 
         if (!reportedEmpty && conntrack.MapsFound == 0)

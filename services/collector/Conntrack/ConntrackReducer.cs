@@ -85,6 +85,20 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
     private int continued;
     private int newSince;
     private int baselined;
+    private bool outcomeTaken;
+
+    /// <summary><see cref="RestartOutcome"/> at the first call only, so a reader logs the first read's outcome once.</summary>
+    public bool TakeRestartOutcome(out (int Continued, int New, int Baseline) outcome)
+    {
+        outcome = RestartOutcome;
+        if (outcomeTaken)
+        {
+            return false;
+        }
+
+        outcomeTaken = true;
+        return true;
+    }
 
     /// <summary>
     /// Switches on the restart rule for entries not seen yet (see the class summary).
@@ -278,7 +292,9 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
         baselined++;
         if (local)
         {
-            UncountedBytes += entry.OriginalCounters.Bytes + entry.ReplyCounters.Bytes;
+            var skipped = entry.OriginalCounters.Bytes + entry.ReplyCounters.Bytes;
+            UncountedBytes += skipped;
+            CollectorMetrics.RestartUncountedBytes.Inc(skipped);
         }
 
         baseline = new EntryState(entry.OriginalCounters, entry.ReplyCounters, generation, local);

@@ -22,8 +22,6 @@ internal sealed partial class NetfilterFlowReader : IFlowReader, IDisposable
     private long lastSkipped;
     private long lastRestarts;
     private long lastDestroys;
-    private ulong lastUncounted;
-    private bool restartReported;
     private bool startsReported;
 
     public NetfilterFlowReader(NetfilterConntrack conntrack, ConntrackEventListener? events, ConntrackReducer reducer, string? netns, ILogger logger, IWindowCheckpoint? checkpoint = null)
@@ -83,13 +81,9 @@ internal sealed partial class NetfilterFlowReader : IFlowReader, IDisposable
             LogEmptyTable(logger, where);
         }
 
-        CollectorMetrics.RestartUncountedBytes.Inc(reducer.UncountedBytes - lastUncounted);
-        lastUncounted = reducer.UncountedBytes;
-        if (!restartReported)
+        if (reducer.TakeRestartOutcome(out var restart))
         {
-            var (continued, started, baseline) = reducer.RestartOutcome;
-            LogRestartOutcome(logger, continued, started, baseline, reducer.UncountedBytes);
-            restartReported = true;
+            LogRestartOutcome(logger, restart.Continued, restart.New, restart.Baseline, reducer.UncountedBytes);
         }
 
         if (!startsReported && reducer.DumpedEntries > 0 && reducer.EntriesWithStart < reducer.DumpedEntries)
