@@ -15,6 +15,18 @@ internal sealed class Broker : IAsyncDisposable
 
     public Uri Address { get; }
 
+    /// <summary>
+    /// The broker's Erlang VM, for its CPU and memory beside ours: the one started in this broker's
+    /// directory (other brokers may run on a shared machine), or the newest for a configured broker.
+    /// </summary>
+    public Process? Beam()
+    {
+        var beams = Process.GetProcessesByName("beam.smp");
+        return directory is null
+            ? beams.OrderByDescending(p => p.StartTime).FirstOrDefault()
+            : beams.FirstOrDefault(p => File.ReadAllText($"/proc/{p.Id}/cmdline").Contains(directory, StringComparison.Ordinal));
+    }
+
     public static async Task<Broker> StartAsync()
     {
         if (Environment.GetEnvironmentVariable("EGRESSD_TEST_RABBITMQ") is { Length: > 0 } configured)

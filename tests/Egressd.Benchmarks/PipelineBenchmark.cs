@@ -24,6 +24,10 @@ internal static class PipelineBenchmark
         var pods = Option(args, "--pods", 5000);
         var seconds = Option(args, "--seconds", 30);
         var warmup = Option(args, "--warmup", 15);
+        // The collector reads the whole recording once per read interval, so the interval sets the
+        // offered rate; 0 reads every 100 ms (the shortest interval allowed), far more than is taken.
+        var offer = Option(args, "--offer", 0);
+        var readInterval = offer > 0 ? TimeSpan.FromSeconds((double)flows / offer) : TimeSpan.FromMilliseconds(100);
         var work = Directory.CreateTempSubdirectory("egressd-bench-pipeline-").FullName;
         var (replay, inventory) = WriteFixtures(work, flows, pods);
         await using var broker = await Broker.StartAsync();
@@ -31,10 +35,11 @@ internal static class PipelineBenchmark
             string.Join(", ", Budget.Select(b => $"{b.Key} {b.Value.MiB} MiB (heap {b.Value.HeapPercent} %)")) + ".");
         Console.WriteLine($"Pipeline: {flows:N0} distinct flows per read, {pods:N0} pods in the inventory, parts of {FlowsPerPart:N0}; " +
             $"{warmup} s warm-up, {seconds} s measured; {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}.");
+        Console.WriteLine($"The collector reads every {readInterval.TotalMilliseconds:F0} ms: {flows / readInterval.TotalSeconds:N0} flows/s offered.");
         Console.WriteLine();
 
-        var prometheus = await RunOnceAsync(broker.Address, work, replay, inventory, flowLog: false, warmup, seconds);
-        var both = await RunOnceAsync(broker.Address, work, replay, inventory, flowLog: true, warmup, seconds);
+        var prometheus = await RunOnceAsync(broker, work, replay, inventory, flowLog: false, warmup, seconds, readInterval);
+        var both = await RunOnceAsync(broker, work, replay, inventory, flowLog: true, warmup, seconds, readInterval);
         var rawEnriched = await EnricherBenchmark.RawThroughputAsync(broker.Address, (int)(both.EnrichedBytesPerFlow * FlowsPerPart), 400);
         var rawCollected = await EnricherBenchmark.RawThroughputAsync(broker.Address, (int)(both.CollectedBytesPerFlow * FlowsPerPart), 400);
 
@@ -50,6 +55,7 @@ internal static class PipelineBenchmark
 
         Console.WriteLine($"| RabbitMQ (beam): peak RSS / CPU | {prometheus.Processes["broker"]} | {both.Processes["broker"]} |");
         Console.WriteLine($"| exporter series at the end | {prometheus.Series:N0} | {both.Series:N0} |");
+        Console.WriteLine($"| batches waiting at the start / end of the measured stretch | {prometheus.Backlog} | {both.Backlog} |");
         Console.WriteLine();
         Console.WriteLine("| RabbitMQ alone (publish with confirms, consume with acks, quorum queue) | messages/s | flows/s at 5,000 a message |");
         Console.WriteLine("|---|---|---|");
@@ -60,10 +66,10 @@ internal static class PipelineBenchmark
         return 0;
     }
 
-    private static async Task<Result> RunOnceAsync(Uri broker, string work, string replay, string inventory, bool flowLog, int warmup, int seconds)
+    private static async Task<Result> RunOnceAsync(Broker broker, string work, string replay, string inventory, bool flowLog, int warmup, int seconds, TimeSpan readInterval)
     {
         var runId = Guid.NewGuid().ToString("N")[..8];
-        var bus = BusSettings(broker);
+        var bus = BusSettings(broker.Address);
         var flowLogPath = Path.Combine(work, $"flows-{runId}.jsonl");
         var exporter = Start("exporter", "Egressd.Exporter", 19200, bus, new()
         {
@@ -80,36 +86,41 @@ internal static class PipelineBenchmark
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
         await ReadyAsync(http, 19200);
         await ReadyAsync(http, 19201);
-        await using var probes = await Probes.StartAsync(broker);
+        await using var probes = await Probes.StartAsync(broker.Address);
         var collector = Start("collector", "Egressd.Collector", 19202, bus, new()
         {
             ["Egressd:Collector:NodeName"] = $"bench-{runId}",
             ["Egressd:Collector:Source"] = "replay",
             ["Egressd:Collector:ReplayFile"] = replay,
             ["Egressd:Collector:ReplayLoop"] = "true",
-            // Reads every 100 ms offer 1,000,000 flows/s; reads between two publishes fold into one
-            // window (the same keys), so the window rate shows what the pipeline takes, not what is offered.
-            ["Egressd:Collector:ReadInterval"] = "00:00:00.100",
+            // Reads between two publishes fold into one window (the same keys), so the window rate
+            // shows what the pipeline takes when more is offered than it carries.
+            ["Egressd:Collector:ReadInterval"] = readInterval.ToString("c", CultureInfo.InvariantCulture),
             ["Egressd:Collector:StateDirectory"] = Path.Combine(work, "collector-" + runId),
             ["Egressd:ClusterContext:Source"] = "none",
         });
         Process[] all = [collector, enricher, exporter];
-        var beam = BrokerProcess();
+        var beam = broker.Beam();
         try
         {
             await Task.Delay(TimeSpan.FromSeconds(warmup));
             AssertRunning(all, ["collector", "enricher", "exporter"]);
             string[] sinks = flowLog ? ["prometheus", "flow-log"] : ["prometheus"];
+            string[] queues = ["egressd-enricher", .. sinks.Select(s => $"egressd-exporter-{s}")];
+            // Time and CPU are read just as each scrape is sent: the counters it returns are those
+            // of that moment (they come before the flow series in the exposition).
             var cpuBefore = all.Append(beam).Select(Cpu).ToArray();
-            var before = await Task.WhenAll(sinks.Select(s => AppliedAsync(http, s)));
             var watch = Stopwatch.StartNew();
+            var before = await Task.WhenAll(sinks.Select(s => AppliedAsync(http, s)));
+            var waitingBefore = await probes.WaitingAsync(queues);
             await Task.Delay(TimeSpan.FromSeconds(seconds));
-            var after = await Task.WhenAll(sinks.Select(s => AppliedAsync(http, s)));
             var elapsed = watch.Elapsed.TotalSeconds;
+            var cpuAfter = all.Append(beam).Select(Cpu).ToArray();
+            var after = await Task.WhenAll(sinks.Select(s => AppliedAsync(http, s)));
+            var waitingAfter = await probes.WaitingAsync(queues);
             AssertRunning(all, ["collector", "enricher", "exporter"]);
             // With both sinks, the slower one sets the pace.
             var rate = sinks.Select((_, i) => (after[i] - before[i]) / elapsed).Min();
-            var cpuAfter = all.Append(beam).Select(Cpu).ToArray();
             var names = new[] { "collector", "enricher", "exporter", "broker" };
             var processes = new Dictionary<string, string>();
             for (var i = 0; i < names.Length; i++)
@@ -119,7 +130,8 @@ internal static class PipelineBenchmark
             }
 
             var series = await MetricAsync(http, 19200, "egressd_exporter_series");
-            return new Result(rate, probes.CollectedBytesPerFlow(), probes.EnrichedBytesPerFlow(), processes, (long)series);
+            var backlog = string.Join(", ", queues.Select((q, i) => $"{q[8..]} {waitingBefore[i]:N0} → {waitingAfter[i]:N0}"));
+            return new Result(rate, probes.CollectedBytesPerFlow(), probes.EnrichedBytesPerFlow(), processes, (long)series, backlog);
         }
         finally
         {
@@ -325,11 +337,7 @@ internal static class PipelineBenchmark
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
     }
 
-    /// <summary>The broker's Erlang VM (the newest beam.smp), for its CPU and memory beside ours.</summary>
-    private static Process? BrokerProcess() =>
-        Process.GetProcessesByName("beam.smp").OrderByDescending(p => p.StartTime).FirstOrDefault();
-
-    private sealed record Result(double FlowsPerSecond, double CollectedBytesPerFlow, double EnrichedBytesPerFlow, Dictionary<string, string> Processes, long Series);
+    private sealed record Result(double FlowsPerSecond, double CollectedBytesPerFlow, double EnrichedBytesPerFlow, Dictionary<string, string> Processes, long Series, string Backlog);
 
     /// <summary>
     /// Queues of the benchmark's own on both exchanges, keeping only the latest few messages, to
@@ -362,6 +370,18 @@ internal static class PipelineBenchmark
             await channel.QueueBindAsync(collected, "Egressd.Contracts:FlowBatchCollected", "");
             await channel.QueueBindAsync(enriched, "Egressd.Contracts:FlowBatchEnriched", "");
             return new Probes(connection, channel, collected, enriched);
+        }
+
+        /// <summary>Messages ready in each queue: a pipeline that keeps up holds these steady.</summary>
+        public async Task<uint[]> WaitingAsync(string[] queues)
+        {
+            var counts = new uint[queues.Length];
+            for (var i = 0; i < queues.Length; i++)
+            {
+                counts[i] = (await channel.QueueDeclarePassiveAsync(queues[i])).MessageCount;
+            }
+
+            return counts;
         }
 
         public double CollectedBytesPerFlow() => BytesPerFlow(collected, body => FlowWire.DecodeCollected(body).Flows.Count);

@@ -19,6 +19,6 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: sudo dotnet run -c Release --project tests/Egressd.Benchmarks -- conntrack [--entries N] [--rss-entries N] | cilium [--entries N] | dns [--seconds N] | enricher [--batches N]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Egressd.Benchmarks -- exporter [--series 100000,1000000] | http-sink [--flows 500000] [--rounds 5]");
-    Console.Error.WriteLine("       dotnet run -c Release --project tests/Egressd.Benchmarks -- pipeline [--flows 100000] [--pods 5000] [--seconds 30] [--warmup 15] | wire");
+    Console.Error.WriteLine("       dotnet run -c Release --project tests/Egressd.Benchmarks -- pipeline [--flows 100000] [--pods 5000] [--seconds 30] [--warmup 15] [--offer FLOWS_PER_SECOND] | wire");
     return 2;
 }

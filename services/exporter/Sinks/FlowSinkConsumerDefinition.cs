@@ -2,7 +2,7 @@ using MassTransit;
 
 namespace Egressd.Exporter.Sinks;
 
-/// <summary>Names a sink's queue after the sink, and gives it one active consumer when the sink asks for it.</summary>
+/// <summary>Names a sink's queue after the sink, and gives it one active consumer and its own concurrency when the sink asks for them.</summary>
 internal sealed class FlowSinkConsumerDefinition<TSink> : ConsumerDefinition<FlowSinkConsumer<TSink>>
     where TSink : class, IFlowSink
 {
@@ -19,6 +19,11 @@ internal sealed class FlowSinkConsumerDefinition<TSink> : ConsumerDefinition<Flo
         if (TSink.SingleActiveConsumer && endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
         {
             rabbit.SingleActiveConsumer = true;
+        }
+
+        if (TSink.ConcurrentBatches is { } batches)
+        {
+            endpointConfigurator.ConcurrentMessageLimit = batches;
         }
     }
 }

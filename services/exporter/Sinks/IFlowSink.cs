@@ -14,6 +14,14 @@ public interface IFlowSink
     /// </summary>
     static virtual bool SingleActiveConsumer => false;
 
+    /// <summary>
+    /// Batches the sink's queue hands it at once, or null for <c>Egressd:Bus:ConcurrentMessageLimit</c>.
+    /// For a sink that applies one batch at a time anyway: each batch decoded ahead only waits, and
+    /// waiting, lives long enough to reach the oldest GC generation, which then fills and is
+    /// collected in full again and again.
+    /// </summary>
+    static virtual int? ConcurrentBatches => null;
+
     /// <summary>Delivers one batch; returns once it is durable at the destination, throws if it is not.</summary>
     Task WriteAsync(FlowBatchEnriched batch, CancellationToken cancellationToken);
 }

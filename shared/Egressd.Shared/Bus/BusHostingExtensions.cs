@@ -68,7 +68,7 @@ public static partial class BusHostingExtensions
                 // Publishes made while consuming leave only when the consumer succeeds.
                 endpoint.UseInMemoryOutbox(context);
                 endpoint.UseFaultAccounting(context, name, options);
-                endpoint.ConcurrentMessageLimit = options.ConcurrentMessageLimit ?? options.PrefetchCount;
+                endpoint.ConcurrentMessageLimit = options.EffectiveConcurrentMessageLimit;
                 endpoint.PrefetchCount = options.PrefetchCount;
                 if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
                 {

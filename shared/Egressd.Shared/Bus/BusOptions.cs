@@ -16,8 +16,18 @@ public sealed class BusOptions
     /// <summary>Messages the broker hands each consumer before they are acknowledged.</summary>
     public int PrefetchCount { get; set; } = 16;
 
-    /// <summary>Messages one endpoint handles at once (defaults to the prefetch count).</summary>
+    /// <summary>Messages one endpoint handles at once (defaults to <see cref="DefaultConcurrentMessageLimit"/>, at most the prefetch count).</summary>
     public int? ConcurrentMessageLimit { get; set; }
+
+    /// <summary>
+    /// A batch is milliseconds of CPU work and a few hundred KiB of memory: more at once than a
+    /// node's few cores can work on only holds more batches, long enough for the garbage collector
+    /// to move them to its oldest generation and collect that in full again and again. Four keep
+    /// the enricher busy while its publishes wait for the broker's confirms.
+    /// </summary>
+    public const int DefaultConcurrentMessageLimit = 4;
+
+    internal int EffectiveConcurrentMessageLimit => ConcurrentMessageLimit ?? Math.Min(PrefetchCount, DefaultConcurrentMessageLimit);
 
     /// <summary>Immediate retries of a failed message before it goes to the endpoint's <c>_error</c> queue.</summary>
     public int RetryLimit { get; set; } = 3;

@@ -145,8 +145,9 @@ public static class FlowWire
     public static FlowBatchEnriched DecodeEnriched(ReadOnlySpan<byte> body)
     {
         var message = Parse(V2.FlowBatchEnriched.Parser, body, nameof(FlowBatchEnriched));
-        var records = DecodeFlows(message.Flows, Decode(message.Addresses));
-        var count = records.Length;
+        // Read straight into the enriched flows: a batch's records are not held twice.
+        var records = new FlowColumnsReader(message.Flows, Decode(message.Addresses));
+        var count = records.Count;
         var texts = message.Texts;
         string? Text(uint id, string what, int index) => id == 0 ? null
             : id <= (uint)texts.Count ? texts[(int)id - 1]
@@ -188,7 +189,7 @@ public static class FlowWire
 
             flows[i] = new EnrichedFlow
             {
-                Flow = records[i],
+                Flow = records.Read(i),
                 Source = Endpoint(sources[i], i),
                 Destination = Endpoint(destinations[i], i),
                 DestinationService = services is null ? null : Text(services[i], "flow", i),
@@ -266,31 +267,11 @@ public static class FlowWire
 
     private static FlowRecord[] DecodeFlows(V2.FlowColumns? columns, IpAddr[] addresses)
     {
-        columns ??= new V2.FlowColumns();
-        var count = columns.Source.Count;
-        var destinations = Required(columns.Destination, count, "destination");
-        var originals = Optional(columns.OriginalDestination, count, "original_destination");
-        var protocols = Optional(columns.Protocol, count, "protocol");
-        var txBytes = Optional(columns.TxBytes, count, "tx_bytes");
-        var rxBytes = Optional(columns.RxBytes, count, "rx_bytes");
-        var txPackets = Optional(columns.TxPackets, count, "tx_packets");
-        var rxPackets = Optional(columns.RxPackets, count, "rx_packets");
-        var flows = new FlowRecord[count];
-        for (var i = 0; i < count; i++)
+        var reader = new FlowColumnsReader(columns, addresses);
+        var flows = new FlowRecord[reader.Count];
+        for (var i = 0; i < flows.Length; i++)
         {
-            var original = originals is null || originals[i] == 0 ? (IpAddr?)null : Address(addresses, originals[i] - 1, "flow", i);
-            var protocol = protocols is null ? 0u : protocols[i];
-            flows[i] = new FlowRecord
-            {
-                SourceIp = Address(addresses, columns.Source[i], "flow", i),
-                DestinationIp = Address(addresses, destinations[i], "flow", i),
-                OriginalDestinationIp = original,
-                Protocol = protocol <= int.MaxValue ? (int)protocol : throw Invalid($"flow {i} has protocol {protocol}"),
-                TxBytes = txBytes is null ? 0 : txBytes[i],
-                RxBytes = rxBytes is null ? 0 : rxBytes[i],
-                TxPackets = txPackets is null ? 0 : txPackets[i],
-                RxPackets = rxPackets is null ? 0 : rxPackets[i],
-            };
+            flows[i] = reader.Read(i);
         }
 
         return flows;
@@ -325,7 +306,7 @@ public static class FlowWire
         return addresses;
     }
 
-    private static IpAddr Address(IpAddr[] addresses, uint index, string what, int at) =>
+    internal static IpAddr Address(IpAddr[] addresses, uint index, string what, int at) =>
         index < (uint)addresses.Length
             ? addresses[index]
             : throw Invalid($"{what} {at} refers to address {index}, outside the table of {addresses.Length}");
@@ -393,11 +374,11 @@ public static class FlowWire
         column.AddRange(values);
     }
 
-    private static RepeatedField<T> Required<T>(RepeatedField<T> column, int count, string name) =>
+    internal static RepeatedField<T> Required<T>(RepeatedField<T> column, int count, string name) =>
         column.Count == count ? column : throw Invalid($"column {name} has {column.Count} values for {count} flows");
 
-    private static RepeatedField<T>? Optional<T>(RepeatedField<T> column, int count, string name) =>
+    internal static RepeatedField<T>? Optional<T>(RepeatedField<T> column, int count, string name) =>
         column.Count == 0 ? null : Required(column, count, name);
 
-    private static SerializationException Invalid(string what) => new($"Not a valid egressd wire v2 batch: {what}.");
+    internal static SerializationException Invalid(string what) => new($"Not a valid egressd wire v2 batch: {what}.");
 }

@@ -54,6 +54,9 @@ public sealed partial class FlowLogSink : IFlowSink, IDisposable
 
     public static string Name => "flow-log";
 
+    // Batches are written one at a time (one file): one written, the next decoded.
+    public static int? ConcurrentBatches => 2;
+
     /// <summary>
     /// Opens (or creates) the file, cuts a torn last batch left by a crash, and learns which
     /// batches the file and its rotated copies already hold. Runs once, at start; a write before

@@ -1,5 +1,3 @@
-using Egressd.Contracts;
-
 namespace Egressd.Exporter.Sinks.Prometheus;
 
 /// <summary>
@@ -7,4 +5,4 @@ namespace Egressd.Exporter.Sinks.Prometheus;
 /// value depends on: a value of one end's endpoint or address is looked up once per distinct end
 /// of a batch, not once per flow.
 /// </summary>
-internal sealed record FlowLabel(string Name, Func<EnrichedFlow, FlowLabelContext, string> Value, FlowLabelSource Source = FlowLabelSource.Flow);
+internal sealed record FlowLabel(string Name, FlowLabelValue Value, FlowLabelSource Source = FlowLabelSource.Flow);

@@ -10,7 +10,7 @@ internal sealed class FlowLabelContext(CidrSet privateNetworks)
     /// "private" or "public". The enricher's class decides when it knows; until it does (it leaves
     /// the class unknown), the destination address against the private ranges, as egressd does.
     /// </summary>
-    public string DestinationIpType(EnrichedFlow flow) => flow.TrafficClass switch
+    public string DestinationIpType(in EnrichedFlow flow) => flow.TrafficClass switch
     {
         TrafficClass.Internet => FlowLabels.Public,
         TrafficClass.Unknown => privateNetworks.Contains(flow.Flow.DestinationIp)

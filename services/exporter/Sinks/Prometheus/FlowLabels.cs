@@ -15,26 +15,26 @@ internal static class FlowLabels
     /// <summary>Every label a series can have, by name.</summary>
     public static readonly FrozenDictionary<string, FlowLabel> All = new FlowLabel[]
     {
-        new("cross_zone", (f, _) => CrossZone(f.Source.Zone, f.Destination.Zone)),
-        new("dst_dns_name", (f, _) => f.DestinationDnsName ?? ""),
-        new("dst_ip", (f, _) => f.Flow.DestinationIp.ToString(), FlowLabelSource.DestinationAddress),
-        new("dst_ip_type", (f, c) => c.DestinationIpType(f)),
-        new("dst_namespace", (f, _) => f.Destination.Namespace ?? "", FlowLabelSource.DestinationEndpoint),
-        new("dst_node", (f, _) => f.Destination.Node ?? "", FlowLabelSource.DestinationEndpoint),
-        new("dst_pod", (f, _) => f.Destination.Pod ?? "", FlowLabelSource.DestinationEndpoint),
-        new("dst_region", (f, _) => f.Destination.Region ?? "", FlowLabelSource.DestinationEndpoint),
-        new("dst_service", (f, _) => f.DestinationService ?? ""),
-        new("dst_workload", (f, _) => f.Destination.WorkloadName ?? "", FlowLabelSource.DestinationEndpoint),
-        new("dst_zone", (f, _) => f.Destination.Zone ?? "", FlowLabelSource.DestinationEndpoint),
-        new("proto", (f, _) => Protocol(f.Flow.Protocol)),
-        new("src_ip", (f, _) => f.Flow.SourceIp.ToString(), FlowLabelSource.SourceAddress),
-        new("src_namespace", (f, _) => f.Source.Namespace ?? "", FlowLabelSource.SourceEndpoint),
-        new("src_node", (f, _) => f.Source.Node ?? "", FlowLabelSource.SourceEndpoint),
-        new("src_pod", (f, _) => f.Source.Pod ?? "", FlowLabelSource.SourceEndpoint),
-        new("src_region", (f, _) => f.Source.Region ?? "", FlowLabelSource.SourceEndpoint),
-        new("src_workload", (f, _) => f.Source.WorkloadName ?? "", FlowLabelSource.SourceEndpoint),
-        new("src_zone", (f, _) => f.Source.Zone ?? "", FlowLabelSource.SourceEndpoint),
-        new("traffic_class", (f, _) => f.TrafficClass.Name()),
+        new("cross_zone", (in EnrichedFlow f, FlowLabelContext _) => CrossZone(f.Source.Zone, f.Destination.Zone)),
+        new("dst_dns_name", (in EnrichedFlow f, FlowLabelContext _) => f.DestinationDnsName ?? ""),
+        new("dst_ip", (in EnrichedFlow f, FlowLabelContext _) => f.Flow.DestinationIp.ToString(), FlowLabelSource.DestinationAddress),
+        new("dst_ip_type", (in EnrichedFlow f, FlowLabelContext c) => c.DestinationIpType(f)),
+        new("dst_namespace", (in EnrichedFlow f, FlowLabelContext _) => f.Destination.Namespace ?? "", FlowLabelSource.DestinationEndpoint),
+        new("dst_node", (in EnrichedFlow f, FlowLabelContext _) => f.Destination.Node ?? "", FlowLabelSource.DestinationEndpoint),
+        new("dst_pod", (in EnrichedFlow f, FlowLabelContext _) => f.Destination.Pod ?? "", FlowLabelSource.DestinationEndpoint),
+        new("dst_region", (in EnrichedFlow f, FlowLabelContext _) => f.Destination.Region ?? "", FlowLabelSource.DestinationEndpoint),
+        new("dst_service", (in EnrichedFlow f, FlowLabelContext _) => f.DestinationService ?? ""),
+        new("dst_workload", (in EnrichedFlow f, FlowLabelContext _) => f.Destination.WorkloadName ?? "", FlowLabelSource.DestinationEndpoint),
+        new("dst_zone", (in EnrichedFlow f, FlowLabelContext _) => f.Destination.Zone ?? "", FlowLabelSource.DestinationEndpoint),
+        new("proto", (in EnrichedFlow f, FlowLabelContext _) => Protocol(f.Flow.Protocol)),
+        new("src_ip", (in EnrichedFlow f, FlowLabelContext _) => f.Flow.SourceIp.ToString(), FlowLabelSource.SourceAddress),
+        new("src_namespace", (in EnrichedFlow f, FlowLabelContext _) => f.Source.Namespace ?? "", FlowLabelSource.SourceEndpoint),
+        new("src_node", (in EnrichedFlow f, FlowLabelContext _) => f.Source.Node ?? "", FlowLabelSource.SourceEndpoint),
+        new("src_pod", (in EnrichedFlow f, FlowLabelContext _) => f.Source.Pod ?? "", FlowLabelSource.SourceEndpoint),
+        new("src_region", (in EnrichedFlow f, FlowLabelContext _) => f.Source.Region ?? "", FlowLabelSource.SourceEndpoint),
+        new("src_workload", (in EnrichedFlow f, FlowLabelContext _) => f.Source.WorkloadName ?? "", FlowLabelSource.SourceEndpoint),
+        new("src_zone", (in EnrichedFlow f, FlowLabelContext _) => f.Source.Zone ?? "", FlowLabelSource.SourceEndpoint),
+        new("traffic_class", (in EnrichedFlow f, FlowLabelContext _) => f.TrafficClass.Name()),
     }.Select(l => l with { Value = Capped(l.Name, l.Value) }).ToFrozenDictionary(l => l.Name, StringComparer.Ordinal);
 
     /// <summary>
@@ -75,10 +75,10 @@ internal static class FlowLabels
     };
 
     /// <summary>The label's values cut to <see cref="MaxValueLength"/> characters, each cut counted by label.</summary>
-    private static Func<EnrichedFlow, FlowLabelContext, string> Capped(string name, Func<EnrichedFlow, FlowLabelContext, string> value)
+    private static FlowLabelValue Capped(string name, FlowLabelValue value)
     {
         var truncated = PrometheusSinkMetrics.LabelValuesTruncated.WithLabels(name);
-        return (flow, context) =>
+        return (in EnrichedFlow flow, FlowLabelContext context) =>
         {
             var text = value(flow, context);
             if (text.Length <= MaxValueLength)

@@ -35,7 +35,7 @@ internal sealed class FlowSeriesStore
     private readonly Lock gate = new();
     private readonly TimeProvider time;
     private readonly FlowLabelContext context;
-    private readonly Func<EnrichedFlow, FlowLabelContext, string>[] extractors;
+    private readonly FlowLabelValue[] extractors;
     private readonly FlowLabelSource[] sources;
     private readonly BatchLabelIds batchIds;
     private readonly ValueTable[] tables;
@@ -352,20 +352,16 @@ internal sealed class FlowSeriesStore
     }
 
     /// <summary>
-    /// The distinct values of one label, each stored once with its UTF-8 bytes and counted by the
-    /// series that use it, so values of series that expired (pods long gone) are freed too.
-    /// </summary>
-    /// <summary>
-    /// A batch's label ids per distinct end: the wire gives every flow of one pod the same
-    /// <see cref="FlowEndpoint"/> instance, so a pod's labels are interned once per batch, and its
-    /// addresses are formatted once per batch. Each id cached here holds a reference until the
-    /// batch is done, so a value no series takes cannot be freed (and its id reused) under the cache.
+    /// A batch's label ids per distinct endpoint: the wire gives every flow of one pod the same
+    /// <see cref="FlowEndpoint"/> instance, so a pod's labels are interned once per batch. Each id
+    /// cached here holds a reference until the batch is done, so a value no series takes cannot be
+    /// freed (and its id reused) under the cache. Address labels need no such cache: their table
+    /// knows each address it holds for as long as it holds it.
     /// </summary>
     private sealed class BatchLabelIds(FlowSeriesStore store)
     {
         private readonly Dictionary<FlowEndpoint, int[]> sourceEndpoints = new(ReferenceEqualityComparer.Instance);
         private readonly Dictionary<FlowEndpoint, int[]> destinationEndpoints = new(ReferenceEqualityComparer.Instance);
-        private readonly Dictionary<IpAddr, int>[] addresses = [.. store.sources.Select(_ => new Dictionary<IpAddr, int>())];
         private readonly int[] sourceDimensions = Dimensions(store, FlowLabelSource.SourceEndpoint);
         private readonly int[] destinationDimensions = Dimensions(store, FlowLabelSource.DestinationEndpoint);
         private readonly List<(int Dimension, int Id)> held = [];
@@ -401,10 +397,6 @@ internal sealed class FlowSeriesStore
             held.Clear();
             sourceEndpoints.Clear();
             destinationEndpoints.Clear();
-            foreach (var cache in addresses)
-            {
-                cache.Clear();
-            }
         }
 
         private void Endpoint(in EnrichedFlow flow, FlowEndpoint endpoint, Dictionary<FlowEndpoint, int[]> cache, int[] dimensions, int[] ids)
@@ -433,13 +425,8 @@ internal sealed class FlowSeriesStore
 
         private int Address(in EnrichedFlow flow, IpAddr address, int d)
         {
-            ref var id = ref CollectionsMarshal.GetValueRefOrAddDefault(addresses[d], address, out var known);
-            if (!known)
-            {
-                id = Hold(d, store.extractors[d](flow, store.context));
-            }
-
-            return id;
+            var table = store.tables[d];
+            return table.IdOf(address) is { } id ? id : table.Intern(store.extractors[d](flow, store.context), address);
         }
 
         private int Hold(int d, string value)
@@ -454,32 +441,62 @@ internal sealed class FlowSeriesStore
             [.. Enumerable.Range(0, store.dimensions).Where(d => store.sources[d] == source)];
     }
 
+    /// <summary>
+    /// The distinct values of one label, each stored once with its UTF-8 bytes and counted by the
+    /// series that use it, so values of series that expired (pods long gone) are freed too.
+    /// </summary>
     private sealed class ValueTable
     {
+        private const int RecentSize = 64;
+
         private readonly Dictionary<string, int> ids = new(StringComparer.Ordinal);
+        private readonly Dictionary<IpAddr, int> addressIds = [];
         private readonly Stack<int> free = new();
+
+        // Values come back as the same string objects flow after flow ("TCP", "false",
+        // "private", a batch's service and DNS names): found by identity, they are not hashed
+        // and compared again. Each entry is checked against the id's current value.
+        private readonly (string? Text, int Id)[] recent = new (string?, int)[RecentSize];
         private string?[] texts = new string?[16];
         private byte[]?[] utf8 = new byte[]?[16];
         private int[] refs = new int[16];
+        private IpAddr?[] addresses = new IpAddr?[16];
         private int count;
-        private string? lastText;
-        private int lastId;
 
         public int Count => ids.Count;
 
+        /// <summary>The id of the value made from <paramref name="address"/>, while the table holds it.</summary>
+        public int? IdOf(IpAddr address) => addressIds.TryGetValue(address, out var id) ? id : null;
+
+        /// <summary>Interns the value of an address label, remembering the address it came from.</summary>
+        public int Intern(string value, IpAddr address)
+        {
+            var id = Intern(value);
+            if (addresses[id] is null)
+            {
+                addresses[id] = address;
+                addressIds[address] = id;
+            }
+
+            return id;
+        }
+
         public int Intern(string value)
         {
-            // Many values are the same string object flow after flow ("TCP", "false", "private",
-            // ""): one reference comparison instead of hashing them again.
-            if (ReferenceEquals(value, lastText))
+            ref var cached = ref recent[RuntimeHelpers.GetHashCode(value) & (RecentSize - 1)];
+            if (ReferenceEquals(cached.Text, value) && ReferenceEquals(texts[cached.Id], cached.Text))
             {
-                return lastId;
+                return cached.Id;
             }
 
             ref var id = ref CollectionsMarshal.GetValueRefOrAddDefault(ids, value, out var exists);
             if (exists)
             {
-                (lastText, lastId) = (value, id);
+                if (ReferenceEquals(texts[id], value))
+                {
+                    cached = (value, id);
+                }
+
                 return id;
             }
 
@@ -490,6 +507,7 @@ internal sealed class FlowSeriesStore
                 {
                     Array.Resize(ref texts, refs.Length * 2);
                     Array.Resize(ref utf8, refs.Length * 2);
+                    Array.Resize(ref addresses, refs.Length * 2);
                     Array.Resize(ref refs, refs.Length * 2);
                 }
             }
@@ -497,7 +515,7 @@ internal sealed class FlowSeriesStore
             texts[id] = value;
             utf8[id] = Encoding.UTF8.GetBytes(value);
             refs[id] = 0;
-            (lastText, lastId) = (value, id);
+            cached = (value, id);
             return id;
         }
 
@@ -523,12 +541,14 @@ internal sealed class FlowSeriesStore
 
         private void Free(int id)
         {
-            if (id == lastId)
+            // A recent entry naming this id is no longer taken: its text no longer matches texts[id].
+            ids.Remove(texts[id]!);
+            if (addresses[id] is { } address)
             {
-                lastText = null;
+                addressIds.Remove(address);
+                addresses[id] = null;
             }
 
-            ids.Remove(texts[id]!);
             texts[id] = null;
             utf8[id] = null;
             free.Push(id);
