@@ -168,6 +168,28 @@ public sealed class FlowSeriesStoreTests
     }
 
     [Fact]
+    public void An_address_whose_value_was_freed_and_its_id_reused_is_labelled_with_its_own_text()
+    {
+        // Address labels are found by address across batches; the id of a freed address goes to
+        // the next new value, and the old address must not keep pointing at it.
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
+        var store = Store(idle: TimeSpan.FromMinutes(1), time: time);
+        var first = PodFlow("shop", "web-1", "db", "db-0", txBytes: 1, destinationIp: "10.244.5.1");
+        store.Apply([first]);
+        time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(1, store.RemoveIdle());
+
+        var second = PodFlow("shop", "web-1", "db", "db-0", txBytes: 2, destinationIp: "10.244.5.2");
+        store.Apply([second]);
+        // A refused-then-freed value in the same batch as a kept one: zero deltas create nothing.
+        store.Apply([first with { Flow = first.Flow with { TxBytes = 0 } }, first]);
+
+        Assert.Equal(2, store.Count);
+        Assert.Equal(1UL, store.Find(Values(FlowLabels.PodLevel, first))![0]);
+        Assert.Equal(2UL, store.Find(Values(FlowLabels.PodLevel, second))![0]);
+    }
+
+    [Fact]
     public void Flows_with_nothing_to_count_create_no_series()
     {
         var store = Store();
