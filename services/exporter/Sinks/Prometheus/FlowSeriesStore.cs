@@ -447,19 +447,21 @@ internal sealed class FlowSeriesStore
     /// </summary>
     private sealed class ValueTable
     {
-        private const int RecentSize = 64;
+        private const int RecentSize = 256;
 
         private readonly Dictionary<string, int> ids = new(StringComparer.Ordinal);
         private readonly Dictionary<IpAddr, int> addressIds = [];
         private readonly Stack<int> free = new();
 
         // Values come back as the same string objects flow after flow ("TCP", "false",
-        // "private", a batch's service and DNS names): found by identity, they are not hashed
-        // and compared again. Each entry is checked against the id's current value.
-        private readonly (string? Text, int Id)[] recent = new (string?, int)[RecentSize];
+        // "private") and endpoint after endpoint (a batch holds each namespace, node and zone
+        // name once): found by identity, they are not hashed and compared again. An entry
+        // holds while its id has not been freed since (the id's generation is unchanged).
+        private readonly (string? Text, int Id, int Generation)[] recent = new (string?, int, int)[RecentSize];
         private string?[] texts = new string?[16];
         private byte[]?[] utf8 = new byte[]?[16];
         private int[] refs = new int[16];
+        private int[] generations = new int[16];
         private IpAddr?[] addresses = new IpAddr?[16];
         private int count;
 
@@ -484,7 +486,7 @@ internal sealed class FlowSeriesStore
         public int Intern(string value)
         {
             ref var cached = ref recent[RuntimeHelpers.GetHashCode(value) & (RecentSize - 1)];
-            if (ReferenceEquals(cached.Text, value) && ReferenceEquals(texts[cached.Id], cached.Text))
+            if (ReferenceEquals(cached.Text, value) && generations[cached.Id] == cached.Generation)
             {
                 return cached.Id;
             }
@@ -492,11 +494,7 @@ internal sealed class FlowSeriesStore
             ref var id = ref CollectionsMarshal.GetValueRefOrAddDefault(ids, value, out var exists);
             if (exists)
             {
-                if (ReferenceEquals(texts[id], value))
-                {
-                    cached = (value, id);
-                }
-
+                cached = (value, id, generations[id]);
                 return id;
             }
 
@@ -508,6 +506,7 @@ internal sealed class FlowSeriesStore
                     Array.Resize(ref texts, refs.Length * 2);
                     Array.Resize(ref utf8, refs.Length * 2);
                     Array.Resize(ref addresses, refs.Length * 2);
+                    Array.Resize(ref generations, refs.Length * 2);
                     Array.Resize(ref refs, refs.Length * 2);
                 }
             }
@@ -515,7 +514,7 @@ internal sealed class FlowSeriesStore
             texts[id] = value;
             utf8[id] = Encoding.UTF8.GetBytes(value);
             refs[id] = 0;
-            cached = (value, id);
+            cached = (value, id, generations[id]);
             return id;
         }
 
@@ -541,7 +540,8 @@ internal sealed class FlowSeriesStore
 
         private void Free(int id)
         {
-            // A recent entry naming this id is no longer taken: its text no longer matches texts[id].
+            // Recent entries naming this id no longer hold.
+            generations[id]++;
             ids.Remove(texts[id]!);
             if (addresses[id] is { } address)
             {
