@@ -180,8 +180,8 @@ internal static class PipelineBenchmark
     /// <summary>
     /// Each service's memory budget as its pod limit, and the share of it the managed heap may
     /// take: 75 %, what .NET gives itself in a container with that limit (the rest is the runtime,
-    /// code and native buffers). With the chart's workstation GC, each process here runs as it
-    /// would in its pod. <c>BENCH_HEAP_PERCENT_COLLECTOR</c> (and so on) tries other shares.
+    /// code and native buffers). With the chart's workstation GC (and its gen0 budget for the
+    /// enricher and the exporter), each process here runs as it would in its pod. <c>BENCH_HEAP_PERCENT_COLLECTOR</c> (and so on) tries other shares.
     /// </summary>
     private static readonly Dictionary<string, (long MiB, int HeapPercent)> Budget = new()
     {
@@ -215,6 +215,11 @@ internal static class PipelineBenchmark
         start.Environment["DOTNET_gcServer"] = "0";
         var (budget, heapPercent) = Budget[service];
         start.Environment["DOTNET_GCHeapHardLimit"] = (budget * heapPercent / 100 * 1024 * 1024).ToString("X", CultureInfo.InvariantCulture);
+        if (service is "enricher" or "exporter")
+        {
+            // As the chart's gcGen0Size sets it for these two.
+            start.Environment["DOTNET_GCgen0size"] = "0x2000000";
+        }
         foreach (var (key, value) in bus.Concat(settings).Append(new("Egressd:Http:Port", port.ToString(CultureInfo.InvariantCulture))))
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;

@@ -240,6 +240,20 @@ public sealed class ChartManifestTests
     }
 
     [Fact]
+    public void The_enricher_and_exporter_get_the_gen0_budget_and_it_can_be_left_to_the_runtime()
+    {
+        var rendered = HelmChart.Template();
+        Assert.Equal("0x2000000", Env(rendered, "egressd-enricher")["DOTNET_GCgen0size"]);
+        Assert.Equal("0x2000000", Env(rendered, "egressd-exporter")["DOTNET_GCgen0size"]);
+        // The collector's budget is the tightest: no larger gen0 there.
+        Assert.False(Env(rendered, "egressd-collector").ContainsKey("DOTNET_GCgen0size"));
+
+        var runtimeDefault = HelmChart.Template("--set", "enricher.gcGen0Size=", "--set", "exporter.gcGen0Size=");
+        Assert.False(Env(runtimeDefault, "egressd-enricher").ContainsKey("DOTNET_GCgen0size"));
+        Assert.False(Env(runtimeDefault, "egressd-exporter").ContainsKey("DOTNET_GCgen0size"));
+    }
+
+    [Fact]
     public void Changing_the_broker_in_values_changes_it_for_every_component()
     {
         var bundled = HelmChart.Template();
