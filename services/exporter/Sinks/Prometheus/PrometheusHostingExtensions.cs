@@ -39,7 +39,7 @@ internal static class PrometheusHostingExtensions
             e.Name = BusEndpoints.TemporaryPrefix + "exporter-" + replica;
             e.Temporary = true;
         });
-        bus.AddSingleton(sp => new ShardMembership(replica, sp.GetRequiredService<TimeProvider>()));
+        bus.AddSingleton(sp => new ShardMembership(replica, sp.GetRequiredService<IOptions<PrometheusOptions>>().Value.ShardTakeover, sp.GetRequiredService<TimeProvider>()));
         bus.AddHostedService<ShardCoordinator>();
     }
 

@@ -83,7 +83,7 @@ internal sealed partial class ShardCoordinator(
     private async Task RebalanceAsync(PrometheusOptions settings, CancellationToken stoppingToken)
     {
         gone.Clear();
-        var replicas = membership.Live(settings.ShardTakeover, gone);
+        var replicas = membership.Live(gone);
         foreach (var replica in gone)
         {
             LogReplicaGone(logger, replica, settings.ShardTakeover);
