@@ -104,38 +104,44 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
     /// Closes the pending deltas into one window, [<paramref name="start"/>, <paramref name="end"/>],
     /// cut into parts of at most <paramref name="maxFlowsPerPart"/> flows, and starts over empty.
     /// <paramref name="directions"/> is what the source's counters mean (the reader's, as of now).
+    /// Each part goes through <paramref name="seal"/> when given (the window publisher encodes it
+    /// there); the parts' flows are then built one part at a time in one reused array, so a window
+    /// never exists as records whole: <paramref name="seal"/> must not keep the flows it is handed.
     /// </summary>
     public IReadOnlyList<FlowBatchCollected> Freeze(
         string node, string bootId, long window, FlowSource source, DateTimeOffset start, DateTimeOffset end, int maxFlowsPerPart,
-        FlowCounterDirections directions = FlowCounterDirections.Separate)
+        FlowCounterDirections directions = FlowCounterDirections.Separate, Func<FlowBatchCollected, FlowBatchCollected>? seal = null)
     {
-        // One array for the whole window; parts are views of it, not copies.
-        var records = new FlowRecord[flows.Count];
-        var at = 0;
-        foreach (var (key, c) in flows)
-        {
-            records[at++] = new FlowRecord
-            {
-                SourceIp = key.Source,
-                DestinationIp = key.Destination,
-                OriginalDestinationIp = key.OriginalDestination.IsNone ? null : key.OriginalDestination,
-                Protocol = key.Protocol,
-                TxBytes = c.TxBytes,
-                RxBytes = c.RxBytes,
-                TxPackets = c.TxPackets,
-                RxPackets = c.RxPackets,
-            };
-        }
-
+        var count = flows.Count;
         var answers = dns.Where(d => d.Value > end)
             .Select(d => new DnsAnswer { Ip = d.Key.Ip, Name = d.Key.Name, ExpiresAt = d.Value })
             .ToList();
 
-        var partCount = Math.Max(1, (records.Length + maxFlowsPerPart - 1) / maxFlowsPerPart);
+        var partCount = Math.Max(1, (count + maxFlowsPerPart - 1) / maxFlowsPerPart);
         var parts = new List<FlowBatchCollected>(partCount);
+        var buffer = seal is null ? null : new FlowRecord[Math.Min(count, maxFlowsPerPart)];
+        using var keys = flows.GetEnumerator();
         for (var part = 0; part < partCount; part++)
         {
-            parts.Add(new FlowBatchCollected
+            var size = Math.Min(maxFlowsPerPart, count - (part * maxFlowsPerPart));
+            var records = buffer ?? new FlowRecord[size];
+            for (var i = 0; i < size && keys.MoveNext(); i++)
+            {
+                var (key, c) = keys.Current;
+                records[i] = new FlowRecord
+                {
+                    SourceIp = key.Source,
+                    DestinationIp = key.Destination,
+                    OriginalDestinationIp = key.OriginalDestination.IsNone ? null : key.OriginalDestination,
+                    Protocol = key.Protocol,
+                    TxBytes = c.TxBytes,
+                    RxBytes = c.RxBytes,
+                    TxPackets = c.TxPackets,
+                    RxPackets = c.RxPackets,
+                };
+            }
+
+            var batch = new FlowBatchCollected
             {
                 Id = new BatchId { Node = node, BootId = bootId, Window = window, Part = part, PartCount = partCount },
                 Node = node,
@@ -143,10 +149,11 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
                 WindowEnd = end,
                 Source = source,
                 CounterDirections = directions,
-                Flows = new ArraySegment<FlowRecord>(records, part * maxFlowsPerPart, Math.Min(maxFlowsPerPart, records.Length - (part * maxFlowsPerPart))),
+                Flows = new ArraySegment<FlowRecord>(records, 0, size),
                 // Answers are per window, not per flow: the first part carries them.
                 DnsAnswers = part == 0 ? answers : [],
-            });
+            };
+            parts.Add(seal is null ? batch : seal(batch));
         }
 
         flows.Clear();
