@@ -72,6 +72,7 @@ internal static class CollectorMemoryBenchmark
             Console.WriteLine($"| RSS at the end | {last.RssKiB / 1024.0:F0} MiB ({last.AnonKiB / 1024.0:F0} anonymous) |");
             Console.WriteLine($"| windows / parts confirmed | {windows:N0} / {parts:N0} ({windows / seconds:F2} windows/s, {drain.Messages:N0} messages drained) |");
             Console.WriteLine($"| bytes per flow on the bus | {(drain.Messages == 0 ? 0 : drain.Bytes / (double)(parts * FlowsPerPart)):F1} |");
+            Console.WriteLine($"| RSS every 5 s (MiB) | {string.Join(" ", samples.Where((_, i) => i % 50 == 49).Select(s => (s.Status.RssKiB / 1024).ToString(CultureInfo.InvariantCulture)))} |");
             Console.WriteLine($"| within the {BudgetMiB} MiB budget | {(last.HwmKiB <= BudgetMiB * 1024 ? "yes" : "no")} |");
             return 0;
         }

@@ -24,7 +24,10 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
 
     private static readonly IpAddr AnyV4 = IpAddr.FromV4(0);
 
-    private readonly Dictionary<FlowKey, FlowCounters> flows = [];
+    private readonly FlowCounterDictionary flows = new();
+
+    // One part's records while it is sealed, kept from window to window rather than made anew each time.
+    private FlowRecord[] partBuffer = [];
     private readonly Dictionary<(IpAddr Ip, string Name), DateTimeOffset> dns = [];
 
     public int KeyCount => flows.Count;
@@ -55,12 +58,12 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
             FoldedBytes += delta.TxBytes + delta.RxBytes;
             CollectorMetrics.FoldedDeltas.Inc();
             CollectorMetrics.FoldedBytes.Inc(delta.TxBytes + delta.RxBytes);
-            ref var groupedSum = ref CollectionsMarshal.GetValueRefOrAddDefault(flows, grouped, out _);
+            ref var groupedSum = ref flows.GetValueRefOrAddDefault(grouped, out _);
             groupedSum = groupedSum.Add(delta);
             return;
         }
 
-        ref var sum = ref CollectionsMarshal.GetValueRefOrAddDefault(flows, key, out _);
+        ref var sum = ref flows.GetValueRefOrAddDefault(key, out _);
         sum = sum.Add(delta);
     }
 
@@ -86,6 +89,16 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
         address.IsV4 ? address with { Lo = address.Lo & ~0xFFUL } : address with { Lo = 0 };
 
     private static IpAddr Any(IpAddr address) => address.IsV4 ? AnyV4 : IpAddr.None;
+
+    private FlowRecord[] PartBuffer(int size)
+    {
+        if (partBuffer.Length < size)
+        {
+            partBuffer = new FlowRecord[size];
+        }
+
+        return partBuffer;
+    }
 
     /// <summary>A DNS answer seen; the later expiry wins when the same answer comes again.</summary>
     public void AddDnsAnswer(IpAddr ip, string name, DateTimeOffset expiresAt)
@@ -119,7 +132,7 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
 
         var partCount = Math.Max(1, (count + maxFlowsPerPart - 1) / maxFlowsPerPart);
         var parts = new List<FlowBatchCollected>(partCount);
-        var buffer = seal is null ? null : new FlowRecord[Math.Min(count, maxFlowsPerPart)];
+        var buffer = seal is null ? null : PartBuffer(Math.Min(count, maxFlowsPerPart));
         using var keys = flows.GetEnumerator();
         for (var part = 0; part < partCount; part++)
         {
