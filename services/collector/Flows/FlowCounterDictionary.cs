@@ -15,8 +15,14 @@ namespace Egressd.Collector.Flows;
 /// </summary>
 public sealed class FlowCounterDictionary : IReadOnlyDictionary<FlowKey, FlowCounters>
 {
-    private readonly Dictionary<PackedKey, FlowCounters> narrow = [];
+    private readonly Dictionary<PackedKey, FlowCounters> narrow;
     private readonly Dictionary<FlowKey, FlowCounters> wide = [];
+
+    /// <param name="capacity">Room made up front, for keys of IPv4 addresses.</param>
+    public FlowCounterDictionary(int capacity = 0)
+    {
+        narrow = new Dictionary<PackedKey, FlowCounters>(capacity);
+    }
 
     public int Count => narrow.Count + wide.Count;
 
@@ -44,6 +50,13 @@ public sealed class FlowCounterDictionary : IReadOnlyDictionary<FlowKey, FlowCou
 
     public bool TryGetValue(FlowKey key, [MaybeNullWhen(false)] out FlowCounters value) =>
         PackedKey.TryPack(key, out var packed) ? narrow.TryGetValue(packed, out value) : wide.TryGetValue(key, out value);
+
+    /// <summary>Room for as many keys of each kind as <paramref name="like"/> holds, made at once rather than step by step.</summary>
+    public void EnsureCapacity(FlowCounterDictionary like)
+    {
+        narrow.EnsureCapacity(like.narrow.Count);
+        wide.EnsureCapacity(like.wide.Count);
+    }
 
     /// <summary>Empties the table and keeps its room for the next window, unless far more than the last one needed.</summary>
     public void Clear()

@@ -100,6 +100,9 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
         return partBuffer;
     }
 
+    /// <summary>Room for the keys of <paramref name="like"/>, made at once (a source that knows its keys up front).</summary>
+    public void EnsureCapacity(FlowCounterDictionary like) => flows.EnsureCapacity(like);
+
     /// <summary>A DNS answer seen; the later expiry wins when the same answer comes again.</summary>
     public void AddDnsAnswer(IpAddr ip, string name, DateTimeOffset expiresAt)
     {

@@ -25,7 +25,12 @@ public sealed class ReplayFlowReader(string path, bool loop, TimeProvider time, 
             return;
         }
 
-        file ??= await ReplayFile.LoadAsync(path, cancellationToken);
+        if (file is null)
+        {
+            file = await ReplayFile.LoadAsync(path, cancellationToken);
+            pending.EnsureCapacity(file.Flows);
+        }
+
         replayed = true;
         foreach (var (key, counters) in file.Flows)
         {
@@ -44,7 +49,14 @@ public sealed class ReplayFlowReader(string path, bool loop, TimeProvider time, 
     {
         public static async Task<ReplayFile> LoadAsync(string path, CancellationToken cancellationToken)
         {
-            var flows = new FlowCounterDictionary();
+            // Counted first, so the table is made once at its size rather than grown through copies.
+            var lines = 0;
+            await foreach (var _ in File.ReadLinesAsync(path, cancellationToken))
+            {
+                lines++;
+            }
+
+            var flows = new FlowCounterDictionary(lines);
             var answers = new List<(IpAddr, string, int)>();
             var number = 0;
             // Line by line: a recording of a few hundred thousand flows is never held as text whole.
