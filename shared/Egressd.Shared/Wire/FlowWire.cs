@@ -20,8 +20,7 @@ public static class FlowWire
 
     private static readonly long EpochTicks = DateTimeOffset.UnixEpoch.UtcTicks;
 
-    /// <summary>The sealing thread's address table, emptied and used again for every part: a window's parts then leave no table garbage behind.</summary>
-    [ThreadStatic]
+    /// <summary>One address table for sealing, emptied and used again for every part: a window's parts then leave no table garbage behind.</summary>
     private static AddressTableBuilder? sealAddresses;
 
     public static byte[] Encode(FlowBatchCollected batch)
@@ -76,7 +75,8 @@ public static class FlowWire
             return batch;
         }
 
-        var addresses = sealAddresses ??= new AddressTableBuilder();
+        // Taken while in use, so two sealing at once never share it (the second makes its own).
+        var addresses = Interlocked.Exchange(ref sealAddresses, null) ?? new AddressTableBuilder();
         byte[] body;
         try
         {
@@ -85,6 +85,7 @@ public static class FlowWire
         finally
         {
             addresses.Clear();
+            sealAddresses = addresses;
         }
 
         var flows = new SealedFlows(body, batch.Flows.Count);
