@@ -4,6 +4,7 @@ using Egressd.Benchmarks;
 return args switch
 {
     ["conntrack", .. var rest] when OperatingSystem.IsLinux() => await ConntrackBenchmark.RunAsync(rest),
+    ["collector-memory", .. var rest] => await CollectorMemoryBenchmark.RunAsync(rest),
     ["cilium", .. var rest] when OperatingSystem.IsLinux() => CiliumBenchmark.Run(rest),
     ["dns", .. var rest] when OperatingSystem.IsLinux() => DnsBenchmark.Run(rest),
     ["enricher", .. var rest] => await EnricherBenchmark.RunAsync(rest),

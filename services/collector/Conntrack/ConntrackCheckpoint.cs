@@ -1,10 +1,12 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Serialization;
 using System.Runtime.Versioning;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Egressd.Collector.Flows;
 using Egressd.Collector.Native;
 using Egressd.Contracts;
+using Egressd.Shared.Wire;
 
 namespace Egressd.Collector.Conntrack;
 
@@ -17,8 +19,9 @@ namespace Egressd.Collector.Conntrack;
 /// live entries carried nor counts it twice. A small marker file records that every part of the
 /// last checkpoint was confirmed, so a restart does not send them again.
 /// <para>
-/// Format: "EGDCKPT1", boot id, network namespace, the read's wall-clock time (ns), checkpoint id,
-/// the parts as length-prefixed JSON, the entries (fingerprint and four counters, 40 bytes each),
+/// Format: "EGDCKPT2", boot id, network namespace, the read's wall-clock time (ns), checkpoint id,
+/// the parts as length-prefixed bodies in the bus's wire (what is sent; the first release wrote
+/// "EGDCKPT1" with JSON parts, which is still read), the entries (fingerprint and four counters, 40 bytes each),
 /// then the SHA-256 of all that. Written to a temporary file, fsynced, renamed over the old one and
 /// the directory fsynced: a reader sees the old checkpoint or the new one, never a mix.
 /// </para>
@@ -32,7 +35,10 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
     /// <summary>Cilium's own files: a node switched between sources never reads the other's counters.</summary>
     public const string CiliumFileName = "cilium.checkpoint";
     public const string CiliumConfirmedFileName = "cilium.confirmed";
-    private const string Magic = "EGDCKPT1";
+    private const string Magic = "EGDCKPT2";
+
+    /// <summary>The first release's format: the same, with the parts in JSON.</summary>
+    private const string JsonMagic = "EGDCKPT1";
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly string directory;
@@ -151,9 +157,10 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
                     writer.Write(unconfirmed.Count);
                     foreach (var part in unconfirmed)
                     {
-                        var json = JsonSerializer.SerializeToUtf8Bytes(part, Json);
-                        writer.Write(json.Length);
-                        writer.Write(json);
+                        // A frozen part's own body (FlowWire.Seal): nothing is encoded again.
+                        var body = FlowWire.Encode(part);
+                        writer.Write(body.Length);
+                        writer.Write(body);
                     }
 
                     foreach (var e in reducer.CheckpointEntries())
@@ -237,7 +244,8 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
             }
 
             using var reader = new BinaryReader(new MemoryStream(bytes, 0, bytes.Length - 32, writable: false));
-            if (reader.ReadString() != Magic)
+            var magic = reader.ReadString();
+            if (magic is not (Magic or JsonMagic))
             {
                 throw new InvalidDataException("not an egressd checkpoint");
             }
@@ -257,8 +265,10 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
             var parts = new List<FlowBatchCollected>(reader.ReadInt32());
             for (var i = parts.Capacity; i > 0; i--)
             {
-                var json = reader.ReadBytes(reader.ReadInt32());
-                parts.Add(JsonSerializer.Deserialize<FlowBatchCollected>(json, Json) ?? throw new InvalidDataException("an empty window part"));
+                var body = reader.ReadBytes(reader.ReadInt32());
+                parts.Add(magic == Magic
+                    ? FlowWire.DecodeCollected(body)
+                    : JsonSerializer.Deserialize<FlowBatchCollected>(body, Json) ?? throw new InvalidDataException("an empty window part"));
             }
 
             var entries = new List<CheckpointEntry>();
@@ -292,7 +302,7 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
             reducer.Restore(entries, readAtTime);
             LogLoaded(logger, path, entries.Count, readAtTime, Unconfirmed.Count);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or JsonException or EndOfStreamException or ArgumentException or FormatException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or JsonException or SerializationException or EndOfStreamException or ArgumentException or FormatException)
         {
             LogUnreadable(logger, path, ex.Message);
             Unconfirmed = [];

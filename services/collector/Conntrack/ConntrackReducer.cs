@@ -200,6 +200,7 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
         }
 
         var local = localPods.Contains(entry.Original.Source) || localPods.Contains(entry.Reply.Source);
+        DictionaryGrowth.MakeRoomForOne(entries);
         ref var state = ref CollectionsMarshal.GetValueRefOrAddDefault(entries, key, out var known);
         if (!known && restarting)
         {

@@ -24,7 +24,10 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
 
     private static readonly IpAddr AnyV4 = IpAddr.FromV4(0);
 
-    private readonly Dictionary<FlowKey, FlowCounters> flows = [];
+    private readonly FlowCounterDictionary flows = new();
+
+    // One part's records while it is sealed, kept from window to window rather than made anew each time.
+    private FlowRecord[] partBuffer = [];
     private readonly Dictionary<(IpAddr Ip, string Name), DateTimeOffset> dns = [];
 
     public int KeyCount => flows.Count;
@@ -55,12 +58,12 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
             FoldedBytes += delta.TxBytes + delta.RxBytes;
             CollectorMetrics.FoldedDeltas.Inc();
             CollectorMetrics.FoldedBytes.Inc(delta.TxBytes + delta.RxBytes);
-            ref var groupedSum = ref CollectionsMarshal.GetValueRefOrAddDefault(flows, grouped, out _);
+            ref var groupedSum = ref flows.GetValueRefOrAddDefault(grouped, out _);
             groupedSum = groupedSum.Add(delta);
             return;
         }
 
-        ref var sum = ref CollectionsMarshal.GetValueRefOrAddDefault(flows, key, out _);
+        ref var sum = ref flows.GetValueRefOrAddDefault(key, out _);
         sum = sum.Add(delta);
     }
 
@@ -87,6 +90,19 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
 
     private static IpAddr Any(IpAddr address) => address.IsV4 ? AnyV4 : IpAddr.None;
 
+    private FlowRecord[] PartBuffer(int size)
+    {
+        if (partBuffer.Length < size)
+        {
+            partBuffer = new FlowRecord[size];
+        }
+
+        return partBuffer;
+    }
+
+    /// <summary>Room for the keys of <paramref name="like"/>, made at once (a source that knows its keys up front).</summary>
+    public void EnsureCapacity(FlowCounterDictionary like) => flows.EnsureCapacity(like);
+
     /// <summary>A DNS answer seen; the later expiry wins when the same answer comes again.</summary>
     public void AddDnsAnswer(IpAddr ip, string name, DateTimeOffset expiresAt)
     {
@@ -104,38 +120,44 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
     /// Closes the pending deltas into one window, [<paramref name="start"/>, <paramref name="end"/>],
     /// cut into parts of at most <paramref name="maxFlowsPerPart"/> flows, and starts over empty.
     /// <paramref name="directions"/> is what the source's counters mean (the reader's, as of now).
+    /// Each part goes through <paramref name="seal"/> when given (the window publisher encodes it
+    /// there); the parts' flows are then built one part at a time in one reused array, so a window
+    /// never exists as records whole: <paramref name="seal"/> must not keep the flows it is handed.
     /// </summary>
     public IReadOnlyList<FlowBatchCollected> Freeze(
         string node, string bootId, long window, FlowSource source, DateTimeOffset start, DateTimeOffset end, int maxFlowsPerPart,
-        FlowCounterDirections directions = FlowCounterDirections.Separate)
+        FlowCounterDirections directions = FlowCounterDirections.Separate, Func<FlowBatchCollected, FlowBatchCollected>? seal = null)
     {
-        // One array for the whole window; parts are views of it, not copies.
-        var records = new FlowRecord[flows.Count];
-        var at = 0;
-        foreach (var (key, c) in flows)
-        {
-            records[at++] = new FlowRecord
-            {
-                SourceIp = key.Source,
-                DestinationIp = key.Destination,
-                OriginalDestinationIp = key.OriginalDestination.IsNone ? null : key.OriginalDestination,
-                Protocol = key.Protocol,
-                TxBytes = c.TxBytes,
-                RxBytes = c.RxBytes,
-                TxPackets = c.TxPackets,
-                RxPackets = c.RxPackets,
-            };
-        }
-
+        var count = flows.Count;
         var answers = dns.Where(d => d.Value > end)
             .Select(d => new DnsAnswer { Ip = d.Key.Ip, Name = d.Key.Name, ExpiresAt = d.Value })
             .ToList();
 
-        var partCount = Math.Max(1, (records.Length + maxFlowsPerPart - 1) / maxFlowsPerPart);
+        var partCount = Math.Max(1, (count + maxFlowsPerPart - 1) / maxFlowsPerPart);
         var parts = new List<FlowBatchCollected>(partCount);
+        var buffer = seal is null ? null : PartBuffer(Math.Min(count, maxFlowsPerPart));
+        using var keys = flows.GetEnumerator();
         for (var part = 0; part < partCount; part++)
         {
-            parts.Add(new FlowBatchCollected
+            var size = Math.Min(maxFlowsPerPart, count - (part * maxFlowsPerPart));
+            var records = buffer ?? new FlowRecord[size];
+            for (var i = 0; i < size && keys.MoveNext(); i++)
+            {
+                var (key, c) = keys.Current;
+                records[i] = new FlowRecord
+                {
+                    SourceIp = key.Source,
+                    DestinationIp = key.Destination,
+                    OriginalDestinationIp = key.OriginalDestination.IsNone ? null : key.OriginalDestination,
+                    Protocol = key.Protocol,
+                    TxBytes = c.TxBytes,
+                    RxBytes = c.RxBytes,
+                    TxPackets = c.TxPackets,
+                    RxPackets = c.RxPackets,
+                };
+            }
+
+            var batch = new FlowBatchCollected
             {
                 Id = new BatchId { Node = node, BootId = bootId, Window = window, Part = part, PartCount = partCount },
                 Node = node,
@@ -143,10 +165,11 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
                 WindowEnd = end,
                 Source = source,
                 CounterDirections = directions,
-                Flows = new ArraySegment<FlowRecord>(records, part * maxFlowsPerPart, Math.Min(maxFlowsPerPart, records.Length - (part * maxFlowsPerPart))),
+                Flows = new ArraySegment<FlowRecord>(records, 0, size),
                 // Answers are per window, not per flow: the first part carries them.
                 DnsAnswers = part == 0 ? answers : [],
-            });
+            };
+            parts.Add(seal is null ? batch : seal(batch));
         }
 
         flows.Clear();

@@ -1,4 +1,5 @@
 using Egressd.Contracts;
+using Egressd.Shared.Wire;
 
 namespace Egressd.Collector.Flows;
 
@@ -8,7 +9,9 @@ namespace Egressd.Collector.Flows;
 /// confirmed; reads that happen meanwhile fold into the next window. A publish that timed out but
 /// did reach the broker is therefore re-sent with the same id and the same content, and sinks drop
 /// the copy; nothing is lost and no id is reused for other content. Memory stays bounded by keys:
-/// one frozen window plus one pending set (two frozen windows only at shutdown).
+/// one frozen window plus one pending set (two frozen windows only at shutdown). A frozen part is
+/// held as its encoded body (<see cref="FlowWire.Seal"/>), a fifth of its records' size, and each
+/// re-send is those same bytes.
 /// <para>
 /// With a checkpoint, a window is saved with the source's counters as of its read before its first
 /// publish, so a process that dies at any point after the freeze leaves the next one both the
@@ -48,7 +51,7 @@ internal sealed partial class WindowPublisher
         if (checkpoint is { Unconfirmed.Count: > 0 } restored)
         {
             // Parts a previous process froze: first out, with their own ids.
-            frozen.AddRange(restored.Unconfirmed);
+            frozen.AddRange(restored.Unconfirmed.Select(FlowWire.Seal));
         }
     }
 
@@ -122,7 +125,7 @@ internal sealed partial class WindowPublisher
             return;
         }
 
-        frozen.AddRange(pending.Freeze(node, BootId, ++window, reader.Source, pendingSince ?? lastRead, lastRead, maxFlowsPerPart, reader.CounterDirections));
+        frozen.AddRange(pending.Freeze(node, BootId, ++window, reader.Source, pendingSince ?? lastRead, lastRead, maxFlowsPerPart, reader.CounterDirections, FlowWire.Seal));
         pendingSince = null;
         foldWarned = false;
         Save();

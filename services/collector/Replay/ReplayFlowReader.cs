@@ -25,7 +25,12 @@ public sealed class ReplayFlowReader(string path, bool loop, TimeProvider time, 
             return;
         }
 
-        file ??= await ReplayFile.LoadAsync(path, cancellationToken);
+        if (file is null)
+        {
+            file = await ReplayFile.LoadAsync(path, cancellationToken);
+            pending.EnsureCapacity(file.Flows);
+        }
+
         replayed = true;
         foreach (var (key, counters) in file.Flows)
         {
@@ -39,11 +44,19 @@ public sealed class ReplayFlowReader(string path, bool loop, TimeProvider time, 
         }
     }
 
-    private sealed record ReplayFile(IReadOnlyList<(FlowKey Key, FlowCounters Counters)> Flows, IReadOnlyList<(IpAddr Ip, string Name, int TtlSeconds)> Answers)
+    /// <summary>The recording, its flows summed per key in a compact table (a line's flow and a later line's with the same key are one flow to a window anyway).</summary>
+    private sealed record ReplayFile(FlowCounterDictionary Flows, IReadOnlyList<(IpAddr Ip, string Name, int TtlSeconds)> Answers)
     {
         public static async Task<ReplayFile> LoadAsync(string path, CancellationToken cancellationToken)
         {
-            var flows = new List<(FlowKey, FlowCounters)>();
+            // Counted first, so the table is made once at its size rather than grown through copies.
+            var lines = 0;
+            await foreach (var _ in File.ReadLinesAsync(path, cancellationToken))
+            {
+                lines++;
+            }
+
+            var flows = new FlowCounterDictionary(lines);
             var answers = new List<(IpAddr, string, int)>();
             var number = 0;
             // Line by line: a recording of a few hundred thousand flows is never held as text whole.
@@ -67,7 +80,9 @@ public sealed class ReplayFlowReader(string path, bool loop, TimeProvider time, 
                     }
                     else
                     {
-                        flows.Add(parsed.ToFlow());
+                        var (key, counters) = parsed.ToFlow();
+                        ref var sum = ref flows.GetValueRefOrAddDefault(key, out _);
+                        sum = sum.Add(counters);
                     }
                 }
                 catch (Exception ex) when (ex is JsonException or FormatException)
@@ -76,6 +91,7 @@ public sealed class ReplayFlowReader(string path, bool loop, TimeProvider time, 
                 }
             }
 
+            flows.TrimExcess();
             return new ReplayFile(flows, answers);
         }
     }

@@ -35,6 +35,14 @@ internal sealed class AddressTableBuilder
         return id;
     }
 
+    /// <summary>Empties the builder for another batch, keeping its room.</summary>
+    public void Clear()
+    {
+        ids.Clear();
+        v4.Clear();
+        v6.Clear();
+    }
+
     /// <summary>The table index of a provisional id from <see cref="Add"/>.</summary>
     public uint Index(int id) => id >= 0 ? (uint)id : (uint)(v4.Count + ~id);
 

@@ -1,5 +1,6 @@
 using Egressd.Collector.Flows;
 using Egressd.Contracts;
+using Egressd.Shared.Wire;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Egressd.Tests.Collector;
@@ -210,6 +211,86 @@ public sealed class WindowPublisherTests
         Assert.Equal(total.TxBytes + (10_000UL * 10), pending.Flows.Values.Aggregate(default(FlowCounters), (a, b) => a.Add(b)).TxBytes);
         // Protocol 0 came 40 times in those 10,000 (i = 0, 256, ..., 9984).
         Assert.Equal(new FlowCounters(400, 800, 40, 40), pending.Flows[new FlowKey(IpAddr.Parse("0.0.0.0"), IpAddr.Parse("0.0.0.0"), IpAddr.None, 0)]);
+    }
+
+    [Fact]
+    public async Task A_frozen_window_is_held_encoded_and_every_resend_is_the_same_bytes_under_the_same_id()
+    {
+        var flows = Enumerable.Range(1, 25).Select(i => Flow($"10.0.1.{i}", (ulong)i))
+            .Append((new FlowKey(IpAddr.Parse("fd00::1"), IpAddr.Parse("2001:db8::7"), IpAddr.Parse("fd00:96::1"), 17), new FlowCounters(9, 8, 7, 6)))
+            .ToArray();
+        var publisher = new RecordingPublisher { Down = true };
+        var windows = Windows(new QueueReader(Reading(flows), Reading(Flow("10.0.9.9", 1))), publisher, 10);
+
+        await windows.RunCycleAsync(CancellationToken.None);
+        await windows.RunCycleAsync(CancellationToken.None);
+        publisher.Down = false;
+        await windows.RunCycleAsync(CancellationToken.None);
+        await windows.RunCycleAsync(CancellationToken.None);
+
+        // Three parts of window 1, the first tried twice while the broker was away, then all sent; then window 2.
+        var first = publisher.Attempts.Where(a => a.Id.Window == 1).ToList();
+        Assert.Equal([0, 0, 0, 1, 2], first.Select(a => a.Id.Part));
+        Assert.Same(first[0], first[2]);
+        Assert.All(first, a => Assert.IsType<SealedFlows>(a.Flows));
+        Assert.Equal(FlowWire.Encode(first[0]), FlowWire.Encode(first[1]));
+        Assert.Same(FlowWire.Encode(first[0]), FlowWire.Encode(first[1]));
+        // The body is the part itself: decoded, it is the same window, id and flows.
+        foreach (var part in first.Skip(2))
+        {
+            var decoded = FlowWire.DecodeCollected(FlowWire.Encode(part));
+            Assert.Equal(part.Id, decoded.Id);
+            Assert.Equal(part.Flows, decoded.Flows);
+        }
+
+        var sent = publisher.Confirmed.Where(p => p.Id.Window == 1).SelectMany(p => p.Flows).ToList();
+        Assert.Equal(flows.Length, sent.Count);
+        Assert.Equal(flows.Sum(f => (long)f.Item2.TxBytes), sent.Sum(f => (long)f.TxBytes));
+        Assert.Contains(sent, f => f.OriginalDestinationIp == IpAddr.Parse("fd00:96::1") && f.RxPackets == 6);
+        Assert.Equal(2, publisher.Confirmed[^1].Id.Window);
+
+        // A copy with other content is encoded afresh, never sent with the sealed bytes.
+        var copy = first[1] with { Node = "node-b" };
+        Assert.Equal("node-b", FlowWire.DecodeCollected(FlowWire.Encode(copy)).Node);
+    }
+
+    [Fact]
+    public void Pending_flows_keep_every_kind_of_key_apart_and_whole()
+    {
+        var pending = new PendingFlows();
+        FlowKey[] keys =
+        [
+            new(IpAddr.Parse("10.0.0.1"), IpAddr.Parse("10.0.0.2"), IpAddr.None, 6),
+            new(IpAddr.Parse("10.0.0.1"), IpAddr.Parse("10.0.0.2"), IpAddr.Parse("0.0.0.0"), 6),
+            new(IpAddr.Parse("10.0.0.1"), IpAddr.Parse("10.0.0.2"), IpAddr.Parse("10.96.0.1"), 6),
+            new(IpAddr.Parse("10.0.0.1"), IpAddr.Parse("10.0.0.2"), IpAddr.None, 17),
+            new(IpAddr.Parse("0.0.0.0"), IpAddr.Parse("0.0.0.0"), IpAddr.None, 0),
+            new(IpAddr.Parse("10.0.0.1"), IpAddr.Parse("2001:db8::1"), IpAddr.None, 6),
+            new(IpAddr.Parse("10.0.0.1"), IpAddr.Parse("10.0.0.2"), IpAddr.Parse("fd00::1"), 6),
+            new(IpAddr.Parse("fd00::1"), IpAddr.Parse("::"), IpAddr.None, 58),
+        ];
+        for (var round = 1; round <= 3; round++)
+        {
+            for (var i = 0; i < keys.Length; i++)
+            {
+                pending.Add(keys[i], new FlowCounters((ulong)i + 1, 1, 1, 1));
+            }
+        }
+
+        Assert.Equal(keys.Length, pending.KeyCount);
+        Assert.Equal(keys.ToHashSet(), pending.Flows.Keys.ToHashSet());
+        for (var i = 0; i < keys.Length; i++)
+        {
+            Assert.Equal(new FlowCounters(3 * ((ulong)i + 1), 3, 3, 3), pending.Flows[keys[i]]);
+        }
+
+        var window = pending.Freeze("node", "boot", 1, FlowSource.Netfilter, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, 3, seal: FlowWire.Seal);
+        Assert.Equal(0, pending.KeyCount);
+        Assert.Equal([3, 3, 2], window.Select(p => p.Flows.Count));
+        var flows = window.SelectMany(p => p.Flows).ToList();
+        Assert.Equal(keys.Length, flows.Count);
+        Assert.Contains(flows, f => f.DestinationIp == IpAddr.Parse("10.0.0.2") && f.OriginalDestinationIp == IpAddr.Parse("0.0.0.0"));
+        Assert.Single(flows, f => f.DestinationIp == IpAddr.Parse("10.0.0.2") && f.OriginalDestinationIp is null && f.Protocol == 6);
     }
 
     [Fact]

@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+namespace Egressd.Benchmarks;
+
+/// <summary>
+/// The collector's memory as its pod sees it, without the rest of the pipeline: the collector
+/// process (Release build, workstation GC, heap capped at 75 % of its 128 MiB budget, as .NET
+/// does in a pod with that limit) replays <c>--flows</c> distinct flows at every 100 ms read and
+/// publishes its windows in parts of 5,000 to a private RabbitMQ, where a quorum queue bound as
+/// the enricher's is drained by a plain consumer. Every read changes every flow's counters, so
+/// every window holds every key. The process's RSS is sampled all along; its peak is VmHWM.
+/// <c>--env NAME=VALUE</c> (repeatable) adds to the collector's environment, to try runtime settings.
+/// </summary>
+internal static class CollectorMemoryBenchmark
+{
+    private const int FlowsPerPart = 5000;
+    private const long BudgetMiB = 128;
+
+    /// <summary>The collector's last lines, for the report when it dies (a heap too small shows here).</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentQueue<string> Tail = new();
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var flows = Option(args, "--flows", 250_000);
+        var pods = Option(args, "--pods", 5000);
+        var seconds = Option(args, "--seconds", 40);
+        var heapPercent = Option(args, "--heap-percent", 75);
+        var extra = args.Select((a, i) => (a, i)).Where(x => x.a == "--env" && x.i + 1 < args.Length)
+            .Select(x => args[x.i + 1].Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
+        var work = Directory.CreateTempSubdirectory("egressd-bench-colmem-").FullName;
+        try
+        {
+            var replay = WriteReplay(work, flows, pods);
+            await using var broker = await Broker.StartAsync();
+            await using var drain = await Drain.StartAsync(broker.Address);
+            Console.WriteLine($"Collector memory: {flows:N0} distinct flows changing at every 100 ms read, {pods:N0} source pods, parts of {FlowsPerPart:N0}; " +
+                $"budget {BudgetMiB} MiB, heap capped at {heapPercent} %, workstation GC; {seconds} s; {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}." +
+                (extra.Count > 0 ? " Environment: " + string.Join(' ', extra.Select(kv => $"{kv.Key}={kv.Value}")) + "." : ""));
+
+            using var collector = Start(broker.Address, work, replay, heapPercent, extra);
+            var samples = new List<(double At, Status Status)>();
+            var watch = Stopwatch.StartNew();
+            while (watch.Elapsed.TotalSeconds < seconds)
+            {
+                if (collector.HasExited)
+                {
+                    throw new InvalidOperationException($"the collector exited with code {collector.ExitCode} after {watch.Elapsed.TotalSeconds:F0} s:\n{string.Join('\n', Tail)}");
+                }
+
+                samples.Add((watch.Elapsed.TotalSeconds, Status.Read(collector.Id)));
+                await Task.Delay(100);
+            }
+
+            using var http = new HttpClient();
+            var metrics = await http.GetStringAsync(new Uri("http://127.0.0.1:19212/metrics"));
+            var windows = Metric(metrics, "egressd_collector_windows_published_total");
+            var parts = Metric(metrics, "egressd_collector_batches_published_total");
+            var last = Status.Read(collector.Id);
+            collector.Kill(entireProcessTree: true);
+            await collector.WaitForExitAsync();
+
+            var peakAt = samples.MaxBy(s => s.Status.RssKiB);
+            Console.WriteLine();
+            Console.WriteLine("| figure | value |");
+            Console.WriteLine("|---|---|");
+            Console.WriteLine($"| **peak RSS (VmHWM)** | **{last.HwmKiB / 1024.0:F0} MiB** |");
+            Console.WriteLine($"| largest sampled RSS: anonymous + file + shared memory | {peakAt.Status.RssKiB / 1024.0:F0} MiB: {peakAt.Status.AnonKiB / 1024.0:F0} + {peakAt.Status.FileKiB / 1024.0:F0} + {peakAt.Status.ShmemKiB / 1024.0:F0} MiB (at {peakAt.At:F0} s) |");
+            Console.WriteLine($"| RSS at the end | {last.RssKiB / 1024.0:F0} MiB ({last.AnonKiB / 1024.0:F0} anonymous) |");
+            Console.WriteLine($"| windows / parts confirmed | {windows:N0} / {parts:N0} ({windows / seconds:F2} windows/s, {drain.Messages:N0} messages drained) |");
+            Console.WriteLine($"| bytes per flow on the bus | {(drain.Messages == 0 ? 0 : drain.Bytes / (double)(parts * FlowsPerPart)):F1} |");
+            Console.WriteLine($"| RSS every 5 s (MiB) | {string.Join(" ", samples.Where((_, i) => i % 50 == 49).Select(s => (s.Status.RssKiB / 1024).ToString(CultureInfo.InvariantCulture)))} |");
+            Console.WriteLine($"| within the {BudgetMiB} MiB budget | {(last.HwmKiB <= BudgetMiB * 1024 ? "yes" : "no")} |");
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private static Process Start(Uri broker, string work, string replay, int heapPercent, Dictionary<string, string> extra)
+    {
+        var dll = Path.Combine(Repo.Root, "services", "collector", "bin", "Release", "net10.0", "Egressd.Collector.dll");
+        var start = new ProcessStartInfo("dotnet", [dll]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["DOTNET_gcServer"] = "0";
+        start.Environment["DOTNET_GCHeapHardLimit"] = (BudgetMiB * heapPercent / 100 * 1024 * 1024).ToString("X", CultureInfo.InvariantCulture);
+        var (user, password) = broker.UserInfo.Split(':') is [var u, var p] ? (Uri.UnescapeDataString(u), Uri.UnescapeDataString(p)) : ("guest", "guest");
+        var settings = new Dictionary<string, string>
+        {
+            ["Egressd:Bus:Transport"] = "rabbitmq",
+            ["Egressd:Bus:RabbitMq:Host"] = broker.Host,
+            ["Egressd:Bus:RabbitMq:Port"] = broker.Port.ToString(CultureInfo.InvariantCulture),
+            ["Egressd:Bus:RabbitMq:VirtualHost"] = broker.AbsolutePath is "/" or "" ? "/" : Uri.UnescapeDataString(broker.AbsolutePath.TrimStart('/')),
+            ["Egressd:Bus:RabbitMq:Username"] = user,
+            ["Egressd:Bus:RabbitMq:Password"] = password,
+            ["Egressd:Http:Port"] = "19212",
+            ["Egressd:Collector:NodeName"] = "bench-memory",
+            ["Egressd:Collector:Source"] = "replay",
+            ["Egressd:Collector:ReplayFile"] = replay,
+            ["Egressd:Collector:ReplayLoop"] = "true",
+            ["Egressd:Collector:ReadInterval"] = "00:00:00.100",
+            ["Egressd:Collector:StateDirectory"] = Path.Combine(work, "state"),
+            ["Egressd:ClusterContext:Source"] = "none",
+        };
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        foreach (var (key, value) in extra)
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"{dll} did not start");
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { Length: > 0 } line)
+            {
+                Tail.Enqueue(line);
+                while (Tail.Count > 8 && Tail.TryDequeue(out string? _))
+                {
+                }
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { Length: > 0 } line)
+            {
+                Console.Error.WriteLine($"[collector] {line}");
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>Distinct flows from pods to pods, services and public addresses, as the pipeline benchmark replays.</summary>
+    private static string WriteReplay(string work, int flows, int pods)
+    {
+        var random = new Random(42);
+        var seen = new HashSet<(int, string)>();
+        var text = new StringBuilder();
+        while (seen.Count < flows)
+        {
+            var source = random.Next(pods);
+            var kind = random.Next(10);
+            var (destination, original) = kind switch
+            {
+                < 6 => (PodIp(random.Next(pods)), (string?)null),
+                < 8 => (PodIp(random.Next(pods)), $"10.96.{random.Next(200) / 250}.{random.Next(200) % 250}"),
+                _ => ($"198.18.{random.Next(256)}.{random.Next(256)}", null),
+            };
+            if (!seen.Add((source, destination + original)))
+            {
+                continue;
+            }
+
+            text.Append(CultureInfo.InvariantCulture, $"{{\"proto\":{(kind == 9 ? 17 : 6)},\"src\":\"{PodIp(source)}\",\"dst\":\"{destination}\"")
+                .Append(original is null ? "" : $",\"orig_dst\":\"{original}\"")
+                .Append(CultureInfo.InvariantCulture, $",\"tx_bytes\":{random.Next(100, 200_000)},\"rx_bytes\":{random.Next(100, 2_000_000)},\"tx_packets\":{random.Next(1, 200)},\"rx_packets\":{random.Next(1, 2000)}}}\n");
+        }
+
+        var path = Path.Combine(work, "replay.jsonl");
+        File.WriteAllText(path, text.ToString());
+        return path;
+    }
+
+    private static string PodIp(int i) => $"10.{100 + (i / 65536)}.{(i / 256) % 256}.{i % 256}";
+
+    private static int Option(string[] args, string name, int fallback)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    private static double Metric(string text, string series)
+    {
+        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
+        return line is null ? 0 : double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The memory lines of /proc/PID/status, in KiB.</summary>
+    private readonly record struct Status(long RssKiB, long HwmKiB, long AnonKiB, long FileKiB, long ShmemKiB)
+    {
+        public static Status Read(int pid)
+        {
+            var values = File.ReadLines($"/proc/{pid}/status")
+                .Select(l => l.Split(':', 2))
+                .Where(kv => kv.Length == 2 && kv[0] is "VmRSS" or "VmHWM" or "RssAnon" or "RssFile" or "RssShmem")
+                .ToDictionary(kv => kv[0], kv => long.Parse(kv[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture));
+            return new Status(values["VmRSS"], values["VmHWM"], values["RssAnon"], values["RssFile"], values["RssShmem"]);
+        }
+    }
+
+    /// <summary>The enricher's side of the bus: a quorum queue on the collected exchange, drained and acknowledged.</summary>
+    private sealed class Drain : IAsyncDisposable
+    {
+        private readonly IConnection connection;
+        private readonly IChannel channel;
+        private long messages;
+        private long bytes;
+
+        private Drain(IConnection connection, IChannel channel)
+        {
+            this.connection = connection;
+            this.channel = channel;
+        }
+
+        public long Messages => Interlocked.Read(ref messages);
+
+        public long Bytes => Interlocked.Read(ref bytes);
+
+        public static async Task<Drain> StartAsync(Uri broker)
+        {
+            var connection = await new ConnectionFactory { Uri = broker }.CreateConnectionAsync();
+            var channel = await connection.CreateChannelAsync();
+            var queue = $"egressd-bench-colmem-{Guid.NewGuid():N}";
+            await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: new Dictionary<string, object?> { ["x-queue-type"] = "quorum" });
+            await channel.ExchangeDeclareAsync("Egressd.Contracts:FlowBatchCollected", ExchangeType.Fanout, durable: true);
+            await channel.QueueBindAsync(queue, "Egressd.Contracts:FlowBatchCollected", "");
+            await channel.BasicQosAsync(0, 16, false);
+            var drain = new Drain(connection, channel);
+            var consumer = new AsyncEventingBasicConsumer(channel);
+            consumer.ReceivedAsync += async (_, delivery) =>
+            {
+                Interlocked.Increment(ref drain.messages);
+                Interlocked.Add(ref drain.bytes, delivery.Body.Length);
+                await channel.BasicAckAsync(delivery.DeliveryTag, false);
+            };
+            await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
+            return drain;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await channel.CloseAsync();
+            await connection.CloseAsync();
+        }
+    }
+}
