@@ -14,34 +14,44 @@ public sealed class PrometheusShardingTests
     private const int Nodes = 32;
     private const ulong BytesPerFlow = 1000;
 
+    private static Dictionary<string, string?> ShardedSettings(PrivateBroker broker)
+    {
+        var settings = broker.BusSettings();
+        settings["Egressd:Exporter:FlowLog:Enabled"] = "false";
+        settings["Egressd:Exporter:Prometheus:Shards"] = Shards.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["Egressd:Exporter:Prometheus:ShardTakeover"] = "00:00:04";
+        return settings;
+    }
+
+    /// <summary>Waits until every replica is ready, has heard the others and holds its even share.</summary>
+    private static async Task SplitEvenlyAsync(ServiceProcess[] replicas, string when)
+    {
+        foreach (var exporter in replicas)
+        {
+            await exporter.WaitUntilAsync("/readyz", HttpStatusCode.OK, TimeSpan.FromSeconds(60));
+            var text = "";
+            Assert.True(await Eventually.TrueAsync(async () =>
+            {
+                text = await exporter.GetStringAsync("/metrics");
+                return Exposition.Value(text, "egressd_exporter_prometheus_replicas") == replicas.Length
+                    && Exposition.Value(text, "egressd_exporter_prometheus_shards_held") == Shards / replicas.Length;
+            }, TimeSpan.FromSeconds(120)), $"the replicas never split the shards {when}\n{text}\n{string.Join("\n", replicas.Select(r => r.Tail()))}");
+        }
+    }
+
+    private static ServiceProcess StartReplica(string name, Dictionary<string, string?> settings) =>
+        ServiceProcess.Start(name, Repo.ServiceDll("exporter", "Egressd.Exporter"), settings);
+
     [Fact]
     [Trait("Category", "Slow")]
     public async Task Two_replicas_split_the_series_exactly_and_the_survivor_takes_the_share_of_one_killed()
     {
         await using var broker = await PrivateBroker.StartAsync("egressd-shard-rabbitmq-");
-        var settings = broker.BusSettings();
-        settings["Egressd:Exporter:FlowLog:Enabled"] = "false";
-        settings["Egressd:Exporter:Prometheus:Shards"] = Shards.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        settings["Egressd:Exporter:Prometheus:ShardTakeover"] = "00:00:04";
-        var dll = Repo.ServiceDll("exporter", "Egressd.Exporter");
-        await using var first = ServiceProcess.Start("exporter-1", dll, settings);
-        await using var second = ServiceProcess.Start("exporter-2", dll, settings);
-        foreach (var exporter in new[] { first, second })
-        {
-            await exporter.WaitUntilAsync("/readyz", HttpStatusCode.OK, TimeSpan.FromSeconds(60));
-        }
-
+        var settings = ShardedSettings(broker);
+        await using var first = StartReplica("exporter-1", settings);
+        await using var second = StartReplica("exporter-2", settings);
         // Both have heard each other and hold half the shards each.
-        foreach (var exporter in new[] { first, second })
-        {
-            var text = "";
-            Assert.True(await Eventually.TrueAsync(async () =>
-            {
-                text = await exporter.GetStringAsync("/metrics");
-                return Exposition.Value(text, "egressd_exporter_prometheus_replicas") == 2
-                    && Exposition.Value(text, "egressd_exporter_prometheus_shards_held") == Shards / 2;
-            }, TimeSpan.FromSeconds(60)), $"the replicas never split the shards\n{text}\n{first.Tail()}\n{second.Tail()}");
-        }
+        await SplitEvenlyAsync([first, second], "at start");
 
         // Batches from many nodes, published as the enricher does (keyed by node).
         await using var publisher = await InProcessHost.StartAsync("egressd-enricher", b => b.AddEgressdBus(_ => { }), settings);
@@ -105,34 +115,11 @@ public sealed class PrometheusShardingTests
     public async Task After_the_broker_is_killed_and_back_the_replicas_split_the_shards_again_and_count_exactly()
     {
         await using var broker = await PrivateBroker.StartAsync("egressd-shard-rabbitmq-");
-        var settings = broker.BusSettings();
-        settings["Egressd:Exporter:FlowLog:Enabled"] = "false";
-        settings["Egressd:Exporter:Prometheus:Shards"] = Shards.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        settings["Egressd:Exporter:Prometheus:ShardTakeover"] = "00:00:04";
-        var dll = Repo.ServiceDll("exporter", "Egressd.Exporter");
-        await using var first = ServiceProcess.Start("exporter-1", dll, settings);
-        await using var second = ServiceProcess.Start("exporter-2", dll, settings);
+        var settings = ShardedSettings(broker);
+        await using var first = StartReplica("exporter-1", settings);
+        await using var second = StartReplica("exporter-2", settings);
         ServiceProcess[] replicas = [first, second];
-        foreach (var exporter in replicas)
-        {
-            await exporter.WaitUntilAsync("/readyz", HttpStatusCode.OK, TimeSpan.FromSeconds(60));
-        }
-
-        async Task SplitEvenlyAsync(string when)
-        {
-            foreach (var exporter in replicas)
-            {
-                var text = "";
-                Assert.True(await Eventually.TrueAsync(async () =>
-                {
-                    text = await exporter.GetStringAsync("/metrics");
-                    return Exposition.Value(text, "egressd_exporter_prometheus_replicas") == 2
-                        && Exposition.Value(text, "egressd_exporter_prometheus_shards_held") == Shards / 2;
-                }, TimeSpan.FromSeconds(120)), $"the replicas never split the shards {when}\n{text}\n{first.Tail()}\n{second.Tail()}");
-            }
-        }
-
-        await SplitEvenlyAsync("at start");
+        await SplitEvenlyAsync(replicas, "at start");
         var ns = "shard-" + Guid.NewGuid().ToString("N")[..8];
         var boot = Guid.NewGuid().ToString("N");
         async Task PublishWindowsAsync(int from, int to)
@@ -171,7 +158,7 @@ public sealed class PrometheusShardingTests
         await PublishWindowsAsync(3, 3);
         await broker.KillAsync();
         await broker.RestartAsync();
-        await SplitEvenlyAsync("after the broker came back");
+        await SplitEvenlyAsync(replicas, "after the broker came back");
 
         await PublishWindowsAsync(4, 5);
         const double After = Nodes * 3 * BytesPerFlow;
