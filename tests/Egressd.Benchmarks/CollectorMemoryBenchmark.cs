@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 
@@ -20,9 +19,6 @@ internal static class CollectorMemoryBenchmark
     private const int FlowsPerPart = 5000;
     private const long BudgetMiB = 128;
 
-    /// <summary>The collector's last lines, for the report when it dies (a heap too small shows here).</summary>
-    private static readonly System.Collections.Concurrent.ConcurrentQueue<string> Tail = new();
-
     public static async Task<int> RunAsync(string[] args)
     {
         var flows = Option(args, "--flows", 250_000);
@@ -34,7 +30,8 @@ internal static class CollectorMemoryBenchmark
         var work = Directory.CreateTempSubdirectory("egressd-bench-colmem-").FullName;
         try
         {
-            var replay = WriteReplay(work, flows, pods);
+            var replay = Path.Combine(work, "replay.jsonl");
+            ReplayRecording.Write(replay, flows, pods);
             await using var broker = await Broker.StartAsync();
             await using var drain = await Drain.StartAsync(broker.Address);
             Console.WriteLine($"Collector memory: {flows:N0} distinct flows changing at every 100 ms read, {pods:N0} source pods, parts of {FlowsPerPart:N0}; " +
@@ -48,7 +45,7 @@ internal static class CollectorMemoryBenchmark
             {
                 if (collector.HasExited)
                 {
-                    throw new InvalidOperationException($"the collector exited with code {collector.ExitCode} after {watch.Elapsed.TotalSeconds:F0} s:\n{string.Join('\n', Tail)}");
+                    throw new InvalidOperationException($"the collector exited with code {collector.ExitCode} after {watch.Elapsed.TotalSeconds:F0} s:\n{ServiceLauncher.Tail(collector)}");
                 }
 
                 samples.Add((watch.Elapsed.TotalSeconds, Status.Read(collector.Id)));
@@ -84,93 +81,17 @@ internal static class CollectorMemoryBenchmark
 
     private static Process Start(Uri broker, string work, string replay, int heapPercent, Dictionary<string, string> extra)
     {
-        var dll = Path.Combine(Repo.Root, "services", "collector", "bin", "Release", "net10.0", "Egressd.Collector.dll");
-        var start = new ProcessStartInfo("dotnet", [dll]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["DOTNET_gcServer"] = "0";
-        start.Environment["DOTNET_GCHeapHardLimit"] = (BudgetMiB * heapPercent / 100 * 1024 * 1024).ToString("X", CultureInfo.InvariantCulture);
-        var (user, password) = broker.UserInfo.Split(':') is [var u, var p] ? (Uri.UnescapeDataString(u), Uri.UnescapeDataString(p)) : ("guest", "guest");
-        var settings = new Dictionary<string, string>
-        {
-            ["Egressd:Bus:Transport"] = "rabbitmq",
-            ["Egressd:Bus:RabbitMq:Host"] = broker.Host,
-            ["Egressd:Bus:RabbitMq:Port"] = broker.Port.ToString(CultureInfo.InvariantCulture),
-            ["Egressd:Bus:RabbitMq:VirtualHost"] = broker.AbsolutePath is "/" or "" ? "/" : Uri.UnescapeDataString(broker.AbsolutePath.TrimStart('/')),
-            ["Egressd:Bus:RabbitMq:Username"] = user,
-            ["Egressd:Bus:RabbitMq:Password"] = password,
-            ["Egressd:Http:Port"] = "19212",
-            ["Egressd:Collector:NodeName"] = "bench-memory",
-            ["Egressd:Collector:Source"] = "replay",
-            ["Egressd:Collector:ReplayFile"] = replay,
-            ["Egressd:Collector:ReplayLoop"] = "true",
-            ["Egressd:Collector:ReadInterval"] = "00:00:00.100",
-            ["Egressd:Collector:StateDirectory"] = Path.Combine(work, "state"),
-            ["Egressd:ClusterContext:Source"] = "none",
-        };
-        foreach (var (key, value) in settings)
-        {
-            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
-        }
-
-        foreach (var (key, value) in extra)
-        {
-            start.Environment[key] = value;
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException($"{dll} did not start");
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is { Length: > 0 } line)
-            {
-                Tail.Enqueue(line);
-                while (Tail.Count > 8 && Tail.TryDequeue(out string? _))
-                {
-                }
-            }
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is { Length: > 0 } line)
-            {
-                Console.Error.WriteLine($"[collector] {line}");
-            }
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
+        var settings = ServiceLauncher.BusSettings(broker);
+        settings["Egressd:Http:Port"] = "19212";
+        settings["Egressd:Collector:NodeName"] = "bench-memory";
+        settings["Egressd:Collector:Source"] = "replay";
+        settings["Egressd:Collector:ReplayFile"] = replay;
+        settings["Egressd:Collector:ReplayLoop"] = "true";
+        settings["Egressd:Collector:ReadInterval"] = "00:00:00.100";
+        settings["Egressd:Collector:StateDirectory"] = Path.Combine(work, "state");
+        settings["Egressd:ClusterContext:Source"] = "none";
+        return ServiceLauncher.Start("collector", "Egressd.Collector", BudgetMiB, heapPercent, settings, extra);
     }
-
-    /// <summary>Distinct flows from pods to pods, services and public addresses, as the pipeline benchmark replays.</summary>
-    private static string WriteReplay(string work, int flows, int pods)
-    {
-        var random = new Random(42);
-        var seen = new HashSet<(int, string)>();
-        var text = new StringBuilder();
-        while (seen.Count < flows)
-        {
-            var source = random.Next(pods);
-            var kind = random.Next(10);
-            var (destination, original) = kind switch
-            {
-                < 6 => (PodIp(random.Next(pods)), (string?)null),
-                < 8 => (PodIp(random.Next(pods)), $"10.96.{random.Next(200) / 250}.{random.Next(200) % 250}"),
-                _ => ($"198.18.{random.Next(256)}.{random.Next(256)}", null),
-            };
-            if (!seen.Add((source, destination + original)))
-            {
-                continue;
-            }
-
-            text.Append(CultureInfo.InvariantCulture, $"{{\"proto\":{(kind == 9 ? 17 : 6)},\"src\":\"{PodIp(source)}\",\"dst\":\"{destination}\"")
-                .Append(original is null ? "" : $",\"orig_dst\":\"{original}\"")
-                .Append(CultureInfo.InvariantCulture, $",\"tx_bytes\":{random.Next(100, 200_000)},\"rx_bytes\":{random.Next(100, 2_000_000)},\"tx_packets\":{random.Next(1, 200)},\"rx_packets\":{random.Next(1, 2000)}}}\n");
-        }
-
-        var path = Path.Combine(work, "replay.jsonl");
-        File.WriteAllText(path, text.ToString());
-        return path;
-    }
-
-    private static string PodIp(int i) => $"10.{100 + (i / 65536)}.{(i / 256) % 256}.{i % 256}";
 
     private static int Option(string[] args, string name, int fallback)
     {

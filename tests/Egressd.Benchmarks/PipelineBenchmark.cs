@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using Egressd.Shared.Wire;
 using RabbitMQ.Client;
@@ -69,7 +68,7 @@ internal static class PipelineBenchmark
     private static async Task<Result> RunOnceAsync(Broker broker, string work, string replay, string inventory, bool flowLog, int warmup, int seconds, TimeSpan readInterval)
     {
         var runId = Guid.NewGuid().ToString("N")[..8];
-        var bus = BusSettings(broker.Address);
+        var bus = ServiceLauncher.BusSettings(broker.Address);
         var flowLogPath = Path.Combine(work, $"flows-{runId}.jsonl");
         var exporter = Start("exporter", "Egressd.Exporter", 19200, bus, new()
         {
@@ -193,8 +192,6 @@ internal static class PipelineBenchmark
     private static int HeapPercent(string service, int chart) =>
         int.TryParse(Environment.GetEnvironmentVariable($"BENCH_HEAP_PERCENT_{service.ToUpperInvariant()}"), out var percent) ? percent : chart;
 
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Process, System.Collections.Concurrent.ConcurrentQueue<string>> Tails = [];
-
     /// <summary>Stops the run with what a service said last when it died: a budget too small shows here.</summary>
     private static void AssertRunning(Process[] processes, string[] names)
     {
@@ -202,73 +199,23 @@ internal static class PipelineBenchmark
         {
             if (processes[i].HasExited)
             {
-                var said = Tails.TryGetValue(processes[i], out var tail) ? string.Join("\n", tail) : "";
-                throw new InvalidOperationException($"the {names[i]} exited with code {processes[i].ExitCode} during the run:\n{said}");
+                throw new InvalidOperationException($"the {names[i]} exited with code {processes[i].ExitCode} during the run:\n{ServiceLauncher.Tail(processes[i])}");
             }
         }
     }
 
     private static Process Start(string service, string assembly, int port, Dictionary<string, string> bus, Dictionary<string, string> settings)
     {
-        var dll = Path.Combine(Repo.Root, "services", service, "bin", "Release", "net10.0", assembly + ".dll");
-        var start = new ProcessStartInfo("dotnet", [dll]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["DOTNET_gcServer"] = "0";
         var (budget, heapPercent) = Budget[service];
-        start.Environment["DOTNET_GCHeapHardLimit"] = (budget * heapPercent / 100 * 1024 * 1024).ToString("X", CultureInfo.InvariantCulture);
-        if (service is "enricher" or "exporter")
-        {
-            // As the chart's gcGen0Size sets it for these two.
-            start.Environment["DOTNET_GCgen0size"] = "0x2000000";
-        }
-        foreach (var (key, value) in bus.Concat(settings).Append(new("Egressd:Http:Port", port.ToString(CultureInfo.InvariantCulture))))
-        {
-            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException($"{dll} did not start");
-        // Drained so a chatty service never blocks on a full pipe; the last lines are kept for a crash report.
-        var tail = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        Tails.AddOrUpdate(process, tail);
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is { Length: > 0 } line)
-            {
-                tail.Enqueue(line);
-                while (tail.Count > 5 && tail.TryDequeue(out string? _))
-                {
-                }
-            }
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is { Length: > 0 } line)
-            {
-                Console.Error.WriteLine($"[{service}] {line}");
-            }
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static Dictionary<string, string> BusSettings(Uri broker)
-    {
-        var (user, password) = broker.UserInfo.Split(':') is [var u, var p] ? (Uri.UnescapeDataString(u), Uri.UnescapeDataString(p)) : ("guest", "guest");
-        return new()
-        {
-            ["Egressd:Bus:Transport"] = "rabbitmq",
-            ["Egressd:Bus:RabbitMq:Host"] = broker.Host,
-            ["Egressd:Bus:RabbitMq:Port"] = broker.Port.ToString(CultureInfo.InvariantCulture),
-            ["Egressd:Bus:RabbitMq:VirtualHost"] = broker.AbsolutePath is "/" or "" ? "/" : Uri.UnescapeDataString(broker.AbsolutePath.TrimStart('/')),
-            ["Egressd:Bus:RabbitMq:Username"] = user,
-            ["Egressd:Bus:RabbitMq:Password"] = password,
-        };
+        // As the chart's gcGen0Size sets it for these two.
+        Dictionary<string, string> environment = service is "enricher" or "exporter" ? new() { ["DOTNET_GCgen0size"] = "0x2000000" } : [];
+        return ServiceLauncher.Start(service, assembly, budget, heapPercent,
+            bus.Concat(settings).Append(new("Egressd:Http:Port", port.ToString(CultureInfo.InvariantCulture))), environment);
     }
 
     /// <summary>The recording (one flow per line) and the inventory its addresses belong to.</summary>
     private static (string Replay, string Inventory) WriteFixtures(string work, int flows, int pods)
     {
-        var random = new Random(42);
         var nodes = Enumerable.Range(0, 100).Select(n => new { name = $"node-{n}", zone = $"zone-{n % 3}", region = n % 10 == 0 ? "region-2" : "region-1", internalIps = new[] { $"10.0.{n / 250}.{n % 250}" } }).ToArray();
         var podList = Enumerable.Range(0, pods).Select(i => new
         {
@@ -284,33 +231,11 @@ internal static class PipelineBenchmark
         File.WriteAllText(inventory, JsonSerializer.Serialize(new { nodes, pods = podList, services }));
 
         var replay = Path.Combine(work, "replay.jsonl");
-        var seen = new HashSet<(int, string)>();
-        var text = new StringBuilder();
-        while (seen.Count < flows)
-        {
-            var source = random.Next(pods);
-            var kind = random.Next(10);
-            var (destination, original) = kind switch
-            {
-                < 6 => (PodIp(random.Next(pods)), (string?)null),
-                < 8 => (PodIp(random.Next(pods)), $"10.96.{random.Next(200) / 250}.{random.Next(200) % 250}"),
-                _ => ($"198.18.{random.Next(256)}.{random.Next(256)}", null),
-            };
-            if (!seen.Add((source, destination + original)))
-            {
-                continue;
-            }
-
-            text.Append(CultureInfo.InvariantCulture, $"{{\"proto\":{(kind == 9 ? 17 : 6)},\"src\":\"{PodIp(source)}\",\"dst\":\"{destination}\"")
-                .Append(original is null ? "" : $",\"orig_dst\":\"{original}\"")
-                .Append(CultureInfo.InvariantCulture, $",\"tx_bytes\":{random.Next(100, 200_000)},\"rx_bytes\":{random.Next(100, 2_000_000)},\"tx_packets\":{random.Next(1, 200)},\"rx_packets\":{random.Next(1, 2000)}}}\n");
-        }
-
-        File.WriteAllText(replay, text.ToString());
+        ReplayRecording.Write(replay, flows, pods);
         return (replay, inventory);
     }
 
-    private static string PodIp(int i) => $"10.{100 + (i / 65536)}.{(i / 256) % 256}.{i % 256}";
+    private static string PodIp(int i) => ReplayRecording.PodIp(i);
 
     private static int Option(string[] args, string name, int fallback)
     {

@@ -1,0 +1,80 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+
+namespace Egressd.Benchmarks;
+
+/// <summary>
+/// Starts a service from its Release build as a process of its own, as in a pod with its budget as
+/// the memory limit: workstation GC and the heap capped at a share of the budget. Its output is
+/// drained, so a chatty service never blocks on a full pipe, and its last lines are kept for the
+/// report when it dies (a budget too small shows there).
+/// </summary>
+internal static class ServiceLauncher
+{
+    private const int TailLines = 8;
+
+    private static readonly ConditionalWeakTable<Process, ConcurrentQueue<string>> Tails = [];
+
+    /// <param name="settings">egressd settings (<c>Egressd:...</c>), passed as environment variables.</param>
+    /// <param name="environment">Other environment variables, as they are (runtime knobs).</param>
+    public static Process Start(string service, string assembly, long budgetMiB, int heapPercent, IEnumerable<KeyValuePair<string, string>> settings, IEnumerable<KeyValuePair<string, string>>? environment = null)
+    {
+        var dll = Path.Combine(Repo.Root, "services", service, "bin", "Release", "net10.0", assembly + ".dll");
+        var start = new ProcessStartInfo("dotnet", [dll]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["DOTNET_gcServer"] = "0";
+        start.Environment["DOTNET_GCHeapHardLimit"] = (budgetMiB * heapPercent / 100 * 1024 * 1024).ToString("X", CultureInfo.InvariantCulture);
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        foreach (var (key, value) in environment ?? [])
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"{dll} did not start");
+        var tail = new ConcurrentQueue<string>();
+        Tails.AddOrUpdate(process, tail);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { Length: > 0 } line)
+            {
+                tail.Enqueue(line);
+                while (tail.Count > TailLines && tail.TryDequeue(out string? _))
+                {
+                }
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { Length: > 0 } line)
+            {
+                Console.Error.WriteLine($"[{service}] {line}");
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>What the service said last.</summary>
+    public static string Tail(Process process) => Tails.TryGetValue(process, out var tail) ? string.Join("\n", tail) : "";
+
+    /// <summary>The settings that point a service at <paramref name="broker"/>.</summary>
+    public static Dictionary<string, string> BusSettings(Uri broker)
+    {
+        var (user, password) = broker.UserInfo.Split(':') is [var u, var p] ? (Uri.UnescapeDataString(u), Uri.UnescapeDataString(p)) : ("guest", "guest");
+        return new()
+        {
+            ["Egressd:Bus:Transport"] = "rabbitmq",
+            ["Egressd:Bus:RabbitMq:Host"] = broker.Host,
+            ["Egressd:Bus:RabbitMq:Port"] = broker.Port.ToString(CultureInfo.InvariantCulture),
+            ["Egressd:Bus:RabbitMq:VirtualHost"] = broker.AbsolutePath is "/" or "" ? "/" : Uri.UnescapeDataString(broker.AbsolutePath.TrimStart('/')),
+            ["Egressd:Bus:RabbitMq:Username"] = user,
+            ["Egressd:Bus:RabbitMq:Password"] = password,
+        };
+    }
+}
