@@ -14,6 +14,7 @@ internal sealed class AddressTableBuilder
     private readonly Dictionary<IpAddr, int> ids = [];
     private readonly List<IpAddr> v4 = [];
     private readonly List<IpAddr> v6 = [];
+    private byte[] scratch = [];
 
     public int Add(IpAddr address)
     {
@@ -46,24 +47,26 @@ internal sealed class AddressTableBuilder
     /// <summary>The table index of a provisional id from <see cref="Add"/>.</summary>
     public uint Index(int id) => id >= 0 ? (uint)id : (uint)(v4.Count + ~id);
 
-    public V2.AddressTable Build()
+    /// <summary>Writes the table (<c>AddressTable</c>: IPv4 bytes, then IPv6 bytes) into <paramref name="table"/>.</summary>
+    public void WriteTo(ProtoBuffer table)
     {
-        var bytes4 = new byte[v4.Count * 4];
-        for (var i = 0; i < v4.Count; i++)
+        WriteBytes(table, 1, v4, 4);
+        WriteBytes(table, 2, v6, 16);
+    }
+
+    private void WriteBytes(ProtoBuffer table, int field, List<IpAddr> family, int size)
+    {
+        var length = family.Count * size;
+        if (scratch.Length < length)
         {
-            v4[i].WriteBytes(bytes4.AsSpan(i * 4));
+            scratch = new byte[Math.Max(length, scratch.Length * 2)];
         }
 
-        var bytes6 = new byte[v6.Count * 16];
-        for (var i = 0; i < v6.Count; i++)
+        for (var i = 0; i < family.Count; i++)
         {
-            v6[i].WriteBytes(bytes6.AsSpan(i * 16));
+            family[i].WriteBytes(scratch.AsSpan(i * size));
         }
 
-        return new V2.AddressTable
-        {
-            Ipv4 = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(bytes4),
-            Ipv6 = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(bytes6),
-        };
+        table.BytesField(field, scratch.AsSpan(0, length));
     }
 }

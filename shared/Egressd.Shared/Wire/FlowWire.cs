@@ -20,48 +20,10 @@ public static class FlowWire
 
     private static readonly long EpochTicks = DateTimeOffset.UnixEpoch.UtcTicks;
 
-    /// <summary>One address table for sealing, emptied and used again for every part: a window's parts then leave no table garbage behind.</summary>
-    private static AddressTableBuilder? sealAddresses;
-
-    public static byte[] Encode(FlowBatchCollected batch)
-    {
-        if (batch.Flows is SealedFlows { Owner: var owner } flows && ReferenceEquals(owner, batch))
-        {
-            return flows.Body;
-        }
-
-        return Encode(batch, new AddressTableBuilder());
-    }
-
-    private static byte[] Encode(FlowBatchCollected batch, AddressTableBuilder addresses)
-    {
-        // Every address goes in before flow columns fix their indices (IPv4 first, so an IPv4
-        // address added later would move every IPv6 one).
-        var answerAddresses = batch.DnsAnswers.Select(a => addresses.Add(a.Ip)).ToArray();
-        var message = new V2.FlowBatchCollected
-        {
-            Id = Encode(batch.Id),
-            Node = batch.Node,
-            WindowStartUnixNanos = UnixNanos(batch.WindowStart),
-            WindowEndUnixNanos = UnixNanos(batch.WindowEnd),
-            Source = (V2.FlowSource)batch.Source,
-            CounterDirections = (V2.FlowCounterDirections)batch.CounterDirections,
-            Flows = EncodeFlows(batch.Flows.Count, i => batch.Flows[i], addresses),
-            Addresses = addresses.Build(),
-        };
-        for (var i = 0; i < answerAddresses.Length; i++)
-        {
-            var answer = batch.DnsAnswers[i];
-            message.DnsAnswers.Add(new V2.DnsAnswer
-            {
-                Address = addresses.Index(answerAddresses[i]),
-                Name = answer.Name,
-                ExpiresAtUnixNanos = UnixNanos(answer.ExpiresAt),
-            });
-        }
-
-        return message.ToByteArray();
-    }
+    public static byte[] Encode(FlowBatchCollected batch) =>
+        batch.Flows is SealedFlows { Owner: var owner } flows && ReferenceEquals(owner, batch)
+            ? flows.Body
+            : FlowWireEncoder.Current.Encode(batch);
 
     /// <summary>
     /// The same batch with its flows held as its encoded body (<see cref="SealedFlows"/>): a fifth of
@@ -75,86 +37,13 @@ public static class FlowWire
             return batch;
         }
 
-        // Taken while in use, so two sealing at once never share it (the second makes its own).
-        var addresses = Interlocked.Exchange(ref sealAddresses, null) ?? new AddressTableBuilder();
-        byte[] body;
-        try
-        {
-            body = Encode(batch, addresses);
-        }
-        finally
-        {
-            addresses.Clear();
-            sealAddresses = addresses;
-        }
-
-        var flows = new SealedFlows(body, batch.Flows.Count);
+        var flows = new SealedFlows(FlowWireEncoder.Current.Encode(batch), batch.Flows.Count);
         var sealedBatch = batch with { Flows = flows };
         flows.Owner = sealedBatch;
         return sealedBatch;
     }
 
-    public static byte[] Encode(FlowBatchEnriched batch)
-    {
-        var flows = batch.Flows;
-        var count = flows.Count;
-        var addresses = new AddressTableBuilder();
-        var message = new V2.FlowBatchEnriched
-        {
-            Id = Encode(batch.Id),
-            Node = batch.Node,
-            WindowStartUnixNanos = UnixNanos(batch.WindowStart),
-            WindowEndUnixNanos = UnixNanos(batch.WindowEnd),
-            Source = (V2.FlowSource)batch.Source,
-            CounterDirections = (V2.FlowCounterDirections)batch.CounterDirections,
-            Flows = EncodeFlows(count, i => flows[i].Flow, addresses),
-            Addresses = addresses.Build(),
-        };
-
-        var texts = new TextTableBuilder(message.Texts);
-        // Endpoints are shared instances (one per pod or node), so by reference is what makes
-        // each one cost a table entry rather than a comparison of seven strings per flow.
-        var endpoints = new Dictionary<FlowEndpoint, uint>(ReferenceEqualityComparer.Instance);
-        uint EndpointIndex(FlowEndpoint endpoint)
-        {
-            if (!endpoints.TryGetValue(endpoint, out var index))
-            {
-                index = (uint)message.Endpoints.Count;
-                endpoints.Add(endpoint, index);
-                message.Endpoints.Add(new V2.Endpoint
-                {
-                    Pod = texts.Add(endpoint.Pod),
-                    Namespace = texts.Add(endpoint.Namespace),
-                    Node = texts.Add(endpoint.Node),
-                    Zone = texts.Add(endpoint.Zone),
-                    Region = texts.Add(endpoint.Region),
-                    WorkloadKind = texts.Add(endpoint.WorkloadKind),
-                    WorkloadName = texts.Add(endpoint.WorkloadName),
-                });
-            }
-
-            return index;
-        }
-
-        var sourceEndpoint = Column(message.SourceEndpoint, count);
-        var destinationEndpoint = Column(message.DestinationEndpoint, count);
-        var classes = Column(message.TrafficClass, count);
-        var services = new uint[count];
-        var names = new uint[count];
-        for (var i = 0; i < count; i++)
-        {
-            var flow = flows[i];
-            sourceEndpoint.Add(EndpointIndex(flow.Source));
-            destinationEndpoint.Add(EndpointIndex(flow.Destination));
-            classes.Add((V2.TrafficClass)flow.TrafficClass);
-            services[i] = texts.Add(flow.DestinationService);
-            names[i] = texts.Add(flow.DestinationDnsName);
-        }
-
-        AddUnlessZero(message.DestinationService, services);
-        AddUnlessZero(message.DestinationDnsName, names);
-        return message.ToByteArray();
-    }
+    public static byte[] Encode(FlowBatchEnriched batch) => FlowWireEncoder.Current.Encode(batch);
 
     public static FlowBatchCollected DecodeCollected(ReadOnlySpan<byte> body)
     {
@@ -253,61 +142,6 @@ public static class FlowWire
         };
     }
 
-    private static V2.FlowColumns EncodeFlows(int count, Func<int, FlowRecord> flow, AddressTableBuilder addresses)
-    {
-        var columns = new V2.FlowColumns();
-        var sources = new int[count];
-        var destinations = new int[count];
-        var originals = new int[count];
-        var translated = false;
-        var protocol = Column(columns.Protocol, count);
-        var txBytes = Column(columns.TxBytes, count);
-        var rxBytes = Column(columns.RxBytes, count);
-        var txPackets = Column(columns.TxPackets, count);
-        var rxPackets = Column(columns.RxPackets, count);
-        for (var i = 0; i < count; i++)
-        {
-            var f = flow(i);
-            sources[i] = addresses.Add(f.SourceIp);
-            destinations[i] = addresses.Add(f.DestinationIp);
-            if (f.OriginalDestinationIp is { } original)
-            {
-                originals[i] = addresses.Add(original);
-                translated = true;
-            }
-            else
-            {
-                originals[i] = int.MinValue;
-            }
-
-            protocol.Add(checked((uint)f.Protocol));
-            txBytes.Add(f.TxBytes);
-            rxBytes.Add(f.RxBytes);
-            txPackets.Add(f.TxPackets);
-            rxPackets.Add(f.RxPackets);
-        }
-
-        // Indices are final only once every address is in: IPv4 ones first.
-        var source = Column(columns.Source, count);
-        var destination = Column(columns.Destination, count);
-        for (var i = 0; i < count; i++)
-        {
-            source.Add(addresses.Index(sources[i]));
-            destination.Add(addresses.Index(destinations[i]));
-        }
-
-        if (translated)
-        {
-            var original = Column(columns.OriginalDestination, count);
-            foreach (var id in originals)
-            {
-                original.Add(id == int.MinValue ? 0 : addresses.Index(id) + 1);
-            }
-        }
-
-        return columns;
-    }
-
     private static FlowRecord[] DecodeFlows(V2.FlowColumns? columns, IpAddr[] addresses)
     {
         var reader = new FlowColumnsReader(columns, addresses);
@@ -354,15 +188,6 @@ public static class FlowWire
             ? addresses[index]
             : throw Invalid($"{what} {at} refers to address {index}, outside the table of {addresses.Length}");
 
-    private static V2.BatchId Encode(BatchId id) => new()
-    {
-        Node = id.Node,
-        BootId = id.BootId,
-        Window = id.Window,
-        Part = id.Part,
-        PartCount = id.PartCount,
-    };
-
     private static BatchId Decode(V2.BatchId? id) =>
         id is null
             ? throw Invalid("the batch has no id")
@@ -376,7 +201,7 @@ public static class FlowWire
             ? (FlowCounterDirections)directions
             : throw Invalid($"counter directions {(int)directions} are not ones this version knows");
 
-    private static long UnixNanos(DateTimeOffset time) => checked((time.UtcTicks - EpochTicks) * 100);
+    internal static long UnixNanos(DateTimeOffset time) => checked((time.UtcTicks - EpochTicks) * 100);
 
     private static DateTimeOffset FromUnixNanos(long nanos, string what)
     {
@@ -397,24 +222,6 @@ public static class FlowWire
         {
             throw new SerializationException($"The body is not an egressd wire v2 {type}: {e.Message}", e);
         }
-    }
-
-    private static RepeatedField<T> Column<T>(RepeatedField<T> column, int count)
-    {
-        column.Capacity = count;
-        return column;
-    }
-
-    private static void AddUnlessZero(RepeatedField<uint> column, uint[] values)
-    {
-        // An all-zero column (no flow to a service, no DNS name) is left out: one byte a flow saved.
-        if (Array.TrueForAll(values, v => v == 0))
-        {
-            return;
-        }
-
-        column.Capacity = values.Length;
-        column.AddRange(values);
     }
 
     internal static RepeatedField<T> Required<T>(RepeatedField<T> column, int count, string name) =>

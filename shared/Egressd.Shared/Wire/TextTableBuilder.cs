@@ -1,12 +1,19 @@
 using System.Runtime.InteropServices;
-using Google.Protobuf.Collections;
 
 namespace Egressd.Shared.Wire;
 
 /// <summary>Collects a batch's texts (names of pods, namespaces, zones, services, DNS names), each once.</summary>
-internal sealed class TextTableBuilder(RepeatedField<string> texts)
+internal sealed class TextTableBuilder
 {
-    private readonly Dictionary<string, uint> ids = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, uint> byValue = new(StringComparer.Ordinal);
+
+    // Most texts of a batch are the same few string objects (one per pod, service or DNS answer)
+    // met again and again: found by identity, they cost no hashing of their characters.
+    private readonly IdentityIds<string> byReference = new();
+    private readonly List<string> texts = [];
+
+    /// <summary>The texts in the order they were first added.</summary>
+    public IReadOnlyList<string> Texts => texts;
 
     /// <summary>The text's index + 1, or 0 for null: the wire's encoding of an optional text.</summary>
     public uint Add(string? text)
@@ -16,13 +23,27 @@ internal sealed class TextTableBuilder(RepeatedField<string> texts)
             return 0;
         }
 
-        ref var id = ref CollectionsMarshal.GetValueRefOrAddDefault(ids, text, out var known);
-        if (!known)
+        if (!byReference.TryGet(text, out var id))
         {
-            texts.Add(text);
-            id = (uint)texts.Count;
+            ref var byText = ref CollectionsMarshal.GetValueRefOrAddDefault(byValue, text, out var known);
+            if (!known)
+            {
+                texts.Add(text);
+                byText = (uint)texts.Count;
+            }
+
+            id = byText;
+            byReference.Add(text, id);
         }
 
         return id;
+    }
+
+    /// <summary>Empties the table for another batch, keeping its room.</summary>
+    public void Clear()
+    {
+        byValue.Clear();
+        byReference.Clear();
+        texts.Clear();
     }
 }

@@ -1,0 +1,282 @@
+using System.Runtime.InteropServices;
+using Egressd.Contracts;
+
+namespace Egressd.Shared.Wire;
+
+/// <summary>
+/// Writes batches as wire v2 bodies (<c>flows_v2.proto</c>) in one pass over their flows, into
+/// tables and column buffers kept for the next batch: a busy service encodes hundreds of batches a
+/// second, and building each one as Google.Protobuf messages first cost more than everything else
+/// the enricher does to a flow. One per thread (<see cref="Current"/>), since encoding is synchronous.
+/// </summary>
+internal sealed class FlowWireEncoder
+{
+    [ThreadStatic]
+    private static FlowWireEncoder? current;
+
+    private readonly AddressTableBuilder addresses = new();
+    private readonly TextTableBuilder texts = new();
+
+    // Endpoints are shared instances (one per pod or node), so by reference is what makes each one
+    // cost a table entry rather than a comparison of seven strings per flow.
+    private readonly IdentityIds<FlowEndpoint> endpointIds = new();
+    private readonly List<FlowEndpoint> endpoints = [];
+
+    private readonly ProtoBuffer body = new();
+    private readonly ProtoBuffer message = new();
+    private readonly ProtoBuffer columns = new();
+    private readonly ProtoBuffer source = new();
+    private readonly ProtoBuffer destination = new();
+    private readonly ProtoBuffer original = new();
+    private readonly ProtoBuffer protocol = new();
+    private readonly ProtoBuffer txBytes = new();
+    private readonly ProtoBuffer rxBytes = new();
+    private readonly ProtoBuffer txPackets = new();
+    private readonly ProtoBuffer rxPackets = new();
+    private readonly ProtoBuffer sourceEndpoint = new();
+    private readonly ProtoBuffer destinationEndpoint = new();
+    private readonly ProtoBuffer service = new();
+    private readonly ProtoBuffer dnsName = new();
+    private readonly ProtoBuffer trafficClass = new();
+
+    // Address ids as handed out while flows are read; final once every address is in (IPv4 first).
+    private int[] sources = [];
+    private int[] destinations = [];
+    private int[] originals = [];
+    private bool translated;
+
+    public static FlowWireEncoder Current => current ??= new FlowWireEncoder();
+
+    public byte[] Encode(FlowBatchCollected batch)
+    {
+        try
+        {
+            // DNS answers' addresses go in first: their place in the table is part of the pinned format.
+            var answers = batch.DnsAnswers;
+            Span<int> answerIds = answers.Count <= 64 ? stackalloc int[answers.Count] : new int[answers.Count];
+            for (var i = 0; i < answers.Count; i++)
+            {
+                answerIds[i] = addresses.Add(answers[i].Ip);
+            }
+
+            var flows = Records(batch.Flows);
+            Begin(flows.Length);
+            for (var i = 0; i < flows.Length; i++)
+            {
+                AddFlow(flows[i], i);
+            }
+
+            WriteHeader(batch.Id, batch.Node, batch.WindowStart, batch.WindowEnd, batch.Source);
+            WriteFlows(flows.Length);
+            for (var i = 0; i < answers.Count; i++)
+            {
+                var answer = answers[i];
+                message.Clear();
+                message.VarintField(1, addresses.Index(answerIds[i]));
+                message.StringField(2, answer.Name);
+                message.SignedField(3, FlowWire.UnixNanos(answer.ExpiresAt));
+                body.Embedded(8, message.Written);
+            }
+
+            body.VarintField(9, (uint)batch.CounterDirections);
+            return body.ToArray();
+        }
+        finally
+        {
+            Clear();
+        }
+    }
+
+    public byte[] Encode(FlowBatchEnriched batch)
+    {
+        try
+        {
+            var flows = Enriched(batch.Flows);
+            Begin(flows.Length);
+            var anyService = false;
+            var anyName = false;
+            for (var i = 0; i < flows.Length; i++)
+            {
+                ref readonly var flow = ref flows[i];
+                AddFlow(flow.Flow, i);
+                sourceEndpoint.Varint(EndpointId(flow.Source));
+                destinationEndpoint.Varint(EndpointId(flow.Destination));
+                var serviceId = texts.Add(flow.DestinationService);
+                var nameId = texts.Add(flow.DestinationDnsName);
+                service.Varint(serviceId);
+                dnsName.Varint(nameId);
+                anyService |= serviceId != 0;
+                anyName |= nameId != 0;
+                trafficClass.Varint((uint)flow.TrafficClass);
+            }
+
+            WriteHeader(batch.Id, batch.Node, batch.WindowStart, batch.WindowEnd, batch.Source);
+            WriteFlows(flows.Length);
+            foreach (var text in texts.Texts)
+            {
+                body.String(8, text);
+            }
+
+            foreach (var endpoint in endpoints)
+            {
+                message.Clear();
+                message.VarintField(1, texts.Add(endpoint.Pod));
+                message.VarintField(2, texts.Add(endpoint.Namespace));
+                message.VarintField(3, texts.Add(endpoint.Node));
+                message.VarintField(4, texts.Add(endpoint.Zone));
+                message.VarintField(5, texts.Add(endpoint.Region));
+                message.VarintField(6, texts.Add(endpoint.WorkloadKind));
+                message.VarintField(7, texts.Add(endpoint.WorkloadName));
+                body.Embedded(9, message.Written);
+            }
+
+            body.Packed(10, sourceEndpoint);
+            body.Packed(11, destinationEndpoint);
+            // An all-zero column (no flow to a service, no DNS name) is left out: one byte a flow saved.
+            if (anyService)
+            {
+                body.Packed(12, service);
+            }
+
+            if (anyName)
+            {
+                body.Packed(13, dnsName);
+            }
+
+            body.Packed(14, trafficClass);
+            body.VarintField(15, (uint)batch.CounterDirections);
+            return body.ToArray();
+        }
+        finally
+        {
+            Clear();
+        }
+    }
+
+    private uint EndpointId(FlowEndpoint endpoint)
+    {
+        if (!endpointIds.TryGet(endpoint, out var id))
+        {
+            id = (uint)endpoints.Count;
+            endpointIds.Add(endpoint, id);
+            endpoints.Add(endpoint);
+            // Its texts enter the table now, in the order the format pins: an endpoint's seven, in field order.
+            texts.Add(endpoint.Pod);
+            texts.Add(endpoint.Namespace);
+            texts.Add(endpoint.Node);
+            texts.Add(endpoint.Zone);
+            texts.Add(endpoint.Region);
+            texts.Add(endpoint.WorkloadKind);
+            texts.Add(endpoint.WorkloadName);
+        }
+
+        return id;
+    }
+
+    private void Begin(int count)
+    {
+        if (sources.Length < count)
+        {
+            sources = new int[count];
+            destinations = new int[count];
+            originals = new int[count];
+        }
+    }
+
+    private void AddFlow(in FlowRecord flow, int i)
+    {
+        sources[i] = addresses.Add(flow.SourceIp);
+        destinations[i] = addresses.Add(flow.DestinationIp);
+        if (flow.OriginalDestinationIp is { } rewritten)
+        {
+            originals[i] = addresses.Add(rewritten);
+            translated = true;
+        }
+        else
+        {
+            originals[i] = int.MinValue;
+        }
+
+        protocol.Varint(checked((uint)flow.Protocol));
+        txBytes.Varint(flow.TxBytes);
+        rxBytes.Varint(flow.RxBytes);
+        txPackets.Varint(flow.TxPackets);
+        rxPackets.Varint(flow.RxPackets);
+    }
+
+    private void WriteHeader(BatchId id, string node, DateTimeOffset start, DateTimeOffset end, FlowSource flowSource)
+    {
+        message.Clear();
+        message.StringField(1, id.Node);
+        message.StringField(2, id.BootId);
+        message.SignedField(3, id.Window);
+        message.SignedField(4, id.Part);
+        message.SignedField(5, id.PartCount);
+        body.Embedded(1, message.Written);
+        body.StringField(2, node);
+        body.SignedField(3, FlowWire.UnixNanos(start));
+        body.SignedField(4, FlowWire.UnixNanos(end));
+        body.VarintField(5, (uint)flowSource);
+        message.Clear();
+        addresses.WriteTo(message);
+        body.Embedded(6, message.Written);
+    }
+
+    /// <summary>The flow columns (field 7), now that every address's index is final.</summary>
+    private void WriteFlows(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            source.Varint(addresses.Index(sources[i]));
+            destination.Varint(addresses.Index(destinations[i]));
+        }
+
+        if (translated)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                original.Varint(originals[i] == int.MinValue ? 0 : addresses.Index(originals[i]) + 1);
+            }
+        }
+
+        columns.Packed(1, source);
+        columns.Packed(2, destination);
+        columns.Packed(3, original);
+        columns.Packed(4, protocol);
+        columns.Packed(5, txBytes);
+        columns.Packed(6, rxBytes);
+        columns.Packed(7, txPackets);
+        columns.Packed(8, rxPackets);
+        body.Embedded(7, columns.Written);
+    }
+
+    private void Clear()
+    {
+        addresses.Clear();
+        texts.Clear();
+        endpointIds.Clear();
+        endpoints.Clear();
+        translated = false;
+        foreach (var buffer in (ReadOnlySpan<ProtoBuffer>)[body, message, columns, source, destination, original, protocol, txBytes, rxBytes, txPackets, rxPackets,
+                     sourceEndpoint, destinationEndpoint, service, dnsName, trafficClass])
+        {
+            buffer.Clear();
+        }
+    }
+
+    private static ReadOnlySpan<FlowRecord> Records(IReadOnlyList<FlowRecord> flows) => flows switch
+    {
+        FlowRecord[] array => array,
+        ArraySegment<FlowRecord> segment => segment,
+        List<FlowRecord> list => CollectionsMarshal.AsSpan(list),
+        _ => flows.ToArray(),
+    };
+
+    private static ReadOnlySpan<EnrichedFlow> Enriched(IReadOnlyList<EnrichedFlow> flows) => flows switch
+    {
+        EnrichedFlow[] array => array,
+        ArraySegment<EnrichedFlow> segment => segment,
+        List<EnrichedFlow> list => CollectionsMarshal.AsSpan(list),
+        _ => flows.ToArray(),
+    };
+}
