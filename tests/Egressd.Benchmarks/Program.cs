@@ -9,6 +9,7 @@ return args switch
     ["dns", .. var rest] when OperatingSystem.IsLinux() => DnsBenchmark.Run(rest),
     ["enricher", .. var rest] => await EnricherBenchmark.RunAsync(rest),
     ["exporter", .. var rest] => await ExporterBenchmark.RunAsync(rest),
+    ["flow-log", .. var rest] => await FlowLogBenchmark.RunAsync(rest),
     ["http-sink", .. var rest] => await HttpSinkBenchmark.RunAsync(rest),
     ["pipeline", .. var rest] => await PipelineBenchmark.RunAsync(rest),
     ["wire", .. var rest] => WireBenchmark.Run(rest),
@@ -19,7 +20,7 @@ return args switch
 static int Usage()
 {
     Console.Error.WriteLine("usage: sudo dotnet run -c Release --project tests/Egressd.Benchmarks -- conntrack [--entries N] [--rss-entries N] | cilium [--entries N] | dns [--seconds N] | enricher [--batches N]");
-    Console.Error.WriteLine("       dotnet run -c Release --project tests/Egressd.Benchmarks -- exporter [--series 100000,1000000] | http-sink [--flows 500000] [--rounds 5]");
+    Console.Error.WriteLine("       dotnet run -c Release --project tests/Egressd.Benchmarks -- exporter [--series 100000,1000000] | http-sink [--flows 500000] [--rounds 5] | flow-log [--seconds 5] [--dir D]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Egressd.Benchmarks -- pipeline [--flows 100000] [--pods 5000] [--seconds 30] [--warmup 15] [--offer FLOWS_PER_SECOND] | wire");
     return 2;
 }

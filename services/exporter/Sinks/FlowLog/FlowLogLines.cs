@@ -25,24 +25,6 @@ internal static class FlowLogLines
     internal static readonly JsonEncodedText BatchId = JsonEncodedText.Encode("batch_id");
     internal static readonly JsonEncodedText BatchLine = JsonEncodedText.Encode("batch_line");
     internal static readonly JsonEncodedText BatchLines = JsonEncodedText.Encode("batch_lines");
-    private static readonly JsonEncodedText Node = JsonEncodedText.Encode("node");
-    private static readonly JsonEncodedText WindowStart = JsonEncodedText.Encode("window_start");
-    private static readonly JsonEncodedText WindowEnd = JsonEncodedText.Encode("window_end");
-    private static readonly JsonEncodedText SourceKind = JsonEncodedText.Encode("source_kind");
-    private static readonly JsonEncodedText CounterDirectionsKey = JsonEncodedText.Encode("counter_directions");
-    private static readonly JsonEncodedText SrcIp = JsonEncodedText.Encode("src_ip");
-    private static readonly JsonEncodedText DstIp = JsonEncodedText.Encode("dst_ip");
-    private static readonly JsonEncodedText OriginalDstIp = JsonEncodedText.Encode("original_dst_ip");
-    private static readonly JsonEncodedText Protocol = JsonEncodedText.Encode("protocol");
-    private static readonly JsonEncodedText TxBytes = JsonEncodedText.Encode("tx_bytes");
-    private static readonly JsonEncodedText RxBytes = JsonEncodedText.Encode("rx_bytes");
-    private static readonly JsonEncodedText TxPackets = JsonEncodedText.Encode("tx_packets");
-    private static readonly JsonEncodedText RxPackets = JsonEncodedText.Encode("rx_packets");
-    private static readonly JsonEncodedText TrafficClassKey = JsonEncodedText.Encode("traffic_class");
-    private static readonly JsonEncodedText DstService = JsonEncodedText.Encode("dst_service");
-    private static readonly JsonEncodedText DstDnsName = JsonEncodedText.Encode("dst_dns_name");
-    private static readonly EndpointKeys Src = new("src");
-    private static readonly EndpointKeys Dst = new("dst");
 
     // The contracts' own wire names ("same-zone", "replay"), so the log and the bus say the same.
     private static readonly Dictionary<FlowSource, JsonEncodedText> SourceNames = WireNames<FlowSource>();
@@ -55,91 +37,42 @@ internal static class FlowLogLines
     /// <summary>Appends the lines of flows <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> (their <c>batch_line</c> stays their place in the whole batch).</summary>
     public static void Write(IBufferWriter<byte> buffer, FlowBatchEnriched batch, int start, int count)
     {
-        var head = new BatchHead(batch);
-        using var json = new Utf8JsonWriter(buffer, WriterOptions);
+        var lines = new FlowLogLineWriter(batch);
         for (var i = start; i < start + count; i++)
         {
-            WriteFlow(json, head, batch, i);
-            json.Flush();
+            lines.Write(buffer, i);
             buffer.GetSpan(1)[0] = (byte)'\n';
             buffer.Advance(1);
-            // One writer for many top-level values: Reset forgets the finished object.
-            json.Reset(buffer);
         }
     }
 
     /// <summary>Writes flows <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> as objects of an open JSON array.</summary>
     public static void WriteObjects(Utf8JsonWriter json, FlowBatchEnriched batch, int start, int count)
     {
-        var head = new BatchHead(batch);
+        var lines = new FlowLogLineWriter(batch);
+        var line = new ArrayBufferWriter<byte>(1024);
         for (var i = start; i < start + count; i++)
         {
-            WriteFlow(json, head, batch, i);
+            line.ResetWrittenCount();
+            lines.Write(line, i);
+            // Built from escaped pieces, so already valid: checking it again would cost as much as writing it.
+            json.WriteRawValue(line.WrittenSpan, skipInputValidation: true);
         }
     }
 
     /// <summary>The writer options lines are written with.</summary>
     internal static JsonWriterOptions Options => WriterOptions;
 
-    private static void WriteFlow(Utf8JsonWriter json, BatchHead head, FlowBatchEnriched batch, int i)
-    {
-        var enriched = batch.Flows[i];
-        var flow = enriched.Flow;
-        json.WriteStartObject();
-        json.WriteString(BatchId, head.Id);
-        json.WriteNumber(BatchLine, i + 1);
-        json.WriteNumber(BatchLines, batch.Flows.Count);
-        json.WriteString(Node, head.Node);
-        json.WriteString(WindowStart, batch.WindowStart);
-        json.WriteString(WindowEnd, batch.WindowEnd);
-        json.WriteString(SourceKind, head.Source);
-        if (head.Combined)
-        {
-            // Only where it applies: lines of sources with separate counters stay as they were.
-            json.WriteString(CounterDirectionsKey, Combined);
-        }
+    /// <summary>A value as it appears in a line: JSON-escaped, without quotes.</summary>
+    internal static ReadOnlySpan<byte> Escaped(string value) => JsonEncodedText.Encode(value, WriterOptions.Encoder).EncodedUtf8Bytes;
 
-        WriteAddress(json, SrcIp, flow.SourceIp);
-        WriteAddress(json, DstIp, flow.DestinationIp);
-        if (flow.OriginalDestinationIp is { } original)
-        {
-            WriteAddress(json, OriginalDstIp, original);
-        }
+    internal static JsonEncodedText SourceName(FlowSource source) =>
+        SourceNames.TryGetValue(source, out var name) ? name : JsonEncodedText.Encode(source.ToString());
 
-        json.WriteNumber(Protocol, flow.Protocol);
-        json.WriteNumber(TxBytes, flow.TxBytes);
-        json.WriteNumber(RxBytes, flow.RxBytes);
-        json.WriteNumber(TxPackets, flow.TxPackets);
-        json.WriteNumber(RxPackets, flow.RxPackets);
-        json.WriteString(TrafficClassKey, ClassNames.TryGetValue(enriched.TrafficClass, out var c) ? c : JsonEncodedText.Encode(enriched.TrafficClass.ToString()));
-        Src.Write(json, enriched.Source);
-        Dst.Write(json, enriched.Destination);
-        WriteIfKnown(json, DstService, enriched.DestinationService);
-        WriteIfKnown(json, DstDnsName, enriched.DestinationDnsName);
-        json.WriteEndObject();
-    }
+    internal static JsonEncodedText ClassName(TrafficClass trafficClass) =>
+        ClassNames.TryGetValue(trafficClass, out var name) ? name : JsonEncodedText.Encode(trafficClass.ToString());
 
-    private static void WriteAddress(Utf8JsonWriter json, JsonEncodedText key, IpAddr address)
-    {
-        // Straight from the address's bytes to the line: no string per flow.
-        Span<byte> text = stackalloc byte[64];
-        if (address.TryFormat(text, out var written))
-        {
-            json.WriteString(key, text[..written]);
-        }
-        else
-        {
-            json.WriteString(key, address.ToString());
-        }
-    }
-
-    private static void WriteIfKnown(Utf8JsonWriter json, JsonEncodedText key, string? value)
-    {
-        if (value is not null)
-        {
-            json.WriteString(key, value);
-        }
-    }
+    internal static JsonEncodedText CombinedName => Combined;
 
     private static Dictionary<T, JsonEncodedText> WireNames<T>()
         where T : struct, Enum =>
@@ -147,35 +80,4 @@ internal static class FlowLogLines
             v => v,
             v => JsonEncodedText.Encode(
                 typeof(T).GetField(v.ToString())!.GetCustomAttribute<JsonStringEnumMemberNameAttribute>()?.Name ?? v.ToString()));
-
-    /// <summary>What every line of a batch repeats, encoded once per batch.</summary>
-    private readonly struct BatchHead(FlowBatchEnriched batch)
-    {
-        public readonly JsonEncodedText Id = JsonEncodedText.Encode(batch.Id.ToString(), WriterOptions.Encoder);
-        public readonly JsonEncodedText Node = JsonEncodedText.Encode(batch.Node, WriterOptions.Encoder);
-        public readonly JsonEncodedText Source = SourceNames.TryGetValue(batch.Source, out var s) ? s : JsonEncodedText.Encode(batch.Source.ToString());
-        public readonly bool Combined = batch.CounterDirections == FlowCounterDirections.Combined;
-    }
-
-    private sealed class EndpointKeys(string prefix)
-    {
-        private readonly JsonEncodedText pod = JsonEncodedText.Encode(prefix + "_pod");
-        private readonly JsonEncodedText ns = JsonEncodedText.Encode(prefix + "_namespace");
-        private readonly JsonEncodedText node = JsonEncodedText.Encode(prefix + "_node");
-        private readonly JsonEncodedText zone = JsonEncodedText.Encode(prefix + "_zone");
-        private readonly JsonEncodedText region = JsonEncodedText.Encode(prefix + "_region");
-        private readonly JsonEncodedText workloadKind = JsonEncodedText.Encode(prefix + "_workload_kind");
-        private readonly JsonEncodedText workloadName = JsonEncodedText.Encode(prefix + "_workload_name");
-
-        public void Write(Utf8JsonWriter json, FlowEndpoint endpoint)
-        {
-            WriteIfKnown(json, pod, endpoint.Pod);
-            WriteIfKnown(json, ns, endpoint.Namespace);
-            WriteIfKnown(json, node, endpoint.Node);
-            WriteIfKnown(json, zone, endpoint.Zone);
-            WriteIfKnown(json, region, endpoint.Region);
-            WriteIfKnown(json, workloadKind, endpoint.WorkloadKind);
-            WriteIfKnown(json, workloadName, endpoint.WorkloadName);
-        }
-    }
 }
