@@ -58,7 +58,7 @@ public static partial class EgressdHost
     /// <summary>A built and validated service, not yet started (tests start it in-process).</summary>
     public static WebApplication Build(string[] args, string service, int defaultPort, Action<WebApplicationBuilder> wire)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateSlimBuilder(args);
         builder.AddEgressdDefaults(service, defaultPort);
         wire(builder);
         var app = builder.Build();

@@ -23,7 +23,7 @@ public static class FlowWire
     public static byte[] Encode(FlowBatchCollected batch) =>
         batch.Flows is SealedFlows { Owner: var owner } flows && ReferenceEquals(owner, batch)
             ? flows.Body
-            : FlowWireEncoder.Current.Encode(batch);
+            : Encode(encoder => encoder.Encode(batch));
 
     /// <summary>
     /// The same batch with its flows held as its encoded body (<see cref="SealedFlows"/>): a fifth of
@@ -37,13 +37,26 @@ public static class FlowWire
             return batch;
         }
 
-        var flows = new SealedFlows(FlowWireEncoder.Current.Encode(batch), batch.Flows.Count);
+        var flows = new SealedFlows(Encode(encoder => encoder.Encode(batch)), batch.Flows.Count);
         var sealedBatch = batch with { Flows = flows };
         flows.Owner = sealedBatch;
         return sealedBatch;
     }
 
-    public static byte[] Encode(FlowBatchEnriched batch) => FlowWireEncoder.Current.Encode(batch);
+    public static byte[] Encode(FlowBatchEnriched batch) => Encode(encoder => encoder.Encode(batch));
+
+    private static byte[] Encode(Func<FlowWireEncoder, byte[]> encode)
+    {
+        var encoder = FlowWireEncoder.Pool.Get();
+        try
+        {
+            return encode(encoder);
+        }
+        finally
+        {
+            FlowWireEncoder.Pool.Return(encoder);
+        }
+    }
 
     public static FlowBatchCollected DecodeCollected(ReadOnlySpan<byte> body)
     {

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Egressd.Contracts;
+using Microsoft.Extensions.ObjectPool;
 
 namespace Egressd.Shared.Wire;
 
@@ -7,12 +8,14 @@ namespace Egressd.Shared.Wire;
 /// Writes batches as wire v2 bodies (<c>flows_v2.proto</c>) in one pass over their flows, into
 /// tables and column buffers kept for the next batch: a busy service encodes hundreds of batches a
 /// second, and building each one as Google.Protobuf messages first cost more than everything else
-/// the enricher does to a flow. One per thread (<see cref="Current"/>), since encoding is synchronous.
+/// the enricher does to a flow. Encoders are lent out (<see cref="Pool"/>), one per batch being
+/// encoded: a few are enough for a service's concurrent batches, and the collector, encoding one
+/// part at a time, keeps a single set of buffers rather than one per thread it happens to run on.
 /// </summary>
 internal sealed class FlowWireEncoder
 {
-    [ThreadStatic]
-    private static FlowWireEncoder? current;
+    public static readonly ObjectPool<FlowWireEncoder> Pool =
+        new DefaultObjectPool<FlowWireEncoder>(new DefaultPooledObjectPolicy<FlowWireEncoder>(), Environment.ProcessorCount);
 
     private readonly AddressTableBuilder addresses = new();
     private readonly TextTableBuilder texts = new();
@@ -44,8 +47,6 @@ internal sealed class FlowWireEncoder
     private int[] destinations = [];
     private int[] originals = [];
     private bool translated;
-
-    public static FlowWireEncoder Current => current ??= new FlowWireEncoder();
 
     public byte[] Encode(FlowBatchCollected batch)
     {
