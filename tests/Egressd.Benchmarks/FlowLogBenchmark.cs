@@ -16,7 +16,7 @@ internal static class FlowLogBenchmark
 {
     private const int FlowsPerBatch = 5000;
 
-    public static async Task<int> RunAsync(string[] args)
+    public static int Run(string[] args)
     {
         var seconds = Option(args, "--seconds", 5);
         var directory = args.SkipWhile(a => a != "--dir").Skip(1).FirstOrDefault() ?? Path.GetTempPath();
@@ -55,7 +55,6 @@ internal static class FlowLogBenchmark
             File.Delete(FlowLogSink.RotatedPath(path, 1));
         }
 
-        await Task.CompletedTask;
         return 0;
     }
 

@@ -9,7 +9,7 @@ return args switch
     ["dns", .. var rest] when OperatingSystem.IsLinux() => DnsBenchmark.Run(rest),
     ["enricher", .. var rest] => await EnricherBenchmark.RunAsync(rest),
     ["exporter", .. var rest] => await ExporterBenchmark.RunAsync(rest),
-    ["flow-log", .. var rest] => await FlowLogBenchmark.RunAsync(rest),
+    ["flow-log", .. var rest] => FlowLogBenchmark.Run(rest),
     ["http-sink", .. var rest] => await HttpSinkBenchmark.RunAsync(rest),
     ["pipeline", .. var rest] => await PipelineBenchmark.RunAsync(rest),
     ["wire", .. var rest] => WireBenchmark.Run(rest),

@@ -132,7 +132,17 @@ internal sealed class ClusterState(TimeProvider time, TimeSpan deletedPodRetenti
 
     private ClusterSnapshot Build()
     {
-        var nodeEndpoints = nodes.Values.ToDictionary(n => n.Name, n => new FlowEndpoint { Node = n.Name, Zone = n.Zone, Region = n.Region }, StringComparer.Ordinal);
+        // Equal names as one string object: the wire's encoder finds a batch's repeated texts
+        // (namespaces, nodes, zones, workloads) by identity before it compares characters.
+        var texts = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? Shared(string? text) => text is null ? null
+            : texts.TryGetValue(text, out var shared) ? shared
+            : texts[text] = text;
+
+        var nodeEndpoints = nodes.Values.ToDictionary(
+            n => n.Name,
+            n => new FlowEndpoint { Node = Shared(n.Name), Zone = Shared(n.Zone), Region = Shared(n.Region) },
+            StringComparer.Ordinal);
         var nodesByIp = new Dictionary<IpAddr, FlowEndpoint>();
         foreach (var node in nodes.Values)
         {
@@ -159,7 +169,7 @@ internal sealed class ClusterState(TimeProvider time, TimeSpan deletedPodRetenti
             {
                 if (!podsByIp.ContainsKey(ip))
                 {
-                    podsByIp[ip] = endpoint ??= Endpoint(pod, nodes);
+                    podsByIp[ip] = endpoint ??= Endpoint(pod, nodes, Shared);
                 }
             }
         }
@@ -188,19 +198,19 @@ internal sealed class ClusterState(TimeProvider time, TimeSpan deletedPodRetenti
         }
     }
 
-    private FlowEndpoint Endpoint(PodInfo pod, Dictionary<string, NodeInfo> nodeIndex)
+    private FlowEndpoint Endpoint(PodInfo pod, Dictionary<string, NodeInfo> nodeIndex, Func<string?, string?> shared)
     {
         NodeInfo? node = pod.Node is not null && nodeIndex.TryGetValue(pod.Node, out var n) ? n : null;
         var (kind, name) = Workload(pod);
         return new FlowEndpoint
         {
             Pod = pod.Name,
-            Namespace = pod.Namespace,
-            Node = pod.Node,
-            Zone = node?.Zone,
-            Region = node?.Region,
-            WorkloadKind = kind,
-            WorkloadName = name,
+            Namespace = shared(pod.Namespace),
+            Node = shared(pod.Node),
+            Zone = shared(node?.Zone),
+            Region = shared(node?.Region),
+            WorkloadKind = shared(kind),
+            WorkloadName = shared(name),
         };
     }
 
