@@ -15,6 +15,9 @@ internal sealed class ProtoBuffer
 {
     private const int VarintType = 0;
     private const int LengthDelimitedType = 2;
+
+    // Enough for a 5,000-flow batch's body (about 300 KB enriched) and each of its columns.
+    private const int KeptBytes = 4 << 20;
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
 
     private byte[] bytes = new byte[256];
@@ -23,7 +26,15 @@ internal sealed class ProtoBuffer
 
     public ReadOnlySpan<byte> Written => bytes.AsSpan(0, Length);
 
-    public void Clear() => Length = 0;
+    /// <summary>Empties the buffer for the next batch; a rare huge batch does not pin its room for the life of the process.</summary>
+    public void Clear()
+    {
+        Length = 0;
+        if (bytes.Length > KeptBytes)
+        {
+            bytes = new byte[256];
+        }
+    }
 
     public byte[] ToArray() => Written.ToArray();
 
@@ -98,9 +109,6 @@ internal sealed class ProtoBuffer
         message.CopyTo(bytes.AsSpan(Length));
         Length += message.Length;
     }
-
-    /// <summary>The size of <paramref name="value"/> as a varint.</summary>
-    public static int VarintSize(ulong value) => ((63 - System.Numerics.BitOperations.LeadingZeroCount(value | 1)) / 7) + 1;
 
     private void Tag(int field, int wireType) => Varint((uint)((field << 3) | wireType));
 
