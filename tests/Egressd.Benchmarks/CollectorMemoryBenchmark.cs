@@ -11,13 +11,16 @@ namespace Egressd.Benchmarks;
 /// does in a pod with that limit) replays <c>--flows</c> distinct flows at every 100 ms read and
 /// publishes its windows in parts of 5,000 to a private RabbitMQ, where a quorum queue bound as
 /// the enricher's is drained by a plain consumer. Every read changes every flow's counters, so
-/// every window holds every key. The process's RSS is sampled all along; its peak is VmHWM.
+/// every window holds every key. As in a pod, the collector watches its node's pods (<c>--node-pods</c>)
+/// on an API server over TLS with a service account (root: <see cref="ServiceLauncher"/>);
+/// <c>--cluster none</c> leaves that out. The process's RSS is sampled all along; its peak is VmHWM.
 /// <c>--env NAME=VALUE</c> (repeatable) adds to the collector's environment, to try runtime settings.
 /// </summary>
 internal static class CollectorMemoryBenchmark
 {
     private const int FlowsPerPart = 5000;
     private const long BudgetMiB = 128;
+    private const string Node = "bench-memory";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -25,6 +28,8 @@ internal static class CollectorMemoryBenchmark
         var pods = Option(args, "--pods", 5000);
         var seconds = Option(args, "--seconds", 40);
         var heapPercent = Option(args, "--heap-percent", 75);
+        var nodePods = Option(args, "--node-pods", 110);
+        var inPod = !(Array.IndexOf(args, "--cluster") is var at && at >= 0 && at + 1 < args.Length && args[at + 1] == "none");
         var extra = args.Select((a, i) => (a, i)).Where(x => x.a == "--env" && x.i + 1 < args.Length)
             .Select(x => args[x.i + 1].Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
         var work = Directory.CreateTempSubdirectory("egressd-bench-colmem-").FullName;
@@ -34,11 +39,14 @@ internal static class CollectorMemoryBenchmark
             ReplayRecording.Write(replay, flows, pods);
             await using var broker = await Broker.StartAsync();
             await using var drain = await Drain.StartAsync(broker.Address);
+            await using var api = inPod ? await NodeApiServer.StartAsync(Node, nodePods, Path.Combine(work, "serviceaccount")) : null;
             Console.WriteLine($"Collector memory: {flows:N0} distinct flows changing at every 100 ms read, {pods:N0} source pods, parts of {FlowsPerPart:N0}; " +
-                $"budget {BudgetMiB} MiB, heap capped at {heapPercent} %, workstation GC; {seconds} s; {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}." +
+                $"budget {BudgetMiB} MiB, heap capped at {heapPercent} %, workstation GC; " +
+                (api is null ? "no cluster context; " : $"watching its node's {nodePods} pods over TLS with a service account; ") +
+                $"{seconds} s; {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}." +
                 (extra.Count > 0 ? " Environment: " + string.Join(' ', extra.Select(kv => $"{kv.Key}={kv.Value}")) + "." : ""));
 
-            using var collector = Start(broker.Address, work, replay, heapPercent, extra);
+            using var collector = Start(broker.Address, work, replay, heapPercent, extra, api);
             var samples = new List<(double At, Status Status)>();
             var watch = Stopwatch.StartNew();
             while (watch.Elapsed.TotalSeconds < seconds)
@@ -68,6 +76,7 @@ internal static class CollectorMemoryBenchmark
             Console.WriteLine($"| largest sampled RSS: anonymous + file + shared memory | {peakAt.Status.RssKiB / 1024.0:F0} MiB: {peakAt.Status.AnonKiB / 1024.0:F0} + {peakAt.Status.FileKiB / 1024.0:F0} + {peakAt.Status.ShmemKiB / 1024.0:F0} MiB (at {peakAt.At:F0} s) |");
             Console.WriteLine($"| RSS at the end | {last.RssKiB / 1024.0:F0} MiB ({last.AnonKiB / 1024.0:F0} anonymous) |");
             Console.WriteLine($"| windows / parts confirmed | {windows:N0} / {parts:N0} ({windows / seconds:F2} windows/s, {drain.Messages:N0} messages drained) |");
+            Console.WriteLine($"| requests to the API server | {(api is null ? "none (no cluster context)" : api.Requests.ToString(CultureInfo.InvariantCulture))} |");
             Console.WriteLine($"| bytes per flow on the bus | {(drain.Messages == 0 ? 0 : drain.Bytes / (double)(parts * FlowsPerPart)):F1} |");
             Console.WriteLine($"| RSS every 5 s (MiB) | {string.Join(" ", samples.Where((_, i) => i % 50 == 49).Select(s => (s.Status.RssKiB / 1024).ToString(CultureInfo.InvariantCulture)))} |");
             Console.WriteLine($"| within the {BudgetMiB} MiB budget | {(last.HwmKiB <= BudgetMiB * 1024 ? "yes" : "no")} |");
@@ -79,18 +88,18 @@ internal static class CollectorMemoryBenchmark
         }
     }
 
-    private static Process Start(Uri broker, string work, string replay, int heapPercent, Dictionary<string, string> extra)
+    private static Process Start(Uri broker, string work, string replay, int heapPercent, Dictionary<string, string> extra, NodeApiServer? api)
     {
         var settings = ServiceLauncher.BusSettings(broker);
         settings["Egressd:Http:Port"] = "19212";
-        settings["Egressd:Collector:NodeName"] = "bench-memory";
+        settings["Egressd:Collector:NodeName"] = Node;
         settings["Egressd:Collector:Source"] = "replay";
         settings["Egressd:Collector:ReplayFile"] = replay;
         settings["Egressd:Collector:ReplayLoop"] = "true";
         settings["Egressd:Collector:ReadInterval"] = "00:00:00.100";
         settings["Egressd:Collector:StateDirectory"] = Path.Combine(work, "state");
-        settings["Egressd:ClusterContext:Source"] = "none";
-        return ServiceLauncher.Start("collector", "Egressd.Collector", BudgetMiB, heapPercent, settings, extra);
+        settings["Egressd:ClusterContext:Source"] = api is null ? "none" : "kubernetes";
+        return ServiceLauncher.Start("collector", "Egressd.Collector", BudgetMiB, heapPercent, settings, extra, api is null ? null : (api.ServiceAccount, api.Port));
     }
 
     private static int Option(string[] args, string name, int fallback)

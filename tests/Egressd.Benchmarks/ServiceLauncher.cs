@@ -19,10 +19,36 @@ internal static class ServiceLauncher
 
     /// <param name="settings">egressd settings (<c>Egressd:...</c>), passed as environment variables.</param>
     /// <param name="environment">Other environment variables, as they are (runtime knobs).</param>
-    public static Process Start(string service, string assembly, long budgetMiB, int heapPercent, IEnumerable<KeyValuePair<string, string>> settings, IEnumerable<KeyValuePair<string, string>>? environment = null)
+    /// <param name="inPod">
+    /// Run the service as in a pod: the API server's address in the environment and the service account's files (this
+    /// directory) at the path the kubelet mounts them, in a private mount namespace (root), so nothing else sees them.
+    /// </param>
+    public static Process Start(
+        string service,
+        string assembly,
+        long budgetMiB,
+        int heapPercent,
+        IEnumerable<KeyValuePair<string, string>> settings,
+        IEnumerable<KeyValuePair<string, string>>? environment = null,
+        (string ServiceAccount, int ApiPort)? inPod = null)
     {
         var dll = Path.Combine(Repo.Root, "services", service, "bin", "Release", "net10.0", assembly + ".dll");
-        var start = new ProcessStartInfo("dotnet", [dll]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = inPod is { } pod
+            // unshare and sh exec in turn, so the process started is the service itself (its pid, its peak RSS).
+            ? new ProcessStartInfo("unshare", [
+                "--mount", "--propagation", "private", "sh", "-c",
+                "mount -t tmpfs -o size=1m tmpfs /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && cp \"$0\"/* /run/secrets/kubernetes.io/serviceaccount/ && exec dotnet \"$1\"",
+                pod.ServiceAccount, dll])
+            : new ProcessStartInfo("dotnet", [dll]);
+        start.UseShellExecute = false;
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        if (inPod is { } api)
+        {
+            start.Environment["KUBERNETES_SERVICE_HOST"] = "127.0.0.1";
+            start.Environment["KUBERNETES_SERVICE_PORT"] = api.ApiPort.ToString(CultureInfo.InvariantCulture);
+        }
+
         start.Environment["DOTNET_gcServer"] = "0";
         start.Environment["DOTNET_GCHeapHardLimit"] = (budgetMiB * heapPercent / 100 * 1024 * 1024).ToString("X", CultureInfo.InvariantCulture);
         foreach (var (key, value) in settings)

@@ -1,12 +1,12 @@
 using Egressd.Contracts;
 using Egressd.Shared.Kubernetes;
-using k8s;
-using k8s.Models;
 
 namespace Egressd.Collector.Pods;
 
 /// <summary>
-/// The pods of this node from a watch with the field selector spec.nodeName=NODE. Deleted pods
+/// The pods of this node from a watch with the field selector spec.nodeName=NODE, read through
+/// <see cref="ApiServer"/> into <see cref="PodObject"/> (the official client would cost every node
+/// about 35 MiB; docs/BENCHMARKS.md). Deleted pods
 /// count for the retention time (their conntrack entries outlive them); hostNetwork pods and
 /// excluded namespaces never count. Reads see an immutable set swapped on each change.
 /// </summary>
@@ -21,10 +21,13 @@ internal sealed partial class KubernetesLocalPods : ILocalPods, IReflectorHandle
     private readonly KubernetesOptions options;
     private readonly TimeProvider time;
     private readonly ILogger logger;
+    private readonly ServiceAccount? account;
     private HashSet<IpAddr> addresses = [];
 
-    public KubernetesLocalPods(string node, IReadOnlyCollection<string> excluded, KubernetesOptions options, TimeProvider time, ILogger logger)
+    /// <param name="account">The service account to use instead of the pod's own (tests).</param>
+    public KubernetesLocalPods(string node, IReadOnlyCollection<string> excluded, KubernetesOptions options, TimeProvider time, ILogger logger, ServiceAccount? account = null)
     {
+        this.account = account;
         this.node = node;
         this.excluded = excluded;
         this.options = options;
@@ -46,15 +49,12 @@ internal sealed partial class KubernetesLocalPods : ILocalPods, IReflectorHandle
     /// <summary>Lists and watches this node's pods until cancelled.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        using var client = new Kubernetes(options.ClientConfiguration());
-        var selector = $"spec.nodeName={node}";
-        var reflector = new Reflector<V1Pod, V1PodList, LocalPod>(
+        using var api = ApiServer.Connect(options, time, account);
+        var reflector = new Reflector<PodObject, LocalPod>(
             "node-pods",
-            (next, limit, ct) => client.CoreV1.ListPodForAllNamespacesAsync(continueParameter: next, fieldSelector: selector, limit: limit, cancellationToken: ct),
-            (rv, onError, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(
-                allowWatchBookmarks: true, fieldSelector: selector, resourceVersion: rv, timeoutSeconds: 300 + Random.Shared.Next(300), onError: onError, cancellationToken: ct),
+            new ApiServerSource<PodObject>(api, "api/v1/pods", $"spec.nodeName={node}", PodJsonContext.Default.ApiListPodObject, PodJsonContext.Default.PodObject),
             pod => new LocalPod(
-                pod.Metadata.NamespaceProperty,
+                pod.Metadata?.Namespace ?? "",
                 pod.Spec?.HostNetwork ?? false,
                 [.. (pod.Status?.PodIPs?.Select(p => p.Ip) ?? [pod.Status?.PodIP]).Where(ip => System.Net.IPAddress.TryParse(ip, out _)).Select(ip => IpAddr.Parse(ip!))]),
             this,

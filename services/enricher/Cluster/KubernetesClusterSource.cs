@@ -30,38 +30,43 @@ internal sealed partial class KubernetesClusterSource(
         // The API server ends each watch after this long; a spread keeps a fleet's watches from restarting together.
         int WatchTimeout() => 300 + Random.Shared.Next(300);
 
-        var pods = new Reflector<V1Pod, V1PodList, PodInfo>(
+        var pods = new Reflector<V1Pod, PodInfo>(
             "pods",
-            (next, limit, ct) => client.CoreV1.ListPodForAllNamespacesAsync(continueParameter: next, limit: limit, cancellationToken: ct),
-            (rv, onError, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeout(), onError: onError, cancellationToken: ct),
+            new KubernetesClientSource<V1Pod, V1PodList>(
+                (next, limit, ct) => client.CoreV1.ListPodForAllNamespacesAsync(continueParameter: next, limit: limit, cancellationToken: ct),
+                (rv, onError, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeout(), onError: onError, cancellationToken: ct)),
             KubernetesObjects.Pod,
             new Handler<PodInfo>(state.UpsertPod, state.DeletePod, () => state.MarkSynced("pods")),
             settings, time, logger);
-        var nodes = new Reflector<V1Node, V1NodeList, NodeInfo>(
+        var nodes = new Reflector<V1Node, NodeInfo>(
             "nodes",
-            (next, limit, ct) => client.CoreV1.ListNodeAsync(continueParameter: next, limit: limit, cancellationToken: ct),
-            (rv, onError, ct) => client.CoreV1.WatchListNodeAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeout(), onError: onError, cancellationToken: ct),
+            new KubernetesClientSource<V1Node, V1NodeList>(
+                (next, limit, ct) => client.CoreV1.ListNodeAsync(continueParameter: next, limit: limit, cancellationToken: ct),
+                (rv, onError, ct) => client.CoreV1.WatchListNodeAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeout(), onError: onError, cancellationToken: ct)),
             KubernetesObjects.Node,
             new Handler<NodeInfo>(state.UpsertNode, state.DeleteNode, () => state.MarkSynced("nodes")),
             settings, time, logger);
-        var services = new Reflector<V1Service, V1ServiceList, ServiceInfo>(
+        var services = new Reflector<V1Service, ServiceInfo>(
             "services",
-            (next, limit, ct) => client.CoreV1.ListServiceForAllNamespacesAsync(continueParameter: next, limit: limit, cancellationToken: ct),
-            (rv, onError, ct) => client.CoreV1.WatchListServiceForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeout(), onError: onError, cancellationToken: ct),
+            new KubernetesClientSource<V1Service, V1ServiceList>(
+                (next, limit, ct) => client.CoreV1.ListServiceForAllNamespacesAsync(continueParameter: next, limit: limit, cancellationToken: ct),
+                (rv, onError, ct) => client.CoreV1.WatchListServiceForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeout(), onError: onError, cancellationToken: ct)),
             KubernetesObjects.Service,
             new Handler<ServiceInfo>(state.UpsertService, state.DeleteService, () => state.MarkSynced("services")),
             settings, time, logger);
-        var replicaSets = new Reflector<V1ReplicaSet, V1ReplicaSetList, OwnerInfo>(
+        var replicaSets = new Reflector<V1ReplicaSet, OwnerInfo>(
             "replicasets",
-            (next, limit, ct) => client.AppsV1.ListReplicaSetForAllNamespacesAsync(continueParameter: next, limit: limit, cancellationToken: ct),
-            (rv, onError, ct) => client.AppsV1.WatchListReplicaSetForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeout(), onError: onError, cancellationToken: ct),
+            new KubernetesClientSource<V1ReplicaSet, V1ReplicaSetList>(
+                (next, limit, ct) => client.AppsV1.ListReplicaSetForAllNamespacesAsync(continueParameter: next, limit: limit, cancellationToken: ct),
+                (rv, onError, ct) => client.AppsV1.WatchListReplicaSetForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeout(), onError: onError, cancellationToken: ct)),
             rs => KubernetesObjects.Owner(rs.Metadata),
             new Handler<OwnerInfo>(state.UpsertReplicaSet, state.DeleteReplicaSet, () => state.MarkSynced("replicasets")),
             settings, time, logger);
-        var jobs = new Reflector<V1Job, V1JobList, OwnerInfo>(
+        var jobs = new Reflector<V1Job, OwnerInfo>(
             "jobs",
-            (next, limit, ct) => client.BatchV1.ListJobForAllNamespacesAsync(continueParameter: next, limit: limit, cancellationToken: ct),
-            (rv, onError, ct) => client.BatchV1.WatchListJobForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeout(), onError: onError, cancellationToken: ct),
+            new KubernetesClientSource<V1Job, V1JobList>(
+                (next, limit, ct) => client.BatchV1.ListJobForAllNamespacesAsync(continueParameter: next, limit: limit, cancellationToken: ct),
+                (rv, onError, ct) => client.BatchV1.WatchListJobForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeout(), onError: onError, cancellationToken: ct)),
             job => KubernetesObjects.Owner(job.Metadata),
             new Handler<OwnerInfo>(state.UpsertJob, state.DeleteJob, () => state.MarkSynced("jobs")),
             settings, time, logger);

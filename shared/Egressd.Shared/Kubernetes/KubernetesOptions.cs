@@ -35,8 +35,9 @@ public sealed class KubernetesOptions
     public int PageSize { get; set; } = 500;
 
     /// <summary>True when a cluster can be reached: a kubeconfig is set, or the process runs in a pod.</summary>
-    public bool HasCluster => !string.IsNullOrWhiteSpace(Kubeconfig) || KubernetesClientConfiguration.IsInCluster();
+    public bool HasCluster => !string.IsNullOrWhiteSpace(Kubeconfig) || ServiceAccount.FromEnvironment() is not null;
 
+    /// <summary>The official client's settings (the enricher); the collector goes through <see cref="ApiServer"/>.</summary>
     public KubernetesClientConfiguration ClientConfiguration() =>
         !string.IsNullOrWhiteSpace(Kubeconfig)
             ? KubernetesClientConfiguration.BuildConfigFromConfigFile(Kubeconfig)

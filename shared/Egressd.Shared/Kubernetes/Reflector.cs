@@ -1,28 +1,22 @@
-using System.Net;
-using k8s;
-using k8s.Autorest;
-using k8s.Models;
 using Microsoft.Extensions.Logging;
 
 namespace Egressd.Shared.Kubernetes;
 
 /// <summary>
 /// Keeps a local copy of one Kubernetes resource, the way client-go's reflector does, over the
-/// official client's list and watch calls (it has no informer): a paged list, then a watch from
+/// API's list and watch calls (<see cref="IResourceSource{T}"/>): a paged list, then a watch from
 /// the list's resourceVersion with bookmarks. A 410 Gone relists and reports the objects that
 /// vanished in the gap as deletions; a stream that ends or breaks is watched again from the last
 /// resourceVersion, with jittered backoff after failures; a watchdog restarts a watch that has
 /// been silent longer than <see cref="KubernetesOptions.WatchIdleTimeout"/>. Only the fields the
 /// transform keeps are held in memory.
 /// </summary>
-public sealed partial class Reflector<T, TList, TSlim>
-    where T : class, IKubernetesObject<V1ObjectMeta>
-    where TList : class, IKubernetesObject<V1ListMeta>, IItems<T>
+public sealed partial class Reflector<T, TSlim>
+    where T : class
     where TSlim : class
 {
     private readonly string resource;
-    private readonly Func<string?, int, CancellationToken, Task<TList>> listPage;
-    private readonly Func<string, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> watchFrom;
+    private readonly IResourceSource<T> source;
     private readonly Func<T, TSlim> transform;
     private readonly IReflectorHandler<TSlim> handler;
     private readonly KubernetesOptions options;
@@ -32,13 +26,10 @@ public sealed partial class Reflector<T, TList, TSlim>
     private volatile bool synced;
 
     /// <param name="resource">For logs and metrics: "pods", "nodes", ...</param>
-    /// <param name="listPage">One page of the list: (continue token, limit) → list.</param>
-    /// <param name="watchFrom">A watch from a resourceVersion (with bookmarks), passing ERROR events to the given callback.</param>
     /// <param name="transform">Keeps the fields egressd uses; the full object is dropped.</param>
     public Reflector(
         string resource,
-        Func<string?, int, CancellationToken, Task<TList>> listPage,
-        Func<string, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> watchFrom,
+        IResourceSource<T> source,
         Func<T, TSlim> transform,
         IReflectorHandler<TSlim> handler,
         KubernetesOptions options,
@@ -46,8 +37,7 @@ public sealed partial class Reflector<T, TList, TSlim>
         ILogger logger)
     {
         this.resource = resource;
-        this.listPage = listPage;
-        this.watchFrom = watchFrom;
+        this.source = source;
         this.transform = transform;
         this.handler = handler;
         this.options = options;
@@ -80,7 +70,7 @@ public sealed partial class Reflector<T, TList, TSlim>
             {
                 return;
             }
-            catch (HttpOperationException ex) when (ex.Response?.StatusCode == HttpStatusCode.Gone)
+            catch (ResourceExpiredException)
             {
                 // A list page's continue token or a watch's resourceVersion is too old.
                 KubernetesMetrics.WatchRestarts.WithLabels(resource, "expired").Inc();
@@ -112,17 +102,17 @@ public sealed partial class Reflector<T, TList, TSlim>
         string? resourceVersion = null;
         do
         {
-            var page = await listPage(continueToken, options.PageSize, cancellationToken);
+            var page = await source.ListAsync(continueToken, options.PageSize, cancellationToken);
             // The first page's resourceVersion is the snapshot every page belongs to.
-            resourceVersion ??= page.Metadata?.ResourceVersion;
-            foreach (var item in page.Items ?? [])
+            resourceVersion ??= page.ResourceVersion;
+            foreach (var item in page.Items)
             {
-                var key = Key(item);
+                var key = source.Key(item);
                 seen.Add(key);
                 Upsert(key, item);
             }
 
-            continueToken = page.Metadata?.ContinueProperty;
+            continueToken = page.Continue;
         }
         while (!string.IsNullOrEmpty(continueToken));
 
@@ -151,7 +141,6 @@ public sealed partial class Reflector<T, TList, TSlim>
         var lastEvent = time.GetTimestamp();
         var stalled = false;
         var expired = false;
-        Exception? streamError = null;
         using var watchdog = time.CreateTimer(
             _ =>
             {
@@ -167,38 +156,33 @@ public sealed partial class Reflector<T, TList, TSlim>
 
         try
         {
-            var events = watchFrom(
-                resourceVersion,
-                ex =>
-                {
-                    // ERROR events arrive here only: 410 means our resourceVersion is gone.
-                    if (ex is KubernetesException { Status.Code: 410 })
-                    {
-                        expired = true;
-                    }
-                    else
-                    {
-                        streamError = ex;
-                    }
-                },
-                watchCancel.Token);
-
-            await foreach (var (type, item) in events)
+            await foreach (var change in source.WatchAsync(resourceVersion, watchCancel.Token))
             {
                 Volatile.Write(ref lastEvent, time.GetTimestamp());
-                KubernetesMetrics.Events.WithLabels(resource, type.ToString()).Inc();
-                if (item?.Metadata?.ResourceVersion is { Length: > 0 } version)
+                switch (change.Type)
+                {
+                    case ResourceEventType.Expired:
+                        // 410: our resourceVersion is gone; the stream ends after it.
+                        expired = true;
+                        continue;
+                    case ResourceEventType.Error:
+                        LogBadEvent(logger, resource, change.Error ?? "an ERROR event");
+                        continue;
+                }
+
+                KubernetesMetrics.Events.WithLabels(resource, change.Type.ToString()).Inc();
+                if (change.ResourceVersion is { Length: > 0 } version)
                 {
                     resourceVersion = version;
                 }
 
-                switch (type)
+                switch (change.Type)
                 {
-                    case WatchEventType.Added or WatchEventType.Modified:
-                        Upsert(Key(item!), item!);
+                    case ResourceEventType.Added or ResourceEventType.Modified:
+                        Upsert(source.Key(change.Item!), change.Item!);
                         break;
-                    case WatchEventType.Deleted:
-                        var key = Key(item!);
+                    case ResourceEventType.Deleted:
+                        var key = source.Key(change.Item!);
                         if (store.Remove(key, out var previous))
                         {
                             handler.OnDelete(key, previous);
@@ -219,17 +203,7 @@ public sealed partial class Reflector<T, TList, TSlim>
             return (resourceVersion, "stalled");
         }
 
-        if (expired)
-        {
-            return (resourceVersion, "expired");
-        }
-
-        if (streamError is not null)
-        {
-            LogBadEvent(logger, resource, streamError.Message);
-        }
-
-        return (resourceVersion, "closed");
+        return (resourceVersion, expired ? "expired" : "closed");
     }
 
     private void Upsert(string key, T item)
@@ -239,9 +213,6 @@ public sealed partial class Reflector<T, TList, TSlim>
         store[key] = slim;
         handler.OnUpsert(key, previous, slim);
     }
-
-    private static string Key(T item) =>
-        item.Metadata.NamespaceProperty is { Length: > 0 } ns ? $"{ns}/{item.Metadata.Name}" : item.Metadata.Name;
 
     private TimeSpan Backoff(int failures)
     {

@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
@@ -32,9 +35,21 @@ internal sealed class FakeKubernetesApi : IAsyncDisposable
     private long compactedThrough;
     private WebApplication? app;
 
-    private FakeKubernetesApi(int port) => Port = port;
+    private readonly X509Certificate2? certificate;
+
+    private FakeKubernetesApi(int port, X509Certificate2? certificate)
+    {
+        Port = port;
+        this.certificate = certificate;
+    }
 
     public int Port { get; }
+
+    /// <summary>With <c>https</c>: the server's self-signed certificate (for 127.0.0.1), as PEM, to trust as a CA.</summary>
+    public string CertificatePem => certificate?.ExportCertificatePem() ?? throw new InvalidOperationException("started without https");
+
+    /// <summary>Every request's Authorization header, in order ("" when it had none).</summary>
+    public ConcurrentQueue<string> Authorizations { get; } = new();
 
     public string Kubeconfig { get; private set; } = "";
 
@@ -47,9 +62,10 @@ internal sealed class FakeKubernetesApi : IAsyncDisposable
     /// <summary>List requests served so far (pages included).</summary>
     public int ListRequests { get; private set; }
 
-    public static async Task<FakeKubernetesApi> StartAsync()
+    /// <param name="https">Serve TLS with a fresh self-signed certificate, as a real API server does (<see cref="CertificatePem"/>).</param>
+    public static async Task<FakeKubernetesApi> StartAsync(bool https = false)
     {
-        var api = new FakeKubernetesApi(FreePort.Next());
+        var api = new FakeKubernetesApi(FreePort.Next(), https ? SelfSigned() : null);
         await api.StartServerAsync();
         api.Kubeconfig = Path.Combine(Path.GetTempPath(), $"egressd-kubeconfig-{api.Port}.yaml");
         await File.WriteAllTextAsync(api.Kubeconfig, $"""
@@ -58,7 +74,7 @@ internal sealed class FakeKubernetesApi : IAsyncDisposable
             clusters:
             - name: fake
               cluster:
-                server: http://127.0.0.1:{api.Port}
+                server: {(https ? "https" : "http")}://127.0.0.1:{api.Port}
             contexts:
             - name: fake
               context:
@@ -71,6 +87,20 @@ internal sealed class FakeKubernetesApi : IAsyncDisposable
                 token: fake-token
             """);
         return api;
+    }
+
+    /// <summary>A certificate for 127.0.0.1 signed by itself: a CA of its own, as a cluster's is.</summary>
+    public static X509Certificate2 SelfSigned()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=kube-apiserver", key, HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddIpAddress(System.Net.IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: false, 0, critical: true));
+        using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        // Kestrel needs the key in a form the platform's TLS can use: round-trip through PKCS#12.
+        return X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pfx), null);
     }
 
     /// <summary>Creates or replaces an object; open watches see ADDED or MODIFIED.</summary>
@@ -157,6 +187,7 @@ internal sealed class FakeKubernetesApi : IAsyncDisposable
     {
         await StopServerAsync();
         File.Delete(Kubeconfig);
+        certificate?.Dispose();
     }
 
     public static V1Pod Pod(string ns, string name, string? node, string[] ips, string? ownerKind = null, string? ownerName = null, bool hostNetwork = false, DateTime? created = null) => new()
@@ -250,7 +281,13 @@ internal sealed class FakeKubernetesApi : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, Port));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, Port, listen =>
+        {
+            if (certificate is not null)
+            {
+                listen.UseHttps(certificate);
+            }
+        }));
         // Watch streams never end by themselves: a restart must not wait for them.
         builder.WebHost.UseShutdownTimeout(TimeSpan.FromMilliseconds(500));
         app = builder.Build();
@@ -277,6 +314,7 @@ internal sealed class FakeKubernetesApi : IAsyncDisposable
 
     private Task Serve(HttpContext context, string kind, string listKind, string apiVersion)
     {
+        Authorizations.Enqueue(context.Request.Headers.Authorization.ToString());
         var query = context.Request.Query;
         var fieldSelector = query["fieldSelector"].ToString();
         return query["watch"] is { Count: > 0 } watch && (watch[0] == "true" || watch[0] == "1")
