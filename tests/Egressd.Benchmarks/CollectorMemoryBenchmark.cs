@@ -11,8 +11,8 @@ namespace Egressd.Benchmarks;
 /// does in a pod with that limit) replays <c>--flows</c> distinct flows at every 100 ms read and
 /// publishes its windows in parts of 5,000 to a private RabbitMQ, where a quorum queue bound as
 /// the enricher's is drained by a plain consumer. Every read changes every flow's counters, so
-/// every window holds every key. As in a pod, the collector watches its node's pods (<c>--node-pods</c>)
-/// on an API server over TLS with a service account (root: <see cref="ServiceLauncher"/>);
+/// every window holds every key. As in a pod, the collector watches its node's pods (112 of the
+/// recording's 5,000, on 45 nodes) on an API server over TLS with a service account (root: <see cref="ServiceLauncher"/>);
 /// <c>--cluster none</c> leaves that out. The process's RSS is sampled all along; its peak is VmHWM.
 /// <c>--env NAME=VALUE</c> (repeatable) adds to the collector's environment, to try runtime settings.
 /// </summary>
@@ -20,7 +20,8 @@ internal static class CollectorMemoryBenchmark
 {
     private const int FlowsPerPart = 5000;
     private const long BudgetMiB = 128;
-    private const string Node = "bench-memory";
+    private const string Node = "node-0";
+    private const int Nodes = 45;
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -28,7 +29,6 @@ internal static class CollectorMemoryBenchmark
         var pods = Option(args, "--pods", 5000);
         var seconds = Option(args, "--seconds", 40);
         var heapPercent = Option(args, "--heap-percent", 75);
-        var nodePods = Option(args, "--node-pods", 110);
         var inPod = !(Array.IndexOf(args, "--cluster") is var at && at >= 0 && at + 1 < args.Length && args[at + 1] == "none");
         var extra = args.Select((a, i) => (a, i)).Where(x => x.a == "--env" && x.i + 1 < args.Length)
             .Select(x => args[x.i + 1].Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
@@ -39,10 +39,10 @@ internal static class CollectorMemoryBenchmark
             ReplayRecording.Write(replay, flows, pods);
             await using var broker = await Broker.StartAsync();
             await using var drain = await Drain.StartAsync(broker.Address);
-            await using var api = inPod ? await NodeApiServer.StartAsync(Node, nodePods, Path.Combine(work, "serviceaccount")) : null;
+            await using var api = inPod ? await ClusterApiServer.StartAsync(Path.Combine(work, "serviceaccount"), pods, Nodes) : null;
             Console.WriteLine($"Collector memory: {flows:N0} distinct flows changing at every 100 ms read, {pods:N0} source pods, parts of {FlowsPerPart:N0}; " +
                 $"budget {BudgetMiB} MiB, heap capped at {heapPercent} %, workstation GC; " +
-                (api is null ? "no cluster context; " : $"watching its node's {nodePods} pods over TLS with a service account; ") +
+                (api is null ? "no cluster context; " : $"watching its node's {(pods + Nodes - 1) / Nodes} pods over TLS with a service account; ") +
                 $"{seconds} s; {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}." +
                 (extra.Count > 0 ? " Environment: " + string.Join(' ', extra.Select(kv => $"{kv.Key}={kv.Value}")) + "." : ""));
 
@@ -88,7 +88,7 @@ internal static class CollectorMemoryBenchmark
         }
     }
 
-    private static Process Start(Uri broker, string work, string replay, int heapPercent, Dictionary<string, string> extra, NodeApiServer? api)
+    private static Process Start(Uri broker, string work, string replay, int heapPercent, Dictionary<string, string> extra, ClusterApiServer? api)
     {
         var settings = ServiceLauncher.BusSettings(broker);
         settings["Egressd:Http:Port"] = "19212";

@@ -9,7 +9,9 @@ namespace Egressd.Benchmarks;
 /// <summary>
 /// The whole pipeline as a user runs it: collector, enricher and exporter as three processes on a
 /// private RabbitMQ. The collector replays a recording of <c>--flows</c> distinct flows at every
-/// read, among <c>--pods</c> pods of the enricher's inventory, in parts of 5,000; figures are taken
+/// read, among <c>--pods</c> pods on 100 nodes, in parts of 5,000. As in a cluster, the enricher and the
+/// collector watch them on an API server over TLS with a service account (root: <see cref="ServiceLauncher"/>);
+/// <c>--cluster inventory</c> gives the enricher an inventory file instead. Figures are taken
 /// over a steady stretch after a warm-up. One run with the Prometheus sink alone, one with the flow
 /// log too, then RabbitMQ alone with messages of the sizes measured on the bus.
 /// </summary>
@@ -27,18 +29,22 @@ internal static class PipelineBenchmark
         // offered rate; 0 reads every 100 ms (the shortest interval allowed), far more than is taken.
         var offer = Option(args, "--offer", 0);
         var readInterval = offer > 0 ? TimeSpan.FromSeconds((double)flows / offer) : TimeSpan.FromMilliseconds(100);
+        var inventoryOnly = Array.IndexOf(args, "--cluster") is var at && at >= 0 && at + 1 < args.Length && args[at + 1] == "inventory";
         var work = Directory.CreateTempSubdirectory("egressd-bench-pipeline-").FullName;
         var (replay, inventory) = WriteFixtures(work, flows, pods);
         await using var broker = await Broker.StartAsync();
+        await using var api = inventoryOnly ? null : await ClusterApiServer.StartAsync(Path.Combine(work, "serviceaccount"), pods, nodes: 100);
         Console.WriteLine("Each service as in a pod with its budget as the limit (workstation GC, heap capped at a share of it): " +
             string.Join(", ", Budget.Select(b => $"{b.Key} {b.Value.MiB} MiB (heap {b.Value.HeapPercent} %)")) + ".");
-        Console.WriteLine($"Pipeline: {flows:N0} distinct flows per read, {pods:N0} pods in the inventory, parts of {FlowsPerPart:N0}; " +
+        Console.WriteLine($"Pipeline: {flows:N0} distinct flows per read, {pods:N0} pods " +
+            (api is null ? "in the enricher's inventory" : "watched on an API server over TLS by the enricher (all) and the collector (its node's)") +
+            $", parts of {FlowsPerPart:N0}; " +
             $"{warmup} s warm-up, {seconds} s measured; {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}.");
         Console.WriteLine($"The collector reads every {readInterval.TotalMilliseconds:F0} ms: {flows / readInterval.TotalSeconds:N0} flows/s offered.");
         Console.WriteLine();
 
-        var prometheus = await RunOnceAsync(broker, work, replay, inventory, flowLog: false, warmup, seconds, readInterval);
-        var both = await RunOnceAsync(broker, work, replay, inventory, flowLog: true, warmup, seconds, readInterval);
+        var prometheus = await RunOnceAsync(broker, api, work, replay, inventory, flowLog: false, warmup, seconds, readInterval);
+        var both = await RunOnceAsync(broker, api, work, replay, inventory, flowLog: true, warmup, seconds, readInterval);
         var rawEnriched = await EnricherBenchmark.RawThroughputAsync(broker.Address, (int)(both.EnrichedBytesPerFlow * FlowsPerPart), 400);
         var rawCollected = await EnricherBenchmark.RawThroughputAsync(broker.Address, (int)(both.CollectedBytesPerFlow * FlowsPerPart), 400);
 
@@ -65,7 +71,7 @@ internal static class PipelineBenchmark
         return 0;
     }
 
-    private static async Task<Result> RunOnceAsync(Broker broker, string work, string replay, string inventory, bool flowLog, int warmup, int seconds, TimeSpan readInterval)
+    private static async Task<Result> RunOnceAsync(Broker broker, ClusterApiServer? api, string work, string replay, string inventory, bool flowLog, int warmup, int seconds, TimeSpan readInterval)
     {
         var runId = Guid.NewGuid().ToString("N")[..8];
         var bus = ServiceLauncher.BusSettings(broker.Address);
@@ -77,11 +83,9 @@ internal static class PipelineBenchmark
             ["Egressd:Exporter:FlowLog:MaxFileBytes"] = (512L << 20).ToString(CultureInfo.InvariantCulture),
             ["Egressd:Exporter:FlowLog:RotatedFiles"] = "1",
         });
-        var enricher = Start("enricher", "Egressd.Enricher", 19201, bus, new()
-        {
-            ["Egressd:ClusterContext:Source"] = "inventory",
-            ["Egressd:Inventory:File"] = inventory,
-        });
+        var enricher = Start("enricher", "Egressd.Enricher", 19201, bus, api is null
+            ? new() { ["Egressd:ClusterContext:Source"] = "inventory", ["Egressd:Inventory:File"] = inventory }
+            : new() { ["Egressd:ClusterContext:Source"] = "kubernetes" }, api);
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
         await ReadyAsync(http, 19200);
         await ReadyAsync(http, 19201);
@@ -96,8 +100,9 @@ internal static class PipelineBenchmark
             // shows what the pipeline takes when more is offered than it carries.
             ["Egressd:Collector:ReadInterval"] = readInterval.ToString("c", CultureInfo.InvariantCulture),
             ["Egressd:Collector:StateDirectory"] = Path.Combine(work, "collector-" + runId),
-            ["Egressd:ClusterContext:Source"] = "none",
-        });
+            // The replay has no node of its own: its node's pods are none, but it watches them as in a pod.
+            ["Egressd:ClusterContext:Source"] = api is null ? "none" : "kubernetes",
+        }, api);
         Process[] all = [collector, enricher, exporter];
         var beam = broker.Beam();
         try
@@ -204,13 +209,14 @@ internal static class PipelineBenchmark
         }
     }
 
-    private static Process Start(string service, string assembly, int port, Dictionary<string, string> bus, Dictionary<string, string> settings)
+    private static Process Start(string service, string assembly, int port, Dictionary<string, string> bus, Dictionary<string, string> settings, ClusterApiServer? api = null)
     {
         var (budget, heapPercent) = Budget[service];
         // As the chart's gcGen0Size sets it for these two.
         Dictionary<string, string> environment = service is "enricher" or "exporter" ? new() { ["DOTNET_GCgen0size"] = "0x2000000" } : [];
         return ServiceLauncher.Start(service, assembly, budget, heapPercent,
-            bus.Concat(settings).Append(new("Egressd:Http:Port", port.ToString(CultureInfo.InvariantCulture))), environment);
+            bus.Concat(settings).Append(new("Egressd:Http:Port", port.ToString(CultureInfo.InvariantCulture))), environment,
+            api is null ? null : (api.ServiceAccount, api.Port));
     }
 
     /// <summary>The recording (one flow per line) and the inventory its addresses belong to.</summary>

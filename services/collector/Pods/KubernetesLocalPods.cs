@@ -52,7 +52,7 @@ internal sealed partial class KubernetesLocalPods : ILocalPods, IReflectorHandle
         using var api = ApiServer.Connect(options, time, account);
         var reflector = new Reflector<PodObject, LocalPod>(
             "node-pods",
-            new ApiServerSource<PodObject>(api, "api/v1/pods", $"spec.nodeName={node}", PodJsonContext.Default.ApiListPodObject, PodJsonContext.Default.PodObject),
+            new ApiServerSource<PodObject>(api, "api/v1/pods", $"spec.nodeName={node}", ApiJsonContext.Default.ApiListPodObject, ApiJsonContext.Default.PodObject),
             pod => new LocalPod(
                 pod.Metadata?.Namespace ?? "",
                 pod.Spec?.HostNetwork ?? false,

@@ -1,7 +1,5 @@
 using Egressd.Shared.Cluster;
 using Egressd.Shared.Kubernetes;
-using k8s;
-using k8s.Models;
 using Microsoft.Extensions.Options;
 
 namespace Egressd.Enricher.Cluster;
@@ -24,50 +22,39 @@ internal sealed partial class KubernetesClusterSource(
         }
 
         var settings = options.Value;
-        using var client = new Kubernetes(settings.ClientConfiguration());
+        using var api = ApiServer.Connect(settings, time);
         var logger = loggers.CreateLogger("Egressd.Kubernetes");
-        LogWatching(logger, client.BaseUri);
-        // The API server ends each watch after this long; a spread keeps a fleet's watches from restarting together.
-        int WatchTimeout() => 300 + Random.Shared.Next(300);
+        LogWatching(logger, api.BaseUri);
+        var json = ApiJsonContext.Default;
 
-        var pods = new Reflector<V1Pod, PodInfo>(
+        var pods = new Reflector<PodObject, PodInfo>(
             "pods",
-            new KubernetesClientSource<V1Pod, V1PodList>(
-                (next, limit, ct) => client.CoreV1.ListPodForAllNamespacesAsync(continueParameter: next, limit: limit, cancellationToken: ct),
-                (rv, onError, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeout(), onError: onError, cancellationToken: ct)),
+            new ApiServerSource<PodObject>(api, "api/v1/pods", null, json.ApiListPodObject, json.PodObject),
             KubernetesObjects.Pod,
             new Handler<PodInfo>(state.UpsertPod, state.DeletePod, () => state.MarkSynced("pods")),
             settings, time, logger);
-        var nodes = new Reflector<V1Node, NodeInfo>(
+        var nodes = new Reflector<NodeObject, NodeInfo>(
             "nodes",
-            new KubernetesClientSource<V1Node, V1NodeList>(
-                (next, limit, ct) => client.CoreV1.ListNodeAsync(continueParameter: next, limit: limit, cancellationToken: ct),
-                (rv, onError, ct) => client.CoreV1.WatchListNodeAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeout(), onError: onError, cancellationToken: ct)),
+            new ApiServerSource<NodeObject>(api, "api/v1/nodes", null, json.ApiListNodeObject, json.NodeObject),
             KubernetesObjects.Node,
             new Handler<NodeInfo>(state.UpsertNode, state.DeleteNode, () => state.MarkSynced("nodes")),
             settings, time, logger);
-        var services = new Reflector<V1Service, ServiceInfo>(
+        var services = new Reflector<ServiceObject, ServiceInfo>(
             "services",
-            new KubernetesClientSource<V1Service, V1ServiceList>(
-                (next, limit, ct) => client.CoreV1.ListServiceForAllNamespacesAsync(continueParameter: next, limit: limit, cancellationToken: ct),
-                (rv, onError, ct) => client.CoreV1.WatchListServiceForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeout(), onError: onError, cancellationToken: ct)),
+            new ApiServerSource<ServiceObject>(api, "api/v1/services", null, json.ApiListServiceObject, json.ServiceObject),
             KubernetesObjects.Service,
             new Handler<ServiceInfo>(state.UpsertService, state.DeleteService, () => state.MarkSynced("services")),
             settings, time, logger);
-        var replicaSets = new Reflector<V1ReplicaSet, OwnerInfo>(
+        var replicaSets = new Reflector<MetadataObject, OwnerInfo>(
             "replicasets",
-            new KubernetesClientSource<V1ReplicaSet, V1ReplicaSetList>(
-                (next, limit, ct) => client.AppsV1.ListReplicaSetForAllNamespacesAsync(continueParameter: next, limit: limit, cancellationToken: ct),
-                (rv, onError, ct) => client.AppsV1.WatchListReplicaSetForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeout(), onError: onError, cancellationToken: ct)),
-            rs => KubernetesObjects.Owner(rs.Metadata),
+            new ApiServerSource<MetadataObject>(api, "apis/apps/v1/replicasets", null, json.ApiListMetadataObject, json.MetadataObject),
+            KubernetesObjects.Owner,
             new Handler<OwnerInfo>(state.UpsertReplicaSet, state.DeleteReplicaSet, () => state.MarkSynced("replicasets")),
             settings, time, logger);
-        var jobs = new Reflector<V1Job, OwnerInfo>(
+        var jobs = new Reflector<MetadataObject, OwnerInfo>(
             "jobs",
-            new KubernetesClientSource<V1Job, V1JobList>(
-                (next, limit, ct) => client.BatchV1.ListJobForAllNamespacesAsync(continueParameter: next, limit: limit, cancellationToken: ct),
-                (rv, onError, ct) => client.BatchV1.WatchListJobForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeout(), onError: onError, cancellationToken: ct)),
-            job => KubernetesObjects.Owner(job.Metadata),
+            new ApiServerSource<MetadataObject>(api, "apis/batch/v1/jobs", null, json.ApiListMetadataObject, json.MetadataObject),
+            KubernetesObjects.Owner,
             new Handler<OwnerInfo>(state.UpsertJob, state.DeleteJob, () => state.MarkSynced("jobs")),
             settings, time, logger);
 

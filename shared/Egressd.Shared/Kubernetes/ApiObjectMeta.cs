@@ -1,6 +1,6 @@
 namespace Egressd.Shared.Kubernetes;
 
-/// <summary>The part of an object's metadata a reflector needs.</summary>
+/// <summary>The part of an object's metadata egressd reads: its identity, and what the enricher keeps of pods, nodes and owners.</summary>
 public sealed class ApiObjectMeta
 {
     public string? Name { get; init; }
@@ -8,4 +8,10 @@ public sealed class ApiObjectMeta
     public string? Namespace { get; init; }
 
     public string? ResourceVersion { get; init; }
+
+    public DateTimeOffset? CreationTimestamp { get; init; }
+
+    public Dictionary<string, string>? Labels { get; init; }
+
+    public List<ApiOwnerReference>? OwnerReferences { get; init; }
 }

@@ -6,9 +6,10 @@ using System.Text.Json.Serialization.Metadata;
 namespace Egressd.Shared.Kubernetes;
 
 /// <summary>
-/// Authenticated GETs to the Kubernetes API server, read with compile-time JSON metadata. This is
-/// how the collector reaches the API: the official client's typed models and its own setup cost
-/// each collector about 35 MiB of its 128 MiB (docs/BENCHMARKS.md), for one watch of its node's pods.
+/// Authenticated GETs to the Kubernetes API server, read with compile-time JSON metadata into
+/// classes that hold only what egressd uses. The official client's typed models and its setup
+/// cost the collector about 20 MiB of its 128 MiB for one watch of its node's pods (docs/BENCHMARKS.md);
+/// it is used only to read a kubeconfig (<see cref="KubeconfigApiServer"/>).
 /// </summary>
 public sealed class ApiServer : IDisposable
 {

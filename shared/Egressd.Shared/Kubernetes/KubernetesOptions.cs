@@ -1,5 +1,3 @@
-using k8s;
-
 namespace Egressd.Shared.Kubernetes;
 
 /// <summary>Settings under <c>Egressd:Kubernetes</c>: how egressd reaches the cluster's API.</summary>
@@ -36,10 +34,4 @@ public sealed class KubernetesOptions
 
     /// <summary>True when a cluster can be reached: a kubeconfig is set, or the process runs in a pod.</summary>
     public bool HasCluster => !string.IsNullOrWhiteSpace(Kubeconfig) || ServiceAccount.FromEnvironment() is not null;
-
-    /// <summary>The official client's settings (the enricher); the collector goes through <see cref="ApiServer"/>.</summary>
-    public KubernetesClientConfiguration ClientConfiguration() =>
-        !string.IsNullOrWhiteSpace(Kubeconfig)
-            ? KubernetesClientConfiguration.BuildConfigFromConfigFile(Kubeconfig)
-            : KubernetesClientConfiguration.InClusterConfig();
 }

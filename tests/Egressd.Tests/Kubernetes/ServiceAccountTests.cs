@@ -28,7 +28,7 @@ public sealed class ServiceAccountTests : IDisposable
         WriteAccount(api.CertificatePem, "first-token");
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         using var server = new ServiceAccount(directory, "127.0.0.1", api.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)).Connect(clock);
-        var pods = new ApiServerSource<PodObject>(server, "api/v1/pods", "spec.nodeName=node-a", PodJsonContext.Default.ApiListPodObject, PodJsonContext.Default.PodObject);
+        var pods = new ApiServerSource<PodObject>(server, "api/v1/pods", "spec.nodeName=node-a", ApiJsonContext.Default.ApiListPodObject, ApiJsonContext.Default.PodObject);
 
         var page = await pods.ListAsync(null, 500, TestContext.Current.CancellationToken);
         var web = Assert.Single(page.Items);
@@ -70,7 +70,7 @@ public sealed class ServiceAccountTests : IDisposable
         using var stranger = FakeKubernetesApi.SelfSigned();
         WriteAccount(stranger.ExportCertificatePem(), "token");
         using var server = new ServiceAccount(directory, "127.0.0.1", api.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)).Connect(TimeProvider.System);
-        var pods = new ApiServerSource<PodObject>(server, "api/v1/pods", null, PodJsonContext.Default.ApiListPodObject, PodJsonContext.Default.PodObject);
+        var pods = new ApiServerSource<PodObject>(server, "api/v1/pods", null, ApiJsonContext.Default.ApiListPodObject, ApiJsonContext.Default.PodObject);
 
         var refused = await Assert.ThrowsAsync<HttpRequestException>(() => pods.ListAsync(null, 500, TestContext.Current.CancellationToken));
         Assert.IsType<AuthenticationException>(refused.InnerException);
@@ -97,7 +97,7 @@ public sealed class ServiceAccountTests : IDisposable
         WriteAccount(api.CertificatePem, "token");
         using var server = new ServiceAccount(directory, "127.0.0.1", api.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)).Connect(TimeProvider.System);
         // The fake serves no such collection: a 404 from the real server, without a Status body.
-        var pods = new ApiServerSource<PodObject>(server, "api/v1/secrets", null, PodJsonContext.Default.ApiListPodObject, PodJsonContext.Default.PodObject);
+        var pods = new ApiServerSource<PodObject>(server, "api/v1/secrets", null, ApiJsonContext.Default.ApiListPodObject, ApiJsonContext.Default.PodObject);
 
         var refused = await Assert.ThrowsAsync<ApiServerException>(() => pods.ListAsync(null, 500, TestContext.Current.CancellationToken));
         Assert.Equal(System.Net.HttpStatusCode.NotFound, refused.Status);

@@ -1,9 +1,7 @@
-using Egressd.Shared.Kubernetes;
+namespace Egressd.Shared.Kubernetes;
 
-namespace Egressd.Collector.Pods;
-
-/// <summary>The fields of a Pod the collector reads; the rest of each object is skipped while parsing.</summary>
-internal sealed class PodObject : IApiObject
+/// <summary>The fields of a Pod egressd reads; the rest of each object is skipped while parsing.</summary>
+public sealed class PodObject : IApiObject
 {
     public ApiObjectMeta? Metadata { get; init; }
 
@@ -11,21 +9,21 @@ internal sealed class PodObject : IApiObject
 
     public PodStatus? Status { get; init; }
 
-    internal sealed class PodSpec
+    public sealed class PodSpec
     {
         public string? NodeName { get; init; }
 
         public bool HostNetwork { get; init; }
     }
 
-    internal sealed class PodStatus
+    public sealed class PodStatus
     {
         public string? PodIP { get; init; }
 
         public List<PodAddress>? PodIPs { get; init; }
     }
 
-    internal sealed class PodAddress
+    public sealed class PodAddress
     {
         public string? Ip { get; init; }
     }
