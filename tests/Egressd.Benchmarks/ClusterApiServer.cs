@@ -15,7 +15,7 @@ namespace Egressd.Benchmarks;
 /// watched, with a bookmark every few seconds and no changes. Objects carry the fields a real API
 /// server sends, not just those egressd reads, so reading them costs what it costs in a cluster.
 /// The cluster is the pipeline's inventory: pod <c>i</c> is <c>team-(i%40)/app-(i/4)-(i%4)</c> on
-/// <c>node-(i%nodes)</c>, owned by a ReplicaSet of Deployment <c>app-(i/4)</c>. Writes the service
+/// <c>node-(i%nodes)</c>, owned by a ReplicaSet (one per pod, in its namespace) of Deployment <c>app-(i/4)</c>. Writes the service
 /// account's files (CA bundle and token) that a pod would have mounted, for <see cref="ServiceLauncher"/>.
 /// </summary>
 internal sealed class ClusterApiServer : IAsyncDisposable
@@ -53,7 +53,7 @@ internal sealed class ClusterApiServer : IAsyncDisposable
             ["/api/v1/pods"] = ("Pod", podObjects),
             ["/api/v1/nodes"] = ("Node", [.. Enumerable.Range(0, nodes).Select(Node)]),
             ["/api/v1/services"] = ("Service", [.. Enumerable.Range(0, services).Select(Service)]),
-            ["/apis/apps/v1/replicasets"] = ("ReplicaSet", [.. Enumerable.Range(0, (pods + 3) / 4).Select(ReplicaSet)]),
+            ["/apis/apps/v1/replicasets"] = ("ReplicaSet", [.. Enumerable.Range(0, pods).Select(ReplicaSet)]),
             ["/apis/batch/v1/jobs"] = ("Job", []),
         };
 
@@ -203,9 +203,10 @@ internal sealed class ClusterApiServer : IAsyncDisposable
         },
     };
 
-    private static JsonObject ReplicaSet(int k) => new()
+    /// <summary>Pod <paramref name="i"/>'s ReplicaSet, in its namespace.</summary>
+    private static JsonObject ReplicaSet(int i) => new()
     {
-        ["metadata"] = Metadata($"app-{k}-5d8f7c9b4", $"team-{k * 4 % 40}", ("Deployment", $"app-{k}")),
+        ["metadata"] = Metadata($"app-{i / 4}-5d8f7c9b4", $"team-{i % 40}", ("Deployment", $"app-{i / 4}")),
         ["spec"] = new JsonObject { ["replicas"] = 4 },
     };
 

@@ -77,6 +77,14 @@ public sealed class ServiceAccountTests : IDisposable
         Assert.Empty(api.Authorizations);
     }
 
+    [Theory]
+    [InlineData("10.96.0.1", "443", "https://10.96.0.1/")]
+    [InlineData("fd00:10:96::1", "6443", "https://[fd00:10:96::1]:6443/")]
+    public void The_server_is_the_address_kubernetes_puts_in_the_environment(string host, string port, string expected)
+    {
+        Assert.Equal(expected, new ServiceAccount(directory, host, port).Server.AbsoluteUri);
+    }
+
     [Fact]
     public void A_missing_or_empty_ca_bundle_is_named_at_connect()
     {
