@@ -33,6 +33,8 @@ public sealed class LocalPodsTests
         Assert.False(pods.Contains(IpAddr.Parse("10.244.2.20")));
         Assert.False(pods.Contains(IpAddr.Parse("10.244.1.53")));
         Assert.False(pods.Contains(IpAddr.Parse("10.0.0.1")));
+        // From a kubeconfig the official client authenticates: its user's token is on every request.
+        Assert.All(api.Authorizations, header => Assert.Equal("Bearer fake-token", header));
 
         api.Apply(FakeKubernetesApi.Pod("shop", "new", "node-a", ["10.244.1.11"]));
         Assert.True(await Eventually.TrueAsync(() => pods.Contains(IpAddr.Parse("10.244.1.11")), Patience));
