@@ -6,7 +6,7 @@ namespace Egressd.Collector.Pods;
 /// <summary>
 /// The pods of this node from a watch with the field selector spec.nodeName=NODE, read through
 /// <see cref="ApiServer"/> into <see cref="PodObject"/> (the official client would cost every node
-/// about 35 MiB; docs/BENCHMARKS.md). Deleted pods
+/// about 20 MiB; docs/BENCHMARKS.md). Deleted pods
 /// count for the retention time (their conntrack entries outlive them); hostNetwork pods and
 /// excluded namespaces never count. Reads see an immutable set swapped on each change.
 /// </summary>

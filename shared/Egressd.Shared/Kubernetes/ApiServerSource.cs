@@ -12,12 +12,13 @@ namespace Egressd.Shared.Kubernetes;
 /// <param name="path">The collection, relative to the server: <c>api/v1/pods</c>.</param>
 /// <param name="fieldSelector">Sent with every list and watch (<c>spec.nodeName=NODE</c>), or null.</param>
 public sealed class ApiServerSource<T>(ApiServer api, string path, string? fieldSelector, JsonTypeInfo<ApiList<T>> listType, JsonTypeInfo<T> objectType)
-    : IResourceSource<T>
     where T : class, IApiObject
 {
+    /// <summary>"namespace/name", or the name of a cluster-scoped object.</summary>
     public string Key(T item) =>
         item.Metadata?.Namespace is { Length: > 0 } ns ? $"{ns}/{item.Metadata.Name}" : item.Metadata?.Name ?? "";
 
+    /// <summary>One page of the list. Throws <see cref="ResourceExpiredException"/> for 410 Gone (a continue token too old).</summary>
     public async Task<ResourcePage<T>> ListAsync(string? continueToken, int limit, CancellationToken cancellationToken)
     {
         var query = Query(("limit", limit.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("continue", continueToken));
@@ -25,6 +26,7 @@ public sealed class ApiServerSource<T>(ApiServer api, string path, string? field
         return new ResourcePage<T>(list.Items ?? [], list.Metadata?.ResourceVersion, list.Metadata?.Continue);
     }
 
+    /// <summary>A watch from a resourceVersion, with bookmarks, until the API server ends it (5 to 10 minutes).</summary>
     public async IAsyncEnumerable<ResourceEvent<T>> WatchAsync(string resourceVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // The API server ends each watch after this long; a spread keeps a fleet's watches from restarting together.

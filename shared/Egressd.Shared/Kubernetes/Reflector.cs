@@ -4,7 +4,7 @@ namespace Egressd.Shared.Kubernetes;
 
 /// <summary>
 /// Keeps a local copy of one Kubernetes resource, the way client-go's reflector does, over the
-/// API's list and watch calls (<see cref="IResourceSource{T}"/>): a paged list, then a watch from
+/// API's list and watch calls (<see cref="ApiServerSource{T}"/>): a paged list, then a watch from
 /// the list's resourceVersion with bookmarks. A 410 Gone relists and reports the objects that
 /// vanished in the gap as deletions; a stream that ends or breaks is watched again from the last
 /// resourceVersion, with jittered backoff after failures; a watchdog restarts a watch that has
@@ -12,11 +12,11 @@ namespace Egressd.Shared.Kubernetes;
 /// transform keeps are held in memory.
 /// </summary>
 public sealed partial class Reflector<T, TSlim>
-    where T : class
+    where T : class, IApiObject
     where TSlim : class
 {
     private readonly string resource;
-    private readonly IResourceSource<T> source;
+    private readonly ApiServerSource<T> source;
     private readonly Func<T, TSlim> transform;
     private readonly IReflectorHandler<TSlim> handler;
     private readonly KubernetesOptions options;
@@ -29,7 +29,7 @@ public sealed partial class Reflector<T, TSlim>
     /// <param name="transform">Keeps the fields egressd uses; the full object is dropped.</param>
     public Reflector(
         string resource,
-        IResourceSource<T> source,
+        ApiServerSource<T> source,
         Func<T, TSlim> transform,
         IReflectorHandler<TSlim> handler,
         KubernetesOptions options,
