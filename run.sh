@@ -118,7 +118,10 @@ demo_state="$state/demo"
 pid=""
 finish() {
   local code=$?
-  trap - EXIT INT TERM
+  # A second Ctrl-C or SIGTERM (a process group signalled twice, an impatient user) must not cut
+  # the clean-up short and leave the demo's namespaces behind; SIGKILL still stops it.
+  trap - EXIT
+  trap '' INT TERM
   if [ -n "$pid" ] && kill -0 "$pid" 2> /dev/null; then
     kill -TERM "$pid" 2> /dev/null || true
     wait "$pid" 2> /dev/null || true

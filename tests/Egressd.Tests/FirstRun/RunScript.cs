@@ -111,6 +111,16 @@ internal sealed class RunScript : IDisposable
     /// <summary>Ctrl-C's cousin: SIGTERM to run.sh only, which stops egressd and cleans up.</summary>
     public void Terminate() => Shell.TryRun("kill", "-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
+    /// <summary>
+    /// SIGTERM to run.sh and everything it started at once, as timeout(1) or a service manager stops a
+    /// process group, then to run.sh once more, as an impatient user does: it still cleans up.
+    /// </summary>
+    public void TerminateSessionTwice()
+    {
+        Shell.TryRun("kill", "-TERM", "--", "-" + Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Terminate();
+    }
+
     /// <summary>A crash of everything run.sh started in its session: SIGKILL, nothing cleans up.</summary>
     public void KillSession() => Shell.TryRun("kill", "-KILL", "--", "-" + Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
