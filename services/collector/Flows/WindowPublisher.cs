@@ -128,7 +128,7 @@ internal sealed partial class WindowPublisher
     /// A large window's bodies (about 100 KB a part) sit on the large object heap, which only a full
     /// collection frees, and they all became garbage at once. Collected now, their room is free
     /// before the next window's bodies are made, instead of the heap growing by a window while the
-    /// GC waits for its budget: 154 → 140 MiB peak at 250,000 keys (collector-memory benchmark).
+    /// GC waits for its budget: 154 → 140 MiB peak at 250,000 keys (collector-memory benchmark, no cluster).
     /// Not compacting: the next window reuses the freed room. Small windows leave it to the GC.
     /// </summary>
     private void ReleaseConfirmedBodies()
