@@ -13,7 +13,9 @@ namespace Egressd.Benchmarks;
 /// the enricher's is drained by a plain consumer. Every read changes every flow's counters, so
 /// every window holds every key. As in a pod, the collector watches its node's pods (112 of the
 /// recording's 5,000, on 45 nodes) on an API server over TLS with a service account (root: <see cref="ServiceLauncher"/>);
-/// <c>--cluster none</c> leaves that out. The process's RSS is sampled all along; its peak is VmHWM.
+/// <c>--cluster none</c> leaves that out. As in a pod, its budget is the limit of a memory cgroup it runs in, from files
+/// of its own (<see cref="PodMemory"/>); <c>--memory-limit none</c> runs it without one, to see what it takes when
+/// nothing asks for memory back. The process's RSS is sampled all along; its peak is VmHWM.
 /// <c>--env NAME=VALUE</c> (repeatable) adds to the collector's environment, to try runtime settings.
 /// </summary>
 internal static class CollectorMemoryBenchmark
@@ -30,6 +32,7 @@ internal static class CollectorMemoryBenchmark
         var seconds = Option(args, "--seconds", 40);
         var heapPercent = Option(args, "--heap-percent", 75);
         var inPod = !(Array.IndexOf(args, "--cluster") is var at && at >= 0 && at + 1 < args.Length && args[at + 1] == "none");
+        var memoryLimit = !(Array.IndexOf(args, "--memory-limit") is var limitAt && limitAt >= 0 && limitAt + 1 < args.Length && args[limitAt + 1] == "none");
         var extra = args.Select((a, i) => (a, i)).Where(x => x.a == "--env" && x.i + 1 < args.Length)
             .Select(x => args[x.i + 1].Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
         var work = Directory.CreateTempSubdirectory("egressd-bench-colmem-").FullName;
@@ -41,32 +44,49 @@ internal static class CollectorMemoryBenchmark
             await using var drain = await Drain.StartAsync(broker.Address);
             await using var api = inPod ? await ClusterApiServer.StartAsync(Path.Combine(work, "serviceaccount"), pods, Nodes) : null;
             Console.WriteLine($"Collector memory: {flows:N0} distinct flows changing at every 100 ms read, {pods:N0} source pods, parts of {FlowsPerPart:N0}; " +
-                $"budget {BudgetMiB} MiB, heap capped at {heapPercent} %, workstation GC; " +
+                $"budget {BudgetMiB} MiB" + (memoryLimit ? " as its memory cgroup's limit" : " (no memory limit)") + $", heap capped at {heapPercent} %, workstation GC; " +
                 (api is null ? "no cluster context; " : $"watching its node's {(pods + Nodes - 1) / Nodes} pods over TLS with a service account; ") +
                 $"{seconds} s; {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}." +
                 (extra.Count > 0 ? " Environment: " + string.Join(' ', extra.Select(kv => $"{kv.Key}={kv.Value}")) + "." : ""));
 
-            using var collector = Start(broker.Address, work, replay, heapPercent, extra, api);
+            var collector = Start(broker.Address, work, replay, heapPercent, extra, api, memoryLimit);
+            var pod = ServiceLauncher.Memory(collector);
             var samples = new List<(double At, Status Status)>();
-            var watch = Stopwatch.StartNew();
-            while (watch.Elapsed.TotalSeconds < seconds)
+            long unreclaimable = 0, faultsHalfway = 0;
+            double windows, parts;
+            Status last;
+            PodMemoryStats? podAtEnd;
+            try
             {
-                if (collector.HasExited)
+                var watch = Stopwatch.StartNew();
+                while (watch.Elapsed.TotalSeconds < seconds)
                 {
-                    throw new InvalidOperationException($"the collector exited with code {collector.ExitCode} after {watch.Elapsed.TotalSeconds:F0} s:\n{ServiceLauncher.Tail(collector)}");
+                    if (collector.HasExited)
+                    {
+                        throw new InvalidOperationException($"the collector exited with code {collector.ExitCode} after {watch.Elapsed.TotalSeconds:F0} s:\n{ServiceLauncher.Tail(collector)}");
+                    }
+
+                    samples.Add((watch.Elapsed.TotalSeconds, Status.Read(collector.Id)));
+                    if (pod?.Read() is { } now)
+                    {
+                        unreclaimable = Math.Max(unreclaimable, now.UnreclaimableMiB);
+                        faultsHalfway = watch.Elapsed.TotalSeconds < seconds / 2.0 ? now.MajorFaults : faultsHalfway;
+                    }
+
+                    await Task.Delay(100);
                 }
 
-                samples.Add((watch.Elapsed.TotalSeconds, Status.Read(collector.Id)));
-                await Task.Delay(100);
+                using var http = new HttpClient();
+                var metrics = await http.GetStringAsync(new Uri("http://127.0.0.1:19212/metrics"));
+                windows = Metric(metrics, "egressd_collector_windows_published_total");
+                parts = Metric(metrics, "egressd_collector_batches_published_total");
+                last = Status.Read(collector.Id);
+                podAtEnd = pod?.Read();
             }
-
-            using var http = new HttpClient();
-            var metrics = await http.GetStringAsync(new Uri("http://127.0.0.1:19212/metrics"));
-            var windows = Metric(metrics, "egressd_collector_windows_published_total");
-            var parts = Metric(metrics, "egressd_collector_batches_published_total");
-            var last = Status.Read(collector.Id);
-            collector.Kill(entireProcessTree: true);
-            await collector.WaitForExitAsync();
+            finally
+            {
+                await ServiceLauncher.StopAsync(collector);
+            }
 
             var peakAt = samples.MaxBy(s => s.Status.RssKiB);
             Console.WriteLine();
@@ -79,7 +99,14 @@ internal static class CollectorMemoryBenchmark
             Console.WriteLine($"| requests to the API server | {(api is null ? "none (no cluster context)" : api.Requests.ToString(CultureInfo.InvariantCulture))} |");
             Console.WriteLine($"| bytes per flow on the bus | {(drain.Messages == 0 ? 0 : drain.Bytes / (double)(parts * FlowsPerPart)):F1} |");
             Console.WriteLine($"| RSS every 5 s (MiB) | {string.Join(" ", samples.Where((_, i) => i % 50 == 49).Select(s => (s.Status.RssKiB / 1024).ToString(CultureInfo.InvariantCulture)))} |");
-            Console.WriteLine($"| within the {BudgetMiB} MiB budget | {(last.HwmKiB <= BudgetMiB * 1024 ? "yes" : "no")} |");
+            if (podAtEnd is { } end)
+            {
+                Console.WriteLine($"| pod's memory cgroup ({BudgetMiB} MiB limit): peak charge, of it anonymous and shared at most | {end.PeakMiB} MiB, {unreclaimable} MiB |");
+                Console.WriteLine($"| limit reached (page cache reclaimed) / OOM kills | {end.LimitReached:N0} / {end.OomKills} |");
+                Console.WriteLine($"| major page faults (pages read back from disk), all / second half of the run | {end.MajorFaults:N0} / {end.MajorFaults - faultsHalfway:N0} |");
+            }
+
+            Console.WriteLine($"| within the {BudgetMiB} MiB budget | {(last.HwmKiB <= BudgetMiB * 1024 && podAtEnd is not { OomKills: > 0 } ? "yes" : "no")} |");
             return 0;
         }
         finally
@@ -88,7 +115,7 @@ internal static class CollectorMemoryBenchmark
         }
     }
 
-    private static Process Start(Uri broker, string work, string replay, int heapPercent, Dictionary<string, string> extra, ClusterApiServer? api)
+    private static Process Start(Uri broker, string work, string replay, int heapPercent, Dictionary<string, string> extra, ClusterApiServer? api, bool memoryLimit)
     {
         var settings = ServiceLauncher.BusSettings(broker);
         settings["Egressd:Http:Port"] = "19212";
@@ -99,7 +126,7 @@ internal static class CollectorMemoryBenchmark
         settings["Egressd:Collector:ReadInterval"] = "00:00:00.100";
         settings["Egressd:Collector:StateDirectory"] = Path.Combine(work, "state");
         settings["Egressd:ClusterContext:Source"] = api is null ? "none" : "kubernetes";
-        return ServiceLauncher.Start("collector", "Egressd.Collector", BudgetMiB, heapPercent, settings, extra, api is null ? null : (api.ServiceAccount, api.Port));
+        return ServiceLauncher.Start("collector", "Egressd.Collector", BudgetMiB, heapPercent, settings, extra, api is null ? null : (api.ServiceAccount, api.Port), memoryLimit);
     }
 
     private static int Option(string[] args, string name, int fallback)

@@ -30,11 +30,13 @@ internal static class PipelineBenchmark
         var offer = Option(args, "--offer", 0);
         var readInterval = offer > 0 ? TimeSpan.FromSeconds((double)flows / offer) : TimeSpan.FromMilliseconds(100);
         var inventoryOnly = Array.IndexOf(args, "--cluster") is var at && at >= 0 && at + 1 < args.Length && args[at + 1] == "inventory";
+        var memoryLimit = !(Array.IndexOf(args, "--memory-limit") is var limitAt && limitAt >= 0 && limitAt + 1 < args.Length && args[limitAt + 1] == "none");
         var work = Directory.CreateTempSubdirectory("egressd-bench-pipeline-").FullName;
         var (replay, inventory) = WriteFixtures(work, flows, pods);
         await using var broker = await Broker.StartAsync();
         await using var api = inventoryOnly ? null : await ClusterApiServer.StartAsync(Path.Combine(work, "serviceaccount"), pods, nodes: 100);
-        Console.WriteLine("Each service as in a pod with its budget as the limit (workstation GC, heap capped at a share of it): " +
+        Console.WriteLine("Each service as in a pod with its budget as the limit " +
+            (memoryLimit ? "(its memory cgroup's, from files of its own; " : "(no memory cgroup: --memory-limit none; ") + "workstation GC, heap capped at a share of it): " +
             string.Join(", ", Budget.Select(b => $"{b.Key} {b.Value.MiB} MiB (heap {b.Value.HeapPercent} %)")) + ".");
         Console.WriteLine($"Pipeline: {flows:N0} distinct flows per read, {pods:N0} pods " +
             (api is null ? "in the enricher's inventory" : "watched on an API server over TLS by the enricher (all) and the collector (its node's)") +
@@ -43,8 +45,8 @@ internal static class PipelineBenchmark
         Console.WriteLine($"The collector reads every {readInterval.TotalMilliseconds:F0} ms: {flows / readInterval.TotalSeconds:N0} flows/s offered.");
         Console.WriteLine();
 
-        var prometheus = await RunOnceAsync(broker, api, work, replay, inventory, flowLog: false, warmup, seconds, readInterval);
-        var both = await RunOnceAsync(broker, api, work, replay, inventory, flowLog: true, warmup, seconds, readInterval);
+        var prometheus = await RunOnceAsync(broker, api, work, replay, inventory, flowLog: false, warmup, seconds, readInterval, memoryLimit);
+        var both = await RunOnceAsync(broker, api, work, replay, inventory, flowLog: true, warmup, seconds, readInterval, memoryLimit);
         var rawEnriched = await EnricherBenchmark.RawThroughputAsync(broker.Address, (int)(both.EnrichedBytesPerFlow * FlowsPerPart), 400);
         var rawCollected = await EnricherBenchmark.RawThroughputAsync(broker.Address, (int)(both.CollectedBytesPerFlow * FlowsPerPart), 400);
 
@@ -56,6 +58,14 @@ internal static class PipelineBenchmark
         foreach (var name in new[] { "collector", "enricher", "exporter" })
         {
             Console.WriteLine($"| {name}: peak RSS / CPU | {prometheus.Processes[name]} | {both.Processes[name]} |");
+        }
+
+        if (memoryLimit)
+        {
+            foreach (var name in new[] { "collector", "enricher", "exporter" })
+            {
+                Console.WriteLine($"| {name}'s pod, {Budget[name].MiB} MiB limit: peak charge (anonymous and shared at the end) / limit reached / OOM kills | {prometheus.Pods[name]} | {both.Pods[name]} |");
+            }
         }
 
         Console.WriteLine($"| RabbitMQ (beam): peak RSS / CPU | {prometheus.Processes["broker"]} | {both.Processes["broker"]} |");
@@ -71,26 +81,26 @@ internal static class PipelineBenchmark
         return 0;
     }
 
-    private static async Task<Result> RunOnceAsync(Broker broker, ClusterApiServer? api, string work, string replay, string inventory, bool flowLog, int warmup, int seconds, TimeSpan readInterval)
+    private static async Task<Result> RunOnceAsync(Broker broker, ClusterApiServer? api, string work, string replay, string inventory, bool flowLog, int warmup, int seconds, TimeSpan readInterval, bool memoryLimit)
     {
         var runId = Guid.NewGuid().ToString("N")[..8];
         var bus = ServiceLauncher.BusSettings(broker.Address);
         var flowLogPath = Path.Combine(work, $"flows-{runId}.jsonl");
-        var exporter = Start("exporter", "Egressd.Exporter", 19200, bus, new()
+        var exporter = Start("exporter", "Egressd.Exporter", 19200, bus, memoryLimit, new()
         {
             ["Egressd:Exporter:FlowLog:Enabled"] = flowLog ? "true" : "false",
             ["Egressd:Exporter:FlowLog:Path"] = flowLogPath,
             ["Egressd:Exporter:FlowLog:MaxFileBytes"] = (512L << 20).ToString(CultureInfo.InvariantCulture),
             ["Egressd:Exporter:FlowLog:RotatedFiles"] = "1",
         });
-        var enricher = Start("enricher", "Egressd.Enricher", 19201, bus, api is null
+        var enricher = Start("enricher", "Egressd.Enricher", 19201, bus, memoryLimit, api is null
             ? new() { ["Egressd:ClusterContext:Source"] = "inventory", ["Egressd:Inventory:File"] = inventory }
             : new() { ["Egressd:ClusterContext:Source"] = "kubernetes" }, api);
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
         await ReadyAsync(http, 19200);
         await ReadyAsync(http, 19201);
         await using var probes = await Probes.StartAsync(broker.Address);
-        var collector = Start("collector", "Egressd.Collector", 19202, bus, new()
+        var collector = Start("collector", "Egressd.Collector", 19202, bus, memoryLimit, new()
         {
             ["Egressd:Collector:NodeName"] = $"bench-{runId}",
             ["Egressd:Collector:Source"] = "replay",
@@ -133,17 +143,23 @@ internal static class PipelineBenchmark
                 processes[names[i]] = string.Create(CultureInfo.InvariantCulture, $"{PeakRssMiB(p):F0} MiB / {(cpuAfter[i] - cpuBefore[i]) / elapsed:F2} cores");
             }
 
+            var pods = new Dictionary<string, string>();
+            for (var i = 0; i < all.Length; i++)
+            {
+                pods[names[i]] = ServiceLauncher.Memory(all[i])?.Read() is { } pod
+                    ? string.Create(CultureInfo.InvariantCulture, $"{pod.PeakMiB} MiB ({pod.UnreclaimableMiB}) / {pod.LimitReached:N0} / {pod.OomKills}")
+                    : "";
+            }
+
             var series = await MetricAsync(http, 19200, "egressd_exporter_series");
             var backlog = string.Join(", ", queues.Select((q, i) => $"{q[8..]} {waitingBefore[i]:N0} → {waitingAfter[i]:N0}"));
-            return new Result(rate, probes.CollectedBytesPerFlow(), probes.EnrichedBytesPerFlow(), processes, (long)series, backlog);
+            return new Result(rate, probes.CollectedBytesPerFlow(), probes.EnrichedBytesPerFlow(), processes, pods, (long)series, backlog);
         }
         finally
         {
             foreach (var process in all)
             {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
-                process.Dispose();
+                await ServiceLauncher.StopAsync(process);
             }
         }
     }
@@ -209,14 +225,14 @@ internal static class PipelineBenchmark
         }
     }
 
-    private static Process Start(string service, string assembly, int port, Dictionary<string, string> bus, Dictionary<string, string> settings, ClusterApiServer? api = null)
+    private static Process Start(string service, string assembly, int port, Dictionary<string, string> bus, bool memoryLimit, Dictionary<string, string> settings, ClusterApiServer? api = null)
     {
         var (budget, heapPercent) = Budget[service];
         // As the chart's gcGen0Size sets it for these two.
         Dictionary<string, string> environment = service is "enricher" or "exporter" ? new() { ["DOTNET_GCgen0size"] = "0x2000000" } : [];
         return ServiceLauncher.Start(service, assembly, budget, heapPercent,
             bus.Concat(settings).Append(new("Egressd:Http:Port", port.ToString(CultureInfo.InvariantCulture))), environment,
-            api is null ? null : (api.ServiceAccount, api.Port));
+            api is null ? null : (api.ServiceAccount, api.Port), memoryLimit);
     }
 
     /// <summary>The recording (one flow per line) and the inventory its addresses belong to.</summary>
@@ -273,7 +289,7 @@ internal static class PipelineBenchmark
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
     }
 
-    private sealed record Result(double FlowsPerSecond, double CollectedBytesPerFlow, double EnrichedBytesPerFlow, Dictionary<string, string> Processes, long Series, string Backlog);
+    private sealed record Result(double FlowsPerSecond, double CollectedBytesPerFlow, double EnrichedBytesPerFlow, Dictionary<string, string> Processes, Dictionary<string, string> Pods, long Series, string Backlog);
 
     /// <summary>
     /// Queues of the benchmark's own on both exchanges, keeping only the latest few messages, to

@@ -7,7 +7,8 @@ namespace Egressd.Benchmarks;
 
 /// <summary>
 /// Starts a service from its Release build as a process of its own, as in a pod with its budget as
-/// the memory limit: workstation GC and the heap capped at a share of the budget. Its output is
+/// the memory limit: workstation GC and the heap capped at a share of the budget, and (root) the
+/// budget as a memory cgroup's limit, as the kubelet sets it (<see cref="PodMemory"/>). Its output is
 /// drained, so a chatty service never blocks on a full pipe, and its last lines are kept for the
 /// report when it dies (a budget too small shows there).
 /// </summary>
@@ -16,6 +17,7 @@ internal static class ServiceLauncher
     private const int TailLines = 8;
 
     private static readonly ConditionalWeakTable<Process, ConcurrentQueue<string>> Tails = [];
+    private static readonly ConditionalWeakTable<Process, PodMemory> Pods = [];
 
     /// <param name="settings">egressd settings (<c>Egressd:...</c>), passed as environment variables.</param>
     /// <param name="environment">Other environment variables, as they are (runtime knobs).</param>
@@ -23,6 +25,7 @@ internal static class ServiceLauncher
     /// Run the service as in a pod: the API server's address in the environment and the service account's files (this
     /// directory) at the path the kubelet mounts them, in a private mount namespace (root), so nothing else sees them.
     /// </param>
+    /// <param name="memoryLimit">Run it in a memory cgroup with its budget as the limit, from files of its own (<see cref="PodMemory"/>; root).</param>
     public static Process Start(
         string service,
         string assembly,
@@ -30,16 +33,27 @@ internal static class ServiceLauncher
         int heapPercent,
         IEnumerable<KeyValuePair<string, string>> settings,
         IEnumerable<KeyValuePair<string, string>>? environment = null,
-        (string ServiceAccount, int ApiPort)? inPod = null)
+        (string ServiceAccount, int ApiPort)? inPod = null,
+        bool memoryLimit = false)
     {
-        var dll = Path.Combine(Repo.Root, "services", service, "bin", "Release", "net10.0", assembly + ".dll");
-        var start = inPod is { } pod
-            // unshare and sh exec in turn, so the process started is the service itself (its pid, its peak RSS).
+        var build = Path.Combine(Repo.Root, "services", service, "bin", "Release", "net10.0");
+        var memory = memoryLimit ? PodMemory.Create(service, build, budgetMiB) : null;
+        var dotnet = memory?.Dotnet ?? "dotnet";
+        var dll = Path.Combine(memory?.AppDirectory ?? build, assembly + ".dll");
+        // The shell joins the pod's cgroup before anything is mapped, then each step execs the next,
+        // so the process started is the service itself (its pid, its peak RSS). $0: the service
+        // account's files, $1: the service, $2: the runtime's host, $3: the cgroup's process list,
+        // $4: the pod's copy of the system libraries (only for what the shell execs).
+        var join = memory is null ? "" : "echo $$ > \"$3\" && export LD_LIBRARY_PATH=\"$4\" && ";
+        string[] arguments = [inPod?.ServiceAccount ?? "", dll, dotnet, memory?.Procs ?? "", memory?.Libraries ?? ""];
+        var start = inPod is not null
             ? new ProcessStartInfo("unshare", [
                 "--mount", "--propagation", "private", "sh", "-c",
-                "mount -t tmpfs -o size=1m tmpfs /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && cp \"$0\"/* /run/secrets/kubernetes.io/serviceaccount/ && exec dotnet \"$1\"",
-                pod.ServiceAccount, dll])
-            : new ProcessStartInfo("dotnet", [dll]);
+                join + "mount -t tmpfs -o size=1m tmpfs /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && cp \"$0\"/* /run/secrets/kubernetes.io/serviceaccount/ && exec \"$2\" \"$1\"",
+                .. arguments])
+            : memory is not null
+                ? new ProcessStartInfo("sh", ["-c", join + "exec \"$2\" \"$1\"", .. arguments])
+                : new ProcessStartInfo(dotnet, [dll]);
         start.UseShellExecute = false;
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
@@ -64,6 +78,11 @@ internal static class ServiceLauncher
         var process = Process.Start(start) ?? throw new InvalidOperationException($"{dll} did not start");
         var tail = new ConcurrentQueue<string>();
         Tails.AddOrUpdate(process, tail);
+        if (memory is not null)
+        {
+            Pods.AddOrUpdate(process, memory);
+        }
+
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is { Length: > 0 } line)
@@ -86,8 +105,33 @@ internal static class ServiceLauncher
         return process;
     }
 
-    /// <summary>What the service said last.</summary>
-    public static string Tail(Process process) => Tails.TryGetValue(process, out var tail) ? string.Join("\n", tail) : "";
+    /// <summary>What the service said last, and whether its pod's limit killed it.</summary>
+    public static string Tail(Process process) =>
+        (Memory(process) is { } memory && memory.Read() is { OomKills: > 0 } stats
+            ? $"killed for memory at its pod's {memory.LimitMiB} MiB limit ({stats.OomKills} OOM kill(s))\n"
+            : "") +
+        (Tails.TryGetValue(process, out var tail) ? string.Join("\n", tail) : "");
+
+    /// <summary>The service's pod memory, when it runs under a limit.</summary>
+    public static PodMemory? Memory(Process process) => Pods.TryGetValue(process, out var memory) ? memory : null;
+
+    /// <summary>Stops the service and removes its pod's cgroup and files.</summary>
+    public static async Task StopAsync(Process process)
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        await process.WaitForExitAsync();
+        if (Memory(process) is { } memory)
+        {
+            memory.Dispose();
+            Pods.Remove(process);
+        }
+
+        process.Dispose();
+    }
 
     /// <summary>The settings that point a service at <paramref name="broker"/>.</summary>
     public static Dictionary<string, string> BusSettings(Uri broker)
