@@ -86,37 +86,42 @@ internal static class PipelineBenchmark
         var runId = Guid.NewGuid().ToString("N")[..8];
         var bus = ServiceLauncher.BusSettings(broker.Address);
         var flowLogPath = Path.Combine(work, $"flows-{runId}.jsonl");
-        var exporter = Start("exporter", "Egressd.Exporter", 19200, bus, memoryLimit, new()
-        {
-            ["Egressd:Exporter:FlowLog:Enabled"] = flowLog ? "true" : "false",
-            ["Egressd:Exporter:FlowLog:Path"] = flowLogPath,
-            ["Egressd:Exporter:FlowLog:MaxFileBytes"] = (512L << 20).ToString(CultureInfo.InvariantCulture),
-            ["Egressd:Exporter:FlowLog:RotatedFiles"] = "1",
-        });
-        var enricher = Start("enricher", "Egressd.Enricher", 19201, bus, memoryLimit, api is null
-            ? new() { ["Egressd:ClusterContext:Source"] = "inventory", ["Egressd:Inventory:File"] = inventory }
-            : new() { ["Egressd:ClusterContext:Source"] = "kubernetes" }, api);
-        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
-        await ReadyAsync(http, 19200);
-        await ReadyAsync(http, 19201);
-        await using var probes = await Probes.StartAsync(broker.Address);
-        var collector = Start("collector", "Egressd.Collector", 19202, bus, memoryLimit, new()
-        {
-            ["Egressd:Collector:NodeName"] = $"bench-{runId}",
-            ["Egressd:Collector:Source"] = "replay",
-            ["Egressd:Collector:ReplayFile"] = replay,
-            ["Egressd:Collector:ReplayLoop"] = "true",
-            // Reads between two publishes fold into one window (the same keys), so the window rate
-            // shows what the pipeline takes when more is offered than it carries.
-            ["Egressd:Collector:ReadInterval"] = readInterval.ToString("c", CultureInfo.InvariantCulture),
-            ["Egressd:Collector:StateDirectory"] = Path.Combine(work, "collector-" + runId),
-            // The replay has no node of its own: its node's pods are none, but it watches them as in a pod.
-            ["Egressd:ClusterContext:Source"] = api is null ? "none" : "kubernetes",
-        }, api);
-        Process[] all = [collector, enricher, exporter];
-        var beam = broker.Beam();
+        // Stopped however the run ends, so no service outlives it (nor its pod's cgroup and files).
+        var started = new List<Process>();
         try
         {
+            var exporter = Start("exporter", "Egressd.Exporter", 19200, bus, memoryLimit, new()
+            {
+                ["Egressd:Exporter:FlowLog:Enabled"] = flowLog ? "true" : "false",
+                ["Egressd:Exporter:FlowLog:Path"] = flowLogPath,
+                ["Egressd:Exporter:FlowLog:MaxFileBytes"] = (512L << 20).ToString(CultureInfo.InvariantCulture),
+                ["Egressd:Exporter:FlowLog:RotatedFiles"] = "1",
+            });
+            started.Add(exporter);
+            var enricher = Start("enricher", "Egressd.Enricher", 19201, bus, memoryLimit, api is null
+                ? new() { ["Egressd:ClusterContext:Source"] = "inventory", ["Egressd:Inventory:File"] = inventory }
+                : new() { ["Egressd:ClusterContext:Source"] = "kubernetes" }, api);
+            started.Add(enricher);
+            using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
+            await ReadyAsync(http, 19200);
+            await ReadyAsync(http, 19201);
+            await using var probes = await Probes.StartAsync(broker.Address);
+            var collector = Start("collector", "Egressd.Collector", 19202, bus, memoryLimit, new()
+            {
+                ["Egressd:Collector:NodeName"] = $"bench-{runId}",
+                ["Egressd:Collector:Source"] = "replay",
+                ["Egressd:Collector:ReplayFile"] = replay,
+                ["Egressd:Collector:ReplayLoop"] = "true",
+                // Reads between two publishes fold into one window (the same keys), so the window rate
+                // shows what the pipeline takes when more is offered than it carries.
+                ["Egressd:Collector:ReadInterval"] = readInterval.ToString("c", CultureInfo.InvariantCulture),
+                ["Egressd:Collector:StateDirectory"] = Path.Combine(work, "collector-" + runId),
+                // The replay has no node of its own: its node's pods are none, but it watches them as in a pod.
+                ["Egressd:ClusterContext:Source"] = api is null ? "none" : "kubernetes",
+            }, api);
+            started.Add(collector);
+            Process[] all = [collector, enricher, exporter];
+            var beam = broker.Beam();
             await Task.Delay(TimeSpan.FromSeconds(warmup));
             AssertRunning(all, ["collector", "enricher", "exporter"]);
             string[] sinks = flowLog ? ["prometheus", "flow-log"] : ["prometheus"];
@@ -157,7 +162,7 @@ internal static class PipelineBenchmark
         }
         finally
         {
-            foreach (var process in all)
+            foreach (var process in started)
             {
                 await ServiceLauncher.StopAsync(process);
             }

@@ -155,12 +155,16 @@ internal sealed partial class PodMemory : IDisposable
 
     private static long Number(string text) => long.Parse(text.Trim(), CultureInfo.InvariantCulture);
 
-    /// <summary>Pods an interrupted run left behind, once empty.</summary>
+    /// <summary>Pods that runs no longer alive left behind (their names carry the benchmark's process id), once empty.</summary>
     private static void RemoveStale(string root)
     {
         foreach (var stale in Directory.EnumerateDirectories(root, Prefix + "*"))
         {
-            TryRemove(stale);
+            var owner = Path.GetFileName(stale)[Prefix.Length..].Split('-');
+            if (owner.Length > 1 && int.TryParse(owner[1], CultureInfo.InvariantCulture, out var pid) && !Directory.Exists($"/proc/{pid}"))
+            {
+                TryRemove(stale);
+            }
         }
     }
 
