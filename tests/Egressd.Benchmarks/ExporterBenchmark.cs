@@ -9,6 +9,7 @@ using Egressd.Exporter.Sinks.Prometheus;
 using Egressd.Shared.Bus;
 using Egressd.Shared.Hosting;
 using Egressd.Shared.Network;
+using Egressd.Shared.Wire;
 using MassTransit;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -134,9 +135,10 @@ internal static class ExporterBenchmark
             renders.Add(watch.Elapsed.TotalSeconds);
         }
 
-        // Steady state: the same series again, from flows made beforehand (fresh strings, as off the wire).
+        // Steady state: the same series again, from flows made beforehand (fresh strings, as off the
+        // wire, which hands each batch over with its endpoint table).
         var batches = Enumerable.Range(0, (series + BatchSize - 1) / BatchSize)
-            .Select(b => Flows(b * BatchSize, Math.Min(BatchSize, series - (b * BatchSize)), series, seed: 1)).ToList();
+            .Select(b => (IReadOnlyList<EnrichedFlow>)EndpointTableFlows.Of(Flows(b * BatchSize, Math.Min(BatchSize, series - (b * BatchSize)), series, seed: 1))).ToList();
         var updates = new List<double>();
         var updatesPerCpu = new List<double>();
         using var self = Process.GetCurrentProcess();
@@ -170,7 +172,7 @@ internal static class ExporterBenchmark
     }
 
     /// <summary>The consumer's whole path: publish, serialize, deliver, deserialize, drop duplicates, apply.</summary>
-    private static async Task<double> ThroughBusAsync(IServiceProvider services, FlowSeriesStore store, List<List<EnrichedFlow>> batches)
+    private static async Task<double> ThroughBusAsync(IServiceProvider services, FlowSeriesStore store, List<IReadOnlyList<EnrichedFlow>> batches)
     {
         var bus = services.GetRequiredService<IBus>();
         var boot = Guid.NewGuid().ToString("N");

@@ -151,7 +151,7 @@ public static class FlowWire
             WindowEnd = FromUnixNanos(message.WindowEndUnixNanos, "the window end"),
             Source = Decode(message.Source),
             CounterDirections = Decode(message.CounterDirections),
-            Flows = flows,
+            Flows = new EndpointTableFlows(flows, endpoints, sources, destinations),
         };
     }
 

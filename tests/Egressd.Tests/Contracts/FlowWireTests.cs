@@ -42,10 +42,38 @@ public sealed class FlowWireTests
         Assert.Equal(many.Id, back.Id);
         Assert.Equal((many.Node, many.WindowStart, many.WindowEnd, many.Source), (back.Node, back.WindowStart, back.WindowEnd, back.Source));
         Assert.Equal(many.Flows, back.Flows);
-        // One object per endpoint of the batch, as the enricher shares them: consumers key by reference.
+        // One object per endpoint of the batch, as the enricher shares them, and each flow says which entry of the table.
         Assert.Same(back.Flows[0].Source, back.Flows[2].Source);
         Assert.Equal(pod, back.Flows[1].Source);
         Assert.Same(back.Flows[0].Source, back.Flows[1].Source);
+        var table = Assert.IsType<EndpointTableFlows>(back.Flows);
+        Assert.Same(table, EndpointTableFlows.Of(table));
+        for (var i = 0; i < table.Count; i++)
+        {
+            Assert.Same(table.Endpoints[table.SourceIndex(i)], table[i].Source);
+            Assert.Same(table.Endpoints[table.DestinationIndex(i)], table[i].Destination);
+        }
+
+        Assert.Equal(table.Endpoints.Count, table.SelectMany(f => new[] { f.Source, f.Destination }).Distinct(ReferenceEqualityComparer.Instance).Count());
+    }
+
+    [Fact]
+    public void Flows_from_elsewhere_get_a_table_of_their_distinct_endpoint_objects()
+    {
+        var shared = new FlowEndpoint { Pod = "api-0", Namespace = "shop" };
+        var alike = new FlowEndpoint { Pod = "api-0", Namespace = "shop" };
+        var flow = ContractSnapshotTests.Enriched.Flows[0];
+        EnrichedFlow[] flows = [flow with { Source = shared, Destination = alike }, flow with { Source = alike, Destination = shared }, flow with { Source = shared, Destination = shared }];
+
+        var table = EndpointTableFlows.Of(flows);
+
+        Assert.Equal(flows, table);
+        // By reference: equal endpoints that are separate objects (the first release's JSON) stay separate entries.
+        Assert.Equal(2, table.Endpoints.Count);
+        Assert.Equal([0, 1, 0], Enumerable.Range(0, 3).Select(table.SourceIndex));
+        Assert.Equal([1, 0, 0], Enumerable.Range(0, 3).Select(table.DestinationIndex));
+        Assert.Same(shared, table.Endpoints[0]);
+        Assert.Same(alike, table.Endpoints[1]);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using Egressd.Contracts;
+using Egressd.Shared.Wire;
 
 namespace Egressd.Exporter.Sinks.Prometheus;
 
@@ -115,14 +116,15 @@ internal sealed class FlowSeriesStore
         }
     }
 
-    private ApplyResult Apply(IReadOnlyList<EnrichedFlow> flows, long now)
+    private ApplyResult Apply(IReadOnlyList<EnrichedFlow> batch, long now)
     {
         var result = default(ApplyResult);
+        var flows = batchIds.Begin(batch);
         for (var i = 0; i < flows.Count; i++)
         {
             var flow = flows[i];
             var hash = default(HashCode);
-            batchIds.Fill(flow, probe);
+            batchIds.Fill(i, flow, probe);
             for (var d = 0; d < dimensions; d++)
             {
                 hash.Add(probe[d]);
@@ -352,24 +354,36 @@ internal sealed class FlowSeriesStore
     }
 
     /// <summary>
-    /// A batch's label ids per distinct endpoint: the wire gives every flow of one pod the same
-    /// <see cref="FlowEndpoint"/> instance, so a pod's labels are interned once per batch. Each id
-    /// cached here holds a reference until the batch is done, so a value no series takes cannot be
-    /// freed (and its id reused) under the cache. Address labels need no such cache: their table
-    /// knows each address it holds for as long as it holds it.
+    /// A batch's label ids per entry of its endpoint table (<see cref="EndpointTableFlows"/>): a
+    /// pod's labels are interned once per batch, and each flow finds them by its endpoints' indexes.
+    /// Each id cached here holds a reference until the batch is done, so a value no series takes
+    /// cannot be freed (and its id reused) under the cache. Address labels need no such cache:
+    /// their table knows each address it holds for as long as it holds it.
     /// </summary>
     private sealed class BatchLabelIds(FlowSeriesStore store)
     {
-        private readonly Dictionary<FlowEndpoint, int[]> sourceEndpoints = new(ReferenceEqualityComparer.Instance);
-        private readonly Dictionary<FlowEndpoint, int[]> destinationEndpoints = new(ReferenceEqualityComparer.Instance);
         private readonly int[] sourceDimensions = Dimensions(store, FlowLabelSource.SourceEndpoint);
         private readonly int[] destinationDimensions = Dimensions(store, FlowLabelSource.DestinationEndpoint);
         private readonly List<(int Dimension, int Id)> held = [];
+        private EndpointTableFlows? table;
 
-        public void Fill(in EnrichedFlow flow, int[] ids)
+        // Per table entry, its label ids for the source or the destination dimensions; null until a flow needs them.
+        private int[]?[] sourceIds = [];
+        private int[]?[] destinationIds = [];
+
+        /// <summary>The batch's flows, with its endpoint table.</summary>
+        public EndpointTableFlows Begin(IReadOnlyList<EnrichedFlow> flows)
         {
-            Endpoint(flow, flow.Source, sourceEndpoints, sourceDimensions, ids);
-            Endpoint(flow, flow.Destination, destinationEndpoints, destinationDimensions, ids);
+            table = EndpointTableFlows.Of(flows);
+            Reset(ref sourceIds, table.Endpoints.Count);
+            Reset(ref destinationIds, table.Endpoints.Count);
+            return table;
+        }
+
+        public void Fill(int flowIndex, in EnrichedFlow flow, int[] ids)
+        {
+            Endpoint(flow, table!.SourceIndex(flowIndex), sourceIds, sourceDimensions, ids);
+            Endpoint(flow, table.DestinationIndex(flowIndex), destinationIds, destinationDimensions, ids);
             for (var d = 0; d < ids.Length; d++)
             {
                 switch (store.sources[d])
@@ -395,18 +409,31 @@ internal sealed class FlowSeriesStore
             }
 
             held.Clear();
-            sourceEndpoints.Clear();
-            destinationEndpoints.Clear();
+            table = null;
         }
 
-        private void Endpoint(in EnrichedFlow flow, FlowEndpoint endpoint, Dictionary<FlowEndpoint, int[]> cache, int[] dimensions, int[] ids)
+        /// <summary>Room for a table of <paramref name="entries"/>, all unknown; kept from batch to batch.</summary>
+        private static void Reset(ref int[]?[] ids, int entries)
+        {
+            if (ids.Length < entries)
+            {
+                ids = new int[]?[Math.Max(entries, ids.Length * 2)];
+            }
+            else
+            {
+                Array.Clear(ids, 0, entries);
+            }
+        }
+
+        private void Endpoint(in EnrichedFlow flow, int entry, int[]?[] cache, int[] dimensions, int[] ids)
         {
             if (dimensions.Length == 0)
             {
                 return;
             }
 
-            if (!cache.TryGetValue(endpoint, out var known))
+            var known = cache[entry];
+            if (known is null)
             {
                 known = new int[dimensions.Length];
                 for (var k = 0; k < dimensions.Length; k++)
@@ -414,7 +441,7 @@ internal sealed class FlowSeriesStore
                     known[k] = Hold(dimensions[k], store.extractors[dimensions[k]](flow, store.context));
                 }
 
-                cache.Add(endpoint, known);
+                cache[entry] = known;
             }
 
             for (var k = 0; k < dimensions.Length; k++)
