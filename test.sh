@@ -22,10 +22,14 @@ if ! "$root/tests/prerequisites.sh"; then
 fi
 
 broker_dir=""
+# Every temporary file and directory the tests and the services they start make goes here
+# (TMPDIR), and goes with it at the end: a run leaves nothing behind in /tmp.
+scratch=$(mktemp -d /tmp/egressd-tests.XXXXXX)
 cleanup() {
   if [ -n "$broker_dir" ]; then
     "$root/tests/private-rabbitmq.sh" stop "$broker_dir"
   fi
+  rm -rf "$scratch"
 }
 trap cleanup EXIT
 
@@ -61,7 +65,7 @@ if ! dotnet build Egressd.sln -c Debug -nologo -v quiet; then
   exit 1
 fi
 
-dotnet test Egressd.sln --no-build -c Debug --logger "trx;LogFilePrefix=results" --logger "console;verbosity=normal" \
+TMPDIR="$scratch" dotnet test Egressd.sln --no-build -c Debug --logger "trx;LogFilePrefix=results" --logger "console;verbosity=normal" \
   --results-directory "$results" "$@"
 test_exit=$?
 
