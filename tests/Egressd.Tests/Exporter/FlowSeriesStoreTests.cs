@@ -1,6 +1,7 @@
 using Egressd.Contracts;
 using Egressd.Exporter.Sinks.Prometheus;
 using Egressd.Shared.Network;
+using Egressd.Shared.Wire;
 using Microsoft.Extensions.Time.Testing;
 using static Egressd.Tests.Infrastructure.EnrichedBatches;
 
@@ -30,6 +31,39 @@ public sealed class FlowSeriesStoreTests
         Assert.Equal(2, store.Count);
         Assert.Equal([140UL, 1010UL, 3UL, 4UL], store.Find(Values(FlowLabels.PodLevel, web))!);
         Assert.Equal([7UL, 0UL, 1UL, 1UL], store.Find(Values(FlowLabels.PodLevel, other))!);
+    }
+
+    [Fact]
+    public void A_batch_off_the_wire_is_counted_by_its_endpoint_table_as_the_same_flows_one_by_one()
+    {
+        // Three pods sharing endpoint objects as the enricher does, sources and destinations crossed,
+        // so a flow given another entry's (or the other side's) labels lands in a wrong series.
+        string[] pods = ["web-1", "db-0", "cache-2"];
+        var endpoints = pods.Select((pod, i) => PodFlow("shop", pod, "shop", "x", 0, sourceZone: $"zone-{i}").Source).ToArray();
+        var flows = Enumerable.Range(0, 9).Select(i => PodFlow("shop", "x", "shop", "y", txBytes: (ulong)(100 + i), rxBytes: (ulong)i, sourceIp: $"10.244.1.{i}", destinationIp: $"10.244.2.{i % 4}") with
+        {
+            Source = endpoints[i % 3],
+            Destination = endpoints[(i / 3 + 1) % 3],
+        }).ToArray();
+        var decoded = FlowWire.DecodeEnriched(FlowWire.Encode(Batch("node-a", "boot", 1, flows))).Flows;
+        Assert.IsType<EndpointTableFlows>(decoded);
+
+        var byTable = Store(FlowLabels.All.Keys.Order().ToList());
+        var oneByOne = Store(FlowLabels.All.Keys.Order().ToList());
+        byTable.Apply(decoded);
+        byTable.Apply(decoded);
+        foreach (var flow in flows)
+        {
+            oneByOne.Apply([flow]);
+            oneByOne.Apply([flow]);
+        }
+
+        Assert.Equal(oneByOne.Count, byTable.Count);
+        foreach (var flow in flows)
+        {
+            var values = Values(byTable.LabelNames, flow);
+            Assert.Equal(oneByOne.Find(values), byTable.Find(values));
+        }
     }
 
     [Fact]
