@@ -6,11 +6,13 @@ namespace Egressd.Benchmarks;
 internal sealed class Broker : IAsyncDisposable
 {
     private readonly string? directory;
+    private readonly IDisposable? undo;
 
     private Broker(Uri address, string? directory)
     {
         Address = address;
         this.directory = directory;
+        undo = directory is null ? null : Teardown.Add("the private RabbitMQ", () => ScriptAsync("stop", directory).GetAwaiter().GetResult());
     }
 
     public Uri Address { get; }
@@ -44,6 +46,7 @@ internal sealed class Broker : IAsyncDisposable
         if (directory is not null)
         {
             await ScriptAsync("stop", directory);
+            undo!.Dispose();
         }
     }
 

@@ -35,84 +35,78 @@ internal static class CollectorMemoryBenchmark
         var memoryLimit = !(Array.IndexOf(args, "--memory-limit") is var limitAt && limitAt >= 0 && limitAt + 1 < args.Length && args[limitAt + 1] == "none");
         var extra = args.Select((a, i) => (a, i)).Where(x => x.a == "--env" && x.i + 1 < args.Length)
             .Select(x => args[x.i + 1].Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
-        var work = Directory.CreateTempSubdirectory("egressd-bench-colmem-").FullName;
+        using var workDirectory = WorkDirectory.Create("egressd-bench-colmem-");
+        var work = workDirectory.Path;
+        var replay = Path.Combine(work, "replay.jsonl");
+        ReplayRecording.Write(replay, flows, pods);
+        await using var broker = await Broker.StartAsync();
+        await using var drain = await Drain.StartAsync(broker.Address);
+        await using var api = inPod ? await ClusterApiServer.StartAsync(Path.Combine(work, "serviceaccount"), pods, Nodes) : null;
+        Console.WriteLine($"Collector memory: {flows:N0} distinct flows changing at every 100 ms read, {pods:N0} source pods, parts of {FlowsPerPart:N0}; " +
+            $"budget {BudgetMiB} MiB" + (memoryLimit ? " as its memory cgroup's limit" : " (no memory limit)") + $", heap capped at {heapPercent} %, workstation GC; " +
+            (api is null ? "no cluster context; " : $"watching its node's {(pods + Nodes - 1) / Nodes} pods over TLS with a service account; ") +
+            $"{seconds} s; {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}." +
+            (extra.Count > 0 ? " Environment: " + string.Join(' ', extra.Select(kv => $"{kv.Key}={kv.Value}")) + "." : ""));
+
+        var collector = Start(broker.Address, work, replay, heapPercent, extra, api, memoryLimit);
+        var pod = ServiceLauncher.Memory(collector);
+        var samples = new List<(double At, Status Status)>();
+        long unreclaimable = 0, faultsHalfway = 0;
+        double windows, parts;
+        Status last;
+        PodMemoryStats? podAtEnd;
         try
         {
-            var replay = Path.Combine(work, "replay.jsonl");
-            ReplayRecording.Write(replay, flows, pods);
-            await using var broker = await Broker.StartAsync();
-            await using var drain = await Drain.StartAsync(broker.Address);
-            await using var api = inPod ? await ClusterApiServer.StartAsync(Path.Combine(work, "serviceaccount"), pods, Nodes) : null;
-            Console.WriteLine($"Collector memory: {flows:N0} distinct flows changing at every 100 ms read, {pods:N0} source pods, parts of {FlowsPerPart:N0}; " +
-                $"budget {BudgetMiB} MiB" + (memoryLimit ? " as its memory cgroup's limit" : " (no memory limit)") + $", heap capped at {heapPercent} %, workstation GC; " +
-                (api is null ? "no cluster context; " : $"watching its node's {(pods + Nodes - 1) / Nodes} pods over TLS with a service account; ") +
-                $"{seconds} s; {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}." +
-                (extra.Count > 0 ? " Environment: " + string.Join(' ', extra.Select(kv => $"{kv.Key}={kv.Value}")) + "." : ""));
-
-            var collector = Start(broker.Address, work, replay, heapPercent, extra, api, memoryLimit);
-            var pod = ServiceLauncher.Memory(collector);
-            var samples = new List<(double At, Status Status)>();
-            long unreclaimable = 0, faultsHalfway = 0;
-            double windows, parts;
-            Status last;
-            PodMemoryStats? podAtEnd;
-            try
+            var watch = Stopwatch.StartNew();
+            while (watch.Elapsed.TotalSeconds < seconds)
             {
-                var watch = Stopwatch.StartNew();
-                while (watch.Elapsed.TotalSeconds < seconds)
+                if (collector.HasExited)
                 {
-                    if (collector.HasExited)
-                    {
-                        throw new InvalidOperationException($"the collector exited with code {collector.ExitCode} after {watch.Elapsed.TotalSeconds:F0} s:\n{ServiceLauncher.Tail(collector)}");
-                    }
-
-                    samples.Add((watch.Elapsed.TotalSeconds, Status.Read(collector.Id)));
-                    if (pod?.Read() is { } now)
-                    {
-                        unreclaimable = Math.Max(unreclaimable, now.UnreclaimableMiB);
-                        faultsHalfway = watch.Elapsed.TotalSeconds < seconds / 2.0 ? now.MajorFaults : faultsHalfway;
-                    }
-
-                    await Task.Delay(100);
+                    throw new InvalidOperationException($"the collector exited with code {collector.ExitCode} after {watch.Elapsed.TotalSeconds:F0} s:\n{ServiceLauncher.Tail(collector)}");
                 }
 
-                using var http = new HttpClient();
-                var metrics = await http.GetStringAsync(new Uri("http://127.0.0.1:19212/metrics"));
-                windows = Metric(metrics, "egressd_collector_windows_published_total");
-                parts = Metric(metrics, "egressd_collector_batches_published_total");
-                last = Status.Read(collector.Id);
-                podAtEnd = pod?.Read();
-            }
-            finally
-            {
-                await ServiceLauncher.StopAsync(collector);
+                samples.Add((watch.Elapsed.TotalSeconds, Status.Read(collector.Id)));
+                if (pod?.Read() is { } now)
+                {
+                    unreclaimable = Math.Max(unreclaimable, now.UnreclaimableMiB);
+                    faultsHalfway = watch.Elapsed.TotalSeconds < seconds / 2.0 ? now.MajorFaults : faultsHalfway;
+                }
+
+                await Task.Delay(100);
             }
 
-            var peakAt = samples.MaxBy(s => s.Status.RssKiB);
-            Console.WriteLine();
-            Console.WriteLine("| figure | value |");
-            Console.WriteLine("|---|---|");
-            Console.WriteLine($"| **peak RSS (VmHWM)** | **{last.HwmKiB / 1024.0:F0} MiB** |");
-            Console.WriteLine($"| largest sampled RSS: anonymous + file + shared memory | {peakAt.Status.RssKiB / 1024.0:F0} MiB: {peakAt.Status.AnonKiB / 1024.0:F0} + {peakAt.Status.FileKiB / 1024.0:F0} + {peakAt.Status.ShmemKiB / 1024.0:F0} MiB (at {peakAt.At:F0} s) |");
-            Console.WriteLine($"| RSS at the end | {last.RssKiB / 1024.0:F0} MiB ({last.AnonKiB / 1024.0:F0} anonymous) |");
-            Console.WriteLine($"| windows / parts confirmed | {windows:N0} / {parts:N0} ({windows / seconds:F2} windows/s, {drain.Messages:N0} messages drained) |");
-            Console.WriteLine($"| requests to the API server | {(api is null ? "none (no cluster context)" : api.Requests.ToString(CultureInfo.InvariantCulture))} |");
-            Console.WriteLine($"| bytes per flow on the bus | {(drain.Messages == 0 ? 0 : drain.Bytes / (double)(parts * FlowsPerPart)):F1} |");
-            Console.WriteLine($"| RSS every 5 s (MiB) | {string.Join(" ", samples.Where((_, i) => i % 50 == 49).Select(s => (s.Status.RssKiB / 1024).ToString(CultureInfo.InvariantCulture)))} |");
-            if (podAtEnd is { } end)
-            {
-                Console.WriteLine($"| pod's memory cgroup ({BudgetMiB} MiB limit): peak charge, of it anonymous and shared at most | {end.PeakMiB} MiB, {unreclaimable} MiB |");
-                Console.WriteLine($"| limit reached (page cache reclaimed) / OOM kills | {end.LimitReached:N0} / {end.OomKills} |");
-                Console.WriteLine($"| major page faults (pages read back from disk), all / second half of the run | {end.MajorFaults:N0} / {end.MajorFaults - faultsHalfway:N0} |");
-            }
-
-            Console.WriteLine($"| within the {BudgetMiB} MiB budget | {(last.HwmKiB <= BudgetMiB * 1024 && podAtEnd is not { OomKills: > 0 } ? "yes" : "no")} |");
-            return 0;
+            using var http = new HttpClient();
+            var metrics = await http.GetStringAsync(new Uri("http://127.0.0.1:19212/metrics"));
+            windows = Metric(metrics, "egressd_collector_windows_published_total");
+            parts = Metric(metrics, "egressd_collector_batches_published_total");
+            last = Status.Read(collector.Id);
+            podAtEnd = pod?.Read();
         }
         finally
         {
-            Directory.Delete(work, recursive: true);
+            await ServiceLauncher.StopAsync(collector);
         }
+
+        var peakAt = samples.MaxBy(s => s.Status.RssKiB);
+        Console.WriteLine();
+        Console.WriteLine("| figure | value |");
+        Console.WriteLine("|---|---|");
+        Console.WriteLine($"| **peak RSS (VmHWM)** | **{last.HwmKiB / 1024.0:F0} MiB** |");
+        Console.WriteLine($"| largest sampled RSS: anonymous + file + shared memory | {peakAt.Status.RssKiB / 1024.0:F0} MiB: {peakAt.Status.AnonKiB / 1024.0:F0} + {peakAt.Status.FileKiB / 1024.0:F0} + {peakAt.Status.ShmemKiB / 1024.0:F0} MiB (at {peakAt.At:F0} s) |");
+        Console.WriteLine($"| RSS at the end | {last.RssKiB / 1024.0:F0} MiB ({last.AnonKiB / 1024.0:F0} anonymous) |");
+        Console.WriteLine($"| windows / parts confirmed | {windows:N0} / {parts:N0} ({windows / seconds:F2} windows/s, {drain.Messages:N0} messages drained) |");
+        Console.WriteLine($"| requests to the API server | {(api is null ? "none (no cluster context)" : api.Requests.ToString(CultureInfo.InvariantCulture))} |");
+        Console.WriteLine($"| bytes per flow on the bus | {(drain.Messages == 0 ? 0 : drain.Bytes / (double)(parts * FlowsPerPart)):F1} |");
+        Console.WriteLine($"| RSS every 5 s (MiB) | {string.Join(" ", samples.Where((_, i) => i % 50 == 49).Select(s => (s.Status.RssKiB / 1024).ToString(CultureInfo.InvariantCulture)))} |");
+        if (podAtEnd is { } end)
+        {
+            Console.WriteLine($"| pod's memory cgroup ({BudgetMiB} MiB limit): peak charge, of it anonymous and shared at most | {end.PeakMiB} MiB, {unreclaimable} MiB |");
+            Console.WriteLine($"| limit reached (page cache reclaimed) / OOM kills | {end.LimitReached:N0} / {end.OomKills} |");
+            Console.WriteLine($"| major page faults (pages read back from disk), all / second half of the run | {end.MajorFaults:N0} / {end.MajorFaults - faultsHalfway:N0} |");
+        }
+
+        Console.WriteLine($"| within the {BudgetMiB} MiB budget | {(last.HwmKiB <= BudgetMiB * 1024 && podAtEnd is not { OomKills: > 0 } ? "yes" : "no")} |");
+        return 0;
     }
 
     private static Process Start(Uri broker, string work, string replay, int heapPercent, Dictionary<string, string> extra, ClusterApiServer? api, bool memoryLimit)

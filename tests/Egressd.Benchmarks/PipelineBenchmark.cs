@@ -31,7 +31,8 @@ internal static class PipelineBenchmark
         var readInterval = offer > 0 ? TimeSpan.FromSeconds((double)flows / offer) : TimeSpan.FromMilliseconds(100);
         var inventoryOnly = Array.IndexOf(args, "--cluster") is var at && at >= 0 && at + 1 < args.Length && args[at + 1] == "inventory";
         var memoryLimit = !(Array.IndexOf(args, "--memory-limit") is var limitAt && limitAt >= 0 && limitAt + 1 < args.Length && args[limitAt + 1] == "none");
-        var work = Directory.CreateTempSubdirectory("egressd-bench-pipeline-").FullName;
+        using var workDirectory = WorkDirectory.Create("egressd-bench-pipeline-");
+        var work = workDirectory.Path;
         var (replay, inventory) = WriteFixtures(work, flows, pods);
         await using var broker = await Broker.StartAsync();
         await using var api = inventoryOnly ? null : await ClusterApiServer.StartAsync(Path.Combine(work, "serviceaccount"), pods, nodes: 100);
@@ -77,7 +78,6 @@ internal static class PipelineBenchmark
         Console.WriteLine($"| {both.CollectedBytesPerFlow * FlowsPerPart / 1024:F0} KiB messages (collected size) | {rawCollected:N0} | {rawCollected * FlowsPerPart:N0} |");
         Console.WriteLine($"| {both.EnrichedBytesPerFlow * FlowsPerPart / 1024:F0} KiB messages (enriched size) | {rawEnriched:N0} | {rawEnriched * FlowsPerPart:N0} |");
         Console.WriteLine($"| end to end / RabbitMQ alone at the enriched size | {prometheus.FlowsPerSecond / (rawEnriched * FlowsPerPart):F2} (Prometheus only) | {both.FlowsPerSecond / (rawEnriched * FlowsPerPart):F2} (both sinks) |");
-        Directory.Delete(work, recursive: true);
         return 0;
     }
 

@@ -27,6 +27,7 @@ internal sealed partial class PodMemory : IDisposable
     private readonly string cgroup;
     private readonly bool v1;
     private readonly string image;
+    private int disposed;
 
     private PodMemory(string cgroup, bool v1, string image, long limitMiB, string dotnet, string appDirectory, string libraries)
     {
@@ -130,6 +131,12 @@ internal sealed partial class PodMemory : IDisposable
     /// <summary>Once every process in it has exited.</summary>
     public void Dispose()
     {
+        // Once: a run stopped by a signal is undone by Teardown while its own finally may get here too.
+        if (Interlocked.Exchange(ref disposed, 1) == 1)
+        {
+            return;
+        }
+
         TryRemove(cgroup);
         Directory.Delete(image, recursive: true);
     }

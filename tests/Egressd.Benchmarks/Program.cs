@@ -1,5 +1,8 @@
 using Egressd.Benchmarks;
 
+// Ctrl+C or SIGTERM still stops the services, broker and cgroups a run started.
+using var signals = Teardown.OnSignals();
+
 // One benchmark per argument; each prints a Markdown table of figures measured side by side.
 return args switch
 {

@@ -18,6 +18,7 @@ internal static class ServiceLauncher
 
     private static readonly ConditionalWeakTable<Process, ConcurrentQueue<string>> Tails = [];
     private static readonly ConditionalWeakTable<Process, PodMemory> Pods = [];
+    private static readonly ConditionalWeakTable<Process, IDisposable> Undo = [];
 
     /// <param name="settings">egressd settings (<c>Egressd:...</c>), passed as environment variables.</param>
     /// <param name="environment">Other environment variables, as they are (runtime knobs).</param>
@@ -83,6 +84,13 @@ internal static class ServiceLauncher
             Pods.AddOrUpdate(process, memory);
         }
 
+        Undo.AddOrUpdate(process, Teardown.Add($"the {service}", () =>
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit(TimeSpan.FromSeconds(10));
+            memory?.Dispose();
+        }));
+
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is { Length: > 0 } line)
@@ -128,6 +136,12 @@ internal static class ServiceLauncher
         {
             memory.Dispose();
             Pods.Remove(process);
+        }
+
+        if (Undo.TryGetValue(process, out var undo))
+        {
+            undo.Dispose();
+            Undo.Remove(process);
         }
 
         process.Dispose();
