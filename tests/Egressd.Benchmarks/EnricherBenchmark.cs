@@ -37,8 +37,8 @@ internal static class EnricherBenchmark
         // One core: a single thread, after warming up the JIT.
         var pure = Rate(i => enricher.Enrich(batches[i], snapshot, new EnrichmentStats()).Flows.Count);
 
-        // As the enricher gets them: off the wire, with their address tables; then its whole work on a
-        // batch, from the body it receives to the body it publishes.
+        // As the enricher gets them, decoded from the wire; then its whole work on a batch, from the
+        // body it receives to the body it publishes.
         var bodies = batches.Select(FlowWire.Encode).ToArray();
         var decoded = bodies.Select(b => FlowWire.DecodeCollected(b)).ToArray();
         var fromWire = Rate(i => enricher.Enrich(decoded[i], snapshot, new EnrichmentStats()).Flows.Count);
