@@ -52,16 +52,7 @@ public sealed class FlowEnricherTests
             Flow("10.244.2.20", "10.9.9.9", null),
         ];
         DnsAnswer[] answers = [new() { Ip = IpAddr.Parse("198.18.7.9"), Name = "api.example.com", ExpiresAt = T0.AddMinutes(1) }];
-        var batch = new FlowBatchCollected
-        {
-            Id = new BatchId { Node = "node-a", BootId = "b", Window = 1, Part = 0, PartCount = 1 },
-            Node = "node-a",
-            WindowStart = T0,
-            WindowEnd = T0.AddSeconds(5),
-            Source = FlowSource.Netfilter,
-            Flows = flows,
-            DnsAnswers = answers,
-        };
+        var batch = Batch(flows, answers);
         // A rule for one range: it wins over what the cluster says.
         var classifier = new TrafficClassifier(new NetworkOptions().PrivateNetworks(), [(CidrSet.Parse(["192.0.2.0/24"]), TrafficClass.PrivateExternal)]);
 
@@ -96,20 +87,22 @@ public sealed class FlowEnricherTests
     [Fact]
     public void A_flow_with_a_protocol_outside_0_to_255_refuses_its_batch()
     {
-        var batch = new FlowBatchCollected
-        {
-            Id = new BatchId { Node = "node-a", BootId = "b", Window = 1, Part = 0, PartCount = 1 },
-            Node = "node-a",
-            WindowStart = T0,
-            WindowEnd = T0.AddSeconds(5),
-            Source = FlowSource.Netfilter,
-            Flows = [Flow("10.244.1.10", "10.244.2.20", null), Flow("10.244.1.10", "10.244.2.20", null) with { Protocol = 256 }],
-            DnsAnswers = [],
-        };
+        var batch = Batch([Flow("10.244.1.10", "10.244.2.20", null), Flow("10.244.1.10", "10.244.2.20", null) with { Protocol = 256 }], []);
 
         var refused = Assert.Throws<InvalidBatchException>(() => new FlowEnricher(new TrafficClassifier(new NetworkOptions().PrivateNetworks(), []), 1000).Enrich(batch, Cluster, new EnrichmentStats()));
         Assert.Contains("flow 1: protocol 256", refused.Message, StringComparison.Ordinal);
     }
+
+    private static FlowBatchCollected Batch(FlowRecord[] flows, DnsAnswer[] answers) => new()
+    {
+        Id = new BatchId { Node = "node-a", BootId = "b", Window = 1, Part = 0, PartCount = 1 },
+        Node = "node-a",
+        WindowStart = T0,
+        WindowEnd = T0.AddSeconds(5),
+        Source = FlowSource.Netfilter,
+        Flows = flows,
+        DnsAnswers = answers,
+    };
 
     private static FlowRecord Flow(string src, string dst, string? original) => new()
     {
