@@ -6,6 +6,7 @@ using Egressd.Shared.Bus;
 using Egressd.Shared.Wire;
 using Egressd.Tests.Infrastructure;
 using RabbitMQ.Client;
+using static Egressd.Tests.Infrastructure.SampleFlows;
 
 namespace Egressd.Tests.Enricher;
 
@@ -167,18 +168,6 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
         message.Addresses = new Egressd.Shared.Wire.V2.AddressTable();
         return Google.Protobuf.MessageExtensions.ToByteArray(message);
     }
-
-    private static FlowRecord Flow(string src, string dst, string? original) => new()
-    {
-        SourceIp = IpAddr.Parse(src),
-        DestinationIp = IpAddr.Parse(dst),
-        OriginalDestinationIp = original is null ? null : IpAddr.Parse(original),
-        Protocol = 6,
-        TxBytes = 100,
-        RxBytes = 200,
-        TxPackets = 2,
-        RxPackets = 3,
-    };
 
     private static FlowBatchCollected Batch(string boot, params FlowRecord[] flows) => Batch(boot, 1, flows);
 

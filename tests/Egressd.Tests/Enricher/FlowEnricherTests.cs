@@ -4,6 +4,7 @@ using Egressd.Enricher.Cluster;
 using Egressd.Enricher.Enrichment;
 using Egressd.Shared.Network;
 using Egressd.Shared.Wire;
+using static Egressd.Tests.Infrastructure.SampleFlows;
 
 namespace Egressd.Tests.Enricher;
 
@@ -102,17 +103,5 @@ public sealed class FlowEnricherTests
         Source = FlowSource.Netfilter,
         Flows = flows,
         DnsAnswers = answers,
-    };
-
-    private static FlowRecord Flow(string src, string dst, string? original) => new()
-    {
-        SourceIp = IpAddr.Parse(src),
-        DestinationIp = IpAddr.Parse(dst),
-        OriginalDestinationIp = original is null ? null : IpAddr.Parse(original),
-        Protocol = 6,
-        TxBytes = 100,
-        RxBytes = 200,
-        TxPackets = 1,
-        RxPackets = 2,
     };
 }
