@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Egressd.Shared.Wire;
 using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
 
 namespace Egressd.Benchmarks;
 
@@ -166,6 +167,9 @@ internal static class PipelineBenchmark
             {
                 await ServiceLauncher.StopAsync(process);
             }
+
+            // The queues outlive the services: a backlog left here would be the next run's first work.
+            await Probes.PurgeAsync(broker.Address, ["egressd-enricher", "egressd-exporter-prometheus", "egressd-exporter-flow-log"]);
         }
     }
 
@@ -327,6 +331,27 @@ internal static class PipelineBenchmark
             await channel.QueueBindAsync(collected, "Egressd.Contracts:FlowBatchCollected", "");
             await channel.QueueBindAsync(enriched, "Egressd.Contracts:FlowBatchEnriched", "");
             return new Probes(connection, channel, collected, enriched);
+        }
+
+        /// <summary>Empties those of these queues that exist.</summary>
+        public static async Task PurgeAsync(Uri broker, string[] queues)
+        {
+            await using var connection = await new ConnectionFactory { Uri = broker }.CreateConnectionAsync();
+            foreach (var queue in queues)
+            {
+                // A channel each: asking for a queue that does not exist closes the channel.
+                await using var channel = await connection.CreateChannelAsync();
+                try
+                {
+                    await channel.QueueDeclarePassiveAsync(queue);
+                }
+                catch (OperationInterruptedException)
+                {
+                    continue;
+                }
+
+                await channel.QueuePurgeAsync(queue);
+            }
         }
 
         /// <summary>Messages ready in each queue: a pipeline that keeps up holds these steady.</summary>

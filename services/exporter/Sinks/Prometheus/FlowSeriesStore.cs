@@ -10,7 +10,8 @@ namespace Egressd.Exporter.Sinks.Prometheus;
 /// Cumulative flow counters, one series per label set, rebuilt from the per-window deltas on the
 /// bus. Built for a million series in well under a kilobyte each: label values are interned per
 /// label (a series holds one int per label), counters live in flat arrays indexed by slot, and the
-/// lookup is a set of slot numbers hashed by their label ids: 200-285 bytes a series, measured.
+/// lookup is an open-addressing table of slot numbers hashed by their label ids: 200-285 bytes a
+/// series, measured.
 /// prometheus-net's labelled children take about 2 KiB for the same four counters and apply flows
 /// a third as fast (docs/BENCHMARKS.md), so the flow series do not go through it.
 /// </summary>
@@ -30,7 +31,6 @@ internal sealed class FlowSeriesStore
     public const int CombinedPackets = 5;
 
     private const long FreeSlot = long.MinValue;
-    private const int Probe = -1;
     private const int InitialSlots = 1024;
 
     private readonly Lock gate = new();
@@ -43,10 +43,13 @@ internal sealed class FlowSeriesStore
     private readonly int dimensions;
     private readonly int maxSeries;
     private readonly long idleTimestampTicks;
-    private readonly HashSet<int> index;
     private readonly int[] probe;
     private readonly Stack<int> freeSlots = new();
-    private int probeHash;
+
+    // The index: each bucket holds a live slot's key hash (high half) and the slot + 1 (low half),
+    // 0 when empty; linear probing, kept at most half full. The hash beside the slot lets a probe
+    // pass other series without reading their keys.
+    private long[] buckets = new long[2 * InitialSlots];
     private int[] keys = [];
     private ulong[] counters = [];
     private long[] touched = [];
@@ -69,7 +72,6 @@ internal sealed class FlowSeriesStore
         sources = [.. labelNames.Select(n => FlowLabels.All[n].Source)];
         tables = [.. labelNames.Select(_ => new ValueTable())];
         probe = new int[dimensions];
-        index = new HashSet<int>(new SlotComparer(this));
         batchIds = new BatchLabelIds(this);
     }
 
@@ -131,10 +133,12 @@ internal sealed class FlowSeriesStore
             }
 
             hash.Add(probeCombined);
-            probeHash = hash.ToHashCode();
+            var probeHash = hash.ToHashCode();
             var record = flow.Flow;
-            if (index.TryGetValue(Probe, out var slot))
+            var bucket = FindBucket(probeHash);
+            if (buckets[bucket] != 0)
             {
+                var slot = (int)(uint)buckets[bucket] - 1;
                 AddTo(slot, record);
                 touched[slot] = now;
                 result.Applied++;
@@ -155,10 +159,10 @@ internal sealed class FlowSeriesStore
                 continue;
             }
 
-            slot = NewSlot();
-            probe.CopyTo(keys.AsSpan(slot * dimensions, dimensions));
-            hashes[slot] = probeHash;
-            combined[slot] = probeCombined;
+            var created = NewSlot();
+            probe.CopyTo(keys.AsSpan(created * dimensions, dimensions));
+            hashes[created] = probeHash;
+            combined[created] = probeCombined;
             if (probeCombined)
             {
                 combinedLive++;
@@ -168,10 +172,10 @@ internal sealed class FlowSeriesStore
                 tables[d].AddRef(probe[d]);
             }
 
-            AddTo(slot, record);
-            touched[slot] = now;
-            index.Add(slot);
+            AddTo(created, record);
+            touched[created] = now;
             live++;
+            Insert(bucket, probeHash, created);
             result.Applied++;
             result.Created++;
         }
@@ -293,8 +297,7 @@ internal sealed class FlowSeriesStore
 
     private void RemoveSlot(int slot)
     {
-        // Out of the index first: its equality reads the label ids that are released next.
-        index.Remove(slot);
+        RemoveFromIndex(slot);
         var key = keys.AsSpan(slot * dimensions, dimensions);
         for (var d = 0; d < dimensions; d++)
         {
@@ -312,9 +315,73 @@ internal sealed class FlowSeriesStore
         }
     }
 
-    private ReadOnlySpan<int> Key(int slot) => slot == Probe ? probe : keys.AsSpan(slot * dimensions, dimensions);
+    /// <summary>The bucket of the series with the probe's label ids, or the empty bucket where it would go.</summary>
+    private int FindBucket(int hash)
+    {
+        var mask = buckets.Length - 1;
+        for (var b = hash & mask; ; b = (b + 1) & mask)
+        {
+            var entry = buckets[b];
+            if (entry == 0)
+            {
+                return b;
+            }
 
-    private bool IsCombined(int slot) => slot == Probe ? probeCombined : combined[slot];
+            var slot = (int)(uint)entry - 1;
+            if ((int)(entry >> 32) == hash && combined[slot] == probeCombined && keys.AsSpan(slot * dimensions, dimensions).SequenceEqual(probe))
+            {
+                return b;
+            }
+        }
+    }
+
+    private void Insert(int bucket, int hash, int slot)
+    {
+        buckets[bucket] = ((long)hash << 32) | (uint)(slot + 1);
+        if (live * 2 > buckets.Length)
+        {
+            var old = buckets;
+            buckets = new long[old.Length * 2];
+            var mask = buckets.Length - 1;
+            foreach (var entry in old)
+            {
+                if (entry != 0)
+                {
+                    var b = (int)(entry >> 32) & mask;
+                    while (buckets[b] != 0)
+                    {
+                        b = (b + 1) & mask;
+                    }
+
+                    buckets[b] = entry;
+                }
+            }
+        }
+    }
+
+    /// <summary>Takes a slot out of the index, moving back later entries of its run so no probe stops short (no tombstones).</summary>
+    private void RemoveFromIndex(int slot)
+    {
+        var mask = buckets.Length - 1;
+        var hole = hashes[slot] & mask;
+        while ((int)(uint)buckets[hole] - 1 != slot)
+        {
+            hole = (hole + 1) & mask;
+        }
+
+        for (var b = (hole + 1) & mask; buckets[b] != 0; b = (b + 1) & mask)
+        {
+            // An entry may fill the hole when its home bucket is not between the hole and itself.
+            var home = (int)(buckets[b] >> 32) & mask;
+            if (((b - home) & mask) >= ((b - hole) & mask))
+            {
+                buckets[hole] = buckets[b];
+                hole = b;
+            }
+        }
+
+        buckets[hole] = 0;
+    }
 
     /// <summary>What one <see cref="Apply(IReadOnlyList{EnrichedFlow}, FlowCounterDirections)"/> did.</summary>
     public struct ApplyResult
@@ -344,13 +411,6 @@ internal sealed class FlowSeriesStore
             CombinedPackets => store.counters[(slot * CounterCount) + 2] + store.counters[(slot * CounterCount) + 3],
             _ => store.counters[(slot * CounterCount) + counter],
         };
-    }
-
-    private sealed class SlotComparer(FlowSeriesStore store) : IEqualityComparer<int>
-    {
-        public bool Equals(int x, int y) => x == y || (store.IsCombined(x) == store.IsCombined(y) && store.Key(x).SequenceEqual(store.Key(y)));
-
-        public int GetHashCode(int slot) => slot == Probe ? store.probeHash : store.hashes[slot];
     }
 
     /// <summary>
