@@ -65,6 +65,12 @@ internal static class ServiceLauncher
         }
 
         start.Environment["DOTNET_gcServer"] = "0";
+        if (service == "collector")
+        {
+            // As its image sets it (deploy/docker/collector.Dockerfile).
+            start.Environment["MALLOC_ARENA_MAX"] = "2";
+        }
+
         start.Environment["DOTNET_GCHeapHardLimit"] = (budgetMiB * heapPercent / 100 * 1024 * 1024).ToString("X", CultureInfo.InvariantCulture);
         foreach (var (key, value) in settings)
         {
