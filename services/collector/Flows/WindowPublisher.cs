@@ -130,12 +130,19 @@ internal sealed partial class WindowPublisher
     /// before the next window's bodies are made, instead of the heap growing by a window while the
     /// GC waits for its budget: 154 → 140 MiB peak at 250,000 keys (collector-memory benchmark, no cluster).
     /// Not compacting: the next window reuses the freed room. Small windows leave it to the GC.
+    /// glibc's allocator is then asked to give back what the runtime's native code freed (the JIT's
+    /// work while the collector warms up, mostly), which it otherwise keeps: about 4 MiB of RSS at
+    /// 250,000 keys.
     /// </summary>
     private void ReleaseConfirmedBodies()
     {
         if (confirmedBytes >= LargeWindowBytes)
         {
             GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
+            if (OperatingSystem.IsLinux())
+            {
+                Native.Libc.TrimNativeHeap();
+            }
         }
 
         confirmedBytes = 0;

@@ -102,4 +102,23 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
     public static partial long Syscall(long number, int cmd, void* attr, uint size);
+
+    /// <summary>
+    /// Hands the pages glibc's allocator holds free back to the kernel (malloc_trim(3)); false
+    /// where the C library has no such call (musl) or nothing was given back.
+    /// </summary>
+    public static bool TrimNativeHeap()
+    {
+        try
+        {
+            return MallocTrim(0) != 0;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "malloc_trim")]
+    private static partial int MallocTrim(nuint pad);
 }
