@@ -106,7 +106,8 @@ public static class ServiceDefaultsExtensions
     {
         var health = app.Services.GetRequiredService<HealthCheckService>();
         var sources = app.Services.GetServices<IMetricsSource>().ToArray();
-        app.Run(context => context.Request.Path.Value switch
+        // As routing matched them before: in any case, with or without a trailing slash.
+        app.Run(context => (context.Request.Path.Value ?? "").TrimEnd('/').ToLowerInvariant() switch
         {
             "/healthz" => WriteHealthAsync(context, health, _ => false),
             "/readyz" => WriteHealthAsync(context, health, c => c.Tags.Contains(ReadyTag)),

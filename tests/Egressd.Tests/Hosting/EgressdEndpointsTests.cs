@@ -42,14 +42,18 @@ public sealed class EgressdEndpointsTests
         using var post = await http.PostAsync(new Uri("/metrics", UriKind.Relative), new StringContent(""), ct);
         Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
         Assert.Equal("GET", string.Join(",", post.Content.Headers.Allow));
-        using var other = await http.GetAsync(new Uri("/metrics/", UriKind.Relative), ct);
+        using var other = await http.GetAsync(new Uri("/metrics/more", UriKind.Relative), ct);
         Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+
+        // Paths as routing matched them: in any case, a trailing slash allowed.
+        using var upper = await http.GetAsync(new Uri("/HealthZ/", UriKind.Relative), ct);
+        Assert.Equal(HttpStatusCode.OK, upper.StatusCode);
     }
 
     [Fact]
-    public void Settings_come_from_the_command_line_and_log_levels_from_Logging()
+    public async Task Settings_come_from_the_command_line_and_log_levels_from_Logging()
     {
-        var app = EgressdHost.Build(
+        await using var app = EgressdHost.Build(
             ["--Egressd:Http:Port=0", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Egressd.Chatty=Debug"],
             "egressd-test",
             defaultPort: 6061,
