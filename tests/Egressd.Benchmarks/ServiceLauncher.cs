@@ -19,6 +19,7 @@ internal static class ServiceLauncher
     private static readonly ConditionalWeakTable<Process, ConcurrentQueue<string>> Tails = [];
     private static readonly ConditionalWeakTable<Process, PodMemory> Pods = [];
     private static readonly ConditionalWeakTable<Process, IDisposable> Undo = [];
+    private static readonly ConditionalWeakTable<Process, DirectoryInfo> Scratch = [];
 
     /// <param name="settings">egressd settings (<c>Egressd:...</c>), passed as environment variables.</param>
     /// <param name="environment">Other environment variables, as they are (runtime knobs).</param>
@@ -64,6 +65,11 @@ internal static class ServiceLauncher
             start.Environment["KUBERNETES_SERVICE_PORT"] = api.ApiPort.ToString(CultureInfo.InvariantCulture);
         }
 
+        // The runtime's debugger pipes and diagnostics socket go to TMPDIR, and a killed service
+        // leaves them behind: in a directory of its own, removed when it stops. (dotnet-counters
+        // and dotnet-trace find the service with the same TMPDIR.)
+        var scratch = Directory.CreateTempSubdirectory($"egressd-bench-{service}-");
+        start.Environment["TMPDIR"] = scratch.FullName;
         start.Environment["DOTNET_gcServer"] = "0";
         if (service == "collector")
         {
@@ -90,11 +96,13 @@ internal static class ServiceLauncher
             Pods.AddOrUpdate(process, memory);
         }
 
+        Scratch.AddOrUpdate(process, scratch);
         Undo.AddOrUpdate(process, Teardown.Add($"the {service}", () =>
         {
             process.Kill(entireProcessTree: true);
             process.WaitForExit(TimeSpan.FromSeconds(10));
             memory?.Dispose();
+            scratch.Delete(recursive: true);
         }));
 
         process.OutputDataReceived += (_, e) =>
@@ -148,6 +156,12 @@ internal static class ServiceLauncher
         {
             undo.Dispose();
             Undo.Remove(process);
+        }
+
+        if (Scratch.TryGetValue(process, out var scratch))
+        {
+            scratch.Delete(recursive: true);
+            Scratch.Remove(process);
         }
 
         process.Dispose();
