@@ -2,6 +2,7 @@ using Egressd.Exporter.Sinks;
 using Egressd.Exporter.Sinks.FlowLog;
 using Egressd.Exporter.Sinks.Http;
 using Egressd.Exporter.Sinks.Prometheus;
+using Egressd.Exporter.Sinks.Prometheus.RemoteWrite;
 using Egressd.Shared.Bus;
 using Egressd.Shared.Network;
 using MassTransit;
@@ -41,13 +42,13 @@ public static class ExporterHostingExtensions
         bus.AddHttpSinkConsumers(configuration);
 
         // Every consuming sink's counters are on /metrics from the start, at zero, not from its first batch.
-        var sinks = configuration.Settings<HttpSinksOptions>(HttpSinksOptions.Section).HttpSinkNames().ToList();
+        var sinks = configuration.HttpSinksSettings().HttpSinkNames().ToList();
         if (configuration.FlowLogEnabled())
         {
             sinks.Add(FlowLogSink.Name);
         }
 
-        if (configuration.Settings<PrometheusOptions>(PrometheusOptions.Section).Enabled)
+        if (configuration.PrometheusSettings().Enabled)
         {
             sinks.Add(PrometheusSink.Name);
         }
@@ -71,10 +72,18 @@ public static class ExporterHostingExtensions
         return builder;
     }
 
-    /// <summary>
-    /// A sink's settings, typed, while the container is being built: consumers and services are
-    /// chosen before options exist. The same section is bound and validated again as options.
-    /// </summary>
-    internal static T Settings<T>(this IConfiguration configuration, string section)
-        where T : new() => configuration.GetSection(section).Get<T>() ?? new T();
+    // A sink's settings, typed, while the container is being built: consumers and services are
+    // chosen before options exist. The same section is bound and validated again as options.
+    // One method a type, so the binding is generated at compile time.
+    internal static HttpSinksOptions HttpSinksSettings(this IConfiguration configuration) =>
+        configuration.GetSection(HttpSinksOptions.Section).Get<HttpSinksOptions>() ?? new();
+
+    internal static PrometheusOptions PrometheusSettings(this IConfiguration configuration) =>
+        configuration.GetSection(PrometheusOptions.Section).Get<PrometheusOptions>() ?? new();
+
+    internal static RemoteWriteOptions RemoteWriteSettings(this IConfiguration configuration) =>
+        configuration.GetSection(RemoteWriteOptions.Section).Get<RemoteWriteOptions>() ?? new();
+
+    internal static FlowLogOptions FlowLogSettings(this IConfiguration configuration) =>
+        configuration.GetSection(FlowLogOptions.Section).Get<FlowLogOptions>() ?? new();
 }

@@ -8,7 +8,7 @@ internal static class FlowLogHostingExtensions
 {
     /// <summary>Whether the flow log is on (read from configuration: consumers are registered before options exist).</summary>
     public static bool FlowLogEnabled(this IConfiguration configuration) =>
-        configuration.Settings<FlowLogOptions>(FlowLogOptions.Section).Enabled;
+        configuration.FlowLogSettings().Enabled;
 
     public static IBusRegistrationConfigurator AddFlowLogConsumer(this IBusRegistrationConfigurator bus, IConfiguration configuration)
     {

@@ -13,7 +13,7 @@ internal static partial class HttpSinkHostingExtensions
 {
     /// <summary>The configured HTTP sinks' names (read from configuration: consumers are registered before options exist).</summary>
     private static IReadOnlyList<string> HttpSinkNames(this IConfiguration configuration) =>
-        configuration.Settings<HttpSinksOptions>(HttpSinksOptions.Section).HttpSinkNames();
+        configuration.HttpSinksSettings().HttpSinkNames();
 
     public static IBusRegistrationConfigurator AddHttpSinkConsumers(this IBusRegistrationConfigurator bus, IConfiguration configuration)
     {
@@ -31,7 +31,7 @@ internal static partial class HttpSinkHostingExtensions
     {
         services.AddOptions<HttpSinksOptions>().BindConfiguration(HttpSinksOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<HttpSinksOptions>, HttpSinksOptionsValidator>();
-        var options = configuration.Settings<HttpSinksOptions>(HttpSinksOptions.Section);
+        var options = configuration.HttpSinksSettings();
         var names = options.HttpSinkNames();
         if (names.Count == 0)
         {

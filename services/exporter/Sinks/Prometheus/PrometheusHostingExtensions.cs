@@ -18,7 +18,7 @@ internal static class PrometheusHostingExtensions
     /// </summary>
     public static void AddPrometheusSinkConsumer(this IBusRegistrationConfigurator bus, IConfiguration configuration)
     {
-        var settings = configuration.Settings<PrometheusOptions>(PrometheusOptions.Section);
+        var settings = configuration.PrometheusSettings();
         if (!settings.Enabled)
         {
             return;
@@ -51,7 +51,7 @@ internal static class PrometheusHostingExtensions
         services.AddSingleton<IValidateOptions<PrometheusOptions>, PrometheusOptionsValidator>();
         services.AddOptions<RemoteWriteOptions>().BindConfiguration(RemoteWriteOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<RemoteWriteOptions>, RemoteWriteOptionsValidator>();
-        if (!configuration.Settings<PrometheusOptions>(PrometheusOptions.Section).Enabled)
+        if (!configuration.PrometheusSettings().Enabled)
         {
             return;
         }
@@ -76,7 +76,7 @@ internal static class PrometheusHostingExtensions
             sp.GetRequiredService<IOptions<PrometheusOptions>>().Value.IdleTimeout,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<SeriesExpiry>>()));
-        if (configuration.Settings<RemoteWriteOptions>(RemoteWriteOptions.Section).Enabled)
+        if (configuration.RemoteWriteSettings().Enabled)
         {
             services.AddRemoteWrite();
         }
