@@ -2,6 +2,7 @@ using Egressd.Collector.Cilium;
 using Egressd.Collector.Conntrack;
 using Egressd.Collector.Dns;
 using Egressd.Collector.Flows;
+using Egressd.Collector.Native;
 using Egressd.Collector.Pods;
 using Egressd.Collector.Replay;
 using Egressd.Contracts;
@@ -18,10 +19,15 @@ namespace Egressd.Collector;
 
 public static class CollectorHostingExtensions
 {
-    /// <summary>The collector as a service of its own: its bus, then its parts.</summary>
+    /// <summary>The collector as a service of its own: its bus, its parts, and its start-up code handed back once it runs.</summary>
     public static IHostApplicationBuilder AddCollector(this IHostApplicationBuilder builder)
     {
         builder.AddEgressdBus(x => x.AddCollectorConsumers());
+        if (OperatingSystem.IsLinux())
+        {
+            builder.Services.AddSingleton<StartupCode>();
+        }
+
         return builder.AddCollectorServices();
     }
 

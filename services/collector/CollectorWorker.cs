@@ -1,6 +1,7 @@
 using System.Runtime.Versioning;
 using Egressd.Collector.Conntrack;
 using Egressd.Collector.Flows;
+using Egressd.Collector.Native;
 using Egressd.Collector.Pods;
 using Egressd.Contracts;
 using Egressd.Shared.Bus;
@@ -57,6 +58,12 @@ internal sealed partial class CollectorWorker(
         catch (OperationCanceledException)
         {
             return;
+        }
+
+        // Everything the collector needs has started: what only starting used can go.
+        if (OperatingSystem.IsLinux())
+        {
+            services.GetService<StartupCode>()?.GiveBack();
         }
 
         using var timer = new PeriodicTimer(settings.ReadInterval, time);

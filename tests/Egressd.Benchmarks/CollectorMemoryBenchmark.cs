@@ -65,11 +65,12 @@ internal static class CollectorMemoryBenchmark
                     throw new InvalidOperationException($"the collector exited with code {collector.ExitCode} after {watch.Elapsed.TotalSeconds:F0} s:\n{ServiceLauncher.Tail(collector)}");
                 }
 
-                samples.Add((watch.Elapsed.TotalSeconds, Status.Read(collector.Id)));
+                var status = Status.Read(collector.Id);
+                samples.Add((watch.Elapsed.TotalSeconds, status));
+                faultsHalfway = watch.Elapsed.TotalSeconds < seconds / 2.0 ? status.MajorFaults : faultsHalfway;
                 if (pod?.Read() is { } now)
                 {
                     unreclaimable = Math.Max(unreclaimable, now.UnreclaimableMiB);
-                    faultsHalfway = watch.Elapsed.TotalSeconds < seconds / 2.0 ? now.MajorFaults : faultsHalfway;
                 }
 
                 await Task.Delay(100);
@@ -102,8 +103,9 @@ internal static class CollectorMemoryBenchmark
         {
             Console.WriteLine($"| pod's memory cgroup ({BudgetMiB} MiB limit): peak charge, of it anonymous and shared at most | {end.PeakMiB} MiB, {unreclaimable} MiB |");
             Console.WriteLine($"| limit reached (page cache reclaimed) / OOM kills | {end.LimitReached:N0} / {end.OomKills} |");
-            Console.WriteLine($"| major page faults (pages read back from disk), all / second half of the run | {end.MajorFaults:N0} / {end.MajorFaults - faultsHalfway:N0} |");
         }
+
+        Console.WriteLine($"| major page faults (pages read from disk), all / second half of the run | {last.MajorFaults:N0} / {last.MajorFaults - faultsHalfway:N0} |");
 
         Console.WriteLine($"| within the {BudgetMiB} MiB budget | {(last.HwmKiB <= BudgetMiB * 1024 && podAtEnd is not { OomKills: > 0 } ? "yes" : "no")} |");
         return 0;
@@ -135,8 +137,8 @@ internal static class CollectorMemoryBenchmark
         return line is null ? 0 : double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
     }
 
-    /// <summary>The memory lines of /proc/PID/status, in KiB.</summary>
-    private readonly record struct Status(long RssKiB, long HwmKiB, long AnonKiB, long FileKiB, long ShmemKiB)
+    /// <summary>The memory lines of /proc/PID/status, in KiB, and the major page faults so far (/proc/PID/stat).</summary>
+    private readonly record struct Status(long RssKiB, long HwmKiB, long AnonKiB, long FileKiB, long ShmemKiB, long MajorFaults)
     {
         public static Status Read(int pid)
         {
@@ -144,7 +146,10 @@ internal static class CollectorMemoryBenchmark
                 .Select(l => l.Split(':', 2))
                 .Where(kv => kv.Length == 2 && kv[0] is "VmRSS" or "VmHWM" or "RssAnon" or "RssFile" or "RssShmem")
                 .ToDictionary(kv => kv[0], kv => long.Parse(kv[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture));
-            return new Status(values["VmRSS"], values["VmHWM"], values["RssAnon"], values["RssFile"], values["RssShmem"]);
+            // majflt is the tenth field after the command's name, which is in parentheses and may hold spaces.
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var majorFaults = long.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[9], CultureInfo.InvariantCulture);
+            return new Status(values["VmRSS"], values["VmHWM"], values["RssAnon"], values["RssFile"], values["RssShmem"], majorFaults);
         }
     }
 

@@ -5,16 +5,17 @@ using Microsoft.Win32.SafeHandles;
 namespace Egressd.Benchmarks;
 
 /// <summary>
-/// A pod's memory as the kernel accounts for it: a memory cgroup whose limit is the service's
-/// budget, and a copy of the runtime and of the service's build made for it alone and dropped from
-/// the page cache, so the code the service maps is charged to it as a container's image files are
-/// charged to its pod. Without the copy, pages another process read first (the benchmark itself
-/// runs on the same runtime and system libraries) would count in the service's RSS but not against
-/// its limit. The system libraries (libc, OpenSSL, ...) come from the copy through LD_LIBRARY_PATH;
-/// only the dynamic loader itself stays shared. Under
+/// A pod's memory as the kernel accounts for it: a copy of the runtime and of the service's build
+/// made for it alone and dropped from the page cache, so the code the service maps is its own and
+/// charged to it, as a container's image files are charged to its pod; and, with a limit, a memory
+/// cgroup whose limit is the service's budget. Without the copy, pages another process read first
+/// (the benchmark itself runs on the same runtime and system libraries) would count in the service's
+/// RSS but not against its limit, and the service could not give them back. The system libraries
+/// (libc, OpenSSL, ...) come from the copy through LD_LIBRARY_PATH; only the dynamic loader itself
+/// stays shared. Under
 /// the limit the kernel takes back page cache (mapped code it has not used lately, files written)
 /// before it kills: only anonymous and shared memory cannot go without swap, which nodes lack.
-/// cgroup v1 (<c>/sys/fs/cgroup/memory</c>) or v2 with the memory controller; root.
+/// A limit takes cgroup v1 (<c>/sys/fs/cgroup/memory</c>) or v2 with the memory controller, and root.
 /// </summary>
 internal sealed partial class PodMemory : IDisposable
 {
@@ -24,12 +25,12 @@ internal sealed partial class PodMemory : IDisposable
     /// <summary>Loaded when TLS is first used, maybe not yet by this process.</summary>
     private static readonly string[] OpenSsl = ["libssl.so.3", "libcrypto.so.3"];
 
-    private readonly string cgroup;
+    private readonly string? cgroup;
     private readonly bool v1;
     private readonly string image;
     private int disposed;
 
-    private PodMemory(string cgroup, bool v1, string image, long limitMiB, string dotnet, string appDirectory, string libraries)
+    private PodMemory(string? cgroup, bool v1, string image, long? limitMiB, string dotnet, string appDirectory, string libraries)
     {
         Libraries = libraries;
         this.cgroup = cgroup;
@@ -40,7 +41,8 @@ internal sealed partial class PodMemory : IDisposable
         AppDirectory = appDirectory;
     }
 
-    public long LimitMiB { get; }
+    /// <summary>The memory cgroup's limit; none when the pod has no limit (and no cgroup).</summary>
+    public long? LimitMiB { get; }
 
     /// <summary>The runtime's host in the pod's copy.</summary>
     public string Dotnet { get; }
@@ -51,27 +53,12 @@ internal sealed partial class PodMemory : IDisposable
     /// <summary>The system libraries' copy, for LD_LIBRARY_PATH.</summary>
     public string Libraries { get; }
 
-    /// <summary>Write a process id here to put it in the pod (its children follow).</summary>
-    public string Procs => Path.Combine(cgroup, "cgroup.procs");
+    /// <summary>Write a process id here to put it in the pod's cgroup (its children follow); none without a limit.</summary>
+    public string? Procs => cgroup is null ? null : Path.Combine(cgroup, "cgroup.procs");
 
-    public static PodMemory Create(string service, string buildDirectory, long limitMiB)
+    public static PodMemory Create(string service, string buildDirectory, long? limitMiB)
     {
-        var (root, v1) = Directory.Exists("/sys/fs/cgroup/memory") && File.Exists("/sys/fs/cgroup/memory/memory.limit_in_bytes")
-            ? ("/sys/fs/cgroup/memory", true)
-            : File.Exists("/sys/fs/cgroup/cgroup.controllers") && File.ReadAllText("/sys/fs/cgroup/cgroup.controllers").Split(' ', '\n').Contains("memory")
-                ? ("/sys/fs/cgroup", false)
-                : throw new InvalidOperationException("no memory cgroup controller here (neither /sys/fs/cgroup/memory nor cgroup v2 with memory): run with --memory-limit none");
-        RemoveStale(root);
-        if (!v1 && !File.ReadAllText(Path.Combine(root, "cgroup.subtree_control")).Contains("memory", StringComparison.Ordinal))
-        {
-            File.WriteAllText(Path.Combine(root, "cgroup.subtree_control"), "+memory");
-        }
-
-        var cgroup = Path.Combine(root, $"{Prefix}{service}-{Environment.ProcessId}-{Guid.NewGuid():N}"[..60]);
-        Directory.CreateDirectory(cgroup);
-        var bytes = (limitMiB << 20).ToString(CultureInfo.InvariantCulture);
-        File.WriteAllText(Path.Combine(cgroup, v1 ? "memory.limit_in_bytes" : "memory.max"), bytes);
-
+        var (cgroup, v1) = limitMiB is { } limit ? CreateCgroup(service, limit) : (null, false);
         var image = Directory.CreateTempSubdirectory($"{Prefix}pod-{service}-").FullName;
         // The runtime the benchmark runs on: shared/Microsoft.NETCore.App/<version>/ under the install root.
         var runtime = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
@@ -101,9 +88,34 @@ internal sealed partial class PodMemory : IDisposable
         return new PodMemory(cgroup, v1, image, limitMiB, Path.Combine(dotnetRoot, "dotnet"), app, libraries);
     }
 
-    /// <summary>What the pod's cgroup says now.</summary>
-    public PodMemoryStats Read()
+    private static (string Cgroup, bool V1) CreateCgroup(string service, long limitMiB)
     {
+        var (root, v1) = Directory.Exists("/sys/fs/cgroup/memory") && File.Exists("/sys/fs/cgroup/memory/memory.limit_in_bytes")
+            ? ("/sys/fs/cgroup/memory", true)
+            : File.Exists("/sys/fs/cgroup/cgroup.controllers") && File.ReadAllText("/sys/fs/cgroup/cgroup.controllers").Split(' ', '\n').Contains("memory")
+                ? ("/sys/fs/cgroup", false)
+                : throw new InvalidOperationException("no memory cgroup controller here (neither /sys/fs/cgroup/memory nor cgroup v2 with memory): run with --memory-limit none");
+        RemoveStale(root);
+        if (!v1 && !File.ReadAllText(Path.Combine(root, "cgroup.subtree_control")).Contains("memory", StringComparison.Ordinal))
+        {
+            File.WriteAllText(Path.Combine(root, "cgroup.subtree_control"), "+memory");
+        }
+
+        var cgroup = Path.Combine(root, $"{Prefix}{service}-{Environment.ProcessId}-{Guid.NewGuid():N}"[..60]);
+        Directory.CreateDirectory(cgroup);
+        var bytes = (limitMiB << 20).ToString(CultureInfo.InvariantCulture);
+        File.WriteAllText(Path.Combine(cgroup, v1 ? "memory.limit_in_bytes" : "memory.max"), bytes);
+        return (cgroup, v1);
+    }
+
+    /// <summary>What the pod's cgroup says now; nothing when it has no limit (and no cgroup).</summary>
+    public PodMemoryStats? Read()
+    {
+        if (cgroup is null)
+        {
+            return null;
+        }
+
         var stat = File.ReadLines(Path.Combine(cgroup, "memory.stat"))
             .Select(l => l.Split(' ', 2))
             .Where(kv => kv.Length == 2)
@@ -115,8 +127,7 @@ internal sealed partial class PodMemory : IDisposable
                 Number(File.ReadAllText(Path.Combine(cgroup, "memory.max_usage_in_bytes"))) >> 20,
                 (stat["rss"] + stat.GetValueOrDefault("shmem")) >> 20,
                 Number(File.ReadAllText(Path.Combine(cgroup, "memory.failcnt"))),
-                oom is null ? 0 : Number(oom[1]),
-                stat["pgmajfault"]);
+                oom is null ? 0 : Number(oom[1]));
         }
 
         var events = File.ReadLines(Path.Combine(cgroup, "memory.events")).Select(l => l.Split(' ')).ToDictionary(kv => kv[0], kv => Number(kv[1]));
@@ -124,8 +135,7 @@ internal sealed partial class PodMemory : IDisposable
             Number(File.ReadAllText(Path.Combine(cgroup, "memory.peak"))) >> 20,
             (stat["anon"] + stat["shmem"]) >> 20,
             events.GetValueOrDefault("max"),
-            events.GetValueOrDefault("oom_kill"),
-            stat["pgmajfault"]);
+            events.GetValueOrDefault("oom_kill"));
     }
 
     /// <summary>Once every process in it has exited.</summary>
@@ -137,7 +147,11 @@ internal sealed partial class PodMemory : IDisposable
             return;
         }
 
-        TryRemove(cgroup);
+        if (cgroup is not null)
+        {
+            TryRemove(cgroup);
+        }
+
         Directory.Delete(image, recursive: true);
     }
 

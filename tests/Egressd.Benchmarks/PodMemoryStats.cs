@@ -5,5 +5,4 @@ namespace Egressd.Benchmarks;
 /// <param name="UnreclaimableMiB">Anonymous and shared memory now: what the kernel cannot take back without swap.</param>
 /// <param name="LimitReached">How often a charge met the limit and the kernel reclaimed to make room.</param>
 /// <param name="OomKills">Processes the kernel killed for the limit.</param>
-/// <param name="MajorFaults">Pages read back from disk (code dropped under the limit, then used again, shows here).</param>
-internal readonly record struct PodMemoryStats(long PeakMiB, long UnreclaimableMiB, long LimitReached, long OomKills, long MajorFaults);
+internal readonly record struct PodMemoryStats(long PeakMiB, long UnreclaimableMiB, long LimitReached, long OomKills);

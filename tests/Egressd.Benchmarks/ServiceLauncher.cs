@@ -7,8 +7,9 @@ namespace Egressd.Benchmarks;
 
 /// <summary>
 /// Starts a service from its Release build as a process of its own, as in a pod with its budget as
-/// the memory limit: workstation GC and the heap capped at a share of the budget, and (root) the
-/// budget as a memory cgroup's limit, as the kubelet sets it (<see cref="PodMemory"/>). Its output is
+/// the memory limit: from files of its own (its image), workstation GC and the heap capped at a share
+/// of the budget, and (root) the budget as a memory cgroup's limit, as the kubelet sets it
+/// (<see cref="PodMemory"/>). Its output is
 /// drained, so a chatty service never blocks on a full pipe, and its last lines are kept for the
 /// report when it dies (a budget too small shows there).
 /// </summary>
@@ -27,7 +28,7 @@ internal static class ServiceLauncher
     /// Run the service as in a pod: the API server's address in the environment and the service account's files (this
     /// directory) at the path the kubelet mounts them, in a private mount namespace (root), so nothing else sees them.
     /// </param>
-    /// <param name="memoryLimit">Run it in a memory cgroup with its budget as the limit, from files of its own (<see cref="PodMemory"/>; root).</param>
+    /// <param name="memoryLimit">Run it in a memory cgroup with its budget as the limit (root); without, it still runs from files of its own (<see cref="PodMemory"/>).</param>
     public static Process Start(
         string service,
         string assembly,
@@ -39,23 +40,20 @@ internal static class ServiceLauncher
         bool memoryLimit = false)
     {
         var build = Path.Combine(Repo.Root, "services", service, "bin", "Release", "net10.0");
-        var memory = memoryLimit ? PodMemory.Create(service, build, budgetMiB) : null;
-        var dotnet = memory?.Dotnet ?? "dotnet";
-        var dll = Path.Combine(memory?.AppDirectory ?? build, assembly + ".dll");
+        var memory = PodMemory.Create(service, build, memoryLimit ? budgetMiB : null);
+        var dll = Path.Combine(memory.AppDirectory, assembly + ".dll");
         // The shell joins the pod's cgroup before anything is mapped, then each step execs the next,
         // so the process started is the service itself (its pid, its peak RSS). $0: the service
         // account's files, $1: the service, $2: the runtime's host, $3: the cgroup's process list,
         // $4: the pod's copy of the system libraries (only for what the shell execs).
-        var join = memory is null ? "" : "echo $$ > \"$3\" && export LD_LIBRARY_PATH=\"$4\" && ";
-        string[] arguments = [inPod?.ServiceAccount ?? "", dll, dotnet, memory?.Procs ?? "", memory?.Libraries ?? ""];
+        var join = (memory.Procs is null ? "" : "echo $$ > \"$3\" && ") + "export LD_LIBRARY_PATH=\"$4\" && ";
+        string[] arguments = [inPod?.ServiceAccount ?? "", dll, memory.Dotnet, memory.Procs ?? "", memory.Libraries];
         var start = inPod is not null
             ? new ProcessStartInfo("unshare", [
                 "--mount", "--propagation", "private", "sh", "-c",
                 join + "mount -t tmpfs -o size=1m tmpfs /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && cp \"$0\"/* /run/secrets/kubernetes.io/serviceaccount/ && exec \"$2\" \"$1\"",
                 .. arguments])
-            : memory is not null
-                ? new ProcessStartInfo("sh", ["-c", join + "exec \"$2\" \"$1\"", .. arguments])
-                : new ProcessStartInfo(dotnet, [dll]);
+            : new ProcessStartInfo("sh", ["-c", join + "exec \"$2\" \"$1\"", .. arguments]);
         start.UseShellExecute = false;
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
@@ -91,17 +89,14 @@ internal static class ServiceLauncher
         var process = Process.Start(start) ?? throw new InvalidOperationException($"{dll} did not start");
         var tail = new ConcurrentQueue<string>();
         Tails.AddOrUpdate(process, tail);
-        if (memory is not null)
-        {
-            Pods.AddOrUpdate(process, memory);
-        }
+        Pods.AddOrUpdate(process, memory);
 
         Scratch.AddOrUpdate(process, scratch);
         Undo.AddOrUpdate(process, Teardown.Add($"the {service}", () =>
         {
             process.Kill(entireProcessTree: true);
             process.WaitForExit(TimeSpan.FromSeconds(10));
-            memory?.Dispose();
+            memory.Dispose();
             scratch.Delete(recursive: true);
         }));
 
@@ -134,7 +129,7 @@ internal static class ServiceLauncher
             : "") +
         (Tails.TryGetValue(process, out var tail) ? string.Join("\n", tail) : "");
 
-    /// <summary>The service's pod memory, when it runs under a limit.</summary>
+    /// <summary>The service's pod memory: its files, and its cgroup when it runs under a limit.</summary>
     public static PodMemory? Memory(Process process) => Pods.TryGetValue(process, out var memory) ? memory : null;
 
     /// <summary>Stops the service and removes its pod's cgroup and files.</summary>

@@ -100,6 +100,9 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     public static partial int Fsync(int fd);
 
+    [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
+    public static partial int Madvise(void* address, nuint length, int advice);
+
     [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
     public static partial long Syscall(long number, int cmd, void* attr, uint size);
 

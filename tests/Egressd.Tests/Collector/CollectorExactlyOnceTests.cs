@@ -147,6 +147,8 @@ public sealed class CollectorExactlyOnceTests(RabbitMqBroker broker)
             return published == expected;
         }, Patience), $"published {published}, kernel {expected}\n{collector.Tail()}");
         Assert.Contains(collector.Output, l => l.Contains("\"EventId\":2107", StringComparison.Ordinal));
+        // The collector's own process handed its start-up code back to the kernel before its first read.
+        Assert.Contains(collector.Output, l => l.Contains("\"EventId\":2108", StringComparison.Ordinal) && !l.Contains("\"PagedOut\":0,", StringComparison.Ordinal));
     }
 
     private static (string, string, int) Key(ProtocolType protocol) => (NetnsLab.V4("a"), NetnsLab.V4("c"), protocol == ProtocolType.Tcp ? 6 : 17);
