@@ -45,14 +45,15 @@ internal readonly record struct FileMapping(ulong Start, ulong End, string Path)
     /// Asks the kernel to reclaim this mapping's pages now (madvise(2) MADV_PAGEOUT, Linux 5.4). It takes
     /// the pages no other process maps, from files this process could write (root's own image files in a
     /// container), and reads a page back from the file when it is used again: that page alone, as the
-    /// mapping is first marked for random access (MADV_RANDOM), where the kernel would otherwise read
+    /// mapping is then marked for random access (MADV_RANDOM), where the kernel would otherwise read
     /// and map its neighbours too. 0 when the kernel took the advice, else the errno: EINVAL from a
-    /// kernel without it or for a locked mapping, ENOMEM when the mapping is gone.
+    /// kernel without it or for a locked mapping (the mapping is then left as it was), ENOMEM when the
+    /// mapping is gone.
     /// </summary>
     public unsafe int PageOut()
     {
         var length = (nuint)(End - Start);
-        return Libc.Madvise((void*)Start, length, MADV_RANDOM) == 0 && Libc.Madvise((void*)Start, length, MADV_PAGEOUT) == 0
+        return Libc.Madvise((void*)Start, length, MADV_PAGEOUT) == 0 && Libc.Madvise((void*)Start, length, MADV_RANDOM) == 0
             ? 0
             : Marshal.GetLastPInvokeError();
     }
