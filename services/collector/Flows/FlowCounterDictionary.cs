@@ -104,7 +104,7 @@ public sealed class FlowCounterDictionary : IReadOnlyDictionary<FlowKey, FlowCou
     /// 32 bits, the protocol, and whether the original destination is none (unlike 0.0.0.0, which
     /// grouped keys use).
     /// </summary>
-    private readonly record struct PackedKey(ulong Addresses, ulong Rest)
+    internal readonly record struct PackedKey(ulong Addresses, ulong Rest)
     {
         private const ulong NoOriginal = 1UL << 8;
 
@@ -129,6 +129,11 @@ public sealed class FlowCounterDictionary : IReadOnlyDictionary<FlowKey, FlowCou
 
         public bool Equals(PackedKey other) => Addresses == other.Addresses && Rest == other.Rest;
 
-        public override int GetHashCode() => HashCode.Combine(Addresses, Rest);
+        /// <summary>
+        /// Each address hashed on its own. A ulong's own hash folds its halves together, source XOR
+        /// destination here, so every key whose source and destination change together (pod n to
+        /// service n) had one hash: 100,000 such keys took minutes to sum instead of milliseconds.
+        /// </summary>
+        public override int GetHashCode() => HashCode.Combine((uint)(Addresses >> 32), (uint)Addresses, (uint)(Rest >> 32), (uint)Rest);
     }
 }
