@@ -30,8 +30,10 @@ public sealed partial class ConfigurationReferenceTests
         Assert.Contains("Egressd:Exporter:Prometheus:Level", fromCode);
 
         var reference = File.ReadAllText(Repo.Path("docs", "CONFIGURATION.md"));
-        var fromDocs = new SortedSet<string>(
-            RowKey().Matches(reference).Select(m => m.Groups[1].Value), StringComparer.Ordinal);
+        var rows = RowKey().Matches(reference).Select(m => m.Groups[1].Value).ToList();
+        var twice = rows.GroupBy(r => r, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        Assert.True(twice.Count == 0, "documented more than once in docs/CONFIGURATION.md: " + string.Join(", ", twice));
+        var fromDocs = new SortedSet<string>(rows, StringComparer.Ordinal);
 
         Assert.True(fromCode.SetEquals(fromDocs),
             $"In code, not in docs/CONFIGURATION.md: {string.Join(", ", fromCode.Except(fromDocs))}\nIn docs/CONFIGURATION.md, not in code: {string.Join(", ", fromDocs.Except(fromCode))}");
