@@ -11,19 +11,19 @@ namespace Egressd.Collector.Cilium;
 /// values, so the netfilter path's reducer, pod filter and grouping apply unchanged.
 /// <para>What Cilium's entries mean, checked against copies of bpf/lib/common.h (struct ct_entry
 /// moved to bpf/lib/conntrack.h in the newest source) and pkg/maps/ctmap from 1.14 to the newest
-/// release, dated by the source's own "unused since" notes, not tag by tag (README, Cilium nodes):</para>
+/// release, dated by the source's own "unused since" notes, not tag by tag (docs/COLLECTOR.md, Cilium nodes):</para>
 /// <list type="bullet">
 /// <item>Key (<c>ipv4_ct_tuple</c> 14 bytes, <c>ipv6_ct_tuple</c> 38, packed): daddr, saddr, dport,
-/// sport, nexthdr, flags. The address fields are stored reversed (Cilium issue 21346, as egressd
-/// reads them): "daddr" holds the connection's source, "saddr" its destination; the port fields are
-/// named for the original direction. Ports are big-endian. nexthdr 0 marks no entry.</item>
+/// sport, nexthdr, flags. The address fields are stored reversed (a known quirk of Cilium's tuples,
+/// which egressd reads the same way): "daddr" holds the connection's source, "saddr" its destination;
+/// the port fields are named for the original direction. Ports are big-endian. nexthdr 0 marks no entry.</item>
 /// <item>Flags: TUPLE_F_OUT 0 (made when a local endpoint sent the first packet), TUPLE_F_IN 1
 /// (made when one received it), TUPLE_F_RELATED 2 (lets ICMP errors of a connection through),
 /// TUPLE_F_SERVICE 4 (the load balancer's entry for the service address).</item>
 /// <item>Value (<c>ct_entry</c>, 56 bytes in every release): four u64 at offsets 0, 8, 16, 24, then
 /// the u32 lifetime at 32. Up to 1.15 they are rx_packets, rx_bytes (backend_id in service entries),
-/// tx_packets, tx_bytes, where tx is what the local endpoint sent. From 1.16 (PR 31087) they are
-/// reserved0, backend_id, packets, bytes, one pair for both directions; since 1.18 offset 40 is
+/// tx_packets, tx_bytes, where tx is what the local endpoint sent. From 1.16 (Cilium merged the two
+/// directions' counters) they are reserved0, backend_id, packets, bytes, one pair for both directions; since 1.18 offset 40 is
 /// reserved instead of ifindex, and the newest source overlays a NAT address on the first 16 bytes
 /// and a NAT port on offset 40 of egress (OUT) entries, never of IN ones. None of these changes the
 /// size, so the layout is a setting, or told apart by the entries: an IN entry is made by a received packet, which 1.14/1.15 count in rx_packets,

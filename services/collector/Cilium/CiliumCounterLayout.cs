@@ -12,6 +12,6 @@ public enum CiliumCounterLayout
     /// <summary>Cilium 1.14 and 1.15: rx_packets, rx_bytes, tx_packets, tx_bytes.</summary>
     Split,
 
-    /// <summary>Cilium 1.16 and later (PR 31087): one packets and one bytes counter for both directions.</summary>
+    /// <summary>Cilium 1.16 and later: one packets and one bytes counter for both directions.</summary>
     Combined,
 }

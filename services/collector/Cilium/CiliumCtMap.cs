@@ -29,8 +29,8 @@ internal sealed unsafe class CiliumCtMap
 
     /// <summary>
     /// Entries a BPF_MAP_LOOKUP_BATCH call may return: 280 KiB of buffers a map. Larger chunks
-    /// save syscalls but not time (docs/BENCHMARKS.md: the kernel's walk of every hash bucket is
-    /// the cost, not the calls), so the buffers stay small.
+    /// save syscalls but not time (docs/BENCHMARKS.md: the kernel's copy of each live entry is the
+    /// cost, not the calls), so the buffers stay small.
     /// </summary>
     public const int DefaultChunkEntries = 4096;
 

@@ -125,14 +125,14 @@ internal sealed partial class WindowPublisher
     }
 
     /// <summary>
-    /// A large window's bodies (about 100 KB a part) sit on the large object heap, which only a full
-    /// collection frees, and they all became garbage at once. Collected now, their room is free
-    /// before the next window's bodies are made, instead of the heap growing by a window while the
-    /// GC waits for its budget: 154 → 140 MiB peak at 250,000 keys (collector-memory benchmark, no cluster).
+    /// A large window's bodies sit on the large object heap, which only a full collection frees, and
+    /// they all became garbage at once. Collected now, their room is free before the next window's
+    /// bodies are made, instead of the heap growing by a whole window while the GC waits for its
+    /// budget, which is what set the collector's peak memory on large windows.
     /// Not compacting: the next window reuses the freed room. Small windows leave it to the GC.
     /// glibc's allocator is then asked to give back what the runtime's native code freed (the JIT's
-    /// work while the collector warms up, mostly), which it otherwise keeps: about 4 MiB of RSS at
-    /// 250,000 keys.
+    /// work while the collector warms up, mostly), which it otherwise keeps in the middle of its
+    /// heaps until asked.
     /// </summary>
     private void ReleaseConfirmedBodies()
     {

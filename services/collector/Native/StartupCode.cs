@@ -6,9 +6,10 @@ namespace Egressd.Collector.Native;
 /// The code that started the collector (the host, its configuration, the bus's topology, TLS and the
 /// pod watch) does not run again, but its pages stay in the collector's RSS until the kernel runs
 /// short of memory. Handed back once the collector runs, before its first read, they come back only
-/// where they are used again, a page at a time: at 250,000 changing keys, peak RSS 136–137 → 122–123 MiB
-/// (collector-memory benchmark, no limit), for about 1,600 pages read back from disk, most of them in
-/// the first seconds. Only for the collector's own process (<see cref="CollectorHostingExtensions.AddCollector"/>):
+/// where they are used again, a page at a time, most of them in the first seconds: the collector's
+/// memory is then what it uses, not what it once ran, for the cost of reading those pages back from
+/// disk (docs/BENCHMARKS.md, the collector-memory benchmark).
+/// Only for the collector's own process (<see cref="CollectorHostingExtensions.AddCollector"/>):
 /// where it shares a process (the local runner, tests), its start is not the process's.
 /// </summary>
 [SupportedOSPlatform("linux")]

@@ -5,8 +5,8 @@ namespace Egressd.Collector.Pods;
 
 /// <summary>
 /// The pods of this node from a watch with the field selector spec.nodeName=NODE, read through
-/// <see cref="ApiServer"/> into <see cref="PodObject"/> (the official client would cost every node
-/// about 20 MiB; docs/BENCHMARKS.md). Deleted pods
+/// <see cref="ApiServer"/> into <see cref="PodObject"/> (the official client's typed models and setup
+/// would cost every node's collector more memory than the watch itself). Deleted pods
 /// count for the retention time (their conntrack entries outlive them); hostNetwork pods and
 /// excluded namespaces never count. Reads see an immutable set swapped on each change.
 /// </summary>

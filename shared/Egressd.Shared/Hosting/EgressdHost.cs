@@ -63,7 +63,7 @@ public static partial class EgressdHost
     {
         // Only what egressd uses: settings from the environment and the command line, log levels
         // from Logging:*, and Kestrel for three endpoints. The slim builder adds host filtering,
-        // forwarded headers and routing, which cost the collector 1.5 MiB (docs/BENCHMARKS.md).
+        // forwarded headers and routing, which cost the collector memory for features it never uses.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = args });
         builder.Configuration.AddEnvironmentVariables().AddCommandLine(args);
         builder.WebHost.UseKestrelCore();

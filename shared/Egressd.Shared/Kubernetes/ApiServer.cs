@@ -8,7 +8,7 @@ namespace Egressd.Shared.Kubernetes;
 /// <summary>
 /// Authenticated GETs to the Kubernetes API server, read with compile-time JSON metadata into
 /// classes that hold only what egressd uses. The official client's typed models and its setup
-/// cost the collector about 20 MiB of its 128 MiB for one watch of its node's pods (docs/BENCHMARKS.md);
+/// cost the collector a large share of its memory budget for one watch of its node's pods;
 /// it is used only to read a kubeconfig (<see cref="KubeconfigApiServer"/>).
 /// </summary>
 public sealed class ApiServer : IDisposable

@@ -68,7 +68,7 @@ public sealed partial class ChartStartsServicesTests(RabbitMqBroker broker)
                 var env = Environment(rendered, container, mounts, lab.Node);
 
                 var unknown = env.Keys.Where(k => k.StartsWith("Egressd__", StringComparison.Ordinal) && !IsKnown(k, known)).ToList();
-                Assert.True(unknown.Count == 0, $"{workload} sets settings no service knows (README.md, Configuration): {string.Join(", ", unknown)}");
+                Assert.True(unknown.Count == 0, $"{workload} sets settings no service knows (docs/CONFIGURATION.md): {string.Join(", ", unknown)}");
 
                 // The rendered probes ask the port the rendered settings serve on.
                 var port = env["Egressd__Http__Port"];
@@ -233,9 +233,9 @@ public sealed partial class ChartStartsServicesTests(RabbitMqBroker broker)
         return (parts[1], parts[2..]);
     }
 
-    /// <summary>Every setting the README's configuration reference lists (a test keeps it equal to the options classes).</summary>
+    /// <summary>Every setting docs/CONFIGURATION.md lists (a test keeps it equal to the options classes).</summary>
     private static HashSet<string> KnownSettings() =>
-        [.. ReadmeKey().Matches(File.ReadAllText(Repo.Path("README.md"))).Select(m => m.Groups[1].Value)];
+        [.. ReferenceKey().Matches(File.ReadAllText(Repo.Path("docs", "CONFIGURATION.md"))).Select(m => m.Groups[1].Value)];
 
     /// <summary>A setting, or an entry of a list or map setting (PrivateCidrs__0, StaticLabels__cluster).</summary>
     private static bool IsKnown(string variable, HashSet<string> known)
@@ -246,7 +246,7 @@ public sealed partial class ChartStartsServicesTests(RabbitMqBroker broker)
     }
 
     [GeneratedRegex(@"^\|\s*`(Egressd:[A-Za-z:]+)`\s*\|", RegexOptions.Multiline)]
-    private static partial Regex ReadmeKey();
+    private static partial Regex ReferenceKey();
 
     [GeneratedRegex(@"^ENTRYPOINT\s+(\[.*\])\s*$", RegexOptions.Multiline)]
     private static partial Regex EntrypointLine();

@@ -8,11 +8,11 @@ using Egressd.Tests.Infrastructure;
 
 namespace Egressd.Tests.Configuration;
 
-/// <summary>The README's configuration reference lists exactly the settings the options classes bind.</summary>
+/// <summary>docs/CONFIGURATION.md lists exactly the settings the options classes bind.</summary>
 public sealed partial class ConfigurationReferenceTests
 {
     [Fact]
-    public void Readme_configuration_reference_matches_the_options_classes()
+    public void Configuration_reference_matches_the_options_classes()
     {
         // Every options class of every service: a type with a Section constant under Egressd.
         var fromCode = new SortedSet<string>(StringComparer.Ordinal);
@@ -29,12 +29,14 @@ public sealed partial class ConfigurationReferenceTests
         Assert.Contains("Egressd:ClusterContext:Source", fromCode);
         Assert.Contains("Egressd:Exporter:Prometheus:Level", fromCode);
 
-        var readme = File.ReadAllText(Repo.Path("README.md"));
-        var fromReadme = new SortedSet<string>(
-            RowKey().Matches(readme).Select(m => m.Groups[1].Value), StringComparer.Ordinal);
+        var reference = File.ReadAllText(Repo.Path("docs", "CONFIGURATION.md"));
+        var rows = RowKey().Matches(reference).Select(m => m.Groups[1].Value).ToList();
+        var twice = rows.GroupBy(r => r, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        Assert.True(twice.Count == 0, "documented more than once in docs/CONFIGURATION.md: " + string.Join(", ", twice));
+        var fromDocs = new SortedSet<string>(rows, StringComparer.Ordinal);
 
-        Assert.True(fromCode.SetEquals(fromReadme),
-            $"In code, not in README: {string.Join(", ", fromCode.Except(fromReadme))}\nIn README, not in code: {string.Join(", ", fromReadme.Except(fromCode))}");
+        Assert.True(fromCode.SetEquals(fromDocs),
+            $"In code, not in docs/CONFIGURATION.md: {string.Join(", ", fromCode.Except(fromDocs))}\nIn docs/CONFIGURATION.md, not in code: {string.Join(", ", fromDocs.Except(fromCode))}");
     }
 
     private static void Collect(Type type, string prefix, SortedSet<string> keys)

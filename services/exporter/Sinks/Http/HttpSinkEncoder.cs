@@ -68,7 +68,7 @@ internal sealed class HttpSinkEncoder(HttpSinkEncoding encoding, bool gzip, Cidr
         }
 
         // Fastest: a webhook body is compressed once per request on the exporter's CPU, and the
-        // ratio between levels is small on these repetitive bodies (docs/BENCHMARKS.md).
+        // ratio between levels is small on these repetitive bodies.
         var compressed = new MemoryStream(raw.WrittenCount / 4 + 64);
         using (var zip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
         {

@@ -10,10 +10,9 @@ namespace Egressd.Exporter.Sinks.Prometheus;
 /// Cumulative flow counters, one series per label set, rebuilt from the per-window deltas on the
 /// bus. Built for a million series in well under a kilobyte each: label values are interned per
 /// label (a series holds one int per label), counters live in flat arrays indexed by slot, and the
-/// lookup is an open-addressing table of slot numbers hashed by their label ids: 200-285 bytes a
-/// series, measured.
-/// prometheus-net's labelled children take about 2 KiB for the same four counters and apply flows
-/// a third as fast (docs/BENCHMARKS.md), so the flow series do not go through it.
+/// lookup is an open-addressing table of slot numbers hashed by their label ids.
+/// prometheus-net's labelled children take several times the memory for the same four counters and
+/// apply flows several times slower (docs/BENCHMARKS.md), so the flow series do not go through it.
 /// </summary>
 /// <remarks>
 /// One lock guards everything. Writers take it once per batch; readers (a scrape, a remote-write

@@ -14,7 +14,8 @@ internal sealed class PrometheusSink(FlowSeriesStore store) : IFlowSink, IDispos
     public static bool SingleActiveConsumer => true;
 
     // Batches are applied one at a time under the store's lock: one applied, the next decoded.
-    // With the bus's 16 at once, the exporter ran a full collection about once a second under load.
+    // More at once only holds more decoded batches in memory waiting for the lock, which under load
+    // drove the exporter into frequent full collections.
     public static int? ConcurrentBatches => 2;
 
     public Task WriteAsync(FlowBatchEnriched batch, CancellationToken cancellationToken)

@@ -6,7 +6,7 @@ namespace Egressd.Exporter.Sinks.Prometheus.RemoteWrite;
 /// <summary>
 /// Encodes flow series as a Prometheus remote-write <c>WriteRequest</c> (prometheus/prompb,
 /// remote write 1.0): one <c>TimeSeries</c> per counter, labels sorted by name (Thanos and others
-/// reject unsorted ones; egressd PR #109), empty-valued labels left out as a scrape would.
+/// reject unsorted ones), empty-valued labels left out as a scrape would.
 /// Written by hand from the store's interned UTF-8 values: the generated message classes would
 /// allocate an object per label of every sample, millions per push.
 /// </summary>
