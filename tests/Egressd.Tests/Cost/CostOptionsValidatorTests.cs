@@ -37,13 +37,13 @@ public sealed class CostOptionsValidatorTests
         });
         var badClass = Validate(new()
         {
-            ["Egressd:Cost:Destinations:1:Cidrs:0"] = "10.0.0.0/8",
-            ["Egressd:Cost:Destinations:1:Class"] = "far-away",
+            ["Egressd:Cost:Destinations:0:Cidrs:0"] = "10.0.0.0/8",
+            ["Egressd:Cost:Destinations:0:Class"] = "far-away",
         });
         var neither = Validate(new() { ["Egressd:Cost:Destinations:0:Cidrs:0"] = "10.0.0.0/8" });
 
         Assert.Equal(["Egressd:Cost:Destinations:0 must set exactly one of Price, Class, or Zone and Region"], both.Failures);
-        Assert.Equal(["Egressd:Cost:Destinations:1:Class must be one of unknown, same-node, same-zone, cross-zone, cross-region, internet, private-external (got 'far-away')"], badClass.Failures);
+        Assert.Equal(["Egressd:Cost:Destinations:0:Class must be one of unknown, same-node, same-zone, cross-zone, cross-region, internet, private-external (got 'far-away')"], badClass.Failures);
         Assert.Equal(["Egressd:Cost:Destinations:0 must set exactly one of Price, Class, or Zone and Region"], neither.Failures);
     }
 
