@@ -306,6 +306,47 @@ public sealed class CiliumConntrackTests
     }
 
     [Fact]
+    public void Dump_of_a_1_14_map_holding_only_an_outbound_entry_reports_what_it_received()
+    {
+        // A node whose pods only call out: no IN entry tells the layout, the outbound entry's rx does.
+        using var maps = new CiliumMaps();
+        var fd = maps.Create(Tcp4, ipv6: false);
+        var lifetime = new CiliumClock(CiliumClockSource.Ktime).LifetimeIn(120, CiliumClockSource.Ktime);
+        BpfSyscall.Update(fd, CiliumMaps.Key("10.0.0.1", 40000, "198.18.0.5", 443, 6, CiliumMaps.Out), CiliumMaps.SplitValue(7, 7_000, 11, 123_456, lifetime));
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        var code = CollectorCommands.Run(["dump", "--source", "cilium", "--bpf-root", maps.Root], output, error);
+
+        Assert.True(code == 0, error.ToString());
+        var line = JsonDocument.Parse(Assert.Single(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries))).RootElement;
+        Assert.Equal((11UL, 123_456UL, 7UL, 7_000UL), (
+            line.GetProperty("tx_packets").GetUInt64(), line.GetProperty("tx_bytes").GetUInt64(),
+            line.GetProperty("rx_packets").GetUInt64(), line.GetProperty("rx_bytes").GetUInt64()));
+    }
+
+    [Theory]
+    [InlineData("198.18.0.44")]
+    [InlineData("2001:db8::44")]
+    [InlineData("fd00::2")]
+    public void A_NAT_address_in_the_first_bytes_of_a_newer_outbound_entry_does_not_read_as_separate_counters(string natAddress)
+    {
+        // The newest source overlays an egress entry's NAT address on bytes 0-15 (reserved0, backend_id).
+        using var maps = new CiliumMaps();
+        var fd = maps.Create(Tcp4, ipv6: false);
+        var conntrack = Reader(maps);
+        var value = CiliumMaps.CombinedValue(18, 6_000, conntrack.Clock.LifetimeIn(60, CiliumClockSource.Ktime));
+        System.Net.IPAddress.Parse(natAddress).GetAddressBytes().CopyTo(value, 0);
+        BpfSyscall.Update(fd, CiliumMaps.Key("10.0.0.1", 40000, "198.18.0.5", 443, 6, CiliumMaps.Out), value);
+        var sink = new Counting();
+
+        conntrack.Dump(sink);
+
+        Assert.Equal(CiliumCounterLayout.Auto, conntrack.Layout);
+        Assert.Equal((1, 6_000UL), (sink.Count, sink.Bytes));
+    }
+
+    [Fact]
     public void Auto_picks_Cilium_where_its_globals_are_pinned_and_netfilter_elsewhere()
     {
         using var maps = new CiliumMaps();
