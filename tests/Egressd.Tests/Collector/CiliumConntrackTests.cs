@@ -122,7 +122,7 @@ public sealed class CiliumConntrackTests
         var conntrack = Reader(maps);
         Write(maps, layout, () => conntrack.Clock.LifetimeIn(300, clock));
         var pending = new PendingFlows();
-        var reducer = new ConntrackReducer(new Pods("10.0.0.1", "10.0.0.2", "fd00::1"), CidrSet.Parse(["10.0.0.0/8", "fc00::/7"]), groupPublicDestinations: false, pending);
+        var reducer = new ConntrackReducer(new Pods("10.0.0.1", "10.0.0.2", "fd00::1"), new PublicAddresses(CidrSet.Parse(["10.0.0.0/8", "fc00::/7"])), groupPublicDestinations: false, pending);
         var tee = new Tee(reducer);
 
         reducer.BeginDump();
@@ -180,7 +180,7 @@ public sealed class CiliumConntrackTests
         var conntrack = Reader(maps, CiliumCounterLayout.Split, CiliumClockSource.Ktime);
         var key = CiliumMaps.Key("10.0.0.1", 40000, "198.18.0.5", 443, 6, CiliumMaps.Out);
         var pending = new PendingFlows();
-        var reducer = new ConntrackReducer(new Pods("10.0.0.1"), CidrSet.Parse(["10.0.0.0/8"]), groupPublicDestinations: false, pending);
+        var reducer = new ConntrackReducer(new Pods("10.0.0.1"), new PublicAddresses(CidrSet.Parse(["10.0.0.0/8"])), groupPublicDestinations: false, pending);
         var reader = new CiliumFlowReader(conntrack, reducer, NullLogger.Instance);
 
         BpfSyscall.Update(fd, key, CiliumMaps.SplitValue(1, 100, 2, 200, conntrack.Clock.LifetimeIn(60, CiliumClockSource.Ktime)));

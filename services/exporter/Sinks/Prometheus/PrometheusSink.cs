@@ -9,13 +9,10 @@ namespace Egressd.Exporter.Sinks.Prometheus;
 /// </summary>
 internal sealed class PrometheusSink(FlowSeriesStore store) : IFlowSink, IDisposable
 {
-    public static string Name => "prometheus";
+    public const string Name = "prometheus";
 
-    public static bool SingleActiveConsumer => true;
-
-    // Batches are applied one at a time under the store's lock: one applied, the next decoded.
-    // With the bus's 16 at once, the exporter ran a full collection about once a second under load.
-    public static int? ConcurrentBatches => 2;
+    /// <summary>The sink's queue; with shards, the shard queues are named after it.</summary>
+    public static readonly string Queue = SinkQueue.NameOf(Name);
 
     public Task WriteAsync(FlowBatchEnriched batch, CancellationToken cancellationToken)
     {
