@@ -29,9 +29,10 @@ namespace Egressd.Collector.Cilium;
 /// size, so the layout is a setting, or told apart by the entries. Bytes 0–15 of a connection's
 /// entry are unused from 1.16 on (the NAT address aside), so figures there that are a received
 /// count mean separate counters: a non-zero first field in an IN entry (which is made by a
-/// received packet, and never carries a NAT address), or in an OUT entry a first field that is a
-/// packet count of the second, a byte count (an outbound connection that had any answer). IN
-/// entries whose first two fields are zero mean combined ones.</item>
+/// received packet, and never carries a NAT address); IN entries whose first two fields are zero
+/// mean combined ones. Where no IN entry tells (a node whose pods only call out), an OUT entry
+/// whose first field is a packet count of the second, a byte count, does (an answered outbound
+/// connection).</item>
 /// </list>
 /// Counted once: service and related entries are skipped (the OUT entry carries the connection's
 /// bytes); an IN entry whose OUT twin is in the same map is the same connection between two pods of
@@ -67,6 +68,7 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
     private bool scanning;
     private int splitEvidence;
     private int combinedEvidence;
+    private int answeredOutEvidence;
 
     public CiliumConntrack(string bpfRoot, CiliumCounterLayout layout, CiliumClock clock)
     {
@@ -135,6 +137,7 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
             deferredIn.Clear();
             splitEvidence = 0;
             combinedEvidence = 0;
+            answeredOutEvidence = 0;
             ipv6 = map.IsIPv6;
             if (Layout == CiliumCounterLayout.Auto)
             {
@@ -222,13 +225,16 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
     {
         if (configured == CiliumCounterLayout.Auto)
         {
+            // IN entries tell first; an answered OUT entry decides only where none has.
             Layout = splitEvidence > 0 ? CiliumCounterLayout.Split
                 : combinedEvidence > 0 ? CiliumCounterLayout.Combined
+                : answeredOutEvidence > 0 ? CiliumCounterLayout.Split
                 : Layout;
         }
 
         splitEvidence = 0;
         combinedEvidence = 0;
+        answeredOutEvidence = 0;
     }
 
     public void OnEntry(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
@@ -323,7 +329,7 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
     {
         if (f0 != 0 && f0 <= ulong.MaxValue / MaxPacketBytes && f1 >= f0 * MinPacketBytes && f1 <= f0 * MaxPacketBytes)
         {
-            splitEvidence++;
+            answeredOutEvidence++;
         }
     }
 

@@ -347,6 +347,24 @@ public sealed class CiliumConntrackTests
     }
 
     [Fact]
+    public void An_inbound_entry_tells_the_layout_before_an_outbound_one_that_only_looks_answered()
+    {
+        // 1.16+: an IN entry leaves bytes 0-15 zero; an OUT entry's NAT address happens to read as 10 packets of 500 bytes.
+        using var maps = new CiliumMaps();
+        var fd = maps.Create(Tcp6, ipv6: true);
+        var conntrack = Reader(maps);
+        var lifetime = conntrack.Clock.LifetimeIn(60, CiliumClockSource.Ktime);
+        var nat = CiliumMaps.CombinedValue(18, 6_000, lifetime);
+        System.Net.IPAddress.Parse("a00::8813:0:0:0").GetAddressBytes().CopyTo(nat, 0);
+        BpfSyscall.Update(fd, CiliumMaps.Key("fd00::1", 40000, "2001:db8::5", 443, 6, CiliumMaps.Out), nat);
+        BpfSyscall.Update(fd, CiliumMaps.Key("2001:db8::9", 6000, "fd00::1", 8443, 6, CiliumMaps.In), CiliumMaps.CombinedValue(4, 2_200, lifetime));
+
+        conntrack.Dump(new Counting());
+
+        Assert.Equal(CiliumCounterLayout.Combined, conntrack.Layout);
+    }
+
+    [Fact]
     public void Auto_picks_Cilium_where_its_globals_are_pinned_and_netfilter_elsewhere()
     {
         using var maps = new CiliumMaps();
