@@ -124,7 +124,7 @@ public static class CollectorCommands
             if (reduced)
             {
                 var pending = new PendingFlows();
-                var reducer = new ConntrackReducer(new AnyAddressIsLocal(), new NetworkOptions().PrivateNetworks(), groupPublicDestinations: false, pending);
+                var reducer = new ConntrackReducer(new AnyAddressIsLocal(), new NetworkOptions().PublicAddresses(), groupPublicDestinations: false, pending);
                 reducer.BeginDump();
                 dump(reducer);
                 reducer.EndDump();

@@ -91,7 +91,7 @@ public static class CollectorHostingExtensions
 
     private static ConntrackReducer CreateReducer(IServiceProvider services, CollectorOptions options, PendingFlows pending) => new(
         services.GetRequiredService<ILocalPods>(),
-        services.GetRequiredService<IOptions<NetworkOptions>>().Value.PrivateNetworks(),
+        services.GetRequiredService<IOptions<NetworkOptions>>().Value.PublicAddresses(),
         options.GroupPublicDestinations,
         pending,
         // Compared with the kernel's start times, which are the real wall clock.

@@ -41,7 +41,7 @@ public static class EnricherHostingExtensions
         {
             var options = sp.GetRequiredService<IOptions<EnricherOptions>>().Value;
             var network = sp.GetRequiredService<IOptions<NetworkOptions>>().Value;
-            return new FlowEnricher(new TrafficClassifier(network.PrivateNetworks(), Rules(options)), options.MaxFlowsPerBatch, new DnsNameMap(options.DnsMaxEntries));
+            return new FlowEnricher(new TrafficClassifier(network.PublicAddresses(), Rules(options)), options.MaxFlowsPerBatch, new DnsNameMap(options.DnsMaxEntries));
         });
         services.AddHostedService<ClusterSourceStarter>();
         services.AddHostedService<KubernetesClusterSource>();

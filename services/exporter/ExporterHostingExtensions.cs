@@ -31,29 +31,14 @@ public static class ExporterHostingExtensions
         return builder;
     }
 
-    /// <summary>One consumer, on its own queue, per enabled sink.</summary>
+    /// <summary>
+    /// One consumer, on its own queue, per enabled sink (<see cref="SinkQueue"/>): the queues are made
+    /// with the bus, from the sinks <see cref="AddExporterServices"/> registers.
+    /// </summary>
     public static IBusRegistrationConfigurator AddExporterConsumers(this IBusRegistrationConfigurator bus, IConfiguration configuration)
     {
-        // Consumers are registered while the container is built, before options exist.
-        bus.AddFlowLogConsumer(configuration);
-
-        bus.AddPrometheusSinkConsumer(configuration);
-
-        bus.AddHttpSinkConsumers(configuration);
-
-        // Every consuming sink's counters are on /metrics from the start, at zero, not from its first batch.
-        var sinks = configuration.HttpSinksSettings().HttpSinkNames().ToList();
-        if (configuration.FlowLogEnabled())
-        {
-            sinks.Add(FlowLogSink.Name);
-        }
-
-        if (configuration.PrometheusSettings().Enabled)
-        {
-            sinks.Add(PrometheusSink.Name);
-        }
-
-        sinks.ForEach(SinkMetrics.Declare);
+        bus.AddSingleton<INamedReceiveEndpoints, ExporterQueues>();
+        bus.AddPrometheusShards(configuration);
         return bus;
     }
 

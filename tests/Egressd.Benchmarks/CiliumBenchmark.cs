@@ -42,8 +42,8 @@ internal static class CiliumBenchmark
             var perKey = new CiliumConntrack(root, CiliumCounterLayout.Split, clock);
             perKey.Maps[0].UseBatch = false;
             var pods = new SourcePods(entries);
-            var batchReducer = new ConntrackReducer(pods, CidrSet.Parse(["10.0.0.0/8"]), groupPublicDestinations: false, new PendingFlows());
-            var perKeyReducer = new ConntrackReducer(pods, CidrSet.Parse(["10.0.0.0/8"]), groupPublicDestinations: false, new PendingFlows());
+            var batchReducer = new ConntrackReducer(pods, new PublicAddresses(CidrSet.Parse(["10.0.0.0/8"])), groupPublicDestinations: false, new PendingFlows());
+            var perKeyReducer = new ConntrackReducer(pods, new PublicAddresses(CidrSet.Parse(["10.0.0.0/8"])), groupPublicDestinations: false, new PendingFlows());
             var sink = new NullSink();
             for (var i = 0; i < 3; i++)
             {

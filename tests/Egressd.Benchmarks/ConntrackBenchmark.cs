@@ -31,7 +31,7 @@ internal static class ConntrackBenchmark
             Console.WriteLine($"Loaded {entries:N0} entries into {ns} with conntrack -R in {load:F2} s");
 
             var pods = new SourcePods(entries);
-            var reducer = new ConntrackReducer(pods, CidrSet.Parse(["10.0.0.0/8"]), groupPublicDestinations: false, new PendingFlows());
+            var reducer = new ConntrackReducer(pods, new PublicAddresses(CidrSet.Parse(["10.0.0.0/8"])), groupPublicDestinations: false, new PendingFlows());
             using var conntrack = new NetfilterConntrack(path);
             for (var i = 0; i < 3; i++)
             {

@@ -31,7 +31,7 @@ internal static class EnricherBenchmark
     {
         var (state, podIps, serviceIps) = Cluster();
         var snapshot = state.Snapshot();
-        var enricher = new FlowEnricher(new TrafficClassifier(new NetworkOptions().PrivateNetworks(), []), 100_000);
+        var enricher = new FlowEnricher(new TrafficClassifier(new NetworkOptions().PublicAddresses(), []), 100_000);
         var batches = Enumerable.Range(0, Batches).Select(i => Batch(i, podIps, serviceIps, new Random(i))).ToArray();
 
         // One core: a single thread, after warming up the JIT.

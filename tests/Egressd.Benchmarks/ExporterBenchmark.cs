@@ -188,7 +188,7 @@ internal static class ExporterBenchmark
         var boot = Guid.NewGuid().ToString("N");
         var flows = batches.Sum(b => b.Count);
         var probe = batches[0][0];
-        var labels = store.LabelNames.Select(l => FlowLabels.All[l].Value(probe, new FlowLabelContext(new NetworkOptions().PrivateNetworks()))).ToList();
+        var labels = store.LabelNames.Select(l => FlowLabels.All[l].Value(probe, new FlowLabelContext(new NetworkOptions().PublicAddresses()))).ToList();
         var before = store.Find(labels)![0];
         var watch = Stopwatch.StartNew();
         var window = 0;
@@ -372,7 +372,7 @@ internal static class ExporterBenchmark
     {
         private readonly Counter[] counters;
         private readonly FlowLabelValue[] extractors = [.. FlowLabels.PodLevel.Select(l => FlowLabels.All[l].Value)];
-        private readonly FlowLabelContext context = new(CidrSet.Parse([]));
+        private readonly FlowLabelContext context = new(new PublicAddresses(CidrSet.Parse([])));
 
         public ChildCounters(CollectorRegistry registry)
         {

@@ -37,6 +37,7 @@ internal static class FlowLogBenchmark
         {
             using var sink = new FlowLogSink(
                 Options.Create(new FlowLogOptions { Path = path, MaxFileBytes = 256L << 20, RotatedFiles = 1 }),
+                Options.Create(new Egressd.Exporter.ExporterOptions()),
                 NullLogger<FlowLogSink>.Instance);
             sink.Open();
             var window = 0L;

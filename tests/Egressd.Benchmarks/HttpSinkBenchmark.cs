@@ -61,7 +61,7 @@ internal static class HttpSinkBenchmark
         await app.StartAsync();
         var sinks = app.Services.GetRequiredService<HttpSinks>();
         var byName = sinks.All.ToDictionary(s => s.Settings.Name);
-        var privateNetworks = new NetworkOptions().PrivateNetworks();
+        var publicAddresses = new NetworkOptions().PublicAddresses();
 
         // Warm-up: every path jitted, connections open.
         foreach (var (name, _, _) in Cases)
@@ -77,7 +77,7 @@ internal static class HttpSinkBenchmark
                 Console.Error.WriteLine($"round {round}: {name}, {total:N0} flows ...");
                 // The body alone, the sink's encoder on the same batches; then the same batches through the sink.
                 GC.Collect();
-                var encoder = new HttpSinkEncoder(encoding == "ndjson" ? HttpSinkEncoding.Ndjson : HttpSinkEncoding.Protobuf, compression == "gzip", privateNetworks);
+                var encoder = new HttpSinkEncoder(encoding == "ndjson" ? HttpSinkEncoding.Ndjson : HttpSinkEncoding.Protobuf, compression == "gzip", publicAddresses);
                 long encodedBytes = 0;
                 var encodeCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
                 var encodeWall = Measure.Seconds(() =>

@@ -26,9 +26,13 @@ namespace Egressd.Collector.Cilium;
 /// directions' counters) they are reserved0, backend_id, packets, bytes, one pair for both directions; since 1.18 offset 40 is
 /// reserved instead of ifindex, and the newest source overlays a NAT address on the first 16 bytes
 /// and a NAT port on offset 40 of egress (OUT) entries, never of IN ones. None of these changes the
-/// size, so the layout is a setting, or told apart by the entries: an IN entry is made by a received packet, which 1.14/1.15 count in rx_packets,
-/// so a non-zero first field in any IN entry means separate counters; IN entries whose first two
-/// fields are zero mean combined ones.</item>
+/// size, so the layout is a setting, or told apart by the entries. Bytes 0–15 of a connection's
+/// entry are unused from 1.16 on (the NAT address aside), so figures there that are a received
+/// count mean separate counters: a non-zero first field in an IN entry (which is made by a
+/// received packet, and never carries a NAT address); IN entries whose first two fields are zero
+/// mean combined ones. Where no IN entry tells (a node whose pods only call out), an OUT entry
+/// whose first field is a packet count of the second, a byte count, does (an answered outbound
+/// connection).</item>
 /// </list>
 /// Counted once: service and related entries are skipped (the OUT entry carries the connection's
 /// bytes); an IN entry whose OUT twin is in the same map is the same connection between two pods of
@@ -44,6 +48,12 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
     private const byte TupleRelated = 2;
     private const byte TupleService = 4;
 
+    // No packet is shorter than an IPv4 header; none at tc is longer than a 512 KiB BIG TCP
+    // aggregate. A NAT address read as rx_packets and rx_bytes is out of these bounds unless
+    // most of its bytes are zero where addresses rarely are.
+    private const ulong MinPacketBytes = 20;
+    private const ulong MaxPacketBytes = 1 << 20;
+
     private readonly CiliumClock clock;
     private readonly CiliumCounterLayout configured;
     // Every OUT tuple of the map being read, appended as read: a hash set of them cost more than
@@ -58,6 +68,7 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
     private bool scanning;
     private int splitEvidence;
     private int combinedEvidence;
+    private int answeredOutEvidence;
 
     public CiliumConntrack(string bpfRoot, CiliumCounterLayout layout, CiliumClock clock)
     {
@@ -77,7 +88,7 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
     /// <summary>
     /// Starts from the layout a previous process had told (from its restart checkpoint), so the
     /// first read after a restart reads the checkpoint's entries the way their counters were
-    /// saved, even before an inbound entry tells the layout again. A setting other than Auto wins.
+    /// saved, even before an entry tells the layout again. A setting other than Auto wins.
     /// </summary>
     public void Seed(CiliumCounterLayout layout)
     {
@@ -126,6 +137,7 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
             deferredIn.Clear();
             splitEvidence = 0;
             combinedEvidence = 0;
+            answeredOutEvidence = 0;
             ipv6 = map.IsIPv6;
             if (Layout == CiliumCounterLayout.Auto)
             {
@@ -213,13 +225,16 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
     {
         if (configured == CiliumCounterLayout.Auto)
         {
+            // IN entries tell first; an answered OUT entry decides only where none has.
             Layout = splitEvidence > 0 ? CiliumCounterLayout.Split
                 : combinedEvidence > 0 ? CiliumCounterLayout.Combined
+                : answeredOutEvidence > 0 ? CiliumCounterLayout.Split
                 : Layout;
         }
 
         splitEvidence = 0;
         combinedEvidence = 0;
+        answeredOutEvidence = 0;
     }
 
     public void OnEntry(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
@@ -237,6 +252,10 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
             if ((flags & (TupleIn | TupleRelated | TupleService)) == TupleIn)
             {
                 Count(MemoryMarshal.Read<ulong>(value), MemoryMarshal.Read<ulong>(value[8..]));
+            }
+            else if ((flags & (TupleIn | TupleService)) == 0)
+            {
+                CountOut(MemoryMarshal.Read<ulong>(value), MemoryMarshal.Read<ulong>(value[8..]));
             }
 
             return;
@@ -282,6 +301,7 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
             return;
         }
 
+        CountOut(f0, f1);
         outTuples.Add(new TwinKey(entry.Original));
         SetCounters(ref entry, isIn: false, f0, f1, f2, f3);
         sink!.OnEntry(entry);
@@ -300,12 +320,26 @@ internal sealed class CiliumConntrack : ICiliumEntryVisitor
     }
 
     /// <summary>
+    /// An OUT entry's first two fields are rx_packets and rx_bytes up to 1.15, zero from 1.16 on,
+    /// or in the newest source the NAT address of an egress entry. Only a received count tells:
+    /// an IPv4 NAT address leaves the second field zero, and an IPv6 one reads as far more bytes a
+    /// packet than any packet has. Zeros say nothing: an outbound connection may have had no answer yet.
+    /// </summary>
+    private void CountOut(ulong f0, ulong f1)
+    {
+        if (f0 != 0 && f0 <= ulong.MaxValue / MaxPacketBytes && f1 >= f0 * MinPacketBytes && f1 <= f0 * MaxPacketBytes)
+        {
+            answeredOutEvidence++;
+        }
+    }
+
+    /// <summary>
     /// Separate counters are the local endpoint's rx and tx, so they map to the connection's
     /// directions by the entry's flag. Combined ones cannot be split: they are carried as the
     /// original direction's, and every batch says so (<see cref="CiliumFlowReader.CounterDirections"/>).
-    /// While no IN entry has told the layout (a node whose pods only open connections) an entry is read as combined, which for an
-    /// OUT entry of either layout reads what it sent correctly and its replies as zero; once the
-    /// layout is known the replies are counted from zero, so none are lost.
+    /// While no entry has told the layout (a node whose pods only open connections that have had
+    /// no answer yet) an entry is read as combined, which for an OUT entry of either layout reads
+    /// what it sent correctly and its replies, none so far, as zero.
     /// </summary>
     private void SetCounters(ref ConntrackEntry entry, bool isIn, ulong f0, ulong f1, ulong f2, ulong f3)
     {

@@ -24,10 +24,10 @@ internal sealed partial class CiliumFlowReader(CiliumConntrack conntrack, Conntr
 
     /// <summary>
     /// Combined unless the entries have shown separate counters: while the layout is still unknown
-    /// (Auto, no inbound entry yet) an outbound entry's figure may be either layout's, and marking
-    /// it combined is the claim that is true of both. Asked when a window closes: deltas read
-    /// before the layout was known are what an outbound entry sent (separate) or its total
-    /// (combined), so the layout known at closing describes them too.
+    /// (Auto, no inbound entry and no answered outbound one yet) an outbound entry's figure may be
+    /// either layout's, and marking it combined is the claim that is true of both. Asked when a
+    /// window closes: deltas read before the layout was known are what an outbound entry sent
+    /// (separate) or its total (combined), so the layout known at closing describes them too.
     /// </summary>
     public FlowCounterDirections CounterDirections => conntrack.Layout == CiliumCounterLayout.Split
         ? FlowCounterDirections.Separate

@@ -32,7 +32,7 @@ namespace Egressd.Collector.Conntrack;
 /// </list>
 /// Steady state allocates nothing per entry: keys are structs and dictionaries keep their capacity.
 /// </summary>
-internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetworks, bool groupPublicDestinations, PendingFlows pending, TimeProvider? time = null)
+internal sealed class ConntrackReducer(ILocalPods localPods, PublicAddresses publicAddresses, bool groupPublicDestinations, PendingFlows pending, TimeProvider? time = null)
     : IConntrackEntrySink
 {
     private static readonly IpAddr PublicV4 = IpAddr.Parse("0.0.0.0");
@@ -342,7 +342,7 @@ internal sealed class ConntrackReducer(ILocalPods localPods, CidrSet privateNetw
             return;
         }
 
-        if (groupPublicDestinations && !privateNetworks.Contains(destination))
+        if (groupPublicDestinations && publicAddresses.Contains(destination))
         {
             destination = destination.IsV4 ? PublicV4 : PublicV6;
         }

@@ -9,7 +9,7 @@ namespace Egressd.Enricher.Enrichment;
 /// what the cluster says (for addresses the cluster cannot know, such as a peered VPC); the first
 /// rule that matches decides.
 /// </summary>
-internal sealed class TrafficClassifier(CidrSet privateNetworks, IEnumerable<(CidrSet Networks, TrafficClass Class)> rules)
+internal sealed class TrafficClassifier(PublicAddresses publicAddresses, IEnumerable<(CidrSet Networks, TrafficClass Class)> rules)
 {
     private readonly (CidrSet Networks, TrafficClass Class)[] rules = [.. rules.Where(r => !r.Networks.IsEmpty)];
 
@@ -40,7 +40,7 @@ internal sealed class TrafficClassifier(CidrSet privateNetworks, IEnumerable<(Ci
 
     /// <summary>The destination is outside the cluster.</summary>
     public TrafficClass External(IpAddr destination) =>
-        privateNetworks.Contains(destination) ? TrafficClass.PrivateExternal : TrafficClass.Internet;
+        publicAddresses.Contains(destination) ? TrafficClass.Internet : TrafficClass.PrivateExternal;
 
     /// <summary>The class a configured CIDR rule gives the destination, if any rule matches.</summary>
     public TrafficClass? Rule(IpAddr destination)

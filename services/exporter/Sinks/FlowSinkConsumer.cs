@@ -5,43 +5,65 @@ using Microsoft.Extensions.Options;
 
 namespace Egressd.Exporter.Sinks;
 
-/// <summary>Feeds one sink from its own queue, dropping batches it has already applied.</summary>
-internal sealed partial class FlowSinkConsumer<TSink>(TSink sink, AppliedBatches<TSink> applied, IOptions<ExporterOptions> options, ILogger<FlowSinkConsumer<TSink>> logger)
-    : IConsumer<FlowBatchEnriched>
-    where TSink : class, IFlowSink
+/// <summary>Feeds one sink from its own queue, dropping batches it has already applied. One instance a queue.</summary>
+internal sealed partial class FlowSinkConsumer : IConsumer<FlowBatchEnriched>
 {
+    private readonly string sink;
+    private readonly IFlowSink target;
+    private readonly AppliedBatches applied;
+    private readonly int maxFlowsPerBatch;
+    private readonly ILogger logger;
+
+    public FlowSinkConsumer(string sink, IFlowSink target, AppliedBatches applied, int maxFlowsPerBatch, ILogger logger)
+    {
+        this.sink = sink;
+        this.target = target;
+        this.applied = applied;
+        this.maxFlowsPerBatch = maxFlowsPerBatch;
+        this.logger = logger;
+        // Every consuming sink's counters are on /metrics from the start, at zero, not from its first batch.
+        SinkMetrics.Declare(sink);
+    }
+
+    /// <summary>The consumer of <paramref name="sink"/>, with the exporter's limits; <paramref name="applied"/> when the sink keeps its own, else a new one.</summary>
+    public static FlowSinkConsumer For(IServiceProvider services, string sink, IFlowSink target, AppliedBatches? applied = null)
+    {
+        var options = services.GetRequiredService<IOptions<ExporterOptions>>().Value;
+        return new FlowSinkConsumer(sink, target, applied ?? new AppliedBatches(options.DedupWindow), options.MaxFlowsPerBatch, services.GetRequiredService<ILogger<FlowSinkConsumer>>());
+    }
+
     public async Task Consume(ConsumeContext<FlowBatchEnriched> context)
     {
         var batch = context.Message;
-        var max = options.Value.MaxFlowsPerBatch;
-        if (batch.Flows.Count > max)
+        if (batch.Flows.Count > maxFlowsPerBatch)
         {
             // Before the dedup reservation: a refused batch is never marked applied.
-            throw new InvalidMessageException($"batch {batch.Id} has {batch.Flows.Count} flows, more than Egressd:Exporter:MaxFlowsPerBatch ({max})")
+            throw new InvalidMessageException($"batch {batch.Id} has {batch.Flows.Count} flows, more than Egressd:Exporter:MaxFlowsPerBatch ({maxFlowsPerBatch})")
             {
                 Reason = FaultReasons.TooManyFlows,
             };
         }
 
-        if (!applied.TryReserve(batch.Id))
+        var id = batch.Id.ToString();
+        if (!applied.TryReserve(id))
         {
-            SinkMetrics.Duplicates.WithLabels(TSink.Name).Inc();
-            LogDuplicate(logger, TSink.Name, batch.Id);
+            SinkMetrics.Duplicates.WithLabels(sink).Inc();
+            LogDuplicate(logger, sink, batch.Id);
             return;
         }
 
         try
         {
-            await sink.WriteAsync(batch, context.CancellationToken);
+            await target.WriteAsync(batch, context.CancellationToken);
         }
         catch
         {
-            applied.Release(batch.Id);
+            applied.Release(id);
             throw;
         }
 
-        applied.Complete(batch.Id);
-        SinkMetrics.Applied.WithLabels(TSink.Name).Inc();
+        applied.Complete(id);
+        SinkMetrics.Applied.WithLabels(sink).Inc();
     }
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "Sink {Sink} skipped batch {BatchId}: already applied")]

@@ -114,6 +114,7 @@ public static partial class BusHostingExtensions
                     });
                     cfg.UseFlowWire();
                     cfg.ConfigureEndpoints(context);
+                    cfg.ConfigureNamedEndpoints(context);
                 });
             }
             else
@@ -122,6 +123,7 @@ public static partial class BusHostingExtensions
                 {
                     cfg.UseFlowWire();
                     cfg.ConfigureEndpoints(context);
+                    cfg.ConfigureNamedEndpoints(context);
                 });
             }
         });
@@ -139,6 +141,23 @@ public static partial class BusHostingExtensions
     {
         cfg.AddSerializer(FlowWireSerializerFactory.Instance, isSerializer: false);
         cfg.AddDeserializer(FlowWireSerializerFactory.Instance);
+    }
+
+    /// <summary>The endpoints services name themselves (<see cref="INamedReceiveEndpoints"/>), wired as the ones MassTransit names.</summary>
+    private static void ConfigureNamedEndpoints(this IReceiveConfigurator cfg, IBusRegistrationContext context)
+    {
+        var wiring = context.GetConfigureReceiveEndpoints();
+        foreach (var source in context.GetServices<INamedReceiveEndpoints>())
+        {
+            foreach (var (queue, configure) in source.Endpoints())
+            {
+                cfg.ReceiveEndpoint(queue, endpoint =>
+                {
+                    wiring.Configure(queue, endpoint);
+                    configure(endpoint);
+                });
+            }
+        }
     }
 
     /// <summary>Loopback by name or address; no DNS lookup (a name resolving to loopback still gets the warning).</summary>

@@ -33,7 +33,7 @@ public static class ServiceDefaultsExtensions
             o.UseUtcTimestamp = true;
             o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
             o.IncludeScopes = false;
-            // Keep type names like FlowSinkConsumer<FlowLogSink> readable at 3 a.m.
+            // Keep generic type names (MassTransit's, with their angle brackets) readable at 3 a.m.
             o.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
         });
         // MassTransit and ASP.NET are chatty at Information; their warnings still show.

@@ -14,6 +14,6 @@ public sealed class NetworkOptions
     /// </summary>
     public List<string> PrivateCidrs { get; set; } = [];
 
-    /// <summary>The private ranges in force: the configured ones, else the defaults.</summary>
-    public CidrSet PrivateNetworks() => CidrSet.Parse(PrivateCidrs.Count == 0 ? DefaultPrivateCidrs : PrivateCidrs);
+    /// <summary>Public addresses: outside the private ranges in force, the configured ones, else the defaults.</summary>
+    public PublicAddresses PublicAddresses() => new(CidrSet.Parse(PrivateCidrs.Count == 0 ? DefaultPrivateCidrs : PrivateCidrs));
 }

@@ -36,7 +36,7 @@ public sealed class CiliumCheckpointTests
         public Process(CiliumMaps maps, string state)
         {
             conntrack = new CiliumConntrack(maps.Root, CiliumCounterLayout.Auto, new CiliumClock(CiliumClockSource.Ktime));
-            reducer = new ConntrackReducer(new Pods(), CidrSet.Parse(["10.0.0.0/8"]), groupPublicDestinations: false, new PendingFlows());
+            reducer = new ConntrackReducer(new Pods(), new PublicAddresses(CidrSet.Parse(["10.0.0.0/8"])), groupPublicDestinations: false, new PendingFlows());
             Checkpoint = ConntrackCheckpoint.OpenForCilium(state, maps.Root, reducer, DateTimeOffset.UtcNow, NullLogger.Instance,
                 () => conntrack.Layout.ToString(), s => conntrack.Seed(Enum.Parse<CiliumCounterLayout>(s)))!;
         }

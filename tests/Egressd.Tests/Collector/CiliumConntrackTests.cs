@@ -122,7 +122,7 @@ public sealed class CiliumConntrackTests
         var conntrack = Reader(maps);
         Write(maps, layout, () => conntrack.Clock.LifetimeIn(300, clock));
         var pending = new PendingFlows();
-        var reducer = new ConntrackReducer(new Pods("10.0.0.1", "10.0.0.2", "fd00::1"), CidrSet.Parse(["10.0.0.0/8", "fc00::/7"]), groupPublicDestinations: false, pending);
+        var reducer = new ConntrackReducer(new Pods("10.0.0.1", "10.0.0.2", "fd00::1"), new PublicAddresses(CidrSet.Parse(["10.0.0.0/8", "fc00::/7"])), groupPublicDestinations: false, pending);
         var tee = new Tee(reducer);
 
         reducer.BeginDump();
@@ -180,7 +180,7 @@ public sealed class CiliumConntrackTests
         var conntrack = Reader(maps, CiliumCounterLayout.Split, CiliumClockSource.Ktime);
         var key = CiliumMaps.Key("10.0.0.1", 40000, "198.18.0.5", 443, 6, CiliumMaps.Out);
         var pending = new PendingFlows();
-        var reducer = new ConntrackReducer(new Pods("10.0.0.1"), CidrSet.Parse(["10.0.0.0/8"]), groupPublicDestinations: false, pending);
+        var reducer = new ConntrackReducer(new Pods("10.0.0.1"), new PublicAddresses(CidrSet.Parse(["10.0.0.0/8"])), groupPublicDestinations: false, pending);
         var reader = new CiliumFlowReader(conntrack, reducer, NullLogger.Instance);
 
         BpfSyscall.Update(fd, key, CiliumMaps.SplitValue(1, 100, 2, 200, conntrack.Clock.LifetimeIn(60, CiliumClockSource.Ktime)));
@@ -303,6 +303,65 @@ public sealed class CiliumConntrackTests
         var reduced = new StringWriter();
         Assert.Equal(0, CollectorCommands.Run(["dump", "--source", "cilium", "--bpf-root", maps.Root, "--reduced"], reduced, error));
         Assert.Contains("\"src\":\"10.0.0.1\",\"dst\":\"198.18.0.5\",\"tx_bytes\":1000,\"rx_bytes\":5000", reduced.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Dump_of_a_1_14_map_holding_only_an_outbound_entry_reports_what_it_received()
+    {
+        // A node whose pods only call out: no IN entry tells the layout, the outbound entry's rx does.
+        using var maps = new CiliumMaps();
+        var fd = maps.Create(Tcp4, ipv6: false);
+        var lifetime = new CiliumClock(CiliumClockSource.Ktime).LifetimeIn(120, CiliumClockSource.Ktime);
+        BpfSyscall.Update(fd, CiliumMaps.Key("10.0.0.1", 40000, "198.18.0.5", 443, 6, CiliumMaps.Out), CiliumMaps.SplitValue(7, 7_000, 11, 123_456, lifetime));
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        var code = CollectorCommands.Run(["dump", "--source", "cilium", "--bpf-root", maps.Root], output, error);
+
+        Assert.True(code == 0, error.ToString());
+        var line = JsonDocument.Parse(Assert.Single(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries))).RootElement;
+        Assert.Equal((11UL, 123_456UL, 7UL, 7_000UL), (
+            line.GetProperty("tx_packets").GetUInt64(), line.GetProperty("tx_bytes").GetUInt64(),
+            line.GetProperty("rx_packets").GetUInt64(), line.GetProperty("rx_bytes").GetUInt64()));
+    }
+
+    [Theory]
+    [InlineData("198.18.0.44")]
+    [InlineData("2001:db8::44")]
+    [InlineData("fd00::2")]
+    public void A_NAT_address_in_the_first_bytes_of_a_newer_outbound_entry_does_not_read_as_separate_counters(string natAddress)
+    {
+        // The newest source overlays an egress entry's NAT address on bytes 0-15 (reserved0, backend_id).
+        using var maps = new CiliumMaps();
+        var fd = maps.Create(Tcp4, ipv6: false);
+        var conntrack = Reader(maps);
+        var value = CiliumMaps.CombinedValue(18, 6_000, conntrack.Clock.LifetimeIn(60, CiliumClockSource.Ktime));
+        System.Net.IPAddress.Parse(natAddress).GetAddressBytes().CopyTo(value, 0);
+        BpfSyscall.Update(fd, CiliumMaps.Key("10.0.0.1", 40000, "198.18.0.5", 443, 6, CiliumMaps.Out), value);
+        var sink = new Counting();
+
+        conntrack.Dump(sink);
+
+        Assert.Equal(CiliumCounterLayout.Auto, conntrack.Layout);
+        Assert.Equal((1, 6_000UL), (sink.Count, sink.Bytes));
+    }
+
+    [Fact]
+    public void An_inbound_entry_tells_the_layout_before_an_outbound_one_that_only_looks_answered()
+    {
+        // 1.16+: an IN entry leaves bytes 0-15 zero; an OUT entry's NAT address happens to read as 10 packets of 500 bytes.
+        using var maps = new CiliumMaps();
+        var fd = maps.Create(Tcp6, ipv6: true);
+        var conntrack = Reader(maps);
+        var lifetime = conntrack.Clock.LifetimeIn(60, CiliumClockSource.Ktime);
+        var nat = CiliumMaps.CombinedValue(18, 6_000, lifetime);
+        System.Net.IPAddress.Parse("a00::8813:0:0:0").GetAddressBytes().CopyTo(nat, 0);
+        BpfSyscall.Update(fd, CiliumMaps.Key("fd00::1", 40000, "2001:db8::5", 443, 6, CiliumMaps.Out), nat);
+        BpfSyscall.Update(fd, CiliumMaps.Key("2001:db8::9", 6000, "fd00::1", 8443, 6, CiliumMaps.In), CiliumMaps.CombinedValue(4, 2_200, lifetime));
+
+        conntrack.Dump(new Counting());
+
+        Assert.Equal(CiliumCounterLayout.Combined, conntrack.Layout);
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public sealed class ConntrackCheckpointTests
     }
 
     private static ConntrackCheckpoint Open(string state) =>
-        ConntrackCheckpoint.OpenForCilium(state, BpfRoot, new ConntrackReducer(new NoPods(), CidrSet.Parse(["10.0.0.0/8"]), false, new PendingFlows()),
+        ConntrackCheckpoint.OpenForCilium(state, BpfRoot, new ConntrackReducer(new NoPods(), new PublicAddresses(CidrSet.Parse(["10.0.0.0/8"])), false, new PendingFlows()),
             DateTimeOffset.UtcNow, NullLogger.Instance, () => "Split", _ => { })!;
 
     private static IReadOnlyList<FlowBatchCollected> Window(Func<FlowBatchCollected, FlowBatchCollected>? seal)

@@ -19,10 +19,10 @@ public sealed class ConntrackReducerTests
         public void Add(string ip) => set.Add(IpAddr.Parse(ip));
     }
 
-    private static readonly CidrSet Private = CidrSet.Parse(["10.0.0.0/8", "fc00::/7"]);
+    private static readonly PublicAddresses Public = new(CidrSet.Parse(["10.0.0.0/8", "fc00::/7"]));
 
     private static ConntrackReducer Reducer(ILocalPods pods, bool groupPublicDestinations = false) =>
-        new(pods, Private, groupPublicDestinations, new PendingFlows());
+        new(pods, Public, groupPublicDestinations, new PendingFlows());
 
     private static ConntrackEntry Entry(string src, string dst, string replySrc, ulong origBytes, ulong replyBytes, uint id = 1, bool destroyed = false, ulong start = 0) => new()
     {

@@ -73,7 +73,7 @@ public sealed class ClusterCacheTests : IAsyncLifetime
         Assert.Equal("shop/db", cluster.Services[IpAddr.Parse("10.96.0.15")]);
         Assert.Equal("shop/db", cluster.Services[IpAddr.Parse("fd00:96::15")]);
 
-        var enricher = new FlowEnricher(new TrafficClassifier(new Shared.Network.NetworkOptions().PrivateNetworks(), []), 1000);
+        var enricher = new FlowEnricher(new TrafficClassifier(new Shared.Network.NetworkOptions().PublicAddresses(), []), 1000);
         var enriched = enricher.Enrich(Batch(
             ("10.244.1.10", "10.244.2.20", "10.96.0.15"),
             ("10.244.1.10", "10.244.1.40", null),

@@ -12,7 +12,7 @@ public sealed class DnsNameMapTests
     [Fact]
     public void A_name_seen_on_one_node_names_the_address_in_another_nodes_flows()
     {
-        var enricher = new FlowEnricher(new TrafficClassifier(new Shared.Network.NetworkOptions().PrivateNetworks(), []), 1000, new DnsNameMap(100));
+        var enricher = new FlowEnricher(new TrafficClassifier(new Shared.Network.NetworkOptions().PublicAddresses(), []), 1000, new DnsNameMap(100));
         var cluster = new ClusterState(TimeProvider.System, TimeSpan.FromMinutes(2)).Snapshot();
 
         // Node a saw the answer (in a window with no flows); node b's pod uses the address.

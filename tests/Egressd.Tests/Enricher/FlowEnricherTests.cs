@@ -55,7 +55,7 @@ public sealed class FlowEnricherTests
         DnsAnswer[] answers = [new() { Ip = IpAddr.Parse("198.18.7.9"), Name = "api.example.com", ExpiresAt = T0.AddMinutes(1) }];
         var batch = Batch(flows, answers);
         // A rule for one range: it wins over what the cluster says.
-        var classifier = new TrafficClassifier(new NetworkOptions().PrivateNetworks(), [(CidrSet.Parse(["192.0.2.0/24"]), TrafficClass.PrivateExternal)]);
+        var classifier = new TrafficClassifier(new NetworkOptions().PublicAddresses(), [(CidrSet.Parse(["192.0.2.0/24"]), TrafficClass.PrivateExternal)]);
 
         var fromWire = FlowWire.DecodeCollected(FlowWire.Encode(batch));
         var (plainStats, wireStats) = (new EnrichmentStats(), new EnrichmentStats());
@@ -90,7 +90,7 @@ public sealed class FlowEnricherTests
     {
         var batch = Batch([Flow("10.244.1.10", "10.244.2.20", null), Flow("10.244.1.10", "10.244.2.20", null) with { Protocol = 256 }], []);
 
-        var refused = Assert.Throws<InvalidBatchException>(() => new FlowEnricher(new TrafficClassifier(new NetworkOptions().PrivateNetworks(), []), 1000).Enrich(batch, Cluster, new EnrichmentStats()));
+        var refused = Assert.Throws<InvalidBatchException>(() => new FlowEnricher(new TrafficClassifier(new NetworkOptions().PublicAddresses(), []), 1000).Enrich(batch, Cluster, new EnrichmentStats()));
         Assert.Contains("flow 1: protocol 256", refused.Message, StringComparison.Ordinal);
     }
 

@@ -7,7 +7,7 @@ namespace Egressd.Tests.Enricher;
 public sealed class TrafficClassifierTests
 {
     private static readonly TrafficClassifier Classifier = new(
-        new NetworkOptions().PrivateNetworks(),
+        new NetworkOptions().PublicAddresses(),
         [
             (CidrSet.Parse(["10.50.0.0/16", "fd50::/16"]), TrafficClass.SameZone),
             (CidrSet.Parse(["10.60.0.0/16"]), TrafficClass.CrossZone),
@@ -48,7 +48,7 @@ public sealed class TrafficClassifierTests
     [Fact]
     public void No_rules_configured_means_none_apply()
     {
-        var plain = new TrafficClassifier(new NetworkOptions().PrivateNetworks(), [(CidrSet.Parse([]), TrafficClass.Internet)]);
+        var plain = new TrafficClassifier(new NetworkOptions().PublicAddresses(), [(CidrSet.Parse([]), TrafficClass.Internet)]);
         Assert.False(plain.HasRules);
         Assert.Null(plain.Rule(IpAddr.Parse("10.0.0.1")));
     }

@@ -9,7 +9,7 @@ namespace Egressd.Tests.Exporter;
 
 public sealed class FlowExpositionTests
 {
-    private static readonly FlowLabelContext Context = new(new NetworkOptions().PrivateNetworks());
+    private static readonly FlowLabelContext Context = new(new NetworkOptions().PublicAddresses());
 
     private static async Task<string> RenderAsync(FlowSeriesStore store, Dictionary<string, string>? staticLabels = null)
     {

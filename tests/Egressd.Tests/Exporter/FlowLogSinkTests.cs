@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Egressd.Contracts;
+using Egressd.Exporter;
 using Egressd.Exporter.Sinks.FlowLog;
 using Egressd.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -258,7 +259,7 @@ public sealed class FlowLogSinkTests : IDisposable
     }
 
     private FlowLogSink Sink(FlowLogOptions? options = null) =>
-        new(Options.Create(options ?? new FlowLogOptions { Path = LogPath }), NullLogger<FlowLogSink>.Instance);
+        new(Options.Create(options ?? new FlowLogOptions { Path = LogPath }), Options.Create(new ExporterOptions()), NullLogger<FlowLogSink>.Instance);
 
     private void AppendRaw(ReadOnlySpan<byte> bytes)
     {

@@ -9,7 +9,7 @@ namespace Egressd.Tests.Exporter;
 
 public sealed class FlowSeriesStoreTests
 {
-    private static readonly FlowLabelContext Context = new(new NetworkOptions().PrivateNetworks());
+    private static readonly FlowLabelContext Context = new(new NetworkOptions().PublicAddresses());
 
     private static FlowSeriesStore Store(IReadOnlyList<string>? labels = null, int maxSeries = 1000, TimeSpan? idle = null, TimeProvider? time = null) =>
         new(labels ?? FlowLabels.PodLevel, Context, maxSeries, idle ?? TimeSpan.FromMinutes(10), time ?? TimeProvider.System);
@@ -132,7 +132,7 @@ public sealed class FlowSeriesStoreTests
         }
 
         // The private ranges come from configuration.
-        var custom = new FlowLabelContext(CidrSet.Parse(["198.18.0.0/15"]));
+        var custom = new FlowLabelContext(new PublicAddresses(CidrSet.Parse(["198.18.0.0/15"])));
         Assert.Equal("private", FlowLabels.All["dst_ip_type"].Value(bare, custom));
     }
 

@@ -11,7 +11,7 @@ namespace Egressd.Tests.Exporter;
 /// <summary>The HTTP sink's bodies read back with egressd's own schema and with a JSON parser, and its configuration read as egressd's.</summary>
 public sealed class HttpSinkEncodingTests
 {
-    private static readonly CidrSet Private = new NetworkOptions().PrivateNetworks();
+    private static readonly PublicAddresses Private = new NetworkOptions().PublicAddresses();
 
     private static FlowBatchEnriched Sample() => Batch("node-a", "boot", 7,
         PodFlow("shop", "web-1", "db", "db-0", txBytes: 100, rxBytes: 200, txPackets: 3, rxPackets: 4),

@@ -27,8 +27,8 @@ public sealed class HttpSinkGroupingTests
         Assert.Empty(errors);
         var http = new HttpClient(new SinkAddressHandler(url) { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = url };
         var client = new HttpSinkClient(settings!, RestService.For<IWebhookApi>(http));
-        var encoder = new HttpSinkEncoder(HttpSinkEncoding.Ndjson, gzip: false, new NetworkOptions().PrivateNetworks());
-        return new HttpSink(settings!, encoder, client, dedupWindow: 100, time, NullLogger.Instance);
+        var encoder = new HttpSinkEncoder(HttpSinkEncoding.Ndjson, gzip: false, new NetworkOptions().PublicAddresses());
+        return new HttpSink(settings!, encoder, client, time, NullLogger.Instance);
     }
 
     private static FlowBatchEnriched In(long window, int secondsAfterStart) =>

@@ -1,5 +1,4 @@
 using System.Net;
-using Egressd.Exporter.Sinks;
 using Egressd.Exporter.Sinks.Prometheus;
 using Egressd.Shared.Bus;
 using Egressd.Tests.Infrastructure;
@@ -12,7 +11,7 @@ namespace Egressd.Tests.Exporter;
 [Collection(BrokerCollection.Name)]
 public sealed class PrometheusSinkBrokerTests(RabbitMqBroker broker)
 {
-    private static readonly string Queue = FlowSinkConsumerDefinition<PrometheusSink>.Queue;
+    private static readonly string Queue = PrometheusSink.Queue;
 
     [Fact]
     public async Task One_replica_counts_every_batch_once_and_the_standby_takes_over_when_it_stops()

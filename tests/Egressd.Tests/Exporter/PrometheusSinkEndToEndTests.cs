@@ -90,7 +90,7 @@ public sealed class PrometheusSinkEndToEndTests
         // A copy made anew from the same window (a collector retry after a lost confirm) is the same batch too.
         await bus.PublishAsync(first with { WindowEnd = DateTimeOffset.UtcNow });
 
-        var labels = FlowLabels.PodLevel.Select(l => FlowLabels.All[l].Value(first.Flows[0], new FlowLabelContext(new NetworkOptions().PrivateNetworks()))).ToList();
+        var labels = FlowLabels.PodLevel.Select(l => FlowLabels.All[l].Value(first.Flows[0], new FlowLabelContext(new NetworkOptions().PublicAddresses()))).ToList();
         // All four handled: two applied (1000 + 1 bytes), two dropped.
         Assert.True(await Eventually.TrueAsync(() => duplicates.Value >= before + 2 && store.Find(labels)?[0] == 1001, Patience),
             $"the copies were never seen as duplicates ({duplicates.Value - before}), or the bytes are {store.Find(labels)?[0]}");

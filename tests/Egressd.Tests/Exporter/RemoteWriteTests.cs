@@ -12,7 +12,7 @@ namespace Egressd.Tests.Exporter;
 /// <summary>The remote-write encoder read back by the official protobuf runtime, and the pusher against a scripted receiver.</summary>
 public sealed class RemoteWriteTests
 {
-    private static readonly FlowLabelContext Context = new(new NetworkOptions().PrivateNetworks());
+    private static readonly FlowLabelContext Context = new(new NetworkOptions().PublicAddresses());
 
     private static FlowSeriesStore StoreWith(params Egressd.Contracts.EnrichedFlow[] flows)
     {

@@ -15,11 +15,25 @@ public sealed class RunMistakeTests
     public async Task Not_root_says_sudo()
     {
         NetnsLab.RequireRoot();
-        // nobody (65534) can read and run the repository's script, not read conntrack.
-        using var script = RunScript.Start("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--reset-env", Repo.Path("run.sh"), "--no-build"], new Dictionary<string, string?>());
-        await script.WaitAsync(Timeout);
+        // nobody (65534) may not enter the clone (root's home is 0700), so it runs a copy of the
+        // script from a folder it can read; the script decides before it needs anything else of the
+        // clone. In /tmp itself: TMPDIR may be root's alone too (test.sh's is).
+        var folder = Directory.CreateDirectory(Path.Combine("/tmp", "egressd-notroot-" + Guid.NewGuid().ToString("N")[..8]));
+        try
+        {
+            folder.UnixFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+                | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+            var copy = Path.Combine(folder.FullName, "run.sh");
+            File.Copy(Repo.Path("run.sh"), copy);
+            using var script = RunScript.Start("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--reset-env", copy, "--no-build"], new Dictionary<string, string?>(), folder.FullName);
+            await script.WaitAsync(Timeout);
 
-        AssertOneLine(script, 2, "run.sh: reading the kernel's conntrack needs root: sudo ./run.sh");
+            AssertOneLine(script, 2, "run.sh: reading the kernel's conntrack needs root: sudo ./run.sh");
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
     }
 
     [Fact]

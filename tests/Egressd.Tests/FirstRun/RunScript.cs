@@ -51,14 +51,14 @@ internal sealed class RunScript : IDisposable
     public static RunScript Start(IReadOnlyDictionary<string, string?> environment, params string[] arguments) =>
         Start("setsid", [Repo.Path("run.sh"), .. arguments], environment);
 
-    public static RunScript Start(string file, string[] arguments, IReadOnlyDictionary<string, string?> environment)
+    public static RunScript Start(string file, string[] arguments, IReadOnlyDictionary<string, string?> environment, string? workingDirectory = null)
     {
         var start = new ProcessStartInfo(file, arguments)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = Repo.Root,
+            WorkingDirectory = workingDirectory ?? Repo.Root,
         };
         // The test's own settings (a broker address, say) are not run.sh's.
         foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("Egressd__", StringComparison.Ordinal)).ToList())

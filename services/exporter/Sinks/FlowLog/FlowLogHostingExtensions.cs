@@ -1,36 +1,33 @@
-using MassTransit;
 using Microsoft.Extensions.Options;
 
 namespace Egressd.Exporter.Sinks.FlowLog;
 
-/// <summary>The flow-log sink's wiring: its options, the sink, its consumer.</summary>
+/// <summary>The flow-log sink's wiring: its options, the sink, its queue.</summary>
 internal static class FlowLogHostingExtensions
 {
-    /// <summary>Whether the flow log is on (read from configuration: consumers are registered before options exist).</summary>
-    public static bool FlowLogEnabled(this IConfiguration configuration) =>
-        configuration.FlowLogSettings().Enabled;
-
-    public static IBusRegistrationConfigurator AddFlowLogConsumer(this IBusRegistrationConfigurator bus, IConfiguration configuration)
-    {
-        if (configuration.FlowLogEnabled())
-        {
-            bus.AddConsumer<FlowSinkConsumer<FlowLogSink>, FlowSinkConsumerDefinition<FlowLogSink>>();
-        }
-
-        return bus;
-    }
-
     public static IServiceCollection AddFlowLogSink(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<FlowLogOptions>().BindConfiguration(FlowLogOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<FlowLogOptions>, FlowLogOptionsValidator>();
-        if (!configuration.FlowLogEnabled())
+        if (!configuration.FlowLogSettings().Enabled)
         {
             return services;
         }
 
         services.AddSingleton<FlowLogSink>();
-        services.AddSingleton(sp => new AppliedBatches<FlowLogSink>(sp.GetRequiredService<IOptions<ExporterOptions>>().Value.DedupWindow));
+        services.AddSingleton(sp =>
+        {
+            var sink = sp.GetRequiredService<FlowLogSink>();
+            return new SinkQueue
+            {
+                Sink = FlowLogSink.Name,
+                Queue = SinkQueue.NameOf(FlowLogSink.Name),
+                // One dedup: the ids the file holds.
+                Consumer = FlowSinkConsumer.For(sp, FlowLogSink.Name, sink, sink.Applied),
+                // Batches are written one at a time (one file): one written, the next decoded.
+                ConcurrentBatches = 2,
+            };
+        });
         services.AddHostedService<FlowLogStartup>();
         return services;
     }

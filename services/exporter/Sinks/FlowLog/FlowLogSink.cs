@@ -10,7 +10,8 @@ namespace Egressd.Exporter.Sinks.FlowLog;
 /// across a crash of the exporter: see <see cref="Open"/> and <see cref="WriteAsync"/>.
 /// </summary>
 /// <remarks>
-/// The batch ids already written are rebuilt at start by reading the files themselves (the
+/// The batch ids already written (<see cref="Applied"/>, the one set the flow log's consumer drops
+/// redeliveries by) are rebuilt at start by reading the files themselves (the
 /// current one and the rotated ones kept), not from an index beside them: the file is the only
 /// truth a crash cannot make disagree with itself, whereas an index written after the data lags
 /// it by a crash, needs its own torn-line repair and must rotate in step. The price is one
@@ -19,9 +20,6 @@ namespace Egressd.Exporter.Sinks.FlowLog;
 /// </remarks>
 public sealed partial class FlowLogSink : IFlowSink, IDisposable
 {
-    /// <summary>How many of the newest batch ids are remembered; redeliveries are far more recent.</summary>
-    internal const int RememberedBatches = 100_000;
-
     // A rare huge batch should not pin its buffer for the life of the process.
     private const int KeptBufferBytes = 16 << 20;
 
@@ -29,7 +27,6 @@ public sealed partial class FlowLogSink : IFlowSink, IDisposable
     private readonly FlowLogOptions options;
     private readonly UnixFileMode mode;
     private readonly ILogger<FlowLogSink> logger;
-    private readonly WrittenBatches written = new(RememberedBatches);
     private readonly string? path;
     private ArrayBufferWriter<byte> buffer = new(64 * 1024);
     private FileStream? file;
@@ -38,10 +35,11 @@ public sealed partial class FlowLogSink : IFlowSink, IDisposable
     private bool dirty;
     private bool opened;
 
-    public FlowLogSink(IOptions<FlowLogOptions> options, ILogger<FlowLogSink> logger)
+    public FlowLogSink(IOptions<FlowLogOptions> options, IOptions<ExporterOptions> exporter, ILogger<FlowLogSink> logger)
     {
         this.options = options.Value;
         this.logger = logger;
+        Applied = new AppliedBatches(exporter.Value.DedupWindow);
         mode = this.options.ParseFileMode() ?? (UnixFileMode.UserRead | UnixFileMode.UserWrite);
         path = this.options.IsStandardOutput ? null : Path.GetFullPath(this.options.Path);
         // Present from start, as zero, rather than appearing with the first batch.
@@ -52,10 +50,10 @@ public sealed partial class FlowLogSink : IFlowSink, IDisposable
         FlowLogMetrics.Rotations.Inc(0);
     }
 
-    public static string Name => "flow-log";
+    public const string Name = "flow-log";
 
-    // Batches are written one at a time (one file): one written, the next decoded.
-    public static int? ConcurrentBatches => 2;
+    /// <summary>The batches the file holds: rebuilt from the files at start, and what the consumer drops redeliveries by.</summary>
+    public AppliedBatches Applied { get; }
 
     /// <summary>
     /// Opens (or creates) the file, cuts a torn last batch left by a crash, and learns which
@@ -87,7 +85,8 @@ public sealed partial class FlowLogSink : IFlowSink, IDisposable
         try
         {
             EnsureOpen();
-            if (written.Contains(id))
+            // Already in the files: read from them after the consumer let this copy in, or written before.
+            if (Applied.Contains(id))
             {
                 FlowLogMetrics.BatchesSkipped.Inc();
                 LogSkipped(logger, id);
@@ -107,7 +106,7 @@ public sealed partial class FlowLogSink : IFlowSink, IDisposable
                 }
             }
 
-            written.Add(id);
+            Applied.Add(id);
         }
         finally
         {
@@ -164,14 +163,14 @@ public sealed partial class FlowLogSink : IFlowSink, IDisposable
 
         end = scan.KeepLength;
         opened = true;
-        LogOpened(logger, path, written.Count, end);
+        LogOpened(logger, path, Applied.Count, end);
     }
 
     private void Remember(FlowLogScan scan)
     {
         foreach (var id in scan.CompleteBatches)
         {
-            written.Add(id);
+            Applied.Add(id);
         }
     }
 

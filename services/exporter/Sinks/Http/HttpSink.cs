@@ -44,14 +44,13 @@ internal sealed partial class HttpSink : IFlowSink
     private readonly ILogger logger;
     private int held;
 
-    public HttpSink(HttpSinkSettings settings, HttpSinkEncoder encoder, HttpSinkClient client, int dedupWindow, TimeProvider time, ILogger logger)
+    public HttpSink(HttpSinkSettings settings, HttpSinkEncoder encoder, HttpSinkClient client, TimeProvider time, ILogger logger)
     {
         Settings = settings;
         this.encoder = encoder;
         this.client = client;
         this.time = time;
         this.logger = logger;
-        Applied = new AppliedBatches<HttpSink>(dedupWindow);
         // Present from start, as zero, rather than appearing with the first request.
         var name = settings.Name;
         HttpSinkMetrics.Requests.WithLabels(name).Inc(0);
@@ -62,13 +61,7 @@ internal sealed partial class HttpSink : IFlowSink
         HttpSinkMetrics.Pending.WithLabels(name).Set(0);
     }
 
-    /// <summary>The kind of sink; each configured one is named by <see cref="HttpSinkSettings.Name"/>.</summary>
-    public static string Name => "http";
-
     public HttpSinkSettings Settings { get; }
-
-    /// <summary>The batch ids this sink applied, to drop redeliveries.</summary>
-    public AppliedBatches<HttpSink> Applied { get; }
 
     /// <summary>Cancels requests still retrying when the exporter stops.</summary>
     public CancellationToken Stopping { get; set; }

@@ -68,9 +68,7 @@ internal sealed class HttpSinkClient(HttpSinkSettings settings, IWebhookApi api)
             {
                 // Redirects are never followed (the handler is told not to): the headers, often
                 // credentials, would go along to whatever host the receiver names.
-                var location = response.Headers.Location is { IsAbsoluteUri: true } target
-                    ? target.GetLeftPart(UriPartial.Authority).Replace(target.UserInfo + "@", "", StringComparison.Ordinal)
-                    : "a relative address";
+                var location = SinkDestination.OfRedirect(response);
                 throw new HttpSinkRejectedException(FaultReasons.Rejected,
                     $"sink {settings.Name}: the receiver answered {status}, a redirect to {location}, which is not followed; set the sink's url to the address that takes the requests");
             }

@@ -11,7 +11,7 @@ using Google.Protobuf;
 namespace Egressd.Exporter.Sinks.Http;
 
 /// <summary>Turns the slices of one request into its body, in the sink's encoding, gzipped when asked.</summary>
-internal sealed class HttpSinkEncoder(HttpSinkEncoding encoding, bool gzip, CidrSet privateNetworks)
+internal sealed class HttpSinkEncoder(HttpSinkEncoding encoding, bool gzip, PublicAddresses publicAddresses)
 {
     private static readonly JsonEncodedText FlowsKey = JsonEncodedText.Encode("flows");
 
@@ -126,7 +126,7 @@ internal sealed class HttpSinkEncoder(HttpSinkEncoding encoding, bool gzip, Cidr
             RxPackets = Signed(flow.RxPackets),
             Proto = flow.Protocol,
         };
-        if (IsPublic(enriched))
+        if (publicAddresses.ContainsDestination(enriched))
         {
             metric.DstDnsName = enriched.DestinationDnsName ?? "";
         }
@@ -141,14 +141,6 @@ internal sealed class HttpSinkEncoder(HttpSinkEncoding encoding, bool gzip, Cidr
 
         return metric;
     }
-
-    /// <summary>As the Prometheus sink's <c>dst_ip_type</c>: the enricher's class when it knows, else the address against the private ranges.</summary>
-    private bool IsPublic(EnrichedFlow flow) => flow.TrafficClass switch
-    {
-        TrafficClass.Internet => true,
-        TrafficClass.Unknown => !privateNetworks.Contains(flow.Flow.DestinationIp),
-        _ => false,
-    };
 
     private static long Signed(ulong value) => value > long.MaxValue ? long.MaxValue : (long)value;
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using MassTransit;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -8,25 +7,9 @@ using Polly.Timeout;
 
 namespace Egressd.Exporter.Sinks.Http;
 
-/// <summary>The HTTP sinks' wiring: their options, one consumer and queue per sink, one resilient client per sink.</summary>
+/// <summary>The HTTP sinks' wiring: their options, one queue per sink, one resilient client per sink.</summary>
 internal static partial class HttpSinkHostingExtensions
 {
-    /// <summary>The configured HTTP sinks' names (read from configuration: consumers are registered before options exist).</summary>
-    private static IReadOnlyList<string> HttpSinkNames(this IConfiguration configuration) =>
-        configuration.HttpSinksSettings().HttpSinkNames();
-
-    public static IBusRegistrationConfigurator AddHttpSinkConsumers(this IBusRegistrationConfigurator bus, IConfiguration configuration)
-    {
-        var names = configuration.HttpSinkNames();
-        for (var i = 0; i < names.Count; i++)
-        {
-            var slot = HttpSinkSlots.Of(i);
-            bus.AddConsumer(typeof(HttpSinkConsumer<>).MakeGenericType(slot), typeof(HttpSinkConsumerDefinition<>).MakeGenericType(slot));
-        }
-
-        return bus;
-    }
-
     public static IServiceCollection AddHttpSinks(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<HttpSinksOptions>().BindConfiguration(HttpSinksOptions.Section).ValidateOnStart();
@@ -38,9 +21,23 @@ internal static partial class HttpSinkHostingExtensions
             return services;
         }
 
-        foreach (var name in names)
+        for (var i = 0; i < names.Count; i++)
         {
-            services.AddSinkClient(name);
+            services.AddSinkClient(names[i]);
+            var index = i;
+            services.AddSingleton(sp =>
+            {
+                var sink = sp.GetRequiredService<HttpSinks>()[index];
+                var settings = sink.Settings;
+                return new SinkQueue
+                {
+                    Sink = settings.Name,
+                    Queue = settings.Queue,
+                    Consumer = FlowSinkConsumer.For(sp, settings.Name, sink),
+                    // An interval's batches are all held (unacknowledged) until its request succeeds.
+                    HeldBatches = settings.Interval > TimeSpan.Zero ? settings.MaxPendingBatches : null,
+                };
+            });
         }
 
         services.AddSingleton<HttpSinks>();

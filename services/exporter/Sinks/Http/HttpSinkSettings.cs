@@ -44,8 +44,8 @@ internal sealed partial class HttpSinkSettings
     /// <summary>The sink's queue.</summary>
     public string Queue => QueueName(Name);
 
-    /// <summary>Where requests go, for log lines: scheme, host and port only (the rest may carry a secret).</summary>
-    public string Destination => Url.GetLeftPart(UriPartial.Authority).Replace(Url.UserInfo + "@", "", StringComparison.Ordinal);
+    /// <summary>Where requests go, for log lines (<see cref="SinkDestination"/>).</summary>
+    public string Destination => SinkDestination.Of(Url);
 
     public static string QueueName(string sink) => $"egressd-exporter-http-{sink}";
 

@@ -4,7 +4,7 @@ using Refit;
 
 namespace Egressd.Exporter.Sinks.Http;
 
-/// <summary>The configured HTTP sinks, in slot order (see <see cref="IHttpSinkSlot"/>).</summary>
+/// <summary>The configured HTTP sinks, in the order of <see cref="HttpSinksOptions.HttpSinkNames"/>.</summary>
 internal sealed class HttpSinks
 {
     private readonly HttpSink[] sinks;
@@ -12,13 +12,12 @@ internal sealed class HttpSinks
     public HttpSinks(
         IOptions<HttpSinksOptions> options,
         IOptions<NetworkOptions> network,
-        IOptions<ExporterOptions> exporter,
         IHttpClientFactory clients,
         TimeProvider time,
         ILoggerFactory loggers)
     {
         var all = options.Value;
-        var privateNetworks = network.Value.PrivateNetworks();
+        var publicAddresses = network.Value.PublicAddresses();
         var logger = loggers.CreateLogger<HttpSink>();
         sinks = [.. all.HttpSinkNames().Select(name =>
         {
@@ -27,9 +26,8 @@ internal sealed class HttpSinks
             var api = RestService.For<IWebhookApi>(clients.CreateClient(ClientName(name)));
             return new HttpSink(
                 settings,
-                new HttpSinkEncoder(settings.Encoding, settings.Gzip, privateNetworks),
+                new HttpSinkEncoder(settings.Encoding, settings.Gzip, publicAddresses),
                 new HttpSinkClient(settings, api),
-                exporter.Value.DedupWindow,
                 time,
                 logger);
         })];

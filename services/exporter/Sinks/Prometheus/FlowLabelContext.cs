@@ -4,18 +4,9 @@ using Egressd.Shared.Network;
 namespace Egressd.Exporter.Sinks.Prometheus;
 
 /// <summary>What label values need beyond the flow itself.</summary>
-internal sealed class FlowLabelContext(CidrSet privateNetworks)
+internal sealed class FlowLabelContext(PublicAddresses publicAddresses)
 {
-    /// <summary>
-    /// "private" or "public". The enricher's class decides when it knows; until it does (it leaves
-    /// the class unknown), the destination address against the private ranges, as egressd does.
-    /// </summary>
-    public string DestinationIpType(in EnrichedFlow flow) => flow.TrafficClass switch
-    {
-        TrafficClass.Internet => FlowLabels.Public,
-        TrafficClass.Unknown => privateNetworks.Contains(flow.Flow.DestinationIp)
-            ? FlowLabels.Private
-            : FlowLabels.Public,
-        _ => FlowLabels.Private,
-    };
+    /// <summary>"private" or "public", as <see cref="PublicAddresses.ContainsDestination"/> decides.</summary>
+    public string DestinationIpType(in EnrichedFlow flow) =>
+        publicAddresses.ContainsDestination(flow) ? FlowLabels.Public : FlowLabels.Private;
 }

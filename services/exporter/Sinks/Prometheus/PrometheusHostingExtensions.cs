@@ -13,26 +13,19 @@ namespace Egressd.Exporter.Sinks.Prometheus;
 internal static class PrometheusHostingExtensions
 {
     /// <summary>
-    /// The sink's consumer, when the sink is enabled: on its own queue, or with shards on the shard
-    /// queues this replica holds, which <see cref="ShardCoordinator"/> connects and lets go.
+    /// With shards, the sink is fed from the shard queues this replica holds, which
+    /// <see cref="ShardCoordinator"/> connects and lets go; without, from its own queue (<see cref="PrometheusSink.Queue"/>).
     /// </summary>
-    public static void AddPrometheusSinkConsumer(this IBusRegistrationConfigurator bus, IConfiguration configuration)
+    public static void AddPrometheusShards(this IBusRegistrationConfigurator bus, IConfiguration configuration)
     {
         var settings = configuration.PrometheusSettings();
-        if (!settings.Enabled)
+        if (!settings.Enabled || settings.Shards <= 1)
         {
-            return;
-        }
-
-        if (settings.Shards <= 1)
-        {
-            bus.AddConsumer<FlowSinkConsumer<PrometheusSink>, FlowSinkConsumerDefinition<PrometheusSink>>();
             return;
         }
 
         // Unique per process: a restarted replica is a new one, and the old name simply goes silent.
         var replica = $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
-        bus.AddConsumer<FlowSinkConsumer<PrometheusSink>>().ExcludeFromConfigureEndpoints();
         bus.AddConsumer<ShardHeartbeatConsumer>().Endpoint(e =>
         {
             // Every replica hears every heartbeat on a queue of its own that goes when it goes.
@@ -61,13 +54,24 @@ internal static class PrometheusHostingExtensions
             var options = sp.GetRequiredService<IOptions<PrometheusOptions>>().Value;
             return new FlowSeriesStore(
                 options.ResolveLabels(),
-                new FlowLabelContext(sp.GetRequiredService<IOptions<NetworkOptions>>().Value.PrivateNetworks()),
+                new FlowLabelContext(sp.GetRequiredService<IOptions<NetworkOptions>>().Value.PublicAddresses()),
                 options.MaxSeries,
                 options.IdleTimeout,
                 sp.GetRequiredService<TimeProvider>());
         });
         services.AddSingleton<PrometheusSink>();
-        services.AddSingleton(sp => new AppliedBatches<PrometheusSink>(sp.GetRequiredService<IOptions<ExporterOptions>>().Value.DedupWindow));
+        services.AddSingleton(sp => new SinkQueue
+        {
+            Sink = PrometheusSink.Name,
+            Queue = PrometheusSink.Queue,
+            Consumer = FlowSinkConsumer.For(sp, PrometheusSink.Name, sp.GetRequiredService<PrometheusSink>()),
+            SingleActiveConsumer = true,
+            // Batches are applied one at a time under the store's lock: one applied, the next decoded.
+            // More at once only holds more decoded batches in memory waiting for the lock, which under
+            // load drove the exporter into frequent full collections.
+            ConcurrentBatches = 2,
+            OnShardQueues = sp.GetRequiredService<IOptions<PrometheusOptions>>().Value.Shards > 1,
+        });
         services.AddSingleton<IMetricsSource>(sp => new FlowExposition(
             sp.GetRequiredService<FlowSeriesStore>(),
             sp.GetRequiredService<IOptions<PrometheusOptions>>().Value.StaticLabels));

@@ -9,14 +9,10 @@ namespace Egressd.Exporter.Sinks.Prometheus;
 /// </summary>
 internal sealed class PrometheusSink(FlowSeriesStore store) : IFlowSink, IDisposable
 {
-    public static string Name => "prometheus";
+    public const string Name = "prometheus";
 
-    public static bool SingleActiveConsumer => true;
-
-    // Batches are applied one at a time under the store's lock: one applied, the next decoded.
-    // More at once only holds more decoded batches in memory waiting for the lock, which under load
-    // drove the exporter into frequent full collections.
-    public static int? ConcurrentBatches => 2;
+    /// <summary>The sink's queue; with shards, the shard queues are named after it.</summary>
+    public static readonly string Queue = SinkQueue.NameOf(Name);
 
     public Task WriteAsync(FlowBatchEnriched batch, CancellationToken cancellationToken)
     {

@@ -25,8 +25,8 @@ internal sealed class RemoteWriteClient
         headers = [.. remote.Headers.Select(h => KeyValuePair.Create(h.Key, EnvironmentExpansion.Expand(h.Value).Text))];
     }
 
-    /// <summary>Where pushes go, for log lines: scheme, host and port only (the rest may carry a secret).</summary>
-    public string Destination => url.GetLeftPart(UriPartial.Authority).Replace(url.UserInfo + "@", "", StringComparison.Ordinal);
+    /// <summary>Where pushes go, for log lines (<see cref="SinkDestination"/>).</summary>
+    public string Destination => SinkDestination.Of(url);
 
     public async Task PushAsync(byte[] compressed, CancellationToken cancellationToken)
     {
@@ -49,9 +49,7 @@ internal sealed class RemoteWriteClient
         {
             // Redirects are never followed (the handler is told not to): the custom headers, often
             // credentials, would go along to whatever host the receiver names.
-            var location = response.Headers.Location is { IsAbsoluteUri: true } target
-                ? target.GetLeftPart(UriPartial.Authority).Replace(target.UserInfo + "@", "", StringComparison.Ordinal)
-                : "a relative address";
+            var location = SinkDestination.OfRedirect(response);
             throw new RemoteWriteRejectedException(status,
                 $"a redirect to {location}, which is not followed; set Egressd:Exporter:RemoteWrite:Url to the address that takes the writes");
         }

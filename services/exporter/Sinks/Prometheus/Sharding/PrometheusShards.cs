@@ -13,7 +13,7 @@ internal static class PrometheusShards
 
     public const string ExchangeType = "x-consistent-hash";
 
-    public static string Queue(int shard) => $"{FlowSinkConsumerDefinition<PrometheusSink>.Queue}-{shard}";
+    public static string Queue(int shard) => $"{PrometheusSink.Queue}-{shard}";
 
     /// <summary>
     /// The shards <paramref name="self"/> holds among <paramref name="replicas"/> (sorted, itself

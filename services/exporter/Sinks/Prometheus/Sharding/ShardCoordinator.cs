@@ -134,7 +134,7 @@ internal sealed partial class ShardCoordinator(
             });
         }
 
-        endpoint.ConfigureConsumer<FlowSinkConsumer<PrometheusSink>>(context);
+        context.GetServices<SinkQueue>().Single(q => q.Sink == PrometheusSink.Name).Configure(endpoint);
     }
 
     [LoggerMessage(EventId = 3501, Level = LogLevel.Information,

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Options;
 
-namespace Egressd.Exporter.Sinks.Http;
+namespace Egressd.Exporter;
 
 /// <summary>
 /// egressd's exporter config file (<c>Egressd:Exporter:ConfigFile</c>, e.g.
