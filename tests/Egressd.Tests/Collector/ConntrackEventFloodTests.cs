@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Text;
 using Egressd.Tests.Infrastructure;
 
@@ -7,29 +8,43 @@ namespace Egressd.Tests.Collector;
 
 /// <summary>
 /// A mass flush: every entry of a big table ends at once, and the kernel sends a destroy event for
-/// each faster than any reader takes them. Connections moving bytes are among them; their last
-/// deltas exist only in their events.
+/// each, whether or not the collector gets the CPU to read them. Connections moving bytes are among
+/// them; their last deltas exist only in their events. The collector is paused (SIGSTOP) through
+/// the flush, as a starved process is, so every event must wait in the socket's buffer.
 /// </summary>
-public sealed class ConntrackEventFloodTests
+[Collection(BrokerCollection.Name)]
+public sealed class ConntrackEventFloodTests(RabbitMqBroker broker)
 {
-    /// <summary>Idle entries loaded beside the live connections: the flush's bulk.</summary>
+    /// <summary>Idle entries loaded beside the live connections: the flush's bulk, 77 MB of events, more than four 16 MiB buffers.</summary>
     private const int Loaded = 60_000;
 
     private const int Connections = 12;
     private const int FirstPort = 9440;
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
 
     [Fact]
     [Trait("Category", "Slow")]
-    public async Task Flushing_a_table_of_sixty_thousand_entries_while_traffic_runs_loses_no_destroy_event_and_no_byte()
+    public async Task Flushing_a_table_of_sixty_thousand_entries_while_traffic_runs_and_the_collector_is_paused_loses_no_destroy_event_and_no_byte()
     {
-        var ct = TestContext.Current.CancellationToken;
         using var lab = new NetnsLab();
         var lastPort = FirstPort + Connections - 1;
         lab.AddCounter("floodup", $"ip saddr {NetnsLab.V4("a")} ip daddr {NetnsLab.V4("c")} tcp dport {FirstPort}-{lastPort}");
         lab.AddCounter("flooddown", $"ip saddr {NetnsLab.V4("c")} ip daddr {NetnsLab.V4("a")} tcp sport {FirstPort}-{lastPort}");
-        // The default buffer: sized by the collector from the namespace's table.
-        var (host, flowLog) = await NetfilterCollectorTests.StartCollectorAsync(lab, "00:00:00.500");
-        await using var _ = host;
+        await using var probe = await CollectedBatches.StartAsync(broker, lab.Node);
+        var settings = new Dictionary<string, string?>(await broker.BusSettingsAsync())
+        {
+            ["Egressd:Collector:Source"] = "netfilter",
+            ["Egressd:Collector:Netns"] = lab.NodePath,
+            ["Egressd:Collector:NodeName"] = lab.Node,
+            ["Egressd:Collector:ReadInterval"] = "00:00:00.500",
+            ["Egressd:Collector:StateDirectory"] = Path.Combine(Path.GetTempPath(), $"egressd-state-{lab.Id}"),
+            ["Egressd:ClusterContext:Source"] = "Inventory",
+            ["Egressd:Inventory:File"] = LabInventory.Write(lab),
+        };
+        // The default buffer: the collector sizes it from the namespace's table.
+        await using var collector = ServiceProcess.Start("collector", Repo.ServiceDll("collector", "Egressd.Collector"), settings);
+        await collector.WaitUntilAsync("/readyz", HttpStatusCode.OK, Patience);
+        await collector.WaitForMoreReadsAsync(1, Patience);
 
         var live = new List<LiveConnection>();
         try
@@ -41,14 +56,26 @@ public sealed class ConntrackEventFloodTests
 
             LoadIdleEntries(lab);
             await Task.WhenAll(live.Select(c => c.TrafficAsync(TimeSpan.FromSeconds(1))));
-            // Flushed while the connections move bytes; they go on in new entries the kernel picks up mid-stream.
+            await collector.WaitForMoreReadsAsync(1, Patience);
+
+            // Flushed while the connections move bytes (they go on in entries the kernel picks up
+            // mid-stream) and while the collector reads nothing.
             var traffic = Task.WhenAll(live.Select(c => c.TrafficAsync(TimeSpan.FromSeconds(2))));
+            collector.Pause();
             var flush = Stopwatch.StartNew();
-            lab.Exec("node", "conntrack", "-F");
-            flush.Stop();
+            try
+            {
+                lab.Exec("node", "conntrack", "-F");
+                flush.Stop();
+            }
+            finally
+            {
+                collector.Resume();
+            }
+
             await traffic;
             TestContext.Current.TestOutputHelper?.WriteLine(
-                $"flushed {Loaded + Connections:N0} entries in {flush.Elapsed.TotalMilliseconds:F0} ms (conntrack -F, process start included): "
+                $"flushed {Loaded + Connections:N0} entries in {flush.Elapsed.TotalMilliseconds:F0} ms with the collector paused (conntrack -F, process start included): "
                 + $"{(Loaded + Connections) / flush.Elapsed.TotalSeconds:N0} destroy events/s or more");
         }
         finally
@@ -63,21 +90,22 @@ public sealed class ConntrackEventFloodTests
         var down = lab.ReadCounter("flooddown");
         var expected = (up.Bytes, down.Bytes, up.Packets, down.Packets);
         Assert.True(up.Bytes > 1_000_000, $"the nftables counters saw little: {expected}");
-        var key = new NetfilterCollectorTests.FlowKey(NetnsLab.V4("a"), NetnsLab.V4("c"), null, 6);
+        var key = (NetnsLab.V4("a"), NetnsLab.V4("c"), 6);
         var published = default((ulong, ulong, ulong, ulong));
-        using var http = new HttpClient();
-        Assert.True(await Eventually.TrueAsync(() =>
+        Assert.True(await Eventually.TrueAsync(async () =>
         {
-            published = NetfilterCollectorTests.Totals(flowLog, lab.Node).GetValueOrDefault(key);
+            published = (await probe.TotalsAsync()).GetValueOrDefault(key);
             return published == expected;
-        }, TimeSpan.FromSeconds(60)), $"published {published}, kernel {expected}\n"
-            + string.Join('\n', (await http.GetStringAsync(new Uri(host.BaseAddress, "/metrics"), ct)).Split('\n').Where(l => l.StartsWith("egressd_conntrack", StringComparison.Ordinal))));
+        }, Patience), $"published {published}, kernel {expected}\n"
+            + string.Join('\n', (await collector.GetStringAsync("/metrics")).Split('\n').Where(l => l.StartsWith("egressd_conntrack", StringComparison.Ordinal)))
+            + "\n" + collector.Tail());
 
-        var metrics = await http.GetStringAsync(new Uri(host.BaseAddress, "/metrics"), ct);
+        var metrics = await collector.GetStringAsync("/metrics");
         Assert.Matches(@"(?m)^egressd_conntrack_event_overflows_total 0$", metrics);
         var events = Value(metrics, "egressd_conntrack_destroy_events_total");
-        Assert.True(events >= Loaded, $"heard {events} destroy events of the {Loaded + Connections} flushed");
-        TestContext.Current.TestOutputHelper?.WriteLine($"published = kernel {expected}; {events:N0} destroy events heard, no overflow");
+        Assert.True(events >= Loaded + Connections, $"heard {events} destroy events of the {Loaded + Connections} flushed");
+        TestContext.Current.TestOutputHelper?.WriteLine($"published = kernel {expected}; {events:N0} destroy events heard, no overflow; "
+            + collector.Output.FirstOrDefault(l => l.Contains("\"EventId\":2204", StringComparison.Ordinal)));
     }
 
     /// <summary>Idle TCP entries between addresses no pod has, loaded with conntrack -R as a busy node's table holds them.</summary>
