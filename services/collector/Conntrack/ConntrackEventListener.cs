@@ -17,7 +17,7 @@ internal sealed partial class ConntrackEventListener : IDisposable
     /// <summary>
     /// What one destroy event holds of the socket's receive buffer: the kernel charges a message's
     /// whole allocation (its truesize), not its 200-300 bytes. Measured on Linux 6.18 for IPv4 and
-    /// IPv6, with and without timestamps (docs/RELIABILITY.md).
+    /// IPv6 entries, with and without timestamps.
     /// </summary>
     public const int BytesPerEvent = 1280;
 
@@ -49,7 +49,8 @@ internal sealed partial class ConntrackEventListener : IDisposable
         var listener = new ConntrackEventListener(netns, asked, logger);
         var granted = listener.GrantedBufferBytes / 2;
         var holds = granted / BytesPerEvent;
-        if (granted < asked)
+        // The kernel takes at most INT_MAX / 2, one byte short of the largest setting.
+        if (granted < Math.Min(asked, int.MaxValue / 2))
         {
             LogBufferCapped(logger, granted, asked, holds);
         }
