@@ -127,7 +127,7 @@ public static class CollectorHostingExtensions
         // Before the first read, so every entry of it meets the restart rule.
         var checkpoint = ConntrackCheckpoint.Open(options.StateDirectory, netns, reducer, TimeProvider.System.GetUtcNow(), logger);
         var conntrack = new NetfilterConntrack(netns);
-        var events = options.DestroyEvents ? new ConntrackEventListener(netns, options.EventBufferBytes, logger) : null;
+        var events = options.DestroyEvents ? ConntrackEventListener.Open(netns, options.EventBufferBytes, logger) : null;
         return new NetfilterFlowReader(conntrack, events, reducer, netns, logger, checkpoint);
     }
 }

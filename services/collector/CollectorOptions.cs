@@ -53,8 +53,11 @@ public sealed class CollectorOptions
     /// <summary>Listen to conntrack destroy events, so flows that start and end between two reads are counted.</summary>
     public bool DestroyEvents { get; set; } = true;
 
-    /// <summary>Kernel receive buffer for destroy events; raise it when the overflow metric counts.</summary>
-    public int EventBufferBytes { get; set; } = 16 << 20;
+    /// <summary>
+    /// Kernel receive buffer for destroy events; 0 sizes it to hold a flush of the namespace's full
+    /// table (net.netfilter.nf_conntrack_max events). Raise it when the overflow metric counts.
+    /// </summary>
+    public int EventBufferBytes { get; set; }
 
     /// <summary>Comma-separated namespaces whose pods are not reported.</summary>
     public string ExcludeNamespaces { get; set; } = "kube-system";

@@ -19,9 +19,10 @@ internal sealed class CollectorOptionsValidator : IValidateOptions<CollectorOpti
             errors.Add($"{CollectorOptions.Section}:MaxPendingKeys must be between 1000 and 100000000 (got {options.MaxPendingKeys})");
         }
 
-        if (options.EventBufferBytes < 64 * 1024)
+        // 0 sizes the buffer from the namespace's conntrack table; the kernel takes at most 1 GiB.
+        if (options.EventBufferBytes is not 0 and (< 64 * 1024 or > 1 << 30))
         {
-            errors.Add($"{CollectorOptions.Section}:EventBufferBytes must be at least 65536 (got {options.EventBufferBytes})");
+            errors.Add($"{CollectorOptions.Section}:EventBufferBytes must be 0 (sized from the conntrack table) or between 65536 and 1073741824 (got {options.EventBufferBytes})");
         }
 
         if (string.IsNullOrWhiteSpace(options.StateDirectory) || !Path.IsPathFullyQualified(options.StateDirectory))

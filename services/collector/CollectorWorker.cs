@@ -89,15 +89,17 @@ internal sealed partial class CollectorWorker(
         using var last = new CancellationTokenSource(ShutdownBudget());
         try
         {
-            var (sent, unsent) = await windows.FlushAsync(last.Token);
-            if (unsent > 0)
+            var flushed = await windows.FlushAsync(last.Token);
+            if (flushed.Unsent > 0)
             {
-                LogUnsentAtShutdown(logger, sent, unsent, windows.Checkpointed);
+                LogUnsentAtShutdown(logger, flushed.Sent, flushed.Unsent, windows.Checkpointed);
             }
             else
             {
-                LogFlushedAtShutdown(logger, sent);
+                LogFlushedAtShutdown(logger, flushed.Sent);
             }
+
+            LogEndedAtShutdown(logger, flushed.EndedConnections, flushed.EndedBytes);
         }
         catch (FlowSourceUnavailableException ex)
         {
@@ -163,6 +165,10 @@ internal sealed partial class CollectorWorker(
 
     [LoggerMessage(EventId = 2107, Level = LogLevel.Information, Message = "Stopping: {Sent} flow keys published at shutdown, none left unconfirmed")]
     private static partial void LogFlushedAtShutdown(ILogger logger, int sent);
+
+    [LoggerMessage(EventId = 2110, Level = LogLevel.Information,
+        Message = "Stopping: {Connections} connections ended after the final read, while the last windows were published; their last {Bytes} bytes are in them")]
+    private static partial void LogEndedAtShutdown(ILogger logger, int connections, ulong bytes);
 
     [LoggerMessage(EventId = 2103, Level = LogLevel.Critical, Message = "{Reason}")]
     private static partial void LogFatal(ILogger logger, string reason);

@@ -58,6 +58,23 @@ internal sealed partial class NetfilterFlowReader : IFlowReader, IDisposable
         return ValueTask.CompletedTask;
     }
 
+    public int ReadEnded(bool last)
+    {
+        if (events is null)
+        {
+            return 0;
+        }
+
+        if (last)
+        {
+            events.Stop();
+        }
+
+        var applied = events.Drain(reducer);
+        Report();
+        return applied;
+    }
+
     private void Report()
     {
         ConntrackMetrics.Entries.Set(reducer.DumpedEntries);

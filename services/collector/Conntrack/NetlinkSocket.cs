@@ -114,11 +114,19 @@ internal sealed class NetlinkSocket : IDisposable
         }
     }
 
-    /// <summary>Receives one datagram (many netlink messages); 0 when the receive timed out.</summary>
-    public int Receive(Span<byte> buffer)
+    /// <summary>Receives one datagram (many netlink messages); 0 when the receive timed out, or without <paramref name="wait"/> when none waits.</summary>
+    public int Receive(Span<byte> buffer, bool wait = true)
     {
-        var received = Libc.Receive(fd, buffer, out var errno);
+        var received = Libc.Receive(fd, buffer, out var errno, wait ? 0 : Libc.MSG_DONTWAIT);
         return received >= 0 ? received : throw new NetlinkException("recv(netlink)", errno);
+    }
+
+    /// <summary>The receive buffer the kernel granted (it doubles what it is asked for, for its own bookkeeping).</summary>
+    public unsafe int ReceiveBufferBytes()
+    {
+        var size = 0;
+        var length = sizeof(int);
+        return Libc.GetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUF, &size, &length) == 0 ? size : 0;
     }
 
     public void Dispose()

@@ -29,5 +29,7 @@ internal sealed class DnsAnsweringFlowReader(IFlowReader inner, DnsAnswerInbox i
         }
     }
 
+    public int ReadEnded(bool last) => inner.ReadEnded(last);
+
     public void Dispose() => (inner as IDisposable)?.Dispose();
 }

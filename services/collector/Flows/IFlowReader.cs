@@ -18,4 +18,12 @@ public interface IFlowReader
 
     /// <summary>The source's restart checkpoint, when it keeps per-entry counters a restart must continue from.</summary>
     IWindowCheckpoint? Checkpoint => null;
+
+    /// <summary>
+    /// At a clean stop, after the final read: adds the final counters of connections the source heard
+    /// end since its last read (conntrack destroy events) to the pending flows, without reading the
+    /// table again. With <paramref name="last"/> the source stops listening first, so nothing ending
+    /// later is heard. Returns the connections applied.
+    /// </summary>
+    int ReadEnded(bool last) => 0;
 }

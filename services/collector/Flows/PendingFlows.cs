@@ -43,6 +43,18 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
 
     public bool IsEmpty => flows.Count == 0 && dns.Count == 0;
 
+    /// <summary>Bytes of every pending key, both directions (for a log line: it walks the keys).</summary>
+    public ulong Bytes()
+    {
+        ulong bytes = 0;
+        foreach (var (_, counters) in flows)
+        {
+            bytes += counters.TxBytes + counters.RxBytes;
+        }
+
+        return bytes;
+    }
+
     /// <summary>Adds traffic of one key; nothing is kept for a delta of zero.</summary>
     public void Add(in FlowKey key, FlowCounters delta)
     {

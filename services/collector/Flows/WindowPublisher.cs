@@ -100,9 +100,12 @@ internal sealed partial class WindowPublisher
     /// <summary>
     /// The shutdown cycle: reads once more and publishes everything read, the frozen window and
     /// the pending deltas (frozen as a window of their own even while an older one waits), then
-    /// leaves the checkpoint with whatever the broker did not confirm.
+    /// leaves the checkpoint with whatever the broker did not confirm. Connections that end while
+    /// it publishes are still heard (the source's destroy events, with their final counters): what
+    /// they bring is published once more while the source still listens, and what ends during that
+    /// publish once more after it stopped listening, or kept in the checkpoint for the next start.
     /// </summary>
-    public async Task<(int Sent, int Unsent)> FlushAsync(CancellationToken cancellationToken)
+    public async Task<ShutdownFlush> FlushAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -117,11 +120,50 @@ internal sealed partial class WindowPublisher
             }
         }
 
-        var before = FrozenKeyCount;
-        await PublishFrozenAsync(cancellationToken);
+        var offered = FrozenKeyCount;
+        var ended = 0;
+        ulong endedBytes = 0;
+        var stopped = false;
+        void FreezeEnded(bool last)
+        {
+            ended += reader.ReadEnded(last);
+            stopped |= last;
+            if (pending.IsEmpty)
+            {
+                return;
+            }
+
+            endedBytes += pending.Bytes();
+            pendingSince ??= lastRead;
+            lastRead = time.GetUtcNow();
+            var before = FrozenKeyCount;
+            FreezePending();
+            offered += FrozenKeyCount - before;
+        }
+
+        try
+        {
+            await PublishFrozenAsync(cancellationToken);
+            FreezeEnded(last: false);
+            await PublishFrozenAsync(cancellationToken);
+            FreezeEnded(last: true);
+            await PublishFrozenAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Out of time: what was heard still goes into the checkpoint, below.
+        }
+        finally
+        {
+            if (!stopped)
+            {
+                FreezeEnded(last: true);
+            }
+        }
+
         var unsent = FrozenKeyCount;
         CollectorMetrics.PendingKeys.Set(unsent);
-        return (before - unsent, unsent);
+        return new ShutdownFlush(offered - unsent, unsent, ended, endedBytes);
     }
 
     /// <summary>

@@ -42,17 +42,20 @@ internal static unsafe partial class Libc
         return SetSockOpt(fd, SOL_SOCKET, SO_RCVTIMEO, timeval, 16);
     }
 
+    /// <summary>recv(2) flag: return at once when nothing waits.</summary>
+    public const int MSG_DONTWAIT = 0x40;
+
     /// <summary>
-    /// Receives one datagram, again after a signal: the bytes received, 0 when the receive timed out, or -1 with
-    /// <paramref name="errno"/> for any other failure.
+    /// Receives one datagram, again after a signal: the bytes received, 0 when the receive timed out (or, with
+    /// <see cref="MSG_DONTWAIT"/>, nothing waited), or -1 with <paramref name="errno"/> for any other failure.
     /// </summary>
-    public static int Receive(int fd, Span<byte> buffer, out int errno)
+    public static int Receive(int fd, Span<byte> buffer, out int errno, int flags = 0)
     {
         fixed (byte* data = buffer)
         {
             while (true)
             {
-                var received = Recv(fd, data, buffer.Length, 0);
+                var received = Recv(fd, data, buffer.Length, flags);
                 errno = received >= 0 ? 0 : Marshal.GetLastPInvokeError();
                 switch (errno)
                 {
@@ -96,6 +99,41 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(string path, int flags);
+
+    /// <summary>
+    /// Writes all of <paramref name="data"/> to <paramref name="fd"/> with write(2), again after a signal or a
+    /// short write: 0, or -1 with <paramref name="errno"/>. A plain write, not pwrite: it goes where the
+    /// descriptor's file offset (shared with whoever else holds it) is at that moment.
+    /// </summary>
+    public static int WriteAll(int fd, ReadOnlySpan<byte> data, out int errno)
+    {
+        fixed (byte* start = data)
+        {
+            var done = 0;
+            while (done < data.Length)
+            {
+                var written = WriteCall(fd, start + done, data.Length - done);
+                if (written < 0)
+                {
+                    errno = Marshal.GetLastPInvokeError();
+                    if (errno == ErrorCodes.EINTR)
+                    {
+                        continue;
+                    }
+
+                    return -1;
+                }
+
+                done += (int)written;
+            }
+        }
+
+        errno = 0;
+        return 0;
+    }
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    private static partial nint WriteCall(int fd, byte* data, nint length);
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     public static partial int Fsync(int fd);

@@ -29,9 +29,7 @@ internal sealed class TerminalView(IOptions<ViewOptions> options, IOptions<DemoO
             return;
         }
 
-        await using var stream = settings.Output is { Length: > 0 } path
-            ? new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 1, FileOptions.None)
-            : Console.OpenStandardOutput();
+        await using var stream = Open(settings.Output);
         await using var writer = new StreamWriter(stream) { AutoFlush = true };
         var live = settings.Mode == ViewMode.Live;
         var console = AnsiConsole.Create(new AnsiConsoleSettings
@@ -56,6 +54,14 @@ internal sealed class TerminalView(IOptions<ViewOptions> options, IOptions<DemoO
         {
         }
     }
+
+    /// <summary>Where the view goes: after whatever the output already holds, as run.sh's own lines do.</summary>
+    private static Stream Open(string? output) => output switch
+    {
+        null or "" => Console.OpenStandardOutput(),
+        _ when OperatingSystem.IsLinux() && DescriptorStream.Named(output) is { } descriptor => new DescriptorStream(descriptor),
+        _ => new FileStream(output, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 1, FileOptions.None),
+    };
 
     /// <summary>Starts drawing at the first window (or the hint), so run.sh's banner stays above it.</summary>
     private async Task RunLiveAsync(IAnsiConsole console, CancellationToken stoppingToken)

@@ -151,6 +151,55 @@ public sealed class CollectorExactlyOnceTests(RabbitMqBroker broker)
         Assert.Contains(collector.Output, l => l.Contains("\"EventId\":2108", StringComparison.Ordinal) && !l.Contains("\"PagedOut\":0,", StringComparison.Ordinal));
     }
 
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task Collector_stopped_by_SIGTERM_during_connection_churn_counts_the_connections_that_end_while_it_stops()
+    {
+        using var lab = new NetnsLab();
+        var state = Path.Combine(Path.GetTempPath(), $"egressd-state-{lab.Id}");
+        var truth = Counters(lab, ProtocolType.Tcp, 9430);
+        await using var probe = await CollectedBatches.StartAsync(broker, lab.Node);
+        var target = await broker.AddressAsync();
+        await using var proxy = new TcpProxy(target.Host, target.Port);
+        proxy.Open();
+        var bus = await broker.BusSettingsAsync(portOverride: proxy.Port);
+        bus["Egressd:Bus:PublishTimeout"] = "00:00:08";
+
+        await using var collector = StartCollector(lab, bus, state);
+        await collector.WaitUntilAsync("/readyz", HttpStatusCode.OK, StartTimeout);
+        await using var churn = Churn.Start(lab, 9430);
+        Assert.True(await Eventually.TrueAsync(async () => (await probe.TotalsAsync()).ContainsKey(Key(ProtocolType.Tcp)), Patience), collector.Tail());
+        // Publishing steadily (the first publish of a process can be slow), so the stop's final read comes at once.
+        Assert.True(await Eventually.TrueAsync(async () => Value(await collector.GetStringAsync("/metrics"), "egressd_collector_windows_published_total") >= 3, Patience), collector.Tail());
+
+        // SIGTERM, nothing killed. The broker is away, so the shutdown's publish waits for it while
+        // connections go on opening, moving bytes and ending: after the final read, before the exit.
+        proxy.Close();
+        var stopping = collector.StopAsync();
+        var before = churn.Completed;
+        Assert.True(await Eventually.TrueAsync(() => churn.Completed >= before + 30, Patience), "the churn stalled");
+        await churn.StopAsync();
+        proxy.Open();
+        await stopping;
+        Assert.Equal(0, await collector.WaitForExitAsync(TimeSpan.FromSeconds(5)));
+        var ended = collector.Output.Single(l => l.Contains("\"EventId\":2110", StringComparison.Ordinal));
+        Assert.DoesNotContain("\"Connections\":0,", ended, StringComparison.Ordinal);
+
+        // What the broker did not confirm in time waits in the checkpoint: the next start sends it.
+        await using var second = StartCollector(lab, bus, state);
+        var expected = truth.Read();
+        var published = default((ulong, ulong, ulong, ulong));
+        Assert.True(await Eventually.TrueAsync(async () =>
+        {
+            published = (await probe.TotalsAsync()).GetValueOrDefault(Key(ProtocolType.Tcp));
+            return published == expected;
+        }, Patience), $"published {published}, kernel {expected} after {churn.Completed} connections\n{collector.Tail()}\n{second.Tail()}");
+        await second.WaitForMoreReadsAsync(3, StartTimeout);
+        Assert.Equal(expected, (await probe.TotalsAsync()).GetValueOrDefault(Key(ProtocolType.Tcp)));
+        TestContext.Current.TestOutputHelper?.WriteLine($"{churn.Completed} connections, published = kernel {expected}; "
+            + string.Join('\n', collector.Output.Where(l => l.Contains("\"EventId\":2102", StringComparison.Ordinal) || l.Contains("\"EventId\":2107", StringComparison.Ordinal) || l.Contains("\"EventId\":2110", StringComparison.Ordinal))));
+    }
+
     private static (string, string, int) Key(ProtocolType protocol) => (NetnsLab.V4("a"), NetnsLab.V4("c"), protocol == ProtocolType.Tcp ? 6 : 17);
 
     /// <summary>
@@ -206,6 +255,12 @@ public sealed class CollectorExactlyOnceTests(RabbitMqBroker broker)
             ["Egressd:Inventory:File"] = LabInventory.Write(lab),
         };
         return ServiceProcess.Start("collector", Repo.ServiceDll("collector", "Egressd.Collector"), settings);
+    }
+
+    private static double Value(string metrics, string name)
+    {
+        var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+        return line is null ? 0 : double.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static ulong Uncounted(string metrics)
@@ -415,6 +470,79 @@ public sealed class CollectorExactlyOnceTests(RabbitMqBroker broker)
             {
                 socket.Dispose();
                 await Task.Yield();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Connections from a to c, one after another until stopped: each sends 20 kB, takes 45 kB and
+    /// ends with a reset; once conntrack saw the reset (the entry's last packet), the entry is
+    /// deleted, so the connection ends now, with a destroy event, rather than whenever its timeout runs out.
+    /// </summary>
+    private sealed class Churn : IAsyncDisposable
+    {
+        private const int Upload = 20_000;
+        private const int Download = 45_000;
+        private readonly CancellationTokenSource stop = new();
+        private Task running = Task.CompletedTask;
+        private int completed;
+
+        public int Completed => Volatile.Read(ref completed);
+
+        public static Churn Start(NetnsLab lab, int port)
+        {
+            var churn = new Churn();
+            churn.running = Task.Run(() => churn.RunAsync(lab, port));
+            return churn;
+        }
+
+        public async Task StopAsync()
+        {
+            await stop.CancelAsync();
+            await running;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await StopAsync();
+            stop.Dispose();
+        }
+
+        private async Task RunAsync(NetnsLab lab, int port)
+        {
+            var server = new IPEndPoint(IPAddress.Parse(NetnsLab.V4("c")), port);
+            using var listener = lab.SocketIn("c", AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(IPAddress.Any, port));
+            listener.Listen(16);
+            var payload = new byte[Upload];
+            var reply = new byte[Download];
+            var buffer = new byte[64 * 1024];
+            while (!stop.IsCancellationRequested)
+            {
+                using var client = lab.SocketIn("a", AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                await client.ConnectAsync(server);
+                using var peer = await listener.AcceptAsync();
+                await client.SendAsync(payload);
+                for (var got = 0; got < Upload;)
+                {
+                    got += await peer.ReceiveAsync(buffer);
+                }
+
+                await peer.SendAsync(reply);
+                for (var got = 0; got < Download;)
+                {
+                    got += await client.ReceiveAsync(buffer);
+                }
+
+                var sourcePort = ((IPEndPoint)client.LocalEndPoint!).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                client.LingerState = new LingerOption(true, 0);
+                client.Close();
+                for (var attempt = 0; lab.TryExec("node", "conntrack", "-D", "-p", "tcp", "--orig-src", NetnsLab.V4("a"), "--sport", sourcePort, "--state", "CLOSE").Code != 0; attempt++)
+                {
+                    Assert.True(attempt < 500, $"conntrack never saw the reset of port {sourcePort}");
+                }
+
+                Interlocked.Increment(ref completed);
             }
         }
     }

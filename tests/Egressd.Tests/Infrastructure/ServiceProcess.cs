@@ -199,6 +199,12 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGSTOP: the process gets no CPU at all, as a starved one gets too little, until <see cref="Resume"/>.</summary>
+    public void Pause() => _ = Kill(process.Id, Sigstop);
+
+    /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
+    public void Resume() => _ = Kill(process.Id, Sigcont);
+
     /// <summary>SIGKILL, as the kernel's OOM killer or a node failure ends a process: no shutdown code runs.</summary>
     public async Task KillAsync()
     {
@@ -232,6 +238,10 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
     private const int Sigterm = 15;
 
     private const int Sigkill = 9;
+
+    private const int Sigstop = 19;
+
+    private const int Sigcont = 18;
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
