@@ -17,16 +17,16 @@ internal sealed partial class FlowSinkConsumer<TSink>(TSink sink, AppliedBatches
         if (batch.Flows.Count > max)
         {
             // Before the dedup reservation: a refused batch is never marked applied.
-            throw new InvalidMessageException($"batch {batch.Id} has {batch.Flows.Count} flows, more than Egressd:Exporter:MaxFlowsPerBatch ({max})")
+            throw new InvalidMessageException($"batch {batch.Header.Id} has {batch.Flows.Count} flows, more than Egressd:Exporter:MaxFlowsPerBatch ({max})")
             {
                 Reason = FaultReasons.TooManyFlows,
             };
         }
 
-        if (!applied.TryReserve(batch.Id))
+        if (!applied.TryReserve(batch.Header.Id))
         {
             SinkMetrics.Duplicates.WithLabels(TSink.Name).Inc();
-            LogDuplicate(logger, TSink.Name, batch.Id);
+            LogDuplicate(logger, TSink.Name, batch.Header.Id);
             return;
         }
 
@@ -36,11 +36,11 @@ internal sealed partial class FlowSinkConsumer<TSink>(TSink sink, AppliedBatches
         }
         catch
         {
-            applied.Release(batch.Id);
+            applied.Release(batch.Header.Id);
             throw;
         }
 
-        applied.Complete(batch.Id);
+        applied.Complete(batch.Header.Id);
         SinkMetrics.Applied.WithLabels(TSink.Name).Inc();
     }
 

@@ -18,16 +18,16 @@ internal sealed partial class HttpSinkConsumer<TSlot>(HttpSinks sinks, IOptions<
         var max = options.Value.MaxFlowsPerBatch;
         if (batch.Flows.Count > max)
         {
-            throw new InvalidMessageException($"batch {batch.Id} has {batch.Flows.Count} flows, more than Egressd:Exporter:MaxFlowsPerBatch ({max})")
+            throw new InvalidMessageException($"batch {batch.Header.Id} has {batch.Flows.Count} flows, more than Egressd:Exporter:MaxFlowsPerBatch ({max})")
             {
                 Reason = FaultReasons.TooManyFlows,
             };
         }
 
-        if (!sink.Applied.TryReserve(batch.Id))
+        if (!sink.Applied.TryReserve(batch.Header.Id))
         {
             SinkMetrics.Duplicates.WithLabels(name).Inc();
-            LogDuplicate(logger, name, batch.Id);
+            LogDuplicate(logger, name, batch.Header.Id);
             return;
         }
 
@@ -37,11 +37,11 @@ internal sealed partial class HttpSinkConsumer<TSlot>(HttpSinks sinks, IOptions<
         }
         catch
         {
-            sink.Applied.Release(batch.Id);
+            sink.Applied.Release(batch.Header.Id);
             throw;
         }
 
-        sink.Applied.Complete(batch.Id);
+        sink.Applied.Complete(batch.Header.Id);
         SinkMetrics.Applied.WithLabels(name).Inc();
     }
 
