@@ -22,7 +22,16 @@ public sealed class FlowLogSinkTests : IDisposable
     [Fact]
     public async Task Line_is_flat_with_every_field_in_snake_case_and_unknown_values_left_out()
     {
-        var batch = EnrichedRows.Batch([
+        var header = new BatchHeader
+        {
+            Id = new BatchId { Node = "node-a", BootId = "boot", Window = 7, Part = 0, PartCount = 1 },
+            Node = "node-a",
+            WindowStart = new DateTimeOffset(2025, 1, 2, 3, 4, 5, TimeSpan.Zero),
+            WindowEnd = new DateTimeOffset(2025, 1, 2, 3, 4, 10, TimeSpan.Zero),
+            Source = FlowSource.Netfilter,
+        };
+        var batch = EnrichedRows.Batch(
+            [
                 new FlowRow
                 {
                     Flow = new FlowRecord { SourceIp = IpAddr.Parse("10.0.0.1"), DestinationIp = IpAddr.Parse("10.0.1.2"), OriginalDestinationIp = IpAddr.Parse("10.96.0.10"), Protocol = 6, TxBytes = 100, RxBytes = 200, TxPackets = 3, RxPackets = 4 },
@@ -39,14 +48,8 @@ public sealed class FlowLogSinkTests : IDisposable
                     Destination = new FlowEndpoint(),
                     TrafficClass = TrafficClass.Internet,
                 },
-            ], new BatchHeader
-            {
-                Id = new BatchId { Node = "node-a", BootId = "boot", Window = 7, Part = 0, PartCount = 1 },
-                Node = "node-a",
-                WindowStart = new DateTimeOffset(2025, 1, 2, 3, 4, 5, TimeSpan.Zero),
-                WindowEnd = new DateTimeOffset(2025, 1, 2, 3, 4, 10, TimeSpan.Zero),
-                Source = FlowSource.Netfilter,
-            });
+            ],
+            header);
         using (var sink = Sink())
         {
             await sink.WriteAsync(batch, CancellationToken.None);
@@ -283,13 +286,15 @@ public sealed class FlowLogSinkTests : IDisposable
         return at;
     }
 
-    internal static FlowBatchEnriched Batch(long window, int flows) => EnrichedRows.Batch([.. Enumerable.Range(0, flows).Select(i => new FlowRow
+    internal static FlowBatchEnriched Batch(long window, int flows) => EnrichedRows.Batch(
+        Enumerable.Range(0, flows).Select(i => new FlowRow
         {
             Flow = new FlowRecord { SourceIp = IpAddr.Parse($"10.1.0.{i}"), DestinationIp = IpAddr.Parse($"10.2.{window % 250}.{i}"), Protocol = 6, TxBytes = (ulong)(window * 1000) + (ulong)i, RxBytes = 7, TxPackets = 1, RxPackets = 1 },
             Source = new FlowEndpoint { Pod = $"pod-{i}", Namespace = "ns" },
             Destination = new FlowEndpoint(),
             TrafficClass = TrafficClass.SameNode,
-        })], new BatchHeader
+        }),
+        new BatchHeader
         {
             Id = new BatchId { Node = "unit", BootId = "boot", Window = window, Part = 0, PartCount = 1 },
             Node = "unit",

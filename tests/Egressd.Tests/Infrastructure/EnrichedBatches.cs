@@ -27,7 +27,7 @@ internal static class EnrichedBatches
     public static string ValueOf(this FlowLabel label, FlowRow flow, FlowLabelContext context)
     {
         var batch = EnrichedRows.Batch([flow]);
-        return label.Value(batch.Flows[0], batch.Endpoints[batch.Flows[0].SourceEndpoint], batch.Endpoints[batch.Flows[0].DestinationEndpoint], context);
+        return label.Value(batch.Flows[0], batch.SourceOf(0), batch.DestinationOf(0), context);
     }
 
     /// <summary>A flow between two pods whose namespace, node and zone are known.</summary>
