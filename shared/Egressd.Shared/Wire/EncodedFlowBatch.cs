@@ -6,7 +6,7 @@ namespace Egressd.Shared.Wire;
 /// <summary>
 /// A collected batch part as its wire body: what the collector holds from the freeze of a window
 /// until the broker confirms it, what it keeps in its restart checkpoint and what it publishes,
-/// the same bytes each time. A body is a fifth of the size of the part's records. On the bus it
+/// the same bytes each time, and far smaller than the part's records. On the bus it
 /// is a <see cref="FlowBatchCollected"/> (its message type and exchange are that contract's), so
 /// the enricher receives the part decoded.
 /// </summary>
