@@ -42,7 +42,7 @@ internal sealed class FlowBatchCollectedConsumer(ClusterState cluster, FlowEnric
 
         // Through the consume context, so the outbox holds it until this method returns; mandatory,
         // so with no exporter queue bound the consume fails and is retried instead of the batch vanishing.
-        await context.PublishBatchAsync(enriched, enriched.Id, bus.Value.PublishTimeout, context.CancellationToken);
+        await context.PublishBatchAsync(enriched, enriched.Header.Id, bus.Value.PublishTimeout, context.CancellationToken);
         EnricherMetrics.Batches.Inc();
         for (var i = 0; i < stats.Classes.Length; i++)
         {

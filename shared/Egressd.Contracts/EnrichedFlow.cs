@@ -1,18 +1,19 @@
 namespace Egressd.Contracts;
 
 /// <summary>
-/// A flow with what is known about both ends. A value whose endpoints and names are shared by
-/// every flow of the batch that has them: the wire carries each once per batch, and a consumer
-/// can work per distinct endpoint (by reference) rather than per flow.
+/// A flow with what is known about both ends: one row of a <see cref="FlowBatchEnriched"/>, whose
+/// ends are entries of the batch's endpoint table. A value: a batch's flows are one array.
 /// </summary>
 public readonly record struct EnrichedFlow
 {
     /// <summary>The flow exactly as the collector published it.</summary>
     public required FlowRecord Flow { get; init; }
 
-    public required FlowEndpoint Source { get; init; }
+    /// <summary>The source end: an index into the batch's <see cref="FlowBatchEnriched.Endpoints"/>.</summary>
+    public required int SourceEndpoint { get; init; }
 
-    public required FlowEndpoint Destination { get; init; }
+    /// <summary>The destination end: an index into the batch's <see cref="FlowBatchEnriched.Endpoints"/>.</summary>
+    public required int DestinationEndpoint { get; init; }
 
     /// <summary>The service whose cluster IP was the original destination, as "namespace/name".</summary>
     public string? DestinationService { get; init; }

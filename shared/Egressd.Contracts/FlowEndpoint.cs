@@ -1,8 +1,8 @@
 namespace Egressd.Contracts;
 
 /// <summary>
-/// Kubernetes context of one end of a flow. Every field is null when unknown. One instance per pod,
-/// node or unknown end is shared by all the flows that have it.
+/// Kubernetes context of one end of a flow. Every field is null when unknown. A batch lists each
+/// end once (<see cref="FlowBatchEnriched.Endpoints"/>) and its flows refer to it by index.
 /// </summary>
 public sealed record FlowEndpoint
 {

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace Egressd.Contracts;
 
-/// <summary>An address as its canonical text in JSON: how the first wire carried it, and how people read it.</summary>
+/// <summary>An address as its canonical text in JSON, as people read it.</summary>
 public sealed class IpAddrJsonConverter : JsonConverter<IpAddr>
 {
     public override IpAddr Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)

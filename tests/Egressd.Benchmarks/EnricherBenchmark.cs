@@ -141,11 +141,14 @@ internal static class EnricherBenchmark
 
         return new FlowBatchCollected
         {
-            Id = new BatchId { Node = "node-0", BootId = "bench", Window = window, Part = 0, PartCount = 1 },
-            Node = "node-0",
-            WindowStart = DateTimeOffset.UtcNow.AddSeconds(-5),
-            WindowEnd = DateTimeOffset.UtcNow,
-            Source = FlowSource.Netfilter,
+            Header = new BatchHeader
+            {
+                Id = new BatchId { Node = "node-0", BootId = "bench", Window = window, Part = 0, PartCount = 1 },
+                Node = "node-0",
+                WindowStart = DateTimeOffset.UtcNow.AddSeconds(-5),
+                WindowEnd = DateTimeOffset.UtcNow,
+                Source = FlowSource.Netfilter,
+            },
             Flows = flows,
             DnsAnswers = answers,
         };
@@ -245,8 +248,9 @@ internal static class EnricherBenchmark
         var inFlight = new List<Task>();
         for (var i = 0; i < count; i++)
         {
-            var batch = batches[i % batches.Length] with { Id = batches[i % batches.Length].Id with { BootId = $"bench-{i}" } };
-            inFlight.Add(bus.PublishBatchAsync(batch, batch.Id, TimeSpan.FromMinutes(1), CancellationToken.None));
+            var next = batches[i % batches.Length];
+            var batch = next with { Header = next.Header with { Id = next.Header.Id with { BootId = $"bench-{i}" } } };
+            inFlight.Add(bus.PublishBatchAsync(batch, batch.Header.Id, TimeSpan.FromMinutes(1), CancellationToken.None));
             if (inFlight.Count == 16)
             {
                 await Task.WhenAll(inFlight);

@@ -9,7 +9,6 @@ using Egressd.Exporter.Sinks.Prometheus;
 using Egressd.Shared.Bus;
 using Egressd.Shared.Hosting;
 using Egressd.Shared.Network;
-using Egressd.Shared.Wire;
 using MassTransit;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -89,7 +88,7 @@ internal static class ExporterBenchmark
         var path = impl == Compact ? "/metrics" : "/prometheus-net";
 
         var store = app.Services.GetRequiredService<FlowSeriesStore>();
-        Action<IReadOnlyList<EnrichedFlow>> apply = impl == Compact ? flows => store.Apply(flows) : new ChildCounters(registry).Apply;
+        Action<FlowBatchEnriched> apply = impl == Compact ? batch => store.Apply(batch) : new ChildCounters(registry).Apply;
 
         Settle();
         var rssBefore = Rss().Current;
@@ -140,10 +139,9 @@ internal static class ExporterBenchmark
             renders.Add(watch.Elapsed.TotalSeconds);
         }
 
-        // Steady state: the same series again, from flows made beforehand (fresh strings, as off the
-        // wire, which hands each batch over with its endpoint table).
+        // Steady state: the same series again, from batches made beforehand (fresh strings, as off the wire).
         var batches = Enumerable.Range(0, (series + BatchSize - 1) / BatchSize)
-            .Select(b => (IReadOnlyList<EnrichedFlow>)EndpointTableFlows.Of(Flows(b * BatchSize, Math.Min(BatchSize, series - (b * BatchSize)), series, seed: 1))).ToList();
+            .Select(b => Flows(b * BatchSize, Math.Min(BatchSize, series - (b * BatchSize)), series, seed: 1)).ToList();
         var updates = new List<double>();
         var updatesPerCpu = new List<double>();
         using var self = Process.GetCurrentProcess();
@@ -182,28 +180,31 @@ internal static class ExporterBenchmark
     }
 
     /// <summary>The consumer's whole path: publish, serialize, deliver, deserialize, drop duplicates, apply.</summary>
-    private static async Task<double> ThroughBusAsync(IServiceProvider services, FlowSeriesStore store, List<IReadOnlyList<EnrichedFlow>> batches)
+    private static async Task<double> ThroughBusAsync(IServiceProvider services, FlowSeriesStore store, List<FlowBatchEnriched> batches)
     {
         var bus = services.GetRequiredService<IBus>();
         var boot = Guid.NewGuid().ToString("N");
-        var flows = batches.Sum(b => b.Count);
-        var probe = batches[0][0];
-        var labels = store.LabelNames.Select(l => FlowLabels.All[l].Value(probe, new FlowLabelContext(new NetworkOptions().PublicAddresses()))).ToList();
+        var flows = batches.Sum(b => b.Flows.Count);
+        var probe = batches[0];
+        var context = new FlowLabelContext(new NetworkOptions().PublicAddresses());
+        var labels = store.LabelNames.Select(l => FlowLabels.All[l].Value(probe.Flows[0], probe.SourceOf(0), probe.DestinationOf(0), context)).ToList();
         var before = store.Find(labels)![0];
         var watch = Stopwatch.StartNew();
         var window = 0;
         foreach (var batch in batches)
         {
-            var message = new FlowBatchEnriched
+            var message = batch with
             {
-                Id = new BatchId { Node = "bench", BootId = boot, Window = ++window, Part = 0, PartCount = 1 },
-                Node = "bench",
-                WindowStart = DateTimeOffset.UtcNow,
-                WindowEnd = DateTimeOffset.UtcNow,
-                Source = FlowSource.Replay,
-                Flows = batch,
+                Header = new BatchHeader
+                {
+                    Id = new BatchId { Node = "bench", BootId = boot, Window = ++window, Part = 0, PartCount = 1 },
+                    Node = "bench",
+                    WindowStart = DateTimeOffset.UtcNow,
+                    WindowEnd = DateTimeOffset.UtcNow,
+                    Source = FlowSource.Replay,
+                },
             };
-            await bus.PublishBatchAsync(message, message.Id, TimeSpan.FromSeconds(60), CancellationToken.None);
+            await bus.PublishBatchAsync(message, message.Header.Id, TimeSpan.FromSeconds(60), CancellationToken.None);
         }
 
         var deadline = DateTime.UtcNow.AddMinutes(5);
@@ -227,13 +228,25 @@ internal static class ExporterBenchmark
     /// Flows for series <paramref name="first"/>.. : a cluster of series/10 pods, each talking to
     /// ten others, in 200 namespaces on 500 nodes in 3 zones; every label of egressd's set filled.
     /// </summary>
-    private static List<EnrichedFlow> Flows(int first, int count, int series, int seed)
+    private static FlowBatchEnriched Flows(int first, int count, int series, int seed)
     {
         var pods = Math.Max(131, series / 10);
         var flows = new List<EnrichedFlow>(count);
-        // As wire v2 decodes a batch: one endpoint instance per pod, shared by all its flows.
-        var endpoints = new Dictionary<int, FlowEndpoint>();
-        FlowEndpoint Shared(int pod) => endpoints.TryGetValue(pod, out var known) ? known : endpoints[pod] = Endpoint(pod);
+        // As wire v2 decodes a batch: each pod once in the endpoint table, its flows referring to it by index.
+        var entries = new Dictionary<int, int>();
+        var endpoints = new List<FlowEndpoint>();
+        int Shared(int pod)
+        {
+            if (!entries.TryGetValue(pod, out var entry))
+            {
+                entry = endpoints.Count;
+                entries.Add(pod, entry);
+                endpoints.Add(Endpoint(pod));
+            }
+
+            return entry;
+        }
+
         for (var i = first; i < first + count; i++)
         {
             var pod = i / 10;
@@ -251,13 +264,25 @@ internal static class ExporterBenchmark
                     TxPackets = 10,
                     RxPackets = 12,
                 },
-                Source = Shared(pod),
-                Destination = Shared(peer),
+                SourceEndpoint = Shared(pod),
+                DestinationEndpoint = Shared(peer),
                 TrafficClass = TrafficClass.Unknown,
             });
         }
 
-        return flows;
+        return new FlowBatchEnriched
+        {
+            Header = new BatchHeader
+            {
+                Id = new BatchId { Node = "bench", BootId = "bench", Window = first, Part = 0, PartCount = 1 },
+                Node = "bench",
+                WindowStart = DateTimeOffset.UnixEpoch,
+                WindowEnd = DateTimeOffset.UnixEpoch,
+                Source = FlowSource.Replay,
+            },
+            Endpoints = [.. endpoints],
+            Flows = flows,
+        };
 
         static string Ip(int pod) => $"10.{(pod >> 16) & 255}.{(pod >> 8) & 255}.{pod & 255}";
 
@@ -381,15 +406,16 @@ internal static class ExporterBenchmark
             counters = [.. FlowMetrics.Families.Select(f => factory.CreateCounter(f.Name, f.Help, labels))];
         }
 
-        public void Apply(IReadOnlyList<EnrichedFlow> flows)
+        public void Apply(FlowBatchEnriched batch)
         {
-            foreach (var flow in flows)
+            for (var i = 0; i < batch.Flows.Count; i++)
             {
+                var flow = batch.Flows[i];
                 // A fresh array each time, as WithLabels(params string[]) makes: a child may keep it.
                 var values = new string[extractors.Length];
                 for (var d = 0; d < extractors.Length; d++)
                 {
-                    values[d] = extractors[d](flow, context);
+                    values[d] = extractors[d](flow, batch.SourceOf(i), batch.DestinationOf(i), context);
                 }
 
                 counters[0].WithLabels(values).Inc(flow.Flow.TxBytes);

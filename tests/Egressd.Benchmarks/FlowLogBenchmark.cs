@@ -21,8 +21,8 @@ internal static class FlowLogBenchmark
         var seconds = Option(args, "--seconds", 5);
         var directory = args.SkipWhile(a => a != "--dir").Skip(1).FirstOrDefault() ?? Path.GetTempPath();
         // As the sink gets them: decoded from the bus, every endpoint and name one shared object.
-        var flows = FlowWire.DecodeEnriched(FlowWire.Encode(WireBenchmark.Sample(FlowsPerBatch))).Flows;
-        var batches = Enumerable.Range(0, 8).Select(i => Batch(i, flows)).ToArray();
+        var sample = FlowWire.DecodeEnriched(FlowWire.Encode(WireBenchmark.Sample(FlowsPerBatch)));
+        var batches = Enumerable.Range(0, 8).Select(i => Batch(i, sample)).ToArray();
         var buffer = new ArrayBufferWriter<byte>(4 << 20);
 
         var built = Rounds(seconds, i =>
@@ -41,7 +41,7 @@ internal static class FlowLogBenchmark
                 NullLogger<FlowLogSink>.Instance);
             sink.Open();
             var window = 0L;
-            var writes = Rounds(seconds, _ => sink.WriteAsync(Batch(window++, flows), CancellationToken.None).GetAwaiter().GetResult());
+            var writes = Rounds(seconds, _ => sink.WriteAsync(Batch(window++, sample), CancellationToken.None).GetAwaiter().GetResult());
 
             Console.WriteLine($"Flow log: batches of {FlowsPerBatch:N0} flows (one node's part of a busy window), one thread, {seconds} s each; {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}.");
             Console.WriteLine();
@@ -79,14 +79,16 @@ internal static class FlowLogBenchmark
         return (lines / watch.Elapsed.TotalSeconds, used.TotalMicroseconds / lines);
     }
 
-    private static FlowBatchEnriched Batch(long window, IReadOnlyList<EnrichedFlow> flows) => new()
+    private static FlowBatchEnriched Batch(long window, FlowBatchEnriched sample) => sample with
     {
-        Id = new BatchId { Node = "node-a", BootId = "bench", Window = window, Part = 0, PartCount = 1 },
-        Node = "node-a",
-        WindowStart = DateTimeOffset.UnixEpoch.AddSeconds(window * 5),
-        WindowEnd = DateTimeOffset.UnixEpoch.AddSeconds((window * 5) + 5),
-        Source = FlowSource.Netfilter,
-        Flows = flows,
+        Header = new BatchHeader
+        {
+            Id = new BatchId { Node = "node-a", BootId = "bench", Window = window, Part = 0, PartCount = 1 },
+            Node = "node-a",
+            WindowStart = DateTimeOffset.UnixEpoch.AddSeconds(window * 5),
+            WindowEnd = DateTimeOffset.UnixEpoch.AddSeconds((window * 5) + 5),
+            Source = FlowSource.Netfilter,
+        },
     };
 
     private static int Option(string[] args, string name, int fallback)

@@ -5,6 +5,7 @@ using Egressd.Exporter;
 using Egressd.Exporter.Sinks.Http;
 using Egressd.Shared.Hosting;
 using Egressd.Shared.Network;
+using Egressd.Tests.Samples;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -128,13 +129,13 @@ internal static class HttpSinkBenchmark
     /// <summary>A batch of distinct flows between pods of a 20,000-pod cluster, every field egressd sends filled.</summary>
     private static FlowBatchEnriched Batch(int n)
     {
-        var flows = new EnrichedFlow[BatchFlows];
+        var flows = new FlowRow[BatchFlows];
         for (var i = 0; i < flows.Length; i++)
         {
             var flow = (n * BatchFlows) + i;
             var pod = flow / 10 % 20_000;
             var peer = (pod * 7 + (flow % 10 * 13) + 1) % 20_000;
-            flows[i] = new EnrichedFlow
+            flows[i] = new FlowRow
             {
                 Flow = new FlowRecord
                 {
@@ -153,15 +154,14 @@ internal static class HttpSinkBenchmark
         }
 
         var end = DateTimeOffset.UtcNow;
-        return new FlowBatchEnriched
+        return EnrichedRows.Batch(flows, new BatchHeader
         {
             Id = new BatchId { Node = "node-a", BootId = "bench", Window = n, Part = 0, PartCount = 1 },
             Node = "node-a",
             WindowStart = end.AddSeconds(-5),
             WindowEnd = end,
             Source = FlowSource.Replay,
-            Flows = flows,
-        };
+        });
 
         static string Ip(int pod) => $"10.244.{pod >> 8}.{pod & 255}";
 

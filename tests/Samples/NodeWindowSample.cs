@@ -9,18 +9,18 @@ namespace Egressd.Tests.Samples;
 /// </summary>
 internal static class NodeWindowSample
 {
-    public static EnrichedFlow[] Flows(int count)
+    public static FlowRow[] Flows(int count)
     {
         var random = new Random(7);
         var pods = Enumerable.Range(0, 50).Select(i => new FlowEndpoint { Pod = $"web-{i}", Namespace = "shop", Node = "node-a", Zone = "zone-a", Region = "region-1", WorkloadKind = "Deployment", WorkloadName = "web" }).ToArray();
         var peers = Enumerable.Range(0, 1000).Select(i => new FlowEndpoint { Pod = $"db-{i}", Namespace = "data", Node = $"node-{i % 40}", Zone = $"zone-{i % 3}", Region = "region-1", WorkloadKind = "StatefulSet", WorkloadName = "db" }).ToArray();
-        var flows = new EnrichedFlow[count];
+        var flows = new FlowRow[count];
         for (var i = 0; i < count; i++)
         {
             var source = random.Next(pods.Length);
             var peer = random.Next(2000);
             var inCluster = peer < 1000;
-            flows[i] = new EnrichedFlow
+            flows[i] = new FlowRow
             {
                 Flow = new FlowRecord
                 {
@@ -43,4 +43,7 @@ internal static class NodeWindowSample
 
         return flows;
     }
+
+    /// <summary>The same flows as a batch, with its endpoint table.</summary>
+    public static FlowBatchEnriched Batch(int count) => EnrichedRows.Batch(Flows(count));
 }

@@ -2,10 +2,8 @@ using System.Runtime.InteropServices;
 using System.Runtime.Serialization;
 using System.Runtime.Versioning;
 using System.Security.Cryptography;
-using System.Text.Json;
 using Egressd.Collector.Flows;
 using Egressd.Collector.Native;
-using Egressd.Contracts;
 using Egressd.Shared.Wire;
 
 namespace Egressd.Collector.Conntrack;
@@ -20,8 +18,8 @@ namespace Egressd.Collector.Conntrack;
 /// last checkpoint was confirmed, so a restart does not send them again.
 /// <para>
 /// Format: "EGDCKPT2", boot id, network namespace, the read's wall-clock time (ns), checkpoint id,
-/// the parts as length-prefixed bodies in the bus's wire (what is sent; the first release wrote
-/// "EGDCKPT1" with JSON parts, which is still read), the entries (fingerprint and four counters, 40 bytes each),
+/// the parts as length-prefixed bodies in the bus's wire (<see cref="EncodedFlowBatch"/>, what is
+/// sent), the entries (fingerprint and four counters, 40 bytes each),
 /// then the SHA-256 of all that. Written to a temporary file, fsynced, renamed over the old one and
 /// the directory fsynced: a reader sees the old checkpoint or the new one, never a mix.
 /// </para>
@@ -36,10 +34,6 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
     public const string CiliumFileName = "cilium.checkpoint";
     public const string CiliumConfirmedFileName = "cilium.confirmed";
     private const string Magic = "EGDCKPT2";
-
-    /// <summary>The first release's format: the same, with the parts in JSON.</summary>
-    private const string JsonMagic = "EGDCKPT1";
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly string directory;
     private readonly string path;
@@ -66,7 +60,7 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
         this.onNote = onNote;
     }
 
-    public IReadOnlyList<FlowBatchCollected> Unconfirmed { get; private set; } = [];
+    public IReadOnlyList<EncodedFlowBatch> Unconfirmed { get; private set; } = [];
 
     /// <summary>
     /// Opens the state directory (created 0700), reads the checkpoint left there and hands the
@@ -129,7 +123,7 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
     // The note rides in the scope's string after a newline, so netfilter's files keep their format.
     private string Scope => note is null ? netnsId : netnsId + "\n" + note();
 
-    public void Save(IReadOnlyList<FlowBatchCollected> unconfirmed)
+    public void Save(IReadOnlyList<EncodedFlowBatch> unconfirmed)
     {
         var started = Environment.TickCount64;
         var id = Guid.NewGuid().ToString("N");
@@ -157,10 +151,9 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
                     writer.Write(unconfirmed.Count);
                     foreach (var part in unconfirmed)
                     {
-                        // A frozen part's own body (FlowWire.Seal): nothing is encoded again.
-                        var body = FlowWire.Encode(part);
-                        writer.Write(body.Length);
-                        writer.Write(body);
+                        // A frozen part's own body: nothing is encoded again.
+                        writer.Write(part.Body.Length);
+                        writer.Write(part.Body);
                     }
 
                     foreach (var e in reducer.CheckpointEntries())
@@ -245,7 +238,7 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
 
             using var reader = new BinaryReader(new MemoryStream(bytes, 0, bytes.Length - 32, writable: false));
             var magic = reader.ReadString();
-            if (magic is not (Magic or JsonMagic))
+            if (magic != Magic)
             {
                 throw new InvalidDataException("not an egressd checkpoint");
             }
@@ -262,13 +255,10 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
                 return;
             }
 
-            var parts = new List<FlowBatchCollected>(reader.ReadInt32());
+            var parts = new List<EncodedFlowBatch>(reader.ReadInt32());
             for (var i = parts.Capacity; i > 0; i--)
             {
-                var body = reader.ReadBytes(reader.ReadInt32());
-                parts.Add(magic == Magic
-                    ? FlowWire.DecodeCollected(body)
-                    : JsonSerializer.Deserialize<FlowBatchCollected>(body, Json) ?? throw new InvalidDataException("an empty window part"));
+                parts.Add(EncodedFlowBatch.Read(reader.ReadBytes(reader.ReadInt32())));
             }
 
             var entries = new List<CheckpointEntry>();
@@ -302,7 +292,7 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
             reducer.Restore(entries, readAtTime);
             LogLoaded(logger, path, entries.Count, readAtTime, Unconfirmed.Count);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or JsonException or SerializationException or EndOfStreamException or ArgumentException or FormatException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or SerializationException or EndOfStreamException or ArgumentException or FormatException)
         {
             LogUnreadable(logger, path, ex.Message);
             Unconfirmed = [];

@@ -1,5 +1,5 @@
-using Egressd.Contracts;
 using Egressd.Shared.Bus;
+using Egressd.Shared.Wire;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -7,6 +7,6 @@ namespace Egressd.Collector.Flows;
 
 internal sealed class BusBatchPublisher(IBus bus, IOptions<BusOptions> options) : IBatchPublisher
 {
-    public Task PublishAsync(FlowBatchCollected batch, CancellationToken cancellationToken) =>
-        bus.PublishBatchAsync(batch, batch.Id, options.Value.PublishTimeout, cancellationToken);
+    public Task PublishAsync(EncodedFlowBatch part, CancellationToken cancellationToken) =>
+        bus.PublishBatchAsync(part, part.Header.Id, options.Value.PublishTimeout, cancellationToken);
 }

@@ -1,9 +1,9 @@
-using Egressd.Contracts;
+using Egressd.Shared.Wire;
 
 namespace Egressd.Collector.Flows;
 
 /// <summary>Sends one batch part and returns once the broker has confirmed it.</summary>
 public interface IBatchPublisher
 {
-    Task PublishAsync(FlowBatchCollected batch, CancellationToken cancellationToken);
+    Task PublishAsync(EncodedFlowBatch part, CancellationToken cancellationToken);
 }

@@ -1,4 +1,4 @@
-using Egressd.Contracts;
+using Egressd.Shared.Wire;
 
 namespace Egressd.Collector.Flows;
 
@@ -11,10 +11,10 @@ namespace Egressd.Collector.Flows;
 public interface IWindowCheckpoint
 {
     /// <summary>Window parts a previous process froze and never saw confirmed: re-sent first, with their own ids.</summary>
-    IReadOnlyList<FlowBatchCollected> Unconfirmed { get; }
+    IReadOnlyList<EncodedFlowBatch> Unconfirmed { get; }
 
     /// <summary>Saves the source's counters as of its last read with <paramref name="unconfirmed"/> (all parts not yet confirmed).</summary>
-    void Save(IReadOnlyList<FlowBatchCollected> unconfirmed);
+    void Save(IReadOnlyList<EncodedFlowBatch> unconfirmed);
 
     /// <summary>Every part saved so far is confirmed: a restart must not send them again.</summary>
     void Confirmed();

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Egressd.Contracts;
+using Egressd.Shared.Wire;
 
 namespace Egressd.Collector.Flows;
 
@@ -26,7 +27,7 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
 
     private readonly FlowCounterDictionary flows = new();
 
-    // One part's records while it is sealed, kept from window to window rather than made anew each time.
+    // One part's records while it is encoded, kept from window to window rather than made anew each time.
     private FlowRecord[] partBuffer = [];
     private readonly Dictionary<(IpAddr Ip, string Name), DateTimeOffset> dns = [];
 
@@ -132,13 +133,25 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
     /// Closes the pending deltas into one window, [<paramref name="start"/>, <paramref name="end"/>],
     /// cut into parts of at most <paramref name="maxFlowsPerPart"/> flows, and starts over empty.
     /// <paramref name="directions"/> is what the source's counters mean (the reader's, as of now).
-    /// Each part goes through <paramref name="seal"/> when given (the window publisher encodes it
-    /// there); the parts' flows are then built one part at a time in one reused array, so a window
-    /// never exists as records whole: <paramref name="seal"/> must not keep the flows it is handed.
     /// </summary>
     public IReadOnlyList<FlowBatchCollected> Freeze(
         string node, string bootId, long window, FlowSource source, DateTimeOffset start, DateTimeOffset end, int maxFlowsPerPart,
-        FlowCounterDirections directions = FlowCounterDirections.Separate, Func<FlowBatchCollected, FlowBatchCollected>? seal = null)
+        FlowCounterDirections directions = FlowCounterDirections.Separate) =>
+        Freeze(node, bootId, window, source, start, end, maxFlowsPerPart, directions, reuse: false, batch => batch);
+
+    /// <summary>
+    /// <see cref="Freeze"/> with each part encoded as it is cut (what the window publisher holds):
+    /// the parts' records are built one part at a time in one reused array, so a window never
+    /// exists as records whole.
+    /// </summary>
+    public IReadOnlyList<EncodedFlowBatch> FreezeEncoded(
+        string node, string bootId, long window, FlowSource source, DateTimeOffset start, DateTimeOffset end, int maxFlowsPerPart,
+        FlowCounterDirections directions = FlowCounterDirections.Separate) =>
+        Freeze(node, bootId, window, source, start, end, maxFlowsPerPart, directions, reuse: true, EncodedFlowBatch.Encode);
+
+    private List<TPart> Freeze<TPart>(
+        string node, string bootId, long window, FlowSource source, DateTimeOffset start, DateTimeOffset end, int maxFlowsPerPart,
+        FlowCounterDirections directions, bool reuse, Func<FlowBatchCollected, TPart> cut)
     {
         var count = flows.Count;
         var answers = dns.Where(d => d.Value > end)
@@ -146,8 +159,8 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
             .ToList();
 
         var partCount = Math.Max(1, (count + maxFlowsPerPart - 1) / maxFlowsPerPart);
-        var parts = new List<FlowBatchCollected>(partCount);
-        var buffer = seal is null ? null : PartBuffer(Math.Min(count, maxFlowsPerPart));
+        var parts = new List<TPart>(partCount);
+        var buffer = reuse ? PartBuffer(Math.Min(count, maxFlowsPerPart)) : null;
         using var keys = flows.GetEnumerator();
         for (var part = 0; part < partCount; part++)
         {
@@ -169,19 +182,21 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
                 };
             }
 
-            var batch = new FlowBatchCollected
+            parts.Add(cut(new FlowBatchCollected
             {
-                Id = new BatchId { Node = node, BootId = bootId, Window = window, Part = part, PartCount = partCount },
-                Node = node,
-                WindowStart = start,
-                WindowEnd = end,
-                Source = source,
-                CounterDirections = directions,
+                Header = new BatchHeader
+                {
+                    Id = new BatchId { Node = node, BootId = bootId, Window = window, Part = part, PartCount = partCount },
+                    Node = node,
+                    WindowStart = start,
+                    WindowEnd = end,
+                    Source = source,
+                    CounterDirections = directions,
+                },
                 Flows = new ArraySegment<FlowRecord>(records, 0, size),
                 // Answers are per window, not per flow: the first part carries them.
                 DnsAnswers = part == 0 ? answers : [],
-            };
-            parts.Add(seal is null ? batch : seal(batch));
+            }));
         }
 
         flows.Clear();

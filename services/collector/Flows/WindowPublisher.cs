@@ -10,7 +10,7 @@ namespace Egressd.Collector.Flows;
 /// did reach the broker is therefore re-sent with the same id and the same content, and sinks drop
 /// the copy; nothing is lost and no id is reused for other content. Memory stays bounded by keys:
 /// one frozen window plus one pending set (two frozen windows only at shutdown). A frozen part is
-/// held as its encoded body (<see cref="FlowWire.Seal"/>), a fifth of its records' size, and each
+/// held as its encoded body (<see cref="EncodedFlowBatch"/>), a fifth of its records' size, and each
 /// re-send is those same bytes.
 /// <para>
 /// With a checkpoint, a window is saved with the source's counters as of its read before its first
@@ -31,7 +31,7 @@ internal sealed partial class WindowPublisher
     private readonly int maxFlowsPerPart;
     private readonly ILogger logger;
     private readonly IWindowCheckpoint? checkpoint;
-    private readonly List<FlowBatchCollected> frozen = [];
+    private readonly List<EncodedFlowBatch> frozen = [];
 
     // Encoded bodies confirmed since the frozen list was last empty.
     private long confirmedBytes;
@@ -57,7 +57,7 @@ internal sealed partial class WindowPublisher
         if (checkpoint is { Unconfirmed.Count: > 0 } restored)
         {
             // Parts a previous process froze: first out, with their own ids.
-            frozen.AddRange(restored.Unconfirmed.Select(FlowWire.Seal));
+            frozen.AddRange(restored.Unconfirmed);
         }
     }
 
@@ -72,7 +72,7 @@ internal sealed partial class WindowPublisher
         ? "lost with this process: no restart checkpoint"
         : "kept in the restart checkpoint and sent again at the next start";
 
-    private int FrozenKeyCount => frozen.Sum(p => p.Flows.Count);
+    private int FrozenKeyCount => frozen.Sum(p => p.FlowCount);
 
     /// <summary>
     /// Reads once, folds the deltas in and tries to publish. A failed read or publish is logged
@@ -197,7 +197,7 @@ internal sealed partial class WindowPublisher
             return;
         }
 
-        frozen.AddRange(pending.Freeze(node, BootId, ++window, reader.Source, pendingSince ?? lastRead, lastRead, maxFlowsPerPart, reader.CounterDirections, FlowWire.Seal));
+        frozen.AddRange(pending.FreezeEncoded(node, BootId, ++window, reader.Source, pendingSince ?? lastRead, lastRead, maxFlowsPerPart, reader.CounterDirections));
         pendingSince = null;
         foldWarned = false;
         Save();
@@ -259,17 +259,18 @@ internal sealed partial class WindowPublisher
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 CollectorMetrics.PublishFailures.Inc();
-                LogPublishFailed(logger, part.Id.ToString(), part.Flows.Count, PendingKeyCount, ex.GetType().Name, ex.Message);
+                LogPublishFailed(logger, part.Header.Id.ToString(), part.FlowCount, PendingKeyCount, ex.GetType().Name, ex.Message);
                 return;
             }
 
             CollectorMetrics.PartsPublished.Inc();
             frozen.RemoveAt(0);
-            confirmedBytes += part.Flows is SealedFlows sealedFlows ? sealedFlows.Body.Length : 0;
-            if (frozen.Count == 0 || frozen[0].Id.Window != part.Id.Window || frozen[0].Id.BootId != part.Id.BootId)
+            confirmedBytes += part.Body.Length;
+            var id = part.Header.Id;
+            if (frozen.Count == 0 || frozen[0].Header.Id.Window != id.Window || frozen[0].Header.Id.BootId != id.BootId)
             {
                 CollectorMetrics.WindowsPublished.Inc();
-                LogWindowPublished(logger, part.Id.Window, part.Id.PartCount, part.WindowEnd - part.WindowStart);
+                LogWindowPublished(logger, id.Window, id.PartCount, part.Header.WindowEnd - part.Header.WindowStart);
             }
 
             if (frozen.Count == 0)

@@ -27,34 +27,26 @@ internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPer
     {
         if (batch.Flows.Count > maxFlowsPerBatch)
         {
-            throw new InvalidBatchException($"batch {batch.Id} has {batch.Flows.Count} flows, more than Egressd:Enricher:MaxFlowsPerBatch ({maxFlowsPerBatch})", FaultReasons.TooManyFlows);
+            throw new InvalidBatchException($"batch {batch.Header.Id} has {batch.Flows.Count} flows, more than Egressd:Enricher:MaxFlowsPerBatch ({maxFlowsPerBatch})", FaultReasons.TooManyFlows);
         }
 
         names.Record(batch.DnsAnswers);
+        var endpoints = new EndpointTableBuilder();
         var flows = new EnrichedFlow[batch.Flows.Count];
         for (var i = 0; i < flows.Length; i++)
         {
-            flows[i] = Enrich(batch, i, cluster, stats);
+            flows[i] = Enrich(batch, i, cluster, endpoints, stats);
         }
 
-        return new FlowBatchEnriched
-        {
-            Id = batch.Id,
-            Node = batch.Node,
-            WindowStart = batch.WindowStart,
-            WindowEnd = batch.WindowEnd,
-            Source = batch.Source,
-            CounterDirections = batch.CounterDirections,
-            Flows = flows,
-        };
+        return new FlowBatchEnriched { Header = batch.Header, Endpoints = endpoints.ToArray(), Flows = flows };
     }
 
-    private EnrichedFlow Enrich(FlowBatchCollected batch, int index, ClusterSnapshot cluster, EnrichmentStats stats)
+    private EnrichedFlow Enrich(FlowBatchCollected batch, int index, ClusterSnapshot cluster, EndpointTableBuilder endpoints, EnrichmentStats stats)
     {
         var flow = batch.Flows[index];
         if (flow.Protocol is < 0 or > 255)
         {
-            throw new InvalidBatchException($"batch {batch.Id} flow {index}: protocol {flow.Protocol} is not an IP protocol number");
+            throw new InvalidBatchException($"batch {batch.Header.Id} flow {index}: protocol {flow.Protocol} is not an IP protocol number");
         }
 
         FlowEndpoint source;
@@ -91,7 +83,7 @@ internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPer
         {
             destination = FlowEndpoint.Unknown;
             trafficClass = classifier.External(flow.DestinationIp);
-            dnsName = names.NameOf(flow.DestinationIp, batch.WindowStart);
+            dnsName = names.NameOf(flow.DestinationIp, batch.Header.WindowStart);
         }
 
         if (classifier.HasRules && classifier.Rule(flow.DestinationIp) is { } ruled)
@@ -103,8 +95,8 @@ internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPer
         return new EnrichedFlow
         {
             Flow = flow,
-            Source = source,
-            Destination = destination,
+            SourceEndpoint = endpoints.IndexOf(source),
+            DestinationEndpoint = endpoints.IndexOf(destination),
             DestinationService = service,
             DestinationDnsName = dnsName,
             TrafficClass = trafficClass,

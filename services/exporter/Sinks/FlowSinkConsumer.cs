@@ -38,17 +38,17 @@ internal sealed partial class FlowSinkConsumer : IConsumer<FlowBatchEnriched>
         if (batch.Flows.Count > maxFlowsPerBatch)
         {
             // Before the dedup reservation: a refused batch is never marked applied.
-            throw new InvalidMessageException($"batch {batch.Id} has {batch.Flows.Count} flows, more than Egressd:Exporter:MaxFlowsPerBatch ({maxFlowsPerBatch})")
+            throw new InvalidMessageException($"batch {batch.Header.Id} has {batch.Flows.Count} flows, more than Egressd:Exporter:MaxFlowsPerBatch ({maxFlowsPerBatch})")
             {
                 Reason = FaultReasons.TooManyFlows,
             };
         }
 
-        var id = batch.Id.ToString();
+        var id = batch.Header.Id.ToString();
         if (!applied.TryReserve(id))
         {
             SinkMetrics.Duplicates.WithLabels(sink).Inc();
-            LogDuplicate(logger, sink, batch.Id);
+            LogDuplicate(logger, sink, batch.Header.Id);
             return;
         }
 

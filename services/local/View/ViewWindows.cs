@@ -34,22 +34,22 @@ public sealed class ViewWindows(int topFlows)
     {
         lock (gate)
         {
-            if (current != (batch.Node, batch.WindowEnd))
+            if (current != (batch.Header.Node, batch.Header.WindowEnd))
             {
-                current = (batch.Node, batch.WindowEnd);
-                start = batch.WindowStart;
+                current = (batch.Header.Node, batch.Header.WindowEnd);
+                start = batch.Header.WindowStart;
                 bytes.Clear();
                 sequence++;
             }
 
             foreach (var flow in batch.Flows)
             {
-                var key = (SourceOf(flow), DestinationOf(flow), ClassOf(flow.TrafficClass));
+                var key = (SourceOf(flow, batch.Endpoints[flow.SourceEndpoint]), DestinationOf(flow, batch.Endpoints[flow.DestinationEndpoint]), ClassOf(flow.TrafficClass));
                 bytes[key] = bytes.GetValueOrDefault(key) + flow.Flow.TxBytes + flow.Flow.RxBytes;
             }
 
             FlowsSeen += batch.Flows.Count;
-            var seconds = Math.Max((batch.WindowEnd - start).TotalSeconds, 0.001);
+            var seconds = Math.Max((batch.Header.WindowEnd - start).TotalSeconds, 0.001);
             var flows = bytes
                 .Select(f => new ViewFlow(f.Key.Source, f.Key.Destination, f.Key.Class, f.Value / seconds))
                 .OrderByDescending(f => f.BytesPerSecond).ThenBy(f => f.Source, StringComparer.Ordinal)
@@ -57,17 +57,17 @@ public sealed class ViewWindows(int topFlows)
             var classes = flows.GroupBy(f => f.TrafficClass)
                 .Select(g => (g.Key, g.Sum(f => f.BytesPerSecond)))
                 .OrderByDescending(c => c.Item2).ToList();
-            latest = new ViewWindow(start, batch.WindowEnd, batch.Node, [.. flows.Take(topFlows)], classes, sequence);
+            latest = new ViewWindow(start, batch.Header.WindowEnd, batch.Header.Node, [.. flows.Take(topFlows)], classes, sequence);
         }
     }
 
     /// <summary>The workload (namespace/name), else the pod, else the address.</summary>
-    private static string SourceOf(EnrichedFlow flow) => Describe(flow.Source, flow.Flow.SourceIp);
+    private static string SourceOf(EnrichedFlow flow, FlowEndpoint source) => Describe(source, flow.Flow.SourceIp);
 
     /// <summary>The service when the flow went to one, else the workload or pod, else the DNS name, else the address.</summary>
-    private static string DestinationOf(EnrichedFlow flow) =>
+    private static string DestinationOf(EnrichedFlow flow, FlowEndpoint destination) =>
         flow.DestinationService is { Length: > 0 } service ? $"service {service}"
-        : flow.Destination.Pod is not null ? Describe(flow.Destination, flow.Flow.DestinationIp)
+        : destination.Pod is not null ? Describe(destination, flow.Flow.DestinationIp)
         : flow.DestinationDnsName is { Length: > 0 } name ? $"{name} ({flow.Flow.DestinationIp})"
         : flow.Flow.DestinationIp.ToString();
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
+using Egressd.Contracts;
 using Egressd.Shared.Wire;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
@@ -132,15 +133,15 @@ public static partial class BusHostingExtensions
     }
 
     /// <summary>
-    /// Batches are read in egressd's dense wire (v2) and in MassTransit's JSON, which is what a
-    /// collector or enricher of the first release still publishes during a rolling upgrade. Which
-    /// one a message is in, its content type says; the JSON serializer stays the bus's default
-    /// for everything that is not a batch (faults).
+    /// Batches travel in egressd's dense wire (<see cref="FlowWire"/>), which publishers pick per
+    /// message; MassTransit's JSON stays the bus's default for everything that is not a batch
+    /// (faults). A collector's <see cref="EncodedFlowBatch"/> goes to the collected batch's exchange.
     /// </summary>
     private static void UseFlowWire(this IBusFactoryConfigurator cfg)
     {
         cfg.AddSerializer(FlowWireSerializerFactory.Instance, isSerializer: false);
         cfg.AddDeserializer(FlowWireSerializerFactory.Instance);
+        cfg.Message<EncodedFlowBatch>(m => m.SetEntityName(cfg.MessageTopology.EntityNameFormatter.FormatEntityName<FlowBatchCollected>()));
     }
 
     /// <summary>The endpoints services name themselves (<see cref="INamedReceiveEndpoints"/>), wired as the ones MassTransit names.</summary>

@@ -18,30 +18,12 @@ public static class FlowWire
 {
     public static readonly ContentType ContentType = new("application/vnd.egressd.flows.v2+protobuf");
 
+    /// <summary>The collected batch's message name, which an <see cref="EncodedFlowBatch"/> is published under.</summary>
+    public const string CollectedMessageName = "Egressd.Contracts:" + nameof(FlowBatchCollected);
+
     private static readonly long EpochTicks = DateTimeOffset.UnixEpoch.UtcTicks;
 
-    public static byte[] Encode(FlowBatchCollected batch) =>
-        batch.Flows is SealedFlows { Owner: var owner } flows && ReferenceEquals(owner, batch)
-            ? flows.Body
-            : Encode(encoder => encoder.Encode(batch));
-
-    /// <summary>
-    /// The same batch with its flows held as its encoded body (<see cref="SealedFlows"/>): a fifth of
-    /// the memory of the records, and every later <see cref="Encode(FlowBatchCollected)"/> of it
-    /// returns those same bytes. <paramref name="batch"/>'s flows are not kept, so their array can be reused.
-    /// </summary>
-    public static FlowBatchCollected Seal(FlowBatchCollected batch)
-    {
-        if (batch.Flows is SealedFlows { Owner: var owner } && ReferenceEquals(owner, batch))
-        {
-            return batch;
-        }
-
-        var flows = new SealedFlows(Encode(encoder => encoder.Encode(batch)), batch.Flows.Count);
-        var sealedBatch = batch with { Flows = flows };
-        flows.Owner = sealedBatch;
-        return sealedBatch;
-    }
+    public static byte[] Encode(FlowBatchCollected batch) => Encode(encoder => encoder.Encode(batch));
 
     public static byte[] Encode(FlowBatchEnriched batch) => Encode(encoder => encoder.Encode(batch));
 
@@ -76,12 +58,7 @@ public static class FlowWire
 
         return new FlowBatchCollected
         {
-            Id = Decode(message.Id),
-            Node = message.Node,
-            WindowStart = FromUnixNanos(message.WindowStartUnixNanos, "the window start"),
-            WindowEnd = FromUnixNanos(message.WindowEndUnixNanos, "the window end"),
-            Source = Decode(message.Source),
-            CounterDirections = Decode(message.CounterDirections),
+            Header = Decode(message.Header),
             Flows = DecodeFlows(message.Flows, addresses),
             DnsAnswers = answers,
         };
@@ -90,6 +67,7 @@ public static class FlowWire
     public static FlowBatchEnriched DecodeEnriched(ReadOnlySpan<byte> body)
     {
         var message = Parse(V2.FlowBatchEnriched.Parser, body, nameof(FlowBatchEnriched));
+        var header = Decode(message.Header);
         // Read straight into the enriched flows: a batch's records are not held twice.
         var records = new FlowColumnsReader(message.Flows, Decode(message.Addresses));
         var count = records.Count;
@@ -114,8 +92,8 @@ public static class FlowWire
             };
         }
 
-        FlowEndpoint Endpoint(uint id, int flow) => id < (uint)endpoints.Length
-            ? endpoints[id]
+        int Endpoint(uint id, int flow) => id < (uint)endpoints.Length
+            ? (int)id
             : throw Invalid($"flow {flow} refers to endpoint {id}, outside the table of {endpoints.Length}");
 
         var sources = Required(message.SourceEndpoint, count, "source_endpoint");
@@ -135,24 +113,15 @@ public static class FlowWire
             flows[i] = new EnrichedFlow
             {
                 Flow = records.Read(i),
-                Source = Endpoint(sources[i], i),
-                Destination = Endpoint(destinations[i], i),
+                SourceEndpoint = Endpoint(sources[i], i),
+                DestinationEndpoint = Endpoint(destinations[i], i),
                 DestinationService = services is null ? null : Text(services[i], "flow", i),
                 DestinationDnsName = names is null ? null : Text(names[i], "flow", i),
                 TrafficClass = trafficClass,
             };
         }
 
-        return new FlowBatchEnriched
-        {
-            Id = Decode(message.Id),
-            Node = message.Node,
-            WindowStart = FromUnixNanos(message.WindowStartUnixNanos, "the window start"),
-            WindowEnd = FromUnixNanos(message.WindowEndUnixNanos, "the window end"),
-            Source = Decode(message.Source),
-            CounterDirections = Decode(message.CounterDirections),
-            Flows = new EndpointTableFlows(flows, endpoints, sources, destinations),
-        };
+        return new FlowBatchEnriched { Header = header, Endpoints = endpoints, Flows = flows };
     }
 
     private static FlowRecord[] DecodeFlows(V2.FlowColumns? columns, IpAddr[] addresses)
@@ -201,10 +170,23 @@ public static class FlowWire
             ? addresses[index]
             : throw Invalid($"{what} {at} refers to address {index}, outside the table of {addresses.Length}");
 
-    private static BatchId Decode(V2.BatchId? id) =>
-        id is null
-            ? throw Invalid("the batch has no id")
-            : new BatchId { Node = id.Node, BootId = id.BootId, Window = id.Window, Part = id.Part, PartCount = id.PartCount };
+    private static BatchHeader Decode(V2.BatchHeader? header)
+    {
+        if (header?.Id is not { } id)
+        {
+            throw Invalid("the batch has no id");
+        }
+
+        return new BatchHeader
+        {
+            Id = new BatchId { Node = id.Node, BootId = id.BootId, Window = id.Window, Part = id.Part, PartCount = id.PartCount },
+            Node = header.Node,
+            WindowStart = FromUnixNanos(header.WindowStartUnixNanos, "the window start"),
+            WindowEnd = FromUnixNanos(header.WindowEndUnixNanos, "the window end"),
+            Source = Decode(header.Source),
+            CounterDirections = Decode(header.CounterDirections),
+        };
+    }
 
     private static FlowSource Decode(V2.FlowSource source) =>
         Enum.IsDefined((FlowSource)source) ? (FlowSource)source : throw Invalid($"flow source {(int)source} is not one this version knows");

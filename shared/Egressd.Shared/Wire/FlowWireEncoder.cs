@@ -20,13 +20,9 @@ internal sealed class FlowWireEncoder
     private readonly AddressTableBuilder addresses = new();
     private readonly TextTableBuilder texts = new();
 
-    // Endpoints are shared instances (one per pod or node), so by reference is what makes each one
-    // cost a table entry rather than a comparison of seven strings per flow.
-    private readonly IdentityIds<FlowEndpoint> endpointIds = new();
-    private readonly List<FlowEndpoint> endpoints = [];
-
     private readonly ProtoBuffer body = new();
     private readonly ProtoBuffer message = new();
+    private readonly ProtoBuffer header = new();
     private readonly ProtoBuffer columns = new();
     private readonly ProtoBuffer source = new();
     private readonly ProtoBuffer destination = new();
@@ -67,7 +63,7 @@ internal sealed class FlowWireEncoder
                 AddFlow(flows[i], i);
             }
 
-            WriteHeader(batch.Id, batch.Node, batch.WindowStart, batch.WindowEnd, batch.Source);
+            WriteHeader(batch.Header);
             WriteFlows(flows.Length);
             for (var i = 0; i < answers.Count; i++)
             {
@@ -76,10 +72,9 @@ internal sealed class FlowWireEncoder
                 message.VarintField(1, addresses.Index(answerIds[i]));
                 message.StringField(2, answer.Name);
                 message.SignedField(3, FlowWire.UnixNanos(answer.ExpiresAt));
-                body.Embedded(8, message.Written);
+                body.Embedded(4, message.Written);
             }
 
-            body.VarintField(9, (uint)batch.CounterDirections);
             return body.ToArray();
         }
         finally
@@ -92,6 +87,20 @@ internal sealed class FlowWireEncoder
     {
         try
         {
+            // The endpoints' texts enter the table first, in the order the format pins: endpoint by
+            // endpoint, each one's seven in field order.
+            var endpoints = batch.Endpoints;
+            foreach (var endpoint in endpoints)
+            {
+                texts.Add(endpoint.Pod);
+                texts.Add(endpoint.Namespace);
+                texts.Add(endpoint.Node);
+                texts.Add(endpoint.Zone);
+                texts.Add(endpoint.Region);
+                texts.Add(endpoint.WorkloadKind);
+                texts.Add(endpoint.WorkloadName);
+            }
+
             var flows = Enriched(batch.Flows);
             Begin(flows.Length);
             var anyService = false;
@@ -100,8 +109,8 @@ internal sealed class FlowWireEncoder
             {
                 ref readonly var flow = ref flows[i];
                 AddFlow(flow.Flow, i);
-                sourceEndpoint.Varint(EndpointId(flow.Source));
-                destinationEndpoint.Varint(EndpointId(flow.Destination));
+                sourceEndpoint.Varint(EndpointIndex(flow.SourceEndpoint, endpoints.Count, i));
+                destinationEndpoint.Varint(EndpointIndex(flow.DestinationEndpoint, endpoints.Count, i));
                 var serviceId = texts.Add(flow.DestinationService);
                 var nameId = texts.Add(flow.DestinationDnsName);
                 service.Varint(serviceId);
@@ -111,11 +120,11 @@ internal sealed class FlowWireEncoder
                 trafficClass.Varint((uint)flow.TrafficClass);
             }
 
-            WriteHeader(batch.Id, batch.Node, batch.WindowStart, batch.WindowEnd, batch.Source);
+            WriteHeader(batch.Header);
             WriteFlows(flows.Length);
             foreach (var text in texts.Texts)
             {
-                body.String(8, text);
+                body.String(4, text);
             }
 
             foreach (var endpoint in endpoints)
@@ -128,24 +137,23 @@ internal sealed class FlowWireEncoder
                 message.VarintField(5, texts.Add(endpoint.Region));
                 message.VarintField(6, texts.Add(endpoint.WorkloadKind));
                 message.VarintField(7, texts.Add(endpoint.WorkloadName));
-                body.Embedded(9, message.Written);
+                body.Embedded(5, message.Written);
             }
 
-            body.Packed(10, sourceEndpoint);
-            body.Packed(11, destinationEndpoint);
+            body.Packed(6, sourceEndpoint);
+            body.Packed(7, destinationEndpoint);
             // An all-zero column (no flow to a service, no DNS name) is left out: one byte a flow saved.
             if (anyService)
             {
-                body.Packed(12, service);
+                body.Packed(8, service);
             }
 
             if (anyName)
             {
-                body.Packed(13, dnsName);
+                body.Packed(9, dnsName);
             }
 
-            body.Packed(14, trafficClass);
-            body.VarintField(15, (uint)batch.CounterDirections);
+            body.Packed(10, trafficClass);
             return body.ToArray();
         }
         finally
@@ -154,25 +162,11 @@ internal sealed class FlowWireEncoder
         }
     }
 
-    private uint EndpointId(FlowEndpoint endpoint)
-    {
-        if (!endpointIds.TryGet(endpoint, out var id))
-        {
-            id = (uint)endpoints.Count;
-            endpointIds.Add(endpoint, id);
-            endpoints.Add(endpoint);
-            // Its texts enter the table now, in the order the format pins: an endpoint's seven, in field order.
-            texts.Add(endpoint.Pod);
-            texts.Add(endpoint.Namespace);
-            texts.Add(endpoint.Node);
-            texts.Add(endpoint.Zone);
-            texts.Add(endpoint.Region);
-            texts.Add(endpoint.WorkloadKind);
-            texts.Add(endpoint.WorkloadName);
-        }
-
-        return id;
-    }
+    /// <summary>A flow's end, checked against the batch's table: a body never refers outside its tables.</summary>
+    private static uint EndpointIndex(int index, int count, int flow) =>
+        (uint)index < (uint)count
+            ? (uint)index
+            : throw new ArgumentException($"Flow {flow} refers to endpoint {index}, outside the batch's table of {count}.");
 
     private void Begin(int count)
     {
@@ -205,25 +199,29 @@ internal sealed class FlowWireEncoder
         rxPackets.Varint(flow.RxPackets);
     }
 
-    private void WriteHeader(BatchId id, string node, DateTimeOffset start, DateTimeOffset end, FlowSource flowSource)
+    /// <summary>The header (field 1) and the address table (field 2), now that every address is in.</summary>
+    private void WriteHeader(BatchHeader batch)
     {
         message.Clear();
-        message.StringField(1, id.Node);
-        message.StringField(2, id.BootId);
-        message.SignedField(3, id.Window);
-        message.SignedField(4, id.Part);
-        message.SignedField(5, id.PartCount);
-        body.Embedded(1, message.Written);
-        body.StringField(2, node);
-        body.SignedField(3, FlowWire.UnixNanos(start));
-        body.SignedField(4, FlowWire.UnixNanos(end));
-        body.VarintField(5, (uint)flowSource);
+        message.StringField(1, batch.Id.Node);
+        message.StringField(2, batch.Id.BootId);
+        message.SignedField(3, batch.Id.Window);
+        message.SignedField(4, batch.Id.Part);
+        message.SignedField(5, batch.Id.PartCount);
+        header.Clear();
+        header.Embedded(1, message.Written);
+        header.StringField(2, batch.Node);
+        header.SignedField(3, FlowWire.UnixNanos(batch.WindowStart));
+        header.SignedField(4, FlowWire.UnixNanos(batch.WindowEnd));
+        header.VarintField(5, (uint)batch.Source);
+        header.VarintField(6, (uint)batch.CounterDirections);
+        body.Embedded(1, header.Written);
         message.Clear();
         addresses.WriteTo(message);
-        body.Embedded(6, message.Written);
+        body.Embedded(2, message.Written);
     }
 
-    /// <summary>The flow columns (field 7), now that every address's index is final.</summary>
+    /// <summary>The flow columns (field 3), now that every address's index is final.</summary>
     private void WriteFlows(int count)
     {
         for (var i = 0; i < count; i++)
@@ -248,17 +246,15 @@ internal sealed class FlowWireEncoder
         columns.Packed(6, rxBytes);
         columns.Packed(7, txPackets);
         columns.Packed(8, rxPackets);
-        body.Embedded(7, columns.Written);
+        body.Embedded(3, columns.Written);
     }
 
     private void Clear()
     {
         addresses.Clear();
         texts.Clear();
-        endpointIds.Clear();
-        endpoints.Clear();
         translated = false;
-        foreach (var buffer in (ReadOnlySpan<ProtoBuffer>)[body, message, columns, source, destination, original, protocol, txBytes, rxBytes, txPackets, rxPackets,
+        foreach (var buffer in (ReadOnlySpan<ProtoBuffer>)[body, message, header, columns, source, destination, original, protocol, txBytes, rxBytes, txPackets, rxPackets,
                      sourceEndpoint, destinationEndpoint, service, dnsName, trafficClass])
         {
             buffer.Clear();

@@ -33,6 +33,7 @@ public sealed class FlowWireSerializer : RawMessageSerializer, IMessageSerialize
         SetRawMessageHeaders(context);
         return new BytesMessageBody(context.Message switch
         {
+            EncodedFlowBatch encoded => encoded.BodyBytes,
             FlowBatchCollected collected => FlowWire.Encode(collected),
             FlowBatchEnriched enriched => FlowWire.Encode(enriched),
             _ => throw new SerializationException($"The egressd wire carries flow batches only, not {typeof(T).Name}."),

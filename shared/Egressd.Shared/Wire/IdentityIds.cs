@@ -3,12 +3,12 @@ using System.Runtime.CompilerServices;
 namespace Egressd.Shared.Wire;
 
 /// <summary>
-/// Ids of objects by identity, for a batch's shared endpoint and text objects, met once or twice
-/// per flow. An open-addressing table on the runtime's identity hash: a
+/// Ids of objects by identity, for a batch's shared objects (the enricher's endpoints, the encoder's
+/// texts), met once or twice per flow. An open-addressing table on the runtime's identity hash: a
 /// <see cref="Dictionary{TKey,TValue}"/> with <see cref="ReferenceEqualityComparer"/> reaches its
-/// comparer through an interface call on every probe, which made it the encoder's largest cost.
+/// comparer through an interface call on every probe, which made it the largest cost of encoding a batch.
 /// </summary>
-internal sealed class IdentityIds<T>
+public sealed class IdentityIds<T>
     where T : class
 {
     private T?[] keys = new T?[64];

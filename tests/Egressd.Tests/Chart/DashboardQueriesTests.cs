@@ -86,18 +86,21 @@ public sealed class DashboardQueriesTests
             var boot = Guid.NewGuid().ToString("N");
             FlowBatchCollected Batch(int window, string source, int protocol) => new()
             {
-                Id = new BatchId { Node = "node-x", BootId = boot, Window = window, Part = 0, PartCount = 1 },
-                Node = "node-x",
-                WindowStart = DateTimeOffset.UtcNow.AddSeconds(-5),
-                WindowEnd = DateTimeOffset.UtcNow,
-                Source = FlowSource.Replay,
+                Header = new BatchHeader
+                {
+                    Id = new BatchId { Node = "node-x", BootId = boot, Window = window, Part = 0, PartCount = 1 },
+                    Node = "node-x",
+                    WindowStart = DateTimeOffset.UtcNow.AddSeconds(-5),
+                    WindowEnd = DateTimeOffset.UtcNow,
+                    Source = FlowSource.Replay,
+                },
                 Flows = [new FlowRecord { SourceIp = IpAddr.Parse(source), DestinationIp = IpAddr.Parse("10.244.2.20"), Protocol = protocol, TxBytes = 1, RxBytes = 1, TxPackets = 1, RxPackets = 1 }],
                 DnsAnswers = [],
             };
             var unplaced = Batch(1, "10.244.9.9", 6);
-            await bus.PublishBatchAsync(unplaced, unplaced.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
-            await bus.PublishBatchAsync(unplaced, unplaced.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
-            await bus.PublishBatchAsync(Batch(2, "10.244.9.9", 300), Batch(2, "10.244.9.9", 300).Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+            await bus.PublishBatchAsync(unplaced, unplaced.Header.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+            await bus.PublishBatchAsync(unplaced, unplaced.Header.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+            await bus.PublishBatchAsync(Batch(2, "10.244.9.9", 300), Batch(2, "10.244.9.9", 300).Header.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
 
             var empty = new List<string>();
             var all = await Eventually.TrueAsync(async () =>

@@ -50,7 +50,7 @@ public sealed class CollectorBrokerOutageTests(RabbitMqBroker broker)
         while (await channel.BasicGetAsync(probe, autoAck: true, ct) is { } message)
         {
             var body = BusBody.Collected(message);
-            if (body.Node != lab.Node)
+            if (body.Header.Node != lab.Node)
             {
                 continue;
             }

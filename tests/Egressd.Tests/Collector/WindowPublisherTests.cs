@@ -32,19 +32,20 @@ public sealed class WindowPublisherTests
     {
         public bool Down { get; set; }
 
-        public List<FlowBatchCollected> Attempts { get; } = [];
+        public List<EncodedFlowBatch> Attempts { get; } = [];
 
+        /// <summary>The parts confirmed, decoded as the enricher receives them.</summary>
         public List<FlowBatchCollected> Confirmed { get; } = [];
 
-        public Task PublishAsync(FlowBatchCollected batch, CancellationToken cancellationToken)
+        public Task PublishAsync(EncodedFlowBatch part, CancellationToken cancellationToken)
         {
-            Attempts.Add(batch);
+            Attempts.Add(part);
             if (Down)
             {
                 throw new TimeoutException("broker away");
             }
 
-            Confirmed.Add(batch);
+            Confirmed.Add(part.Decode());
             return Task.CompletedTask;
         }
     }
@@ -71,8 +72,8 @@ public sealed class WindowPublisherTests
         await windows.RunCycleAsync(CancellationToken.None);
         await windows.RunCycleAsync(CancellationToken.None);
         Assert.Equal(2, publisher.Attempts.Count);
-        Assert.Equal(publisher.Attempts[0], publisher.Attempts[1]);
-        Assert.Equal(publisher.Attempts[0].Id, publisher.Attempts[1].Id);
+        Assert.Same(publisher.Attempts[0], publisher.Attempts[1]);
+        Assert.Equal(publisher.Attempts[0].Header.Id, publisher.Attempts[1].Header.Id);
 
         publisher.Down = false;
         await windows.RunCycleAsync(CancellationToken.None);
@@ -81,14 +82,14 @@ public sealed class WindowPublisherTests
         Assert.Equal(2, publisher.Confirmed.Count);
         var first = publisher.Confirmed[0];
         var second = publisher.Confirmed[1];
-        Assert.Equal(1, first.Id.Window);
+        Assert.Equal(1, first.Header.Id.Window);
         Assert.Equal(100UL, Assert.Single(first.Flows).TxBytes);
-        Assert.Equal(2, second.Id.Window);
+        Assert.Equal(2, second.Header.Id.Window);
         Assert.Equal(11UL, second.Flows.Single(f => f.DestinationIp == IpAddr.Parse("10.0.0.2")).TxBytes);
         Assert.Equal(22UL, second.Flows.Single(f => f.DestinationIp == IpAddr.Parse("10.0.0.2")).RxBytes);
         Assert.Equal(5UL, second.Flows.Single(f => f.DestinationIp == IpAddr.Parse("10.0.0.3")).TxBytes);
         // Every id was used for one content only.
-        Assert.All(publisher.Attempts.GroupBy(a => a.Id), g => Assert.All(g, a => Assert.Same(g.First(), a)));
+        Assert.All(publisher.Attempts.GroupBy(a => a.Header.Id), g => Assert.All(g, a => Assert.Same(g.First(), a)));
         Assert.Equal(0, windows.PendingKeyCount);
     }
 
@@ -103,9 +104,9 @@ public sealed class WindowPublisherTests
 
         Assert.Equal(3, publisher.Confirmed.Count);
         Assert.Equal([10, 10, 5], publisher.Confirmed.Select(p => p.Flows.Count));
-        Assert.Equal([0, 1, 2], publisher.Confirmed.Select(p => p.Id.Part));
-        Assert.All(publisher.Confirmed, p => Assert.Equal(3, p.Id.PartCount));
-        Assert.Single(publisher.Confirmed.Select(p => p.Id.Window).Distinct());
+        Assert.Equal([0, 1, 2], publisher.Confirmed.Select(p => p.Header.Id.Part));
+        Assert.All(publisher.Confirmed, p => Assert.Equal(3, p.Header.Id.PartCount));
+        Assert.Single(publisher.Confirmed.Select(p => p.Header.Id.Window).Distinct());
         Assert.Equal(flows.Sum(f => (long)f.Item2.TxBytes), publisher.Confirmed.SelectMany(p => p.Flows).Sum(f => (long)f.TxBytes));
     }
 
@@ -120,7 +121,7 @@ public sealed class WindowPublisherTests
         publisher.Limit = int.MaxValue;
         await windows.RunCycleAsync(CancellationToken.None);
 
-        Assert.Equal([0, 1], publisher.Confirmed.Select(p => p.Id.Part));
+        Assert.Equal([0, 1], publisher.Confirmed.Select(p => p.Header.Id.Part));
     }
 
     [Fact]
@@ -162,7 +163,7 @@ public sealed class WindowPublisherTests
         Assert.Equal(input.Sum(f => (decimal)f.Item2.RxBytes), sent.Sum(f => (decimal)f.RxBytes));
         Assert.Equal(input.Sum(f => (decimal)f.Item2.TxPackets), sent.Sum(f => (decimal)f.TxPackets));
         // A key kept before the cap was reached stays in full detail in every window.
-        Assert.All(publisher.Confirmed.GroupBy(p => p.Id.Window), w => Assert.Single(w.SelectMany(p => p.Flows), f => f.DestinationIp == IpAddr.Parse("10.0.0.9")));
+        Assert.All(publisher.Confirmed.GroupBy(p => p.Header.Id.Window), w => Assert.Single(w.SelectMany(p => p.Flows), f => f.DestinationIp == IpAddr.Parse("10.0.0.9")));
         // The first keys past the cap keep their destination's network; later ones only their source.
         Assert.Contains(sent, f => f.DestinationIp == IpAddr.Parse("198.18.20.0") && f.OriginalDestinationIp is null);
         Assert.Contains(sent, f => f.DestinationIp == IpAddr.Parse("2001:db8:2:1::") && f.OriginalDestinationIp is null);
@@ -229,29 +230,23 @@ public sealed class WindowPublisherTests
         await windows.RunCycleAsync(CancellationToken.None);
 
         // Three parts of window 1, the first tried twice while the broker was away, then all sent; then window 2.
-        var first = publisher.Attempts.Where(a => a.Id.Window == 1).ToList();
-        Assert.Equal([0, 0, 0, 1, 2], first.Select(a => a.Id.Part));
+        var first = publisher.Attempts.Where(a => a.Header.Id.Window == 1).ToList();
+        Assert.Equal([0, 0, 0, 1, 2], first.Select(a => a.Header.Id.Part));
+        Assert.Same(first[0], first[1]);
         Assert.Same(first[0], first[2]);
-        Assert.All(first, a => Assert.IsType<SealedFlows>(a.Flows));
-        Assert.Equal(FlowWire.Encode(first[0]), FlowWire.Encode(first[1]));
-        Assert.Same(FlowWire.Encode(first[0]), FlowWire.Encode(first[1]));
-        // The body is the part itself: decoded, it is the same window, id and flows.
+        // The body is the part itself: decoded, it is the same window, id and count of flows.
         foreach (var part in first.Skip(2))
         {
-            var decoded = FlowWire.DecodeCollected(FlowWire.Encode(part));
-            Assert.Equal(part.Id, decoded.Id);
-            Assert.Equal(part.Flows, decoded.Flows);
+            var decoded = part.Decode();
+            Assert.Equal(part.Header, decoded.Header);
+            Assert.Equal(part.FlowCount, decoded.Flows.Count);
         }
 
-        var sent = publisher.Confirmed.Where(p => p.Id.Window == 1).SelectMany(p => p.Flows).ToList();
+        var sent = publisher.Confirmed.Where(p => p.Header.Id.Window == 1).SelectMany(p => p.Flows).ToList();
         Assert.Equal(flows.Length, sent.Count);
         Assert.Equal(flows.Sum(f => (long)f.Item2.TxBytes), sent.Sum(f => (long)f.TxBytes));
         Assert.Contains(sent, f => f.OriginalDestinationIp == IpAddr.Parse("fd00:96::1") && f.RxPackets == 6);
-        Assert.Equal(2, publisher.Confirmed[^1].Id.Window);
-
-        // A copy with other content is encoded afresh, never sent with the sealed bytes.
-        var copy = first[1] with { Node = "node-b" };
-        Assert.Equal("node-b", FlowWire.DecodeCollected(FlowWire.Encode(copy)).Node);
+        Assert.Equal(2, publisher.Confirmed[^1].Header.Id.Window);
     }
 
     [Fact]
@@ -284,10 +279,10 @@ public sealed class WindowPublisherTests
             Assert.Equal(new FlowCounters(3 * ((ulong)i + 1), 3, 3, 3), pending.Flows[keys[i]]);
         }
 
-        var window = pending.Freeze("node", "boot", 1, FlowSource.Netfilter, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, 3, seal: FlowWire.Seal);
+        var window = pending.FreezeEncoded("node", "boot", 1, FlowSource.Netfilter, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, 3);
         Assert.Equal(0, pending.KeyCount);
-        Assert.Equal([3, 3, 2], window.Select(p => p.Flows.Count));
-        var flows = window.SelectMany(p => p.Flows).ToList();
+        Assert.Equal([3, 3, 2], window.Select(p => p.FlowCount));
+        var flows = window.SelectMany(p => p.Decode().Flows).ToList();
         Assert.Equal(keys.Length, flows.Count);
         Assert.Contains(flows, f => f.DestinationIp == IpAddr.Parse("10.0.0.2") && f.OriginalDestinationIp == IpAddr.Parse("0.0.0.0"));
         Assert.Single(flows, f => f.DestinationIp == IpAddr.Parse("10.0.0.2") && f.OriginalDestinationIp is null && f.Protocol == 6);
@@ -308,14 +303,14 @@ public sealed class WindowPublisherTests
 
         public List<FlowBatchCollected> Confirmed { get; } = [];
 
-        public Task PublishAsync(FlowBatchCollected batch, CancellationToken cancellationToken)
+        public Task PublishAsync(EncodedFlowBatch part, CancellationToken cancellationToken)
         {
             if (Confirmed.Count >= Limit)
             {
                 throw new TimeoutException("broker away");
             }
 
-            Confirmed.Add(batch);
+            Confirmed.Add(part.Decode());
             return Task.CompletedTask;
         }
     }

@@ -1,11 +1,9 @@
 using System.Globalization;
 using System.Runtime.Serialization;
-using System.Text.Json;
 using Egressd.Contracts;
 using Egressd.Shared.Wire;
 using Egressd.Tests.Infrastructure;
 using Egressd.Tests.Samples;
-using MassTransit.Serialization;
 
 namespace Egressd.Tests.Contracts;
 
@@ -21,59 +19,54 @@ public sealed class FlowWireTests
         var sample = ContractSnapshotTests.Collected;
         var back = FlowWire.DecodeCollected(FlowWire.Encode(sample));
 
-        Assert.Equal(sample.Id, back.Id);
-        Assert.Equal((sample.Node, sample.WindowStart, sample.WindowEnd, sample.Source), (back.Node, back.WindowStart, back.WindowEnd, back.Source));
+        Assert.Equal(sample.Header, back.Header);
         Assert.Equal(sample.Flows, back.Flows);
         Assert.Equal(sample.DnsAnswers, back.DnsAnswers);
     }
 
     [Fact]
-    public void Enriched_batch_round_trips_field_for_field_and_shares_each_endpoint()
+    public void Enriched_batch_round_trips_field_for_field_with_its_endpoint_table()
     {
         var sample = ContractSnapshotTests.Enriched;
-        var pod = sample.Flows[0].Source;
+        var flow = sample.Flows[0];
         var many = sample with
         {
-            Flows = [.. sample.Flows, sample.Flows[0] with { Destination = FlowEndpoint.Unknown, DestinationService = null, DestinationDnsName = null, TrafficClass = TrafficClass.Internet }, sample.Flows[0]],
+            Endpoints = [.. sample.Endpoints, FlowEndpoint.Unknown],
+            Flows = [flow, flow with { DestinationEndpoint = 2, DestinationService = null, DestinationDnsName = null, TrafficClass = TrafficClass.Internet }, flow with { SourceEndpoint = 1, DestinationEndpoint = 0 }],
         };
 
         var back = FlowWire.DecodeEnriched(FlowWire.Encode(many));
 
-        Assert.Equal(many.Id, back.Id);
-        Assert.Equal((many.Node, many.WindowStart, many.WindowEnd, many.Source), (back.Node, back.WindowStart, back.WindowEnd, back.Source));
+        Assert.Equal(many.Header, back.Header);
+        Assert.Equal(many.Endpoints, back.Endpoints);
         Assert.Equal(many.Flows, back.Flows);
-        // One object per endpoint of the batch, as the enricher shares them, and each flow says which entry of the table.
-        Assert.Same(back.Flows[0].Source, back.Flows[2].Source);
-        Assert.Equal(pod, back.Flows[1].Source);
-        Assert.Same(back.Flows[0].Source, back.Flows[1].Source);
-        var table = Assert.IsType<EndpointTableFlows>(back.Flows);
-        Assert.Same(table, EndpointTableFlows.Of(table));
-        for (var i = 0; i < table.Count; i++)
-        {
-            Assert.Same(table.Endpoints[table.SourceIndex(i)], table[i].Source);
-            Assert.Same(table.Endpoints[table.DestinationIndex(i)], table[i].Destination);
-        }
-
-        Assert.Equal(table.Endpoints.Count, table.SelectMany(f => new[] { f.Source, f.Destination }).Distinct(ReferenceEqualityComparer.Instance).Count());
+        Assert.Equal(many.Endpoints[1], back.DestinationOf(0));
+        Assert.Equal(FlowEndpoint.Unknown, back.DestinationOf(1));
+        Assert.Equal(many.Endpoints[1], back.SourceOf(2));
     }
 
     [Fact]
-    public void Flows_from_elsewhere_get_a_table_of_their_distinct_endpoint_objects()
+    public void A_flow_whose_end_is_outside_the_endpoint_table_is_not_encoded()
     {
-        var shared = new FlowEndpoint { Pod = "api-0", Namespace = "shop" };
-        var alike = new FlowEndpoint { Pod = "api-0", Namespace = "shop" };
-        var flow = ContractSnapshotTests.Enriched.Flows[0];
-        EnrichedFlow[] flows = [flow with { Source = shared, Destination = alike }, flow with { Source = alike, Destination = shared }, flow with { Source = shared, Destination = shared }];
+        var sample = ContractSnapshotTests.Enriched;
+        var outside = sample with { Flows = [sample.Flows[0] with { DestinationEndpoint = 2 }] };
 
-        var table = EndpointTableFlows.Of(flows);
+        Assert.Contains("refers to endpoint 2", Assert.Throws<ArgumentException>(() => FlowWire.Encode(outside)).Message);
+    }
 
-        Assert.Equal(flows, table);
-        // By reference: equal endpoints that are separate objects (the first release's JSON) stay separate entries.
-        Assert.Equal(2, table.Endpoints.Count);
-        Assert.Equal([0, 1, 0], Enumerable.Range(0, 3).Select(table.SourceIndex));
-        Assert.Equal([1, 0, 0], Enumerable.Range(0, 3).Select(table.DestinationIndex));
-        Assert.Same(shared, table.Endpoints[0]);
-        Assert.Same(alike, table.Endpoints[1]);
+    [Fact]
+    public void A_collected_part_is_held_published_and_checkpointed_as_its_body()
+    {
+        var sample = ContractSnapshotTests.Collected;
+        var part = EncodedFlowBatch.Encode(sample);
+
+        Assert.Equal(sample.Header, part.Header);
+        Assert.Equal(1, part.FlowCount);
+        Assert.Equal(FlowWire.Encode(sample), part.Body.ToArray());
+        Assert.Equal(sample.Flows, part.Decode().Flows);
+        var read = EncodedFlowBatch.Read(part.Body.ToArray());
+        Assert.Equal((sample.Header, 1), (read.Header, read.FlowCount));
+        Assert.Throws<SerializationException>(() => EncodedFlowBatch.Read([0xFF, 0xFF, 0xFF]));
     }
 
     [Fact]
@@ -94,7 +87,7 @@ public sealed class FlowWireTests
     [Fact]
     public void Wire_v2_bytes_are_pinned()
     {
-        // A change to these bytes breaks every service already deployed; see ContractSnapshotTests for updating.
+        // A change to these bytes is a change of the wire every service reads; see ContractSnapshotTests for updating.
         AssertPinned("FlowBatchCollected.v2", FlowWire.Encode(ContractSnapshotTests.Collected));
         AssertPinned("FlowBatchEnriched.v2", FlowWire.Encode(ContractSnapshotTests.Enriched));
     }
@@ -102,17 +95,19 @@ public sealed class FlowWireTests
     [Fact]
     public void Counter_directions_round_trip_separate_ones_cost_no_byte_and_unknown_ones_are_refused()
     {
-        var combined = ContractSnapshotTests.Collected with { CounterDirections = FlowCounterDirections.Combined };
-        Assert.Equal(FlowCounterDirections.Combined, FlowWire.DecodeCollected(FlowWire.Encode(combined)).CounterDirections);
-        Assert.Equal(FlowCounterDirections.Combined, FlowWire.DecodeEnriched(FlowWire.Encode(ContractSnapshotTests.Enriched)).CounterDirections);
+        var collected = ContractSnapshotTests.Collected;
+        var combined = collected with { Header = collected.Header with { CounterDirections = FlowCounterDirections.Combined } };
+        Assert.Equal(FlowCounterDirections.Combined, FlowWire.DecodeCollected(FlowWire.Encode(combined)).Header.CounterDirections);
+        Assert.Equal(FlowCounterDirections.Combined, FlowWire.DecodeEnriched(FlowWire.Encode(ContractSnapshotTests.Enriched)).Header.CounterDirections);
 
-        // Separate is proto3's default: not written, so a body from before the field existed is read the same.
-        var separate = ContractSnapshotTests.Enriched with { CounterDirections = FlowCounterDirections.Separate };
-        Assert.Equal(FlowWire.Encode(ContractSnapshotTests.Enriched).Length - 2, FlowWire.Encode(separate).Length);
-        Assert.Equal(FlowCounterDirections.Separate, FlowWire.DecodeEnriched(FlowWire.Encode(separate)).CounterDirections);
+        // Separate is proto3's default: not written.
+        var enriched = ContractSnapshotTests.Enriched;
+        var separate = enriched with { Header = enriched.Header with { CounterDirections = FlowCounterDirections.Separate } };
+        Assert.Equal(FlowWire.Encode(enriched).Length - 2, FlowWire.Encode(separate).Length);
+        Assert.Equal(FlowCounterDirections.Separate, FlowWire.DecodeEnriched(FlowWire.Encode(separate)).Header.CounterDirections);
 
-        var withField = Egressd.Shared.Wire.V2.FlowBatchEnriched.Parser.ParseFrom(FlowWire.Encode(ContractSnapshotTests.Enriched));
-        withField.CounterDirections = (Egressd.Shared.Wire.V2.FlowCounterDirections)9;
+        var withField = Egressd.Shared.Wire.V2.FlowBatchEnriched.Parser.ParseFrom(FlowWire.Encode(enriched));
+        withField.Header.CounterDirections = (Egressd.Shared.Wire.V2.FlowCounterDirections)9;
         Assert.Contains("counter directions 9", Assert.Throws<SerializationException>(() => FlowWire.DecodeEnriched(Google.Protobuf.MessageExtensions.ToByteArray(withField))).Message);
     }
 
@@ -127,26 +122,29 @@ public sealed class FlowWireTests
             ? f with { Flow = Flow("fd00::" + (i % 200).ToString("x", CultureInfo.InvariantCulture), "198.18.0.7", i % 2 == 0 ? "10.96.0.1" : null, 17) with { TxBytes = ulong.MaxValue - (ulong)i } }
             : f).ToArray();
         var empty = new FlowEndpoint { Pod = "", Namespace = "ns", Zone = "" };
-        var oddIds = ContractSnapshotTests.Enriched with { Id = ContractSnapshotTests.Enriched.Id with { Part = -1, PartCount = 0, Window = long.MinValue, BootId = "" } };
+        var sample = ContractSnapshotTests.Enriched;
+        var oddIds = sample.Header with { Id = sample.Header.Id with { Part = -1, PartCount = 0, Window = long.MinValue, BootId = "" } };
         FlowBatchEnriched[] enriched =
         [
-            ContractSnapshotTests.Enriched,
-            ContractSnapshotTests.Enriched with { Flows = node },
-            ContractSnapshotTests.Enriched with { Flows = v6, CounterDirections = FlowCounterDirections.Combined },
-            ContractSnapshotTests.Enriched with { Flows = [.. node.Take(50).Select(f => f with { Source = empty, DestinationService = null, DestinationDnsName = "" })] },
-            oddIds with { Flows = [] },
+            sample,
+            EnrichedRows.Batch(node, sample.Header),
+            EnrichedRows.Batch(v6, sample.Header with { CounterDirections = FlowCounterDirections.Combined }),
+            EnrichedRows.Batch(node.Take(50).Select(f => f with { Source = empty, DestinationService = null, DestinationDnsName = "" }), sample.Header),
+            sample with { Header = oddIds, Endpoints = [], Flows = [] },
         ];
         foreach (var batch in enriched)
         {
             var body = FlowWire.Encode(batch);
             Assert.Equal(Convert.ToHexString(Google.Protobuf.MessageExtensions.ToByteArray(Egressd.Shared.Wire.V2.FlowBatchEnriched.Parser.ParseFrom(body))), Convert.ToHexString(body));
-            Assert.Equal(batch.Flows, FlowWire.DecodeEnriched(body).Flows);
+            var back = FlowWire.DecodeEnriched(body);
+            Assert.Equal(batch.Endpoints, back.Endpoints);
+            Assert.Equal(batch.Flows, back.Flows);
         }
 
         FlowBatchCollected[] collected =
         [
             ContractSnapshotTests.Collected,
-            ContractSnapshotTests.Collected with { Flows = [.. v6.Select(f => f.Flow)], Source = FlowSource.Cilium },
+            ContractSnapshotTests.Collected with { Flows = [.. v6.Select(f => f.Flow)], Header = ContractSnapshotTests.Collected.Header with { Source = FlowSource.Cilium } },
             ContractSnapshotTests.Collected with { Flows = [], DnsAnswers = [new DnsAnswer { Ip = IpAddr.Parse("fd00::9"), Name = "", ExpiresAt = DateTimeOffset.UnixEpoch }] },
         ];
         foreach (var batch in collected)
@@ -160,13 +158,11 @@ public sealed class FlowWireTests
     [Fact]
     public void A_node_window_is_at_most_24_bytes_a_flow_collected_and_64_enriched()
     {
-        var flows = NodeWindowSample.Flows(5000);
-        var enriched = ContractSnapshotTests.Enriched with { Flows = flows };
-        var collected = ContractSnapshotTests.Collected with { Flows = [.. flows.Select(f => f.Flow)], DnsAnswers = [] };
-        var collectedBytes = FlowWire.Encode(collected).Length / (double)flows.Length;
-        var enrichedBytes = FlowWire.Encode(enriched).Length / (double)flows.Length;
-        var json = JsonSerializer.SerializeToUtf8Bytes(enriched, SystemTextJsonMessageSerializer.Options).Length / (double)flows.Length;
-        TestContext.Current.TestOutputHelper?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"collected {collectedBytes:F1} B/flow, enriched {enrichedBytes:F1} B/flow (JSON {json:F0})"));
+        var enriched = NodeWindowSample.Batch(5000);
+        var collected = ContractSnapshotTests.Collected with { Flows = [.. enriched.Flows.Select(f => f.Flow)], DnsAnswers = [] };
+        var collectedBytes = FlowWire.Encode(collected).Length / (double)enriched.Flows.Count;
+        var enrichedBytes = FlowWire.Encode(enriched).Length / (double)enriched.Flows.Count;
+        TestContext.Current.TestOutputHelper?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"collected {collectedBytes:F1} B/flow, enriched {enrichedBytes:F1} B/flow"));
 
         Assert.InRange(collectedBytes, 1, 24);
         Assert.InRange(enrichedBytes, 1, 64);
@@ -178,8 +174,12 @@ public sealed class FlowWireTests
         var good = V2Message(FlowWire.Encode(ContractSnapshotTests.Collected));
 
         var noId = good.Clone();
-        noId.Id = null;
+        noId.Header.Id = null;
         Assert.Contains("no id", Refused(noId));
+
+        var noHeader = good.Clone();
+        noHeader.Header = null;
+        Assert.Contains("no id", Refused(noHeader));
 
         var shortColumn = good.Clone();
         shortColumn.Flows.TxBytes.Add(5);

@@ -4,6 +4,7 @@ using Egressd.Enricher.Enrichment;
 using Egressd.Shared.Cluster;
 using Egressd.Shared.Kubernetes;
 using Egressd.Tests.Infrastructure;
+using Egressd.Tests.Samples;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -83,7 +84,7 @@ public sealed class ClusterCacheTests : IAsyncLifetime
             ("10.244.1.10", "172.20.0.9", null),
             ("10.0.0.1", "10.244.2.20", null),
             ("10.9.9.9", "10.244.2.20", null)), cluster, new EnrichmentStats());
-        var f = enriched.Flows;
+        var f = EnrichedRows.Rows(enriched);
         Assert.Equal(("shop/db", TrafficClass.CrossZone), (f[0].DestinationService, f[0].TrafficClass));
         Assert.Equal("db-0", f[0].Destination.Pod);
         Assert.Equal(TrafficClass.SameNode, f[1].TrafficClass);
@@ -201,11 +202,14 @@ public sealed class ClusterCacheTests : IAsyncLifetime
 
     private static FlowBatchCollected Batch(params (string Src, string Dst, string? Original)[] flows) => new()
     {
-        Id = new BatchId { Node = "node-a", BootId = "b", Window = 1, Part = 0, PartCount = 1 },
-        Node = "node-a",
-        WindowStart = DateTimeOffset.UtcNow.AddSeconds(-5),
-        WindowEnd = DateTimeOffset.UtcNow,
-        Source = FlowSource.Netfilter,
+        Header = new BatchHeader
+        {
+            Id = new BatchId { Node = "node-a", BootId = "b", Window = 1, Part = 0, PartCount = 1 },
+            Node = "node-a",
+            WindowStart = DateTimeOffset.UtcNow.AddSeconds(-5),
+            WindowEnd = DateTimeOffset.UtcNow,
+            Source = FlowSource.Netfilter,
+        },
         Flows = [.. flows.Select(f => new FlowRecord { SourceIp = IpAddr.Parse(f.Src), DestinationIp = IpAddr.Parse(f.Dst), OriginalDestinationIp = f.Original is null ? null : IpAddr.Parse(f.Original), Protocol = 6, TxBytes = 10, RxBytes = 20, TxPackets = 1, RxPackets = 1 })],
         DnsAnswers = [new DnsAnswer { Ip = IpAddr.Parse("198.18.7.9"), Name = "api.example.com", ExpiresAt = DateTimeOffset.UtcNow.AddMinutes(1) }],
     };

@@ -69,11 +69,14 @@ public sealed class DnsNameMapTests
 
     private static FlowBatchCollected Batch(string node, DateTimeOffset start, string[] destinations, DnsAnswer[] answers) => new()
     {
-        Id = new BatchId { Node = node, BootId = "b", Window = start.ToUnixTimeSeconds(), Part = 0, PartCount = 1 },
-        Node = node,
-        WindowStart = start,
-        WindowEnd = start.AddSeconds(5),
-        Source = FlowSource.Netfilter,
+        Header = new BatchHeader
+        {
+            Id = new BatchId { Node = node, BootId = "b", Window = start.ToUnixTimeSeconds(), Part = 0, PartCount = 1 },
+            Node = node,
+            WindowStart = start,
+            WindowEnd = start.AddSeconds(5),
+            Source = FlowSource.Netfilter,
+        },
         Flows = [.. destinations.Select(d => new FlowRecord { SourceIp = IpAddr.Parse("10.244.1.10"), DestinationIp = IpAddr.Parse(d), Protocol = 6, TxBytes = 10, RxBytes = 20, TxPackets = 1, RxPackets = 1 })],
         DnsAnswers = answers,
     };

@@ -1,10 +1,10 @@
 using System.Text;
-using System.Text.Json.Nodes;
 using Egressd.Contracts;
 using Egressd.Enricher;
 using Egressd.Shared.Bus;
 using Egressd.Shared.Wire;
 using Egressd.Tests.Infrastructure;
+using Egressd.Tests.Samples;
 using RabbitMQ.Client;
 using static Egressd.Tests.Infrastructure.SampleFlows;
 
@@ -49,17 +49,17 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
         var bus = enricher.Bus;
         var batch = Batch(Guid.NewGuid().ToString("N"), Flow("10.244.1.10", "10.244.2.20", "10.96.0.15"));
 
-        await bus.PublishBatchAsync(batch, batch.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        await bus.PublishBatchAsync(batch, batch.Header.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
         var first = await ReceiveAsync();
         // At-least-once: the same batch delivered again (same id) is enriched again, with the same id.
-        await bus.PublishBatchAsync(batch, batch.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        await bus.PublishBatchAsync(batch, batch.Header.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
         var second = await ReceiveAsync();
 
-        Assert.Equal(batch.Id.ToMessageId().ToString(), first.MessageId);
+        Assert.Equal(batch.Header.Id.ToMessageId().ToString(), first.MessageId);
         Assert.Equal(first.MessageId, second.MessageId);
         Assert.Equal(BusBody.Canonical(first.Message), BusBody.Canonical(second.Message));
-        var flow = first.Message.Flows[0];
-        Assert.Equal(batch.Id, first.Message.Id);
+        var flow = EnrichedRows.Rows(first.Message)[0];
+        Assert.Equal(batch.Header.Id, first.Message.Header.Id);
         Assert.Equal(batch.Flows[0], flow.Flow);
         Assert.Equal("web", flow.Source.WorkloadName);
         Assert.Equal("Deployment", flow.Source.WorkloadKind);
@@ -67,35 +67,6 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
         Assert.Equal("zone-b", flow.Destination.Zone);
         Assert.Equal("shop/db", flow.DestinationService);
         Assert.Equal(TrafficClass.CrossZone, flow.TrafficClass);
-    }
-
-    [Fact]
-    public async Task Batch_in_the_first_release_JSON_is_enriched_like_one_on_the_new_wire()
-    {
-        // What a collector of the first release publishes during a rolling upgrade: MassTransit's
-        // JSON envelope around the v1 sample pinned in Snapshots/FlowBatchCollected.json.
-        var v1 = JsonNode.Parse(await File.ReadAllTextAsync(Repo.Path("tests", "Egressd.Tests", "Snapshots", "FlowBatchCollected.json"), TestContext.Current.CancellationToken))!["sample"]!;
-        var boot = Guid.NewGuid().ToString("N");
-        v1["id"]!["bootId"] = boot;
-        v1["flows"]![0]!["sourceIp"] = "10.244.1.10";
-        v1["flows"]![0]!["destinationIp"] = "10.244.2.20";
-        var messageId = Guid.NewGuid();
-        var envelope = new JsonObject
-        {
-            ["messageId"] = messageId.ToString(),
-            ["messageType"] = new JsonArray("urn:message:Egressd.Contracts:FlowBatchCollected"),
-            ["message"] = v1.DeepClone(),
-        };
-        await enricher.Channel.BasicPublishAsync("Egressd.Contracts:FlowBatchCollected", "", mandatory: true,
-            new BasicProperties { ContentType = "application/vnd.masstransit+json", MessageId = messageId.ToString(), Persistent = true },
-            Encoding.UTF8.GetBytes(envelope.ToJsonString()), TestContext.Current.CancellationToken);
-
-        var (id, enriched) = await ReceiveAsync();
-        Assert.Equal(new BatchId { Node = "node-a", BootId = boot, Window = 42, Part = 1, PartCount = 3 }, enriched.Id);
-        Assert.Equal(enriched.Id.ToMessageId().ToString(), id);
-        var flow = Assert.Single(enriched.Flows);
-        Assert.Equal(new FlowRecord { SourceIp = IpAddr.Parse("10.244.1.10"), DestinationIp = IpAddr.Parse("10.244.2.20"), OriginalDestinationIp = IpAddr.Parse("10.96.0.15"), Protocol = 6, TxBytes = 1, RxBytes = 2, TxPackets = 3, RxPackets = 4 }, flow.Flow);
-        Assert.Equal(("web-7d9f-x1", "db-0", "shop/db", TrafficClass.CrossZone), (flow.Source.Pod, flow.Destination.Pod, flow.DestinationService, flow.TrafficClass));
     }
 
     [Fact]
@@ -121,7 +92,7 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
         ];
         foreach (var batch in bad)
         {
-            await bus.PublishBatchAsync(batch, batch.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+            await bus.PublishBatchAsync(batch, batch.Header.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
         }
 
         // A body that claims the wire but breaks it: a flow refers to an address its table lacks.
@@ -131,12 +102,12 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
             BrokenAddressTable(broken), TestContext.Current.CancellationToken);
 
         var empty = Batch(boot, 4);
-        await bus.PublishBatchAsync(empty, empty.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        await bus.PublishBatchAsync(empty, empty.Header.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
         var good = Batch(boot, 5, Flow("10.244.1.10", "198.18.7.9", null));
-        await bus.PublishBatchAsync(good, good.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        await bus.PublishBatchAsync(good, good.Header.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
 
         var enriched = await ReceiveAsync();
-        Assert.Equal(good.Id.ToMessageId().ToString(), enriched.MessageId);
+        Assert.Equal(good.Header.Id.ToMessageId().ToString(), enriched.MessageId);
         Assert.True(await Eventually.TrueAsync(async () => await broker.MessageCountAsync(ErrorQueue) == 3, TimeSpan.FromSeconds(30)),
             $"{ErrorQueue} holds {await broker.MessageCountAsync(ErrorQueue)}");
         Assert.Equal(refusedBefore + 2, await Metric("egressd_enricher_batches_refused_total"));
@@ -173,11 +144,14 @@ public sealed class EnricherBusTests(RabbitMqBroker broker) : IAsyncLifetime
 
     private static FlowBatchCollected Batch(string boot, long window, params FlowRecord[] flows) => new()
     {
-        Id = new BatchId { Node = "node-a", BootId = boot, Window = window, Part = 0, PartCount = 1 },
-        Node = "node-a",
-        WindowStart = DateTimeOffset.UtcNow.AddSeconds(-5),
-        WindowEnd = DateTimeOffset.UtcNow,
-        Source = FlowSource.Netfilter,
+        Header = new BatchHeader
+        {
+            Id = new BatchId { Node = "node-a", BootId = boot, Window = window, Part = 0, PartCount = 1 },
+            Node = "node-a",
+            WindowStart = DateTimeOffset.UtcNow.AddSeconds(-5),
+            WindowEnd = DateTimeOffset.UtcNow,
+            Source = FlowSource.Netfilter,
+        },
         Flows = flows,
         DnsAnswers = [],
     };

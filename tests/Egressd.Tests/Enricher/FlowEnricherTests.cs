@@ -4,6 +4,7 @@ using Egressd.Enricher.Cluster;
 using Egressd.Enricher.Enrichment;
 using Egressd.Shared.Network;
 using Egressd.Shared.Wire;
+using Egressd.Tests.Samples;
 using static Egressd.Tests.Infrastructure.SampleFlows;
 
 namespace Egressd.Tests.Enricher;
@@ -63,11 +64,14 @@ public sealed class FlowEnricherTests
         var wire = new FlowEnricher(classifier, 1000).Enrich(fromWire, Cluster, wireStats);
 
         Assert.Equal(plain.Flows, wire.Flows);
+        Assert.Equal(plain.Endpoints, wire.Endpoints);
+        // The batch's endpoint table holds each end the cluster state handed out once, and every flow's ends come from it.
+        Assert.Equal(wire.Endpoints.Count, wire.Endpoints.Distinct(ReferenceEqualityComparer.Instance).Count());
         Assert.Equal((plainStats.SourceUnknown, plainStats.SourceHostNetwork), (wireStats.SourceUnknown, wireStats.SourceHostNetwork));
         Assert.Equal(plainStats.Classes, wireStats.Classes);
 
         // What each flow should be, written out; an address in several flows counts in each.
-        var f = wire.Flows;
+        var f = EnrichedRows.Rows(wire);
         Assert.Equal(("shop/db", TrafficClass.CrossZone), (f[0].DestinationService, f[0].TrafficClass));
         Assert.Equal((null, TrafficClass.CrossZone), (f[1].DestinationService, f[1].TrafficClass));
         Assert.Equal(TrafficClass.CrossZone, f[2].TrafficClass);
@@ -96,11 +100,14 @@ public sealed class FlowEnricherTests
 
     private static FlowBatchCollected Batch(FlowRecord[] flows, DnsAnswer[] answers) => new()
     {
-        Id = new BatchId { Node = "node-a", BootId = "b", Window = 1, Part = 0, PartCount = 1 },
-        Node = "node-a",
-        WindowStart = T0,
-        WindowEnd = T0.AddSeconds(5),
-        Source = FlowSource.Netfilter,
+        Header = new BatchHeader
+        {
+            Id = new BatchId { Node = "node-a", BootId = "b", Window = 1, Part = 0, PartCount = 1 },
+            Node = "node-a",
+            WindowStart = T0,
+            WindowEnd = T0.AddSeconds(5),
+            Source = FlowSource.Netfilter,
+        },
         Flows = flows,
         DnsAnswers = answers,
     };

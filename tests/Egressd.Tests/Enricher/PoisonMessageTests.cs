@@ -34,20 +34,23 @@ public sealed class PoisonMessageTests(RabbitMqBroker broker)
 
         var good = new FlowBatchCollected
         {
-            Id = new BatchId { Node = "poison-test", BootId = Guid.NewGuid().ToString("N"), Window = 1, Part = 0, PartCount = 1 },
-            Node = "poison-test",
-            WindowStart = DateTimeOffset.UtcNow.AddSeconds(-5),
-            WindowEnd = DateTimeOffset.UtcNow,
-            Source = FlowSource.Replay,
+            Header = new BatchHeader
+            {
+                Id = new BatchId { Node = "poison-test", BootId = Guid.NewGuid().ToString("N"), Window = 1, Part = 0, PartCount = 1 },
+                Node = "poison-test",
+                WindowStart = DateTimeOffset.UtcNow.AddSeconds(-5),
+                WindowEnd = DateTimeOffset.UtcNow,
+                Source = FlowSource.Replay,
+            },
             Flows = [new FlowRecord { SourceIp = IpAddr.Parse("10.0.0.1"), DestinationIp = IpAddr.Parse("10.0.0.2"), Protocol = 6, TxBytes = 1, RxBytes = 2, TxPackets = 1, RxPackets = 1 }],
             DnsAnswers = [],
         };
-        await enricher.Bus.PublishBatchAsync(good, good.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        await enricher.Bus.PublishBatchAsync(good, good.Header.Id, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
 
         // The good message after the malformed one is enriched.
         var result = await enricher.NextEnrichedAsync();
-        Assert.Equal(good.Id.ToMessageId().ToString(), result.BasicProperties.MessageId);
-        Assert.Contains(good.Id.BootId, Encoding.UTF8.GetString(result.Body.Span), StringComparison.Ordinal);
+        Assert.Equal(good.Header.Id.ToMessageId().ToString(), result.BasicProperties.MessageId);
+        Assert.Contains(good.Header.Id.BootId, Encoding.UTF8.GetString(result.Body.Span), StringComparison.Ordinal);
         Assert.Equal(1, await broker.MessageCountAsync(ErrorQueue));
     }
 }

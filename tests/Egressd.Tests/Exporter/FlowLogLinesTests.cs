@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Egressd.Contracts;
 using Egressd.Exporter.Sinks.FlowLog;
+using Egressd.Tests.Samples;
 
 namespace Egressd.Tests.Exporter;
 
@@ -19,7 +20,7 @@ public sealed class FlowLogLinesTests
         var ascii = new string([.. Enumerable.Range(0, 128).Select(c => (char)c)]);
         var everyAscii = new FlowEndpoint { Pod = ascii, Namespace = ascii[32..], Node = "\u007f", Zone = "emoji \U0001F600", Region = "\u2028\u00a0" };
         var plain = new FlowEndpoint { Pod = "web-1", Namespace = "shop", Node = "node-a", Zone = "zone-a", Region = "region-1", WorkloadKind = "Deployment", WorkloadName = "web" };
-        EnrichedFlow[] flows =
+        FlowRow[] flows =
         [
             Flow("10.0.0.1", "10.0.0.2", null, 6, plain, odd, "shop/db", null, TrafficClass.SameZone),
             Flow("fd00::1", "2001:db8::ff00:42:8329", "fd00::a", 17, odd, FlowEndpoint.Unknown, null, "host.example.com", TrafficClass.Internet) with
@@ -32,7 +33,7 @@ public sealed class FlowLogLinesTests
         ];
         foreach (var directions in new[] { FlowCounterDirections.Separate, FlowCounterDirections.Combined })
         {
-            var batch = new FlowBatchEnriched
+            var batch = EnrichedRows.Batch(flows, new BatchHeader
             {
                 Id = new BatchId { Node = "node \"a\"", BootId = "b00t", Window = 42, Part = 1, PartCount = 3 },
                 Node = "node \"a\"",
@@ -40,8 +41,7 @@ public sealed class FlowLogLinesTests
                 WindowEnd = new DateTimeOffset(2026, 11, 28, 2, 0, 5, TimeSpan.Zero),
                 Source = FlowSource.Cilium,
                 CounterDirections = directions,
-                Flows = flows,
-            };
+            });
 
             var written = new ArrayBufferWriter<byte>();
             FlowLogLines.Write(written, batch);
@@ -66,22 +66,23 @@ public sealed class FlowLogLinesTests
     private static string Reference(FlowBatchEnriched batch)
     {
         var text = new StringBuilder();
-        for (var i = 0; i < batch.Flows.Count; i++)
+        var rows = EnrichedRows.Rows(batch);
+        for (var i = 0; i < rows.Length; i++)
         {
-            var enriched = batch.Flows[i];
+            var enriched = rows[i];
             var flow = enriched.Flow;
             var buffer = new ArrayBufferWriter<byte>();
             using (var json = new Utf8JsonWriter(buffer, FlowLogLines.Options))
             {
                 json.WriteStartObject();
-                json.WriteString("batch_id", batch.Id.ToString());
+                json.WriteString("batch_id", batch.Header.Id.ToString());
                 json.WriteNumber("batch_line", i + 1);
                 json.WriteNumber("batch_lines", batch.Flows.Count);
-                json.WriteString("node", batch.Node);
-                json.WriteString("window_start", batch.WindowStart);
-                json.WriteString("window_end", batch.WindowEnd);
-                json.WriteString("source_kind", batch.Source == FlowSource.Cilium ? "cilium" : batch.Source.ToString().ToLowerInvariant());
-                if (batch.CounterDirections == FlowCounterDirections.Combined)
+                json.WriteString("node", batch.Header.Node);
+                json.WriteString("window_start", batch.Header.WindowStart);
+                json.WriteString("window_end", batch.Header.WindowEnd);
+                json.WriteString("source_kind", batch.Header.Source == FlowSource.Cilium ? "cilium" : batch.Header.Source.ToString().ToLowerInvariant());
+                if (batch.Header.CounterDirections == FlowCounterDirections.Combined)
                 {
                     json.WriteString("counter_directions", "combined");
                 }
@@ -135,7 +136,7 @@ public sealed class FlowLogLinesTests
         }
     }
 
-    private static EnrichedFlow Flow(string src, string dst, string? original, int protocol, FlowEndpoint source, FlowEndpoint destination, string? service, string? name, TrafficClass trafficClass) => new()
+    private static FlowRow Flow(string src, string dst, string? original, int protocol, FlowEndpoint source, FlowEndpoint destination, string? service, string? name, TrafficClass trafficClass) => new()
     {
         Flow = Record(src, dst, original, protocol),
         Source = source,

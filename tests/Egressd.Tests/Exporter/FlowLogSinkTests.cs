@@ -5,6 +5,7 @@ using Egressd.Contracts;
 using Egressd.Exporter;
 using Egressd.Exporter.Sinks.FlowLog;
 using Egressd.Tests.Infrastructure;
+using Egressd.Tests.Samples;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -22,16 +23,17 @@ public sealed class FlowLogSinkTests : IDisposable
     [Fact]
     public async Task Line_is_flat_with_every_field_in_snake_case_and_unknown_values_left_out()
     {
-        var batch = new FlowBatchEnriched
+        var header = new BatchHeader
         {
             Id = new BatchId { Node = "node-a", BootId = "boot", Window = 7, Part = 0, PartCount = 1 },
             Node = "node-a",
             WindowStart = new DateTimeOffset(2025, 1, 2, 3, 4, 5, TimeSpan.Zero),
             WindowEnd = new DateTimeOffset(2025, 1, 2, 3, 4, 10, TimeSpan.Zero),
             Source = FlowSource.Netfilter,
-            Flows =
+        };
+        var batch = EnrichedRows.Batch(
             [
-                new EnrichedFlow
+                new FlowRow
                 {
                     Flow = new FlowRecord { SourceIp = IpAddr.Parse("10.0.0.1"), DestinationIp = IpAddr.Parse("10.0.1.2"), OriginalDestinationIp = IpAddr.Parse("10.96.0.10"), Protocol = 6, TxBytes = 100, RxBytes = 200, TxPackets = 3, RxPackets = 4 },
                     Source = new FlowEndpoint { Pod = "web-1", Namespace = "shop", Node = "node-a", Zone = "z1", Region = "r1", WorkloadKind = "Deployment", WorkloadName = "web" },
@@ -40,7 +42,7 @@ public sealed class FlowLogSinkTests : IDisposable
                     DestinationDnsName = "db.shop.svc",
                     TrafficClass = TrafficClass.CrossZone,
                 },
-                new EnrichedFlow
+                new FlowRow
                 {
                     Flow = new FlowRecord { SourceIp = IpAddr.Parse("fd00::1"), DestinationIp = IpAddr.Parse("198.18.0.9"), Protocol = 17, TxBytes = 1, RxBytes = 0, TxPackets = 1, RxPackets = 0 },
                     Source = new FlowEndpoint { Pod = "web-1", Namespace = "shop" },
@@ -48,7 +50,7 @@ public sealed class FlowLogSinkTests : IDisposable
                     TrafficClass = TrafficClass.Internet,
                 },
             ],
-        };
+            header);
         using (var sink = Sink())
         {
             await sink.WriteAsync(batch, CancellationToken.None);
@@ -285,19 +287,20 @@ public sealed class FlowLogSinkTests : IDisposable
         return at;
     }
 
-    internal static FlowBatchEnriched Batch(long window, int flows) => new()
-    {
-        Id = new BatchId { Node = "unit", BootId = "boot", Window = window, Part = 0, PartCount = 1 },
-        Node = "unit",
-        WindowStart = DateTimeOffset.UnixEpoch.AddSeconds(window * 5),
-        WindowEnd = DateTimeOffset.UnixEpoch.AddSeconds((window * 5) + 5),
-        Source = FlowSource.Replay,
-        Flows = [.. Enumerable.Range(0, flows).Select(i => new EnrichedFlow
+    internal static FlowBatchEnriched Batch(long window, int flows) => EnrichedRows.Batch(
+        Enumerable.Range(0, flows).Select(i => new FlowRow
         {
             Flow = new FlowRecord { SourceIp = IpAddr.Parse($"10.1.0.{i}"), DestinationIp = IpAddr.Parse($"10.2.{window % 250}.{i}"), Protocol = 6, TxBytes = (ulong)(window * 1000) + (ulong)i, RxBytes = 7, TxPackets = 1, RxPackets = 1 },
             Source = new FlowEndpoint { Pod = $"pod-{i}", Namespace = "ns" },
             Destination = new FlowEndpoint(),
             TrafficClass = TrafficClass.SameNode,
-        })],
-    };
+        }),
+        new BatchHeader
+        {
+            Id = new BatchId { Node = "unit", BootId = "boot", Window = window, Part = 0, PartCount = 1 },
+            Node = "unit",
+            WindowStart = DateTimeOffset.UnixEpoch.AddSeconds(window * 5),
+            WindowEnd = DateTimeOffset.UnixEpoch.AddSeconds((window * 5) + 5),
+            Source = FlowSource.Replay,
+        });
 }

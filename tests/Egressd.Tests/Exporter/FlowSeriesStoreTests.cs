@@ -2,6 +2,7 @@ using Egressd.Contracts;
 using Egressd.Exporter.Sinks.Prometheus;
 using Egressd.Shared.Network;
 using Egressd.Shared.Wire;
+using Egressd.Tests.Samples;
 using Microsoft.Extensions.Time.Testing;
 using static Egressd.Tests.Infrastructure.EnrichedBatches;
 
@@ -14,8 +15,8 @@ public sealed class FlowSeriesStoreTests
     private static FlowSeriesStore Store(IReadOnlyList<string>? labels = null, int maxSeries = 1000, TimeSpan? idle = null, TimeProvider? time = null) =>
         new(labels ?? FlowLabels.PodLevel, Context, maxSeries, idle ?? TimeSpan.FromMinutes(10), time ?? TimeProvider.System);
 
-    private static string[] Values(IReadOnlyList<string> labels, EnrichedFlow flow) =>
-        [.. labels.Select(l => FlowLabels.All[l].Value(flow, Context))];
+    private static string[] Values(IReadOnlyList<string> labels, FlowRow flow) =>
+        [.. labels.Select(l => FlowLabels.All[l].ValueOf(flow, Context))];
 
     [Fact]
     public void Deltas_of_every_window_add_up_to_cumulative_counters_per_label_set()
@@ -36,8 +37,8 @@ public sealed class FlowSeriesStoreTests
     [Fact]
     public void A_batch_off_the_wire_is_counted_by_its_endpoint_table_as_the_same_flows_one_by_one()
     {
-        // Three pods sharing endpoint objects as the enricher does, sources and destinations crossed,
-        // so a flow given another entry's (or the other side's) labels lands in a wrong series.
+        // Three pods, one table entry each, sources and destinations crossed, so a flow given
+        // another entry's (or the other side's) labels lands in a wrong series.
         string[] pods = ["web-1", "db-0", "cache-2"];
         var endpoints = pods.Select((pod, i) => PodFlow("shop", pod, "shop", "x", 0, sourceZone: $"zone-{i}").Source).ToArray();
         var flows = Enumerable.Range(0, 9).Select(i => PodFlow("shop", "x", "shop", "y", txBytes: (ulong)(100 + i), rxBytes: (ulong)i, sourceIp: $"10.244.1.{i}", destinationIp: $"10.244.2.{i % 4}") with
@@ -45,8 +46,8 @@ public sealed class FlowSeriesStoreTests
             Source = endpoints[i % 3],
             Destination = endpoints[(i / 3 + 1) % 3],
         }).ToArray();
-        var decoded = FlowWire.DecodeEnriched(FlowWire.Encode(Batch("node-a", "boot", 1, flows))).Flows;
-        Assert.IsType<EndpointTableFlows>(decoded);
+        var decoded = FlowWire.DecodeEnriched(FlowWire.Encode(Batch("node-a", "boot", 1, flows)));
+        Assert.Equal(3, decoded.Endpoints.Count);
 
         var byTable = Store(FlowLabels.All.Keys.Order().ToList());
         var oneByOne = Store(FlowLabels.All.Keys.Order().ToList());
@@ -91,7 +92,7 @@ public sealed class FlowSeriesStoreTests
             DestinationService = "db/postgres",
             DestinationDnsName = "db.example.com",
         };
-        string Value(string label, EnrichedFlow f) => FlowLabels.All[label].Value(f, Context);
+        string Value(string label, FlowRow f) => FlowLabels.All[label].ValueOf(f, Context);
 
         Assert.Equal("UDP", Value("proto", flow));
         Assert.Equal("TCP", FlowLabels.Protocol(6));
@@ -133,7 +134,7 @@ public sealed class FlowSeriesStoreTests
 
         // The private ranges come from configuration.
         var custom = new FlowLabelContext(new PublicAddresses(CidrSet.Parse(["198.18.0.0/15"])));
-        Assert.Equal("private", FlowLabels.All["dst_ip_type"].Value(bare, custom));
+        Assert.Equal("private", FlowLabels.All["dst_ip_type"].ValueOf(bare, custom));
     }
 
     [Fact]
@@ -237,7 +238,7 @@ public sealed class FlowSeriesStoreTests
         var model = new Dictionary<(int Source, int Destination), (ulong Bytes, DateTimeOffset Touched)>();
         for (var window = 0; window < 60; window++)
         {
-            var flows = new List<EnrichedFlow>();
+            var flows = new List<FlowRow>();
             var inBatch = new HashSet<(int, int)>();
             for (var i = 0; i < 400; i++)
             {

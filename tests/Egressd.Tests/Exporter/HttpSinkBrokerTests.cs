@@ -76,7 +76,8 @@ public sealed class HttpSinkBrokerTests(RabbitMqBroker broker)
             var publish = publisher.Services.GetRequiredService<IBus>();
             for (var window = 1; window <= 5; window++)
             {
-                await publish.PublishAsync(Batch("node-a", boot, window, PodFlow("shop", "web-1", "db", "db-0", txBytes: 100)) with { WindowStart = end.AddSeconds(-5), WindowEnd = end });
+                var batch = Batch("node-a", boot, window, PodFlow("shop", "web-1", "db", "db-0", txBytes: 100));
+                await publish.PublishAsync(batch with { Header = batch.Header with { WindowStart = end.AddSeconds(-5), WindowEnd = end } });
             }
 
             // Retrying: the receiver has refused the interval's request at least twice.

@@ -30,12 +30,11 @@ public sealed class HttpSinkDeliveryTests
         return settings;
     }
 
-    private static FlowBatchEnriched Window(string boot, long window, DateTimeOffset end, int flows, ulong bytes = 10) =>
-        Batch("node-a", boot, window, [.. Enumerable.Range(0, flows).Select(i => PodFlow("shop", $"web-{i}", "db", "db-0", txBytes: bytes))]) with
-        {
-            WindowStart = end.AddSeconds(-5),
-            WindowEnd = end,
-        };
+    private static FlowBatchEnriched Window(string boot, long window, DateTimeOffset end, int flows, ulong bytes = 10)
+    {
+        var batch = Batch("node-a", boot, window, [.. Enumerable.Range(0, flows).Select(i => PodFlow("shop", $"web-{i}", "db", "db-0", txBytes: bytes))]);
+        return batch with { Header = batch.Header with { WindowStart = end.AddSeconds(-5), WindowEnd = end } };
+    }
 
     private static long TxBytes(WebhookReceiver receiver) =>
         receiver.Applied.Values.Sum(r => PodNetworkMetricBatch.Parser.ParseFrom(r.Body).Items.Sum(i => i.TxBytes));

@@ -99,7 +99,7 @@ public sealed class HttpSinkEncodingTests
     public void Json_is_one_document_per_request()
     {
         var encoder = new HttpSinkEncoder(HttpSinkEncoding.Json, gzip: false, Private);
-        var body = encoder.Encode([new BatchSlice(Sample(), 0, 3), new BatchSlice(Sample() with { Id = Sample().Id with { Window = 8 } }, 0, 3)], out var flows, out _);
+        var body = encoder.Encode([new BatchSlice(Sample(), 0, 3), new BatchSlice(Sample() with { Header = Sample().Header with { Id = Sample().Header.Id with { Window = 8 } } }, 0, 3)], out var flows, out _);
         using var document = JsonDocument.Parse(body);
         Assert.Equal(6, flows);
         Assert.Equal(6, document.RootElement.GetProperty("flows").GetArrayLength());

@@ -31,12 +31,11 @@ public sealed class HttpSinkGroupingTests
         return new HttpSink(settings!, encoder, client, time, NullLogger.Instance);
     }
 
-    private static FlowBatchEnriched In(long window, int secondsAfterStart) =>
-        Batch("node-a", "boot", window, PodFlow("shop", "web-1", "db", "db-0", txBytes: 10)) with
-        {
-            WindowStart = BucketStart.AddSeconds(secondsAfterStart - 5),
-            WindowEnd = BucketStart.AddSeconds(secondsAfterStart),
-        };
+    private static FlowBatchEnriched In(long window, int secondsAfterStart)
+    {
+        var batch = Batch("node-a", "boot", window, PodFlow("shop", "web-1", "db", "db-0", txBytes: 10));
+        return batch with { Header = batch.Header with { WindowStart = BucketStart.AddSeconds(secondsAfterStart - 5), WindowEnd = BucketStart.AddSeconds(secondsAfterStart) } };
+    }
 
     [Fact]
     public async Task A_bucket_goes_once_closed_and_quiet_a_late_batch_goes_alone_and_a_redelivery_regroups_the_same()

@@ -4,6 +4,7 @@ using Egressd.Exporter.Sinks.Prometheus;
 using Egressd.Exporter.Sinks.Prometheus.RemoteWrite;
 using Egressd.Shared.Network;
 using Egressd.Tests.Infrastructure;
+using Egressd.Tests.Samples;
 using MassTransit;
 using static Egressd.Tests.Infrastructure.EnrichedBatches;
 
@@ -88,9 +89,9 @@ public sealed class PrometheusSinkEndToEndTests
         await bus.PublishAsync(first);
         await bus.PublishAsync(second);
         // A copy made anew from the same window (a collector retry after a lost confirm) is the same batch too.
-        await bus.PublishAsync(first with { WindowEnd = DateTimeOffset.UtcNow });
+        await bus.PublishAsync(first with { Header = first.Header with { WindowEnd = DateTimeOffset.UtcNow } });
 
-        var labels = FlowLabels.PodLevel.Select(l => FlowLabels.All[l].Value(first.Flows[0], new FlowLabelContext(new NetworkOptions().PublicAddresses()))).ToList();
+        var labels = FlowLabels.PodLevel.Select(l => FlowLabels.All[l].ValueOf(EnrichedRows.Rows(first)[0], new FlowLabelContext(new NetworkOptions().PublicAddresses()))).ToList();
         // All four handled: two applied (1000 + 1 bytes), two dropped.
         Assert.True(await Eventually.TrueAsync(() => duplicates.Value >= before + 2 && store.Find(labels)?[0] == 1001, Patience),
             $"the copies were never seen as duplicates ({duplicates.Value - before}), or the bytes are {store.Find(labels)?[0]}");

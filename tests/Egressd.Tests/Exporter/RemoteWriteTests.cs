@@ -4,6 +4,7 @@ using Egressd.Exporter.Sinks.Prometheus.RemoteWrite;
 using Egressd.Shared.Network;
 using Egressd.Tests.Exporter.Prompb;
 using Egressd.Tests.Infrastructure;
+using Egressd.Tests.Samples;
 using Snappier;
 using static Egressd.Tests.Infrastructure.EnrichedBatches;
 
@@ -14,7 +15,7 @@ public sealed class RemoteWriteTests
 {
     private static readonly FlowLabelContext Context = new(new NetworkOptions().PublicAddresses());
 
-    private static FlowSeriesStore StoreWith(params Egressd.Contracts.EnrichedFlow[] flows)
+    private static FlowSeriesStore StoreWith(params FlowRow[] flows)
     {
         var store = new FlowSeriesStore(FlowLabels.PodLevel, Context, 100_000, TimeSpan.FromMinutes(1), TimeProvider.System);
         store.Apply(flows);

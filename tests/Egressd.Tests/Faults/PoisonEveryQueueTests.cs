@@ -72,12 +72,12 @@ public sealed class PoisonEveryQueueTests(RabbitMqBroker broker)
         // Over the enricher's cap (20), and over the exporter's (10) but not the enricher's.
         var publisher = await PublisherAsync();
         var bus = publisher.Services.GetRequiredService<IBus>();
-        await bus.PublishBatchAsync(Batch("poison-21", 21), Batch("poison-21", 21).Id, TimeSpan.FromSeconds(10), ct);
-        await bus.PublishBatchAsync(Batch("poison-11", 11), Batch("poison-11", 11).Id, TimeSpan.FromSeconds(10), ct);
+        await bus.PublishBatchAsync(Batch("poison-21", 21), Batch("poison-21", 21).Header.Id, TimeSpan.FromSeconds(10), ct);
+        await bus.PublishBatchAsync(Batch("poison-11", 11), Batch("poison-11", 11).Header.Id, TimeSpan.FromSeconds(10), ct);
 
         // The consumers go on: a good batch after all of it reaches the flow log.
         pipeline.Nodes.Add("poison-good");
-        await bus.PublishBatchAsync(Batch("poison-good", 1), Batch("poison-good", 1).Id, TimeSpan.FromSeconds(10), ct);
+        await bus.PublishBatchAsync(Batch("poison-good", 1), Batch("poison-good", 1).Header.Id, TimeSpan.FromSeconds(10), ct);
         Assert.True(await Eventually.TrueAsync(() => pipeline.Lines() == 1, TimeSpan.FromSeconds(60)), "the good batch never arrived\n" + pipeline.Exporter!.Tail());
 
         var expected = new Dictionary<(string Endpoint, string Queue, string Reason), double>
@@ -131,11 +131,14 @@ public sealed class PoisonEveryQueueTests(RabbitMqBroker broker)
 
     private static FlowBatchCollected Batch(string node, int flows) => new()
     {
-        Id = new BatchId { Node = node, BootId = "poison", Window = 1, Part = 0, PartCount = 1 },
-        Node = node,
-        WindowStart = DateTimeOffset.UnixEpoch,
-        WindowEnd = DateTimeOffset.UnixEpoch.AddSeconds(5),
-        Source = FlowSource.Replay,
+        Header = new BatchHeader
+        {
+            Id = new BatchId { Node = node, BootId = "poison", Window = 1, Part = 0, PartCount = 1 },
+            Node = node,
+            WindowStart = DateTimeOffset.UnixEpoch,
+            WindowEnd = DateTimeOffset.UnixEpoch.AddSeconds(5),
+            Source = FlowSource.Replay,
+        },
         Flows = [.. Enumerable.Range(1, flows).Select(i => new FlowRecord
         {
             SourceIp = IpAddr.Parse("10.9.0." + i.ToString(CultureInfo.InvariantCulture)),

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Egressd.Contracts;
 using Egressd.Shared.Wire;
 using MassTransit.Serialization;
@@ -7,24 +6,19 @@ using RabbitMQ.Client;
 
 namespace Egressd.Tests.Infrastructure;
 
-/// <summary>
-/// A batch read straight off a test's own queue, in whichever format it was published: egressd's
-/// wire v2, or MassTransit's JSON envelope (as the first release, and raw test publishes, write).
-/// </summary>
+/// <summary>A batch read straight off a test's own queue: egressd's wire, which every batch is published in.</summary>
 internal static class BusBody
 {
-    public static FlowBatchCollected Collected(BasicGetResult message) =>
-        IsWire(message) ? FlowWire.DecodeCollected(message.Body.Span) : FromEnvelope<FlowBatchCollected>(message);
+    public static FlowBatchCollected Collected(BasicGetResult message) => FlowWire.DecodeCollected(Body(message));
 
-    public static FlowBatchEnriched Enriched(BasicGetResult message) =>
-        IsWire(message) ? FlowWire.DecodeEnriched(message.Body.Span) : FromEnvelope<FlowBatchEnriched>(message);
+    public static FlowBatchEnriched Enriched(BasicGetResult message) => FlowWire.DecodeEnriched(Body(message));
 
     /// <summary>A batch as text, to compare two copies of one message id.</summary>
     public static string Canonical<T>(T batch) => JsonSerializer.Serialize(batch, SystemTextJsonMessageSerializer.Options);
 
-    private static bool IsWire(BasicGetResult message) =>
-        string.Equals(message.BasicProperties.ContentType, FlowWire.ContentType.MediaType, StringComparison.OrdinalIgnoreCase);
-
-    private static T FromEnvelope<T>(BasicGetResult message) =>
-        JsonNode.Parse(message.Body.Span)!["message"].Deserialize<T>(SystemTextJsonMessageSerializer.Options)!;
+    private static ReadOnlySpan<byte> Body(BasicGetResult message)
+    {
+        Assert.Equal(FlowWire.ContentType.MediaType, message.BasicProperties.ContentType);
+        return message.Body.Span;
+    }
 }

@@ -47,7 +47,7 @@ internal sealed class CollectedBatches : IAsyncDisposable
         while (await channel.BasicGetAsync(queue, autoAck: true) is { } message)
         {
             var body = BusBody.Collected(message);
-            if (body.Node != node)
+            if (body.Header.Node != node)
             {
                 continue;
             }

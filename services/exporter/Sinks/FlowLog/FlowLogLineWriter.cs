@@ -41,22 +41,24 @@ internal sealed class FlowLogLineWriter
         " !#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~");
 
     private readonly IReadOnlyList<EnrichedFlow> flows;
+    private readonly IReadOnlyList<FlowEndpoint> endpoints;
     private readonly byte[] head;
     private readonly byte[] middle;
 
     public FlowLogLineWriter(FlowBatchEnriched batch)
     {
         flows = batch.Flows;
-        head = [.. Open, .. FlowLogLines.Escaped(batch.Id.ToString()), .. LineKey];
+        endpoints = batch.Endpoints;
+        head = [.. Open, .. FlowLogLines.Escaped(batch.Header.Id.ToString()), .. LineKey];
         var middleText = new ArrayBufferWriter<byte>(256);
         Put(middleText, ",\"batch_lines\":" + batch.Flows.Count.ToString(CultureInfo.InvariantCulture) + ",\"node\":\"");
-        middleText.Write(FlowLogLines.Escaped(batch.Node));
+        middleText.Write(FlowLogLines.Escaped(batch.Header.Node));
         Put(middleText, "\",\"window_start\":");
-        middleText.Write(Timestamp(batch.WindowStart));
+        middleText.Write(Timestamp(batch.Header.WindowStart));
         Put(middleText, ",\"window_end\":");
-        middleText.Write(Timestamp(batch.WindowEnd));
-        Put(middleText, $",\"source_kind\":\"{FlowLogLines.SourceName(batch.Source)}\"");
-        if (batch.CounterDirections == FlowCounterDirections.Combined)
+        middleText.Write(Timestamp(batch.Header.WindowEnd));
+        Put(middleText, $",\"source_kind\":\"{FlowLogLines.SourceName(batch.Header.Source)}\"");
+        if (batch.Header.CounterDirections == FlowCounterDirections.Combined)
         {
             // Only where it applies: lines of sources with separate counters stay as they were.
             Put(middleText, $",\"counter_directions\":\"{FlowLogLines.CombinedName}\"");
@@ -71,8 +73,10 @@ internal sealed class FlowLogLineWriter
     {
         var flow = flows[i];
         var record = flow.Flow;
+        var source = endpoints[flow.SourceEndpoint];
+        var destination = endpoints[flow.DestinationEndpoint];
         // Escaped, a UTF-16 char takes at most six bytes (\uXXXX).
-        var names = EndpointKeys.Length(flow.Source) + EndpointKeys.Length(flow.Destination)
+        var names = EndpointKeys.Length(source) + EndpointKeys.Length(destination)
             + (flow.DestinationService?.Length ?? 0) + (flow.DestinationDnsName?.Length ?? 0);
         var line = buffer.GetSpan(FixedRoom + head.Length + middle.Length + (6 * names));
         var at = 0;
@@ -104,8 +108,8 @@ internal sealed class FlowLogLineWriter
         Copy(line, ref at, RxPacketsKey);
         Number(line, ref at, record.RxPackets);
         Copy(line, ref at, (uint)flow.TrafficClass < (uint)ClassPieces.Length ? ClassPieces[(int)flow.TrafficClass] : Ascii($",\"traffic_class\":\"{FlowLogLines.ClassName(flow.TrafficClass)}\""));
-        SourceKeys.Write(line, ref at, flow.Source);
-        DestinationKeys.Write(line, ref at, flow.Destination);
+        SourceKeys.Write(line, ref at, source);
+        DestinationKeys.Write(line, ref at, destination);
         Field(line, ref at, ServiceKey, flow.DestinationService);
         Field(line, ref at, DnsNameKey, flow.DestinationDnsName);
         line[at++] = (byte)'}';

@@ -80,7 +80,7 @@ public sealed partial class FlowLogSink : IFlowSink, IDisposable
     /// </summary>
     public async Task WriteAsync(FlowBatchEnriched batch, CancellationToken cancellationToken)
     {
-        var id = batch.Id.ToString();
+        var id = batch.Header.Id.ToString();
         await gate.WaitAsync(cancellationToken);
         try
         {

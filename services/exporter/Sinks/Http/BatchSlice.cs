@@ -8,5 +8,5 @@ internal readonly record struct BatchSlice(FlowBatchEnriched Batch, int Start, i
     public bool IsWhole => Start == 0 && Count == Batch.Flows.Count;
 
     /// <summary>The slice in an idempotency key: the batch id, and the flow range when only part of it.</summary>
-    public override string ToString() => IsWhole ? Batch.Id.ToString() : $"{Batch.Id}[{Start}+{Count}]";
+    public override string ToString() => IsWhole ? Batch.Header.Id.ToString() : $"{Batch.Header.Id}[{Start}+{Count}]";
 }

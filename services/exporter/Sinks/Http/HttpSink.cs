@@ -79,7 +79,7 @@ internal sealed partial class HttpSink : IFlowSink
         lock (gate)
         {
             var intervalMs = (long)Settings.Interval.TotalMilliseconds;
-            var bucket = batch.WindowEnd.ToUnixTimeMilliseconds() / intervalMs;
+            var bucket = batch.Header.WindowEnd.ToUnixTimeMilliseconds() / intervalMs;
             var now = time.GetUtcNow();
             if (!open.TryGetValue(bucket, out var group))
             {
@@ -171,8 +171,8 @@ internal sealed partial class HttpSink : IFlowSink
     private async Task DeliverAsync(IReadOnlyList<FlowBatchEnriched> batches, IReadOnlyList<Held>? items, CancellationToken cancellationToken)
     {
         // Unique within a group: the consumer lets one copy of a batch id in at a time.
-        var byId = items?.ToDictionary(i => i.Batch.Id);
-        var ordered = batches.OrderBy(b => b.Id.ToString(), StringComparer.Ordinal).ToList();
+        var byId = items?.ToDictionary(i => i.Batch.Header.Id);
+        var ordered = batches.OrderBy(b => b.Header.Id.ToString(), StringComparer.Ordinal).ToList();
         var requests = Cut(ordered, Settings.MaxFlowsPerRequest).ToList();
         if (byId is not null)
         {
@@ -180,7 +180,7 @@ internal sealed partial class HttpSink : IFlowSink
             {
                 foreach (var slice in request)
                 {
-                    byId[slice.Batch.Id].Pieces++;
+                    byId[slice.Batch.Header.Id].Pieces++;
                 }
             }
         }
@@ -207,7 +207,7 @@ internal sealed partial class HttpSink : IFlowSink
 
                 foreach (var slice in failing)
                 {
-                    byId[slice.Batch.Id].Done.TrySetException(parked);
+                    byId[slice.Batch.Header.Id].Done.TrySetException(parked);
                 }
 
                 if (rejected.Reason == FaultReasons.Undeliverable)
@@ -222,7 +222,7 @@ internal sealed partial class HttpSink : IFlowSink
             {
                 foreach (var slice in request)
                 {
-                    var item = byId[slice.Batch.Id];
+                    var item = byId[slice.Batch.Header.Id];
                     if (--item.Pieces == 0)
                     {
                         item.Done.TrySetResult();

@@ -89,18 +89,20 @@ internal sealed class HttpSinkEncoder(HttpSinkEncoding encoding, bool gzip, Publ
         dropped = 0;
         foreach (var slice in slices)
         {
-            var source = slice.Batch.Flows;
+            var flows = slice.Batch.Flows;
+            var endpoints = slice.Batch.Endpoints;
             for (var i = slice.Start; i < slice.Start + slice.Count; i++)
             {
-                var enriched = source[i];
-                if (enriched.Source.Pod is null)
+                var enriched = flows[i];
+                var source = endpoints[enriched.SourceEndpoint];
+                if (source.Pod is null)
                 {
                     dropped++;
                     continue;
                 }
 
-                var metric = Metric(enriched);
-                metric.CombinedCounters = slice.Batch.CounterDirections == FlowCounterDirections.Combined;
+                var metric = Metric(enriched, source, endpoints[enriched.DestinationEndpoint]);
+                metric.CombinedCounters = slice.Batch.Header.CounterDirections == FlowCounterDirections.Combined;
                 batch.Items.Add(metric);
             }
         }
@@ -108,10 +110,9 @@ internal sealed class HttpSinkEncoder(HttpSinkEncoding encoding, bool gzip, Publ
         return batch;
     }
 
-    private PodNetworkMetric Metric(EnrichedFlow enriched)
+    private PodNetworkMetric Metric(EnrichedFlow enriched, FlowEndpoint src, FlowEndpoint dst)
     {
         var flow = enriched.Flow;
-        var src = enriched.Source;
         var metric = new PodNetworkMetric
         {
             SrcIp = flow.SourceIp.ToString(),
@@ -132,7 +133,6 @@ internal sealed class HttpSinkEncoder(HttpSinkEncoding encoding, bool gzip, Publ
         }
         else
         {
-            var dst = enriched.Destination;
             metric.DstPod = dst.Pod ?? "";
             metric.DstNamespace = dst.Namespace ?? "";
             metric.DstNode = dst.Node ?? "";

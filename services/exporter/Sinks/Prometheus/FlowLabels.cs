@@ -15,26 +15,26 @@ internal static class FlowLabels
     /// <summary>Every label a series can have, by name.</summary>
     public static readonly FrozenDictionary<string, FlowLabel> All = new FlowLabel[]
     {
-        new("cross_zone", (in EnrichedFlow f, FlowLabelContext _) => CrossZone(f.Source.Zone, f.Destination.Zone)),
-        new("dst_dns_name", (in EnrichedFlow f, FlowLabelContext _) => f.DestinationDnsName ?? ""),
-        new("dst_ip", (in EnrichedFlow f, FlowLabelContext _) => f.Flow.DestinationIp.ToString(), FlowLabelSource.DestinationAddress),
-        new("dst_ip_type", (in EnrichedFlow f, FlowLabelContext c) => c.DestinationIpType(f)),
-        new("dst_namespace", (in EnrichedFlow f, FlowLabelContext _) => f.Destination.Namespace ?? "", FlowLabelSource.DestinationEndpoint),
-        new("dst_node", (in EnrichedFlow f, FlowLabelContext _) => f.Destination.Node ?? "", FlowLabelSource.DestinationEndpoint),
-        new("dst_pod", (in EnrichedFlow f, FlowLabelContext _) => f.Destination.Pod ?? "", FlowLabelSource.DestinationEndpoint),
-        new("dst_region", (in EnrichedFlow f, FlowLabelContext _) => f.Destination.Region ?? "", FlowLabelSource.DestinationEndpoint),
-        new("dst_service", (in EnrichedFlow f, FlowLabelContext _) => f.DestinationService ?? ""),
-        new("dst_workload", (in EnrichedFlow f, FlowLabelContext _) => f.Destination.WorkloadName ?? "", FlowLabelSource.DestinationEndpoint),
-        new("dst_zone", (in EnrichedFlow f, FlowLabelContext _) => f.Destination.Zone ?? "", FlowLabelSource.DestinationEndpoint),
-        new("proto", (in EnrichedFlow f, FlowLabelContext _) => Protocol(f.Flow.Protocol)),
-        new("src_ip", (in EnrichedFlow f, FlowLabelContext _) => f.Flow.SourceIp.ToString(), FlowLabelSource.SourceAddress),
-        new("src_namespace", (in EnrichedFlow f, FlowLabelContext _) => f.Source.Namespace ?? "", FlowLabelSource.SourceEndpoint),
-        new("src_node", (in EnrichedFlow f, FlowLabelContext _) => f.Source.Node ?? "", FlowLabelSource.SourceEndpoint),
-        new("src_pod", (in EnrichedFlow f, FlowLabelContext _) => f.Source.Pod ?? "", FlowLabelSource.SourceEndpoint),
-        new("src_region", (in EnrichedFlow f, FlowLabelContext _) => f.Source.Region ?? "", FlowLabelSource.SourceEndpoint),
-        new("src_workload", (in EnrichedFlow f, FlowLabelContext _) => f.Source.WorkloadName ?? "", FlowLabelSource.SourceEndpoint),
-        new("src_zone", (in EnrichedFlow f, FlowLabelContext _) => f.Source.Zone ?? "", FlowLabelSource.SourceEndpoint),
-        new("traffic_class", (in EnrichedFlow f, FlowLabelContext _) => f.TrafficClass.Name()),
+        new("cross_zone", (in EnrichedFlow _, FlowEndpoint s, FlowEndpoint d, FlowLabelContext _) => CrossZone(s.Zone, d.Zone)),
+        new("dst_dns_name", (in EnrichedFlow f, FlowEndpoint _, FlowEndpoint _, FlowLabelContext _) => f.DestinationDnsName ?? ""),
+        new("dst_ip", (in EnrichedFlow f, FlowEndpoint _, FlowEndpoint _, FlowLabelContext _) => f.Flow.DestinationIp.ToString(), FlowLabelSource.DestinationAddress),
+        new("dst_ip_type", (in EnrichedFlow f, FlowEndpoint _, FlowEndpoint _, FlowLabelContext c) => c.DestinationIpType(f)),
+        new("dst_namespace", (in EnrichedFlow _, FlowEndpoint _, FlowEndpoint d, FlowLabelContext _) => d.Namespace ?? "", FlowLabelSource.DestinationEndpoint),
+        new("dst_node", (in EnrichedFlow _, FlowEndpoint _, FlowEndpoint d, FlowLabelContext _) => d.Node ?? "", FlowLabelSource.DestinationEndpoint),
+        new("dst_pod", (in EnrichedFlow _, FlowEndpoint _, FlowEndpoint d, FlowLabelContext _) => d.Pod ?? "", FlowLabelSource.DestinationEndpoint),
+        new("dst_region", (in EnrichedFlow _, FlowEndpoint _, FlowEndpoint d, FlowLabelContext _) => d.Region ?? "", FlowLabelSource.DestinationEndpoint),
+        new("dst_service", (in EnrichedFlow f, FlowEndpoint _, FlowEndpoint _, FlowLabelContext _) => f.DestinationService ?? ""),
+        new("dst_workload", (in EnrichedFlow _, FlowEndpoint _, FlowEndpoint d, FlowLabelContext _) => d.WorkloadName ?? "", FlowLabelSource.DestinationEndpoint),
+        new("dst_zone", (in EnrichedFlow _, FlowEndpoint _, FlowEndpoint d, FlowLabelContext _) => d.Zone ?? "", FlowLabelSource.DestinationEndpoint),
+        new("proto", (in EnrichedFlow f, FlowEndpoint _, FlowEndpoint _, FlowLabelContext _) => Protocol(f.Flow.Protocol)),
+        new("src_ip", (in EnrichedFlow f, FlowEndpoint _, FlowEndpoint _, FlowLabelContext _) => f.Flow.SourceIp.ToString(), FlowLabelSource.SourceAddress),
+        new("src_namespace", (in EnrichedFlow _, FlowEndpoint s, FlowEndpoint _, FlowLabelContext _) => s.Namespace ?? "", FlowLabelSource.SourceEndpoint),
+        new("src_node", (in EnrichedFlow _, FlowEndpoint s, FlowEndpoint _, FlowLabelContext _) => s.Node ?? "", FlowLabelSource.SourceEndpoint),
+        new("src_pod", (in EnrichedFlow _, FlowEndpoint s, FlowEndpoint _, FlowLabelContext _) => s.Pod ?? "", FlowLabelSource.SourceEndpoint),
+        new("src_region", (in EnrichedFlow _, FlowEndpoint s, FlowEndpoint _, FlowLabelContext _) => s.Region ?? "", FlowLabelSource.SourceEndpoint),
+        new("src_workload", (in EnrichedFlow _, FlowEndpoint s, FlowEndpoint _, FlowLabelContext _) => s.WorkloadName ?? "", FlowLabelSource.SourceEndpoint),
+        new("src_zone", (in EnrichedFlow _, FlowEndpoint s, FlowEndpoint _, FlowLabelContext _) => s.Zone ?? "", FlowLabelSource.SourceEndpoint),
+        new("traffic_class", (in EnrichedFlow f, FlowEndpoint _, FlowEndpoint _, FlowLabelContext _) => f.TrafficClass.Name()),
     }.Select(l => l with { Value = Capped(l.Name, l.Value) }).ToFrozenDictionary(l => l.Name, StringComparer.Ordinal);
 
     /// <summary>
@@ -78,9 +78,9 @@ internal static class FlowLabels
     private static FlowLabelValue Capped(string name, FlowLabelValue value)
     {
         var truncated = PrometheusSinkMetrics.LabelValuesTruncated.WithLabels(name);
-        return (in EnrichedFlow flow, FlowLabelContext context) =>
+        return (in EnrichedFlow flow, FlowEndpoint source, FlowEndpoint destination, FlowLabelContext context) =>
         {
-            var text = value(flow, context);
+            var text = value(flow, source, destination, context);
             if (text.Length <= MaxValueLength)
             {
                 return text;

@@ -2,7 +2,6 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using Egressd.Contracts;
-using Egressd.Shared.Wire;
 
 namespace Egressd.Exporter.Sinks.Prometheus;
 
@@ -100,15 +99,15 @@ internal sealed class FlowSeriesStore
     /// counters go to series of their own, apart from those with the same labels and separate
     /// counters, so neither family presents the other's figures as its own.
     /// </summary>
-    public ApplyResult Apply(IReadOnlyList<EnrichedFlow> flows, FlowCounterDirections directions = FlowCounterDirections.Separate)
+    public ApplyResult Apply(FlowBatchEnriched batch)
     {
         var now = time.GetTimestamp();
         lock (gate)
         {
             try
             {
-                probeCombined = directions == FlowCounterDirections.Combined;
-                return Apply(flows, now);
+                probeCombined = batch.Header.CounterDirections == FlowCounterDirections.Combined;
+                return Apply(batch, now);
             }
             finally
             {
@@ -117,15 +116,16 @@ internal sealed class FlowSeriesStore
         }
     }
 
-    private ApplyResult Apply(IReadOnlyList<EnrichedFlow> batch, long now)
+    private ApplyResult Apply(FlowBatchEnriched batch, long now)
     {
         var result = default(ApplyResult);
-        var flows = batchIds.Begin(batch);
-        for (var i = 0; i < flows.Count; i++)
+        batchIds.Begin(batch);
+        var flows = Rows(batch.Flows);
+        for (var i = 0; i < flows.Length; i++)
         {
-            var flow = flows[i];
+            ref readonly var flow = ref flows[i];
             var hash = default(HashCode);
-            batchIds.Fill(i, flow, probe);
+            batchIds.Fill(flow, probe);
             for (var d = 0; d < dimensions; d++)
             {
                 hash.Add(probe[d]);
@@ -382,7 +382,14 @@ internal sealed class FlowSeriesStore
         buckets[hole] = 0;
     }
 
-    /// <summary>What one <see cref="Apply(IReadOnlyList{EnrichedFlow}, FlowCounterDirections)"/> did.</summary>
+    private static ReadOnlySpan<EnrichedFlow> Rows(IReadOnlyList<EnrichedFlow> flows) => flows switch
+    {
+        EnrichedFlow[] array => array,
+        List<EnrichedFlow> list => CollectionsMarshal.AsSpan(list),
+        _ => flows.ToArray(),
+    };
+
+    /// <summary>What one <see cref="Apply(FlowBatchEnriched)"/> did.</summary>
     public struct ApplyResult
     {
         /// <summary>Flows added to a series.</summary>
@@ -413,7 +420,7 @@ internal sealed class FlowSeriesStore
     }
 
     /// <summary>
-    /// A batch's label ids per entry of its endpoint table (<see cref="EndpointTableFlows"/>): a
+    /// A batch's label ids per entry of its endpoint table (<see cref="FlowBatchEnriched.Endpoints"/>): a
     /// pod's labels are interned once per batch, and each flow finds them by its endpoints' indexes.
     /// Each id cached here holds a reference until the batch is done, so a value no series takes
     /// cannot be freed (and its id reused) under the cache. Address labels need no such cache:
@@ -424,37 +431,37 @@ internal sealed class FlowSeriesStore
         private readonly int[] sourceDimensions = Dimensions(store, FlowLabelSource.SourceEndpoint);
         private readonly int[] destinationDimensions = Dimensions(store, FlowLabelSource.DestinationEndpoint);
         private readonly List<(int Dimension, int Id)> held = [];
-        private EndpointTableFlows? table;
+        private FlowEndpoint[] endpoints = [];
 
         // Per table entry, its label ids for the source or the destination dimensions; null until a flow needs them.
         private int[]?[] sourceIds = [];
         private int[]?[] destinationIds = [];
 
-        /// <summary>The batch's flows, with its endpoint table.</summary>
-        public EndpointTableFlows Begin(IReadOnlyList<EnrichedFlow> flows)
+        public void Begin(FlowBatchEnriched batch)
         {
-            table = EndpointTableFlows.Of(flows);
-            Reset(ref sourceIds, table.Endpoints.Count);
-            Reset(ref destinationIds, table.Endpoints.Count);
-            return table;
+            endpoints = batch.Endpoints as FlowEndpoint[] ?? [.. batch.Endpoints];
+            Reset(ref sourceIds, endpoints.Length);
+            Reset(ref destinationIds, endpoints.Length);
         }
 
-        public void Fill(int flowIndex, in EnrichedFlow flow, int[] ids)
+        public void Fill(in EnrichedFlow flow, int[] ids)
         {
-            Endpoint(flow, table!.SourceIndex(flowIndex), sourceIds, sourceDimensions, ids);
-            Endpoint(flow, table.DestinationIndex(flowIndex), destinationIds, destinationDimensions, ids);
+            var source = endpoints[flow.SourceEndpoint];
+            var destination = endpoints[flow.DestinationEndpoint];
+            Endpoint(flow, source, destination, flow.SourceEndpoint, sourceIds, sourceDimensions, ids);
+            Endpoint(flow, source, destination, flow.DestinationEndpoint, destinationIds, destinationDimensions, ids);
             for (var d = 0; d < ids.Length; d++)
             {
                 switch (store.sources[d])
                 {
                     case FlowLabelSource.Flow:
-                        ids[d] = store.tables[d].Intern(store.extractors[d](flow, store.context));
+                        ids[d] = store.tables[d].Intern(store.extractors[d](flow, source, destination, store.context));
                         break;
                     case FlowLabelSource.SourceAddress:
-                        ids[d] = Address(flow, flow.Flow.SourceIp, d);
+                        ids[d] = Address(flow, source, destination, flow.Flow.SourceIp, d);
                         break;
                     case FlowLabelSource.DestinationAddress:
-                        ids[d] = Address(flow, flow.Flow.DestinationIp, d);
+                        ids[d] = Address(flow, source, destination, flow.Flow.DestinationIp, d);
                         break;
                 }
             }
@@ -468,7 +475,7 @@ internal sealed class FlowSeriesStore
             }
 
             held.Clear();
-            table = null;
+            endpoints = [];
         }
 
         /// <summary>Room for a table of <paramref name="entries"/>, all unknown; kept from batch to batch.</summary>
@@ -484,7 +491,7 @@ internal sealed class FlowSeriesStore
             }
         }
 
-        private void Endpoint(in EnrichedFlow flow, int entry, int[]?[] cache, int[] dimensions, int[] ids)
+        private void Endpoint(in EnrichedFlow flow, FlowEndpoint source, FlowEndpoint destination, int entry, int[]?[] cache, int[] dimensions, int[] ids)
         {
             if (dimensions.Length == 0)
             {
@@ -497,7 +504,7 @@ internal sealed class FlowSeriesStore
                 known = new int[dimensions.Length];
                 for (var k = 0; k < dimensions.Length; k++)
                 {
-                    known[k] = Hold(dimensions[k], store.extractors[dimensions[k]](flow, store.context));
+                    known[k] = Hold(dimensions[k], store.extractors[dimensions[k]](flow, source, destination, store.context));
                 }
 
                 cache[entry] = known;
@@ -509,10 +516,10 @@ internal sealed class FlowSeriesStore
             }
         }
 
-        private int Address(in EnrichedFlow flow, IpAddr address, int d)
+        private int Address(in EnrichedFlow flow, FlowEndpoint source, FlowEndpoint destination, IpAddr address, int d)
         {
             var table = store.tables[d];
-            return table.IdOf(address) is { } id ? id : table.Intern(store.extractors[d](flow, store.context), address);
+            return table.IdOf(address) is { } id ? id : table.Intern(store.extractors[d](flow, source, destination, store.context), address);
         }
 
         private int Hold(int d, string value)

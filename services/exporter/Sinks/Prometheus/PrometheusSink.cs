@@ -16,7 +16,7 @@ internal sealed class PrometheusSink(FlowSeriesStore store) : IFlowSink, IDispos
 
     public Task WriteAsync(FlowBatchEnriched batch, CancellationToken cancellationToken)
     {
-        var result = store.Apply(batch.Flows, batch.CounterDirections);
+        var result = store.Apply(batch);
         PrometheusSinkMetrics.Record(result);
         return Task.CompletedTask;
     }
