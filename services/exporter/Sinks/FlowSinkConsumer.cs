@@ -12,14 +12,16 @@ internal sealed partial class FlowSinkConsumer : IConsumer<FlowBatchEnriched>
     private readonly IFlowSink target;
     private readonly AppliedBatches applied;
     private readonly int maxFlowsPerBatch;
+    private readonly TimeProvider time;
     private readonly ILogger logger;
 
-    public FlowSinkConsumer(string sink, IFlowSink target, AppliedBatches applied, int maxFlowsPerBatch, ILogger logger)
+    public FlowSinkConsumer(string sink, IFlowSink target, AppliedBatches applied, int maxFlowsPerBatch, TimeProvider time, ILogger logger)
     {
         this.sink = sink;
         this.target = target;
         this.applied = applied;
         this.maxFlowsPerBatch = maxFlowsPerBatch;
+        this.time = time;
         this.logger = logger;
         // Every consuming sink's counters are on /metrics from the start, at zero, not from its first batch.
         SinkMetrics.Declare(sink);
@@ -29,7 +31,7 @@ internal sealed partial class FlowSinkConsumer : IConsumer<FlowBatchEnriched>
     public static FlowSinkConsumer For(IServiceProvider services, string sink, IFlowSink target, AppliedBatches? applied = null)
     {
         var options = services.GetRequiredService<IOptions<ExporterOptions>>().Value;
-        return new FlowSinkConsumer(sink, target, applied ?? new AppliedBatches(options.DedupWindow), options.MaxFlowsPerBatch, services.GetRequiredService<ILogger<FlowSinkConsumer>>());
+        return new FlowSinkConsumer(sink, target, applied ?? new AppliedBatches(options.DedupWindow), options.MaxFlowsPerBatch, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<FlowSinkConsumer>>());
     }
 
     public async Task Consume(ConsumeContext<FlowBatchEnriched> context)
@@ -64,6 +66,8 @@ internal sealed partial class FlowSinkConsumer : IConsumer<FlowBatchEnriched>
 
         applied.Complete(id);
         SinkMetrics.Applied.WithLabels(sink).Inc();
+        // Clocks of two machines: a collector ahead of the exporter shows as no lag rather than a negative one.
+        SinkMetrics.Lag.WithLabels(sink).Observe(Math.Max(0, (time.GetUtcNow() - batch.Header.WindowEnd).TotalSeconds));
     }
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "Sink {Sink} skipped batch {BatchId}: already applied")]

@@ -24,8 +24,10 @@ internal sealed partial class BrokerCertificateValidator
 
     public BrokerCertificateValidator(RabbitMqOptions rabbit, ILogger logger)
     {
-        serverName = rabbit.TlsServerName ?? rabbit.Host ?? "";
-        endpoint = $"{rabbit.Host}:{rabbit.Port}";
+        var nodes = rabbit.Nodes();
+        serverName = nodes.Count > 0 ? rabbit.ServerName(nodes[0]) : rabbit.TlsServerName ?? "";
+        // The connection does not tell which node presented the certificate: name them all.
+        endpoint = string.Join(", ", nodes);
         this.logger = logger;
         if (rabbit.TlsCaFile is { Length: > 0 } file)
         {

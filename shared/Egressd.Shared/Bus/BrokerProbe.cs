@@ -21,26 +21,25 @@ public static class BrokerProbe
     {
         var factory = new ConnectionFactory
         {
-            HostName = rabbit.Host!.Trim(),
-            Port = rabbit.Port,
             VirtualHost = rabbit.VirtualHost,
             UserName = rabbit.Username!,
             Password = rabbit.ResolvePassword(),
             ClientProvidedName = "egressd-probe",
         };
-        if (rabbit.UseTls)
-        {
-            factory.Ssl = new SslOption
+        var validator = rabbit.UseTls ? new BrokerCertificateValidator(rabbit, logger) : null;
+        // Every node in order, the first that answers: any node of a cluster knows its exchange types.
+        var endpoints = rabbit.Nodes().Select(node => new AmqpTcpEndpoint(node.Host, node.Port, validator is null
+            ? new SslOption()
+            : new SslOption
             {
                 Enabled = true,
-                ServerName = rabbit.TlsServerName ?? rabbit.Host!.Trim(),
+                ServerName = rabbit.ServerName(node),
                 Version = SslProtocols.Tls12 | SslProtocols.Tls13,
                 AcceptablePolicyErrors = SslPolicyErrors.None,
-                CertificateValidationCallback = new BrokerCertificateValidator(rabbit, logger).Validate,
-            };
-        }
+                CertificateValidationCallback = validator.Validate,
+            })).ToList();
 
-        await using var connection = await factory.CreateConnectionAsync(cancellationToken);
+        await using var connection = await factory.CreateConnectionAsync(endpoints, cancellationToken);
         await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
         var name = $"{BusEndpoints.TemporaryPrefix}probe-{Guid.NewGuid():N}";
         try

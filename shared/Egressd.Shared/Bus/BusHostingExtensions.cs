@@ -17,6 +17,13 @@ public static partial class BusHostingExtensions
     public const int DeliveryLimit = 20;
 
     /// <summary>
+    /// Replicas of each quorum queue: a majority (two) survives one node down, and RabbitMQ places
+    /// them on as many nodes as the cluster has when it has fewer. More replicas would only add a
+    /// copy of every message to each write on a larger cluster, with no more nodes allowed down at once.
+    /// </summary>
+    public const int QuorumReplicas = 3;
+
+    /// <summary>
     /// The one bus of a process. Services add their consumers through <paramref name="consumers"/>;
     /// the local runner calls this once with every service's consumers, so it must run before any
     /// service registers hosted services that publish (hosted services stop in reverse order, and a
@@ -73,11 +80,14 @@ public static partial class BusHostingExtensions
                 endpoint.PrefetchCount = options.PrefetchCount;
                 if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
                 {
-                    rabbit.SetQuorumQueue();
+                    // Sets x-quorum-initial-group-size; the _error and _skipped queues copy the arguments.
+                    rabbit.SetQuorumQueue(QuorumReplicas);
                     // A message that keeps killing its consumer (so never reaches _error) is parked
                     // in {queue}_dead after this many deliveries instead of looping forever.
                     rabbit.SetQueueArgument("x-delivery-limit", DeliveryLimit);
-                    rabbit.BindDeadLetterQueue($"{name}_dead", $"{name}_dead");
+                    // Replicated too: the endpoint declares it at every start, and a classic queue
+                    // lives on one node, so that node being down would keep the endpoint from starting.
+                    rabbit.BindDeadLetterQueue($"{name}_dead", $"{name}_dead", q => q.SetQuorumQueue(QuorumReplicas));
                 }
             });
 
@@ -88,13 +98,31 @@ public static partial class BusHostingExtensions
                     var options = context.GetRequiredService<IOptions<BusOptions>>().Value;
                     var rabbit = options.RabbitMq;
                     var logger = context.GetRequiredService<ILoggerFactory>().CreateLogger("Egressd.Shared.Bus");
-                    if (!rabbit.UseTls && !IsLoopback(rabbit.Host!))
+                    var nodes = rabbit.Nodes();
+                    if (!rabbit.UseTls && nodes.Where(n => !IsLoopback(n.Host)).ToList() is { Count: > 0 } remote)
                     {
-                        LogPlaintext(logger, rabbit.Host!, rabbit.Port);
+                        LogPlaintext(logger, string.Join(", ", remote));
                     }
 
-                    cfg.Host(rabbit.Host!.Trim(), (ushort)rabbit.Port, rabbit.VirtualHost, h =>
+                    var first = nodes[0];
+                    cfg.Host(first.Host, (ushort)first.Port, rabbit.VirtualHost, h =>
                     {
+                        if (nodes.Count > 1)
+                        {
+                            // MassTransit hands the client one node per connection attempt, the next
+                            // one after each failure, so a node that is down costs one attempt.
+                            // Each process starts at its own node, so a deployment's connections
+                            // spread over the cluster instead of all landing on the first node.
+                            var start = Environment.ProcessId % nodes.Count;
+                            h.UseCluster(c =>
+                            {
+                                for (var i = 0; i < nodes.Count; i++)
+                                {
+                                    c.Node(nodes[(start + i) % nodes.Count].ToString());
+                                }
+                            });
+                        }
+
                         h.Username(rabbit.Username!);
                         h.Password(rabbit.ResolvePassword());
                         h.PublisherConfirmation = true;
@@ -104,7 +132,7 @@ public static partial class BusHostingExtensions
                             h.UseSsl(s =>
                             {
                                 s.Protocol = SslProtocols.Tls12 | SslProtocols.Tls13;
-                                s.ServerName = rabbit.TlsServerName ?? rabbit.Host!.Trim();
+                                s.ServerName = rabbit.ServerName(first);
                                 // MassTransit accepts chain errors by default; accept no error at
                                 // all, and let the validator decide (and say why it refuses).
                                 s.EnforcePolicyErrors(SslPolicyErrors.RemoteCertificateChainErrors
@@ -170,6 +198,6 @@ public static partial class BusHostingExtensions
     }
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning,
-        Message = "AMQP to {Host}:{Port} is plaintext: the broker password and every flow cross the network readable; set Egressd:Bus:RabbitMq:UseTls=true")]
-    private static partial void LogPlaintext(ILogger logger, string host, int port);
+        Message = "AMQP to {Nodes} is plaintext: the broker password and every flow cross the network readable; set Egressd:Bus:RabbitMq:UseTls=true")]
+    private static partial void LogPlaintext(ILogger logger, string nodes);
 }

@@ -48,12 +48,48 @@ internal sealed class BusOptionsValidator : IValidateOptions<BusOptions>
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
+    private static void ValidateHosts(RabbitMqOptions rabbit, List<string> errors)
+    {
+        if (!string.IsNullOrWhiteSpace(rabbit.Host))
+        {
+            errors.Add("Egressd:Bus:RabbitMq:Host and Egressd:Bus:RabbitMq:Hosts are both set: list every node in Hosts and leave Host unset");
+        }
+
+        var nodes = new List<BrokerNode>();
+        for (var i = 0; i < rabbit.Hosts.Count; i++)
+        {
+            if (BrokerNode.Parse(rabbit.Hosts[i] ?? "", rabbit.Port) is { } node)
+            {
+                nodes.Add(node);
+            }
+            else
+            {
+                // Never echoed, as for Host: a URI there holds the password.
+                errors.Add($"Egressd:Bus:RabbitMq:Hosts:{i} must be a host name or IP address, optionally with ':port' ('[address]:port' for IPv6), not a URI or anything else");
+            }
+        }
+
+        if (nodes.Count > 1 && nodes.FirstOrDefault(n => n.IsIPv6Literal) is { } literal)
+        {
+            errors.Add($"Egressd:Bus:RabbitMq:Hosts lists {literal} among several nodes: MassTransit's cluster list cannot carry IPv6 addresses, name each node by a DNS name");
+        }
+
+        if (nodes.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            errors.Add($"Egressd:Bus:RabbitMq:Hosts lists {twice.Key} more than once");
+        }
+    }
+
     private static void ValidateRabbitMq(RabbitMqOptions rabbit, List<string> errors)
     {
         DurationSetting.Validate(rabbit.Heartbeat, $"{BusOptions.Section}:RabbitMq:Heartbeat", TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10), errors);
-        if (string.IsNullOrWhiteSpace(rabbit.Host))
+        if (rabbit.Hosts.Count > 0)
         {
-            errors.Add("Egressd:Bus:RabbitMq:Host is required when Egressd:Bus:Transport is 'rabbitmq'");
+            ValidateHosts(rabbit, errors);
+        }
+        else if (string.IsNullOrWhiteSpace(rabbit.Host))
+        {
+            errors.Add("Egressd:Bus:RabbitMq:Host (one node) or Egressd:Bus:RabbitMq:Hosts (a cluster's nodes) is required when Egressd:Bus:Transport is 'rabbitmq'");
         }
         else if (Uri.CheckHostName(rabbit.Host.Trim()) == UriHostNameType.Unknown)
         {
@@ -95,6 +131,12 @@ internal sealed class BusOptionsValidator : IValidateOptions<BusOptions>
                 // Say why without echoing anything that could be the secret itself.
                 errors.Add($"Egressd:Bus:RabbitMq:PasswordFile '{file}' cannot be read: {ex.GetType().Name}: {ex.Message}");
             }
+        }
+
+        if (rabbit.UseTls && rabbit.Hosts.Count > 1 && string.IsNullOrWhiteSpace(rabbit.TlsServerName))
+        {
+            errors.Add("Egressd:Bus:RabbitMq:TlsServerName is required with several Egressd:Bus:RabbitMq:Hosts and UseTls: "
+                + "every node's certificate is checked against that one name (the cluster's service name, or a wildcard its certificates carry)");
         }
 
         if (rabbit.TlsCaFile is { Length: > 0 } caFile)

@@ -25,9 +25,13 @@ internal sealed class FaultPipeline : IAsyncDisposable
     private readonly List<ServiceProcess> collectors = [];
     private readonly List<ServiceProcess> exporters = [];
 
-    public FaultPipeline(Dictionary<string, string?> bus, string name, int flows, int flowsPerPart)
+    /// <param name="prometheusShards">Above 1, the Prometheus sink is split over that many shard queues, which exporter replicas share.</param>
+    public FaultPipeline(Dictionary<string, string?> bus, string name, int flows, int flowsPerPart, int prometheusShards = 1)
     {
-        this.bus = bus;
+        this.bus = prometheusShards > 1
+            ? With(bus, ("Egressd:Exporter:Prometheus:Shards", prometheusShards.ToString(CultureInfo.InvariantCulture)), ("Egressd:Exporter:Prometheus:ShardTakeover", "00:00:04"))
+            : bus;
+        PrometheusShards = prometheusShards;
         Flows = flows;
         FlowsPerPart = flowsPerPart;
         Directory = System.IO.Directory.CreateTempSubdirectory($"egressd-fault-{name}-").FullName;
@@ -48,6 +52,13 @@ internal sealed class FaultPipeline : IAsyncDisposable
     public int Flows { get; }
 
     public int FlowsPerPart { get; }
+
+    public int PrometheusShards { get; }
+
+    /// <summary>The queues of the sinks, which must be empty once every flow has arrived.</summary>
+    public IEnumerable<string> SinkQueues => PrometheusShards > 1
+        ? [FlowLogQueue, .. Enumerable.Range(0, PrometheusShards).Select(Egressd.Exporter.Sinks.Prometheus.Sharding.PrometheusShards.Queue)]
+        : [FlowLogQueue, PrometheusQueue];
 
     public string Directory { get; }
 
@@ -79,6 +90,29 @@ internal sealed class FaultPipeline : IAsyncDisposable
             ("Egressd:Exporter:FlowLog:RotatedFiles", "50")));
         exporters.Add(Exporter);
         return Exporter;
+    }
+
+    /// <summary>
+    /// One more exporter replica holding Prometheus shards only (its flow log off): with
+    /// <see cref="PrometheusShards"/> above 1, it takes its share of the shards from <see cref="Exporter"/>.
+    /// </summary>
+    public ServiceProcess StartShardReplica()
+    {
+        var replica = ServiceProcess.Start("exporter-shards", Repo.ServiceDll("exporter", "Egressd.Exporter"), With(bus,
+            ("Egressd:Exporter:FlowLog:Enabled", "false")));
+        exporters.Add(replica);
+        retired.Add(replica);
+        return replica;
+    }
+
+    /// <summary>The flow counters <see cref="Exporter"/>'s Prometheus sink shows now, and how many nodes' flows there are so far.</summary>
+    public async Task<PrometheusTotals> PrometheusTotalsAsync()
+    {
+        var metrics = await Exporter!.GetStringAsync("/metrics");
+        return new PrometheusTotals(
+            Exposition.Value(metrics, "egressd_transmit_bytes_total"), Exposition.Value(metrics, "egressd_received_bytes_total"),
+            Exposition.Value(metrics, "egressd_transmit_packets_total"), Exposition.Value(metrics, "egressd_received_packets_total"),
+            Nodes.Count);
     }
 
     /// <summary>The highest whole-process peak RSS of every exporter this scenario ran, killed ones included.</summary>
@@ -136,16 +170,37 @@ internal sealed class FaultPipeline : IAsyncDisposable
     /// <summary>Whole lines the flow log holds for this scenario's nodes, in every file.</summary>
     public int Lines() => AllFiles().Sum(f => FlowLogFile.ReadAll(f).Count(l => Nodes.Contains(l.Node)));
 
+    /// <summary>Every flow of every node so far in the flow log, and every sink queue empty.</summary>
+    public async Task<bool> DrainedAsync(Func<string, Task<long>> messageCount)
+    {
+        if (Lines() < Flows * Nodes.Count)
+        {
+            return false;
+        }
+
+        foreach (var queue in SinkQueues)
+        {
+            if (await messageCount(queue) != 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>
     /// Waits for every flow of every node to arrive and the queues to drain, then asserts lost = 0
     /// and duplicated = 0 in the flow log and in Prometheus, and no fault counted anywhere.
     /// </summary>
-    public async Task AssertExactlyOnceAsync(Func<string, Task<long>> messageCount, ITestOutputHelper? output)
+    /// <param name="since">
+    /// When an exporter replica died with counts of its own (they die with it), Prometheus is
+    /// checked from these totals of <see cref="Exporter"/> on: exact for the nodes started after them.
+    /// </param>
+    public async Task AssertExactlyOnceAsync(Func<string, Task<long>> messageCount, ITestOutputHelper? output, PrometheusTotals? since = null)
     {
         var expected = Flows * Nodes.Count;
-        var drained = await Eventually.TrueAsync(
-            async () => Lines() >= expected && await messageCount(FlowLogQueue) == 0 && await messageCount(PrometheusQueue) == 0,
-            TimeSpan.FromSeconds(240), TimeSpan.FromSeconds(1));
+        var drained = await Eventually.TrueAsync(() => DrainedAsync(messageCount), TimeSpan.FromSeconds(240), TimeSpan.FromSeconds(1));
         Assert.True(drained, $"not every flow arrived: {Lines()} of {expected} lines\n{Exporter?.Tail()}\n{Enricher?.Tail()}\n{string.Join('\n', collectors.Select(c => c.Tail(10)))}");
         foreach (var collector in collectors.Where(c => !c.HasExited))
         {
@@ -174,10 +229,12 @@ internal sealed class FaultPipeline : IAsyncDisposable
         Assert.Equal(RxPackets * nodes, Sum(lines, l => l.RxPackets));
 
         // Prometheus: the exporter's own exposition, summed over every series.
-        Assert.Equal((double)(TxBytes * nodes), Exposition.Value(metrics, "egressd_transmit_bytes_total"));
-        Assert.Equal((double)(RxBytes * nodes), Exposition.Value(metrics, "egressd_received_bytes_total"));
-        Assert.Equal((double)(TxPackets * nodes), Exposition.Value(metrics, "egressd_transmit_packets_total"));
-        Assert.Equal((double)(RxPackets * nodes), Exposition.Value(metrics, "egressd_received_packets_total"));
+        var start = since ?? new PrometheusTotals(0, 0, 0, 0, 0);
+        var counted = (ulong)(Nodes.Count - start.Nodes);
+        Assert.Equal(start.TxBytes + (TxBytes * counted), Exposition.Value(metrics, "egressd_transmit_bytes_total"));
+        Assert.Equal(start.RxBytes + (RxBytes * counted), Exposition.Value(metrics, "egressd_received_bytes_total"));
+        Assert.Equal(start.TxPackets + (TxPackets * counted), Exposition.Value(metrics, "egressd_transmit_packets_total"));
+        Assert.Equal(start.RxPackets + (RxPackets * counted), Exposition.Value(metrics, "egressd_received_packets_total"));
 
         // Nothing was parked, and nothing was counted as if it had been (a consume cancelled by a broker outage is not a fault).
         Assert.Equal(0, Exposition.Value(metrics, "egressd_bus_messages_faulted_total"));
@@ -185,7 +242,7 @@ internal sealed class FaultPipeline : IAsyncDisposable
 
         // The exporter held its memory budget through the fault, every one of its processes.
         Assert.True(peakRss <= ExporterBudgetBytes, $"the exporter's peak RSS was {peakRss >> 20} MiB, over its {ExporterBudgetBytes >> 20} MiB budget");
-        foreach (var queue in new[] { FlowLogQueue, PrometheusQueue, Egressd.Enricher.FlowBatchCollectedConsumerDefinition.Queue })
+        foreach (var queue in SinkQueues.Append(Egressd.Enricher.FlowBatchCollectedConsumerDefinition.Queue))
         {
             foreach (var parked in new[] { "_error", "_skipped", "_dead" })
             {
