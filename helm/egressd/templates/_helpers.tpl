@@ -272,7 +272,7 @@ seccompProfile:
 
 {{- define "egressd.restrictedContainerSecurityContext" -}}
 allowPrivilegeEscalation: false
-readOnlyRootFilesystem: true
+readOnlyRootFilesystem: {{ .Values.global.readOnlyRootFilesystem }}
 runAsNonRoot: true
 capabilities:
   drop: [ALL]
