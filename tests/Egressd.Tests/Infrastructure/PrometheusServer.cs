@@ -51,9 +51,21 @@ internal sealed class PrometheusServer : IAsyncDisposable
     }
 
     /// <summary>A job per key, each target (host:port) with the labels given for it (a PodMonitor's node label, say).</summary>
-    public static Task<PrometheusServer> StartAsync(IReadOnlyDictionary<string, IReadOnlyList<(string Target, IReadOnlyDictionary<string, string> Labels)>> jobs) =>
-        StartWithAsync("scrape_configs:\n" + string.Concat(jobs.Select(job => $"  - job_name: {job.Key}\n    metrics_path: /metrics\n    static_configs:\n"
-            + string.Concat(job.Value.Select(t => $"      - targets: ['{t.Target}']\n        labels: {{{string.Join(", ", t.Labels.Select(l => $"{l.Key}: '{l.Value}'"))}}}\n"))))), remoteWriteReceiver: false);
+    public static Task<PrometheusServer> StartAsync(IReadOnlyDictionary<string, IReadOnlyList<(string Target, IReadOnlyDictionary<string, string> Labels)>> jobs)
+    {
+        var scrape = new System.Text.StringBuilder("scrape_configs:\n");
+        foreach (var (job, targets) in jobs)
+        {
+            scrape.Append(CultureInfo.InvariantCulture, $"  - job_name: {job}\n    metrics_path: /metrics\n    static_configs:\n");
+            foreach (var (target, labels) in targets)
+            {
+                var pairs = string.Join(", ", labels.Select(l => l.Key + ": '" + l.Value + "'"));
+                scrape.Append(CultureInfo.InvariantCulture, $"      - targets: ['{target}']\n        labels: {{{pairs}}}\n");
+            }
+        }
+
+        return StartWithAsync(scrape.ToString(), remoteWriteReceiver: false);
+    }
 
     private static async Task<PrometheusServer> StartWithAsync(string scrape, bool remoteWriteReceiver)
     {
