@@ -350,7 +350,12 @@ groups:
   - name: egressd
     rules:
       - alert: EgressdPipelineStalled
-        expr: (sum(increase(egressd_exporter_batches_applied_total{ {{- $x -}} }[{{ $m.alerts.stalledFor }}])) or vector(0)) == 0
+        # Work to do (collectors publishing windows, or holding flows they could not publish) and
+        # none applied; an idle cluster, whose collectors have nothing to publish, is not stalled.
+        expr: |-
+          (sum(increase(egressd_exporter_batches_applied_total{ {{- $x -}} }[{{ $m.alerts.stalledFor }}])) or vector(0)) == 0
+          and on ()
+          ((sum(egressd_collector_pending_keys{ {{- $c -}} }) > 0) or (sum(increase(egressd_collector_windows_published_total{ {{- $c -}} }[{{ $m.alerts.stalledFor }}])) > 0))
         for: 5m
         labels: {{- toYaml (merge (dict "severity" "critical") $labels) | nindent 10 }}
         annotations:

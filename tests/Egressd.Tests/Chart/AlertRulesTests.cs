@@ -132,16 +132,18 @@ public sealed class AlertRulesTests
         Assert.True(await Eventually.TrueAsync(async () => (await prometheus.QueryAsync("up == 1")).Count == 5, Patience), prometheus.Tail());
         var start = DateTimeOffset.UtcNow;
 
-        // Traffic from two pods: two series, one over the cap.
+        // Traffic from two pods all along (a cluster is never silent): two series, one over the cap,
+        // and flows for the collectors to publish when the broker is gone.
+        using var stopTraffic = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var traffic = Task.Run(async () =>
         {
-            for (var port = 7100; port < 7110 && !ct.IsCancellationRequested; port++)
+            for (var i = 0; !stopTraffic.IsCancellationRequested; i = (i + 1) % 50)
             {
-                await Traffic.TcpExchangeAsync(lab, "a", "c", IPAddress.Parse(NetnsLab.V4("c")), port, port, upload: 5_000, download: 5_000);
-                await Traffic.TcpExchangeAsync(lab, "b", "c", IPAddress.Parse(NetnsLab.V4("c")), port + 100, port + 100, upload: 5_000, download: 5_000);
-                await Task.Delay(TimeSpan.FromSeconds(2), ct);
+                await Traffic.TcpExchangeAsync(lab, "a", "c", IPAddress.Parse(NetnsLab.V4("c")), 7100 + i, 7100 + i, upload: 5_000, download: 5_000);
+                await Traffic.TcpExchangeAsync(lab, "b", "c", IPAddress.Parse(NetnsLab.V4("c")), 7200 + i, 7200 + i, upload: 5_000, download: 5_000);
+                await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
             }
-        }, ct);
+        }, CancellationToken.None);
         var capReached = await SeenAsync(prometheus, "egressd_exporter_series_refused_total > 0");
 
         // A malformed message: the enricher parks it in its _error queue.
@@ -156,7 +158,6 @@ public sealed class AlertRulesTests
         var parked = await SeenAsync(prometheus, "egressd_bus_messages_faulted_total > 0");
         var readFailing = await SeenAsync(prometheus, "egressd_collector_read_failures_total > 0");
         var dnsDown = await SeenAsync(prometheus, "egressd_dns_capture_up == 0");
-        await traffic;
 
         // Long enough for the read failure and DNS alerts' `for` (5m and 10m at the chart's interval).
         var quietUntil = Later(readFailing, dnsDown) + TimeSpan.FromSeconds(24);
@@ -176,6 +177,8 @@ public sealed class AlertRulesTests
         var missing = await SeenAsync(prometheus, $"up{{instance=\"{Target(ports[0])}\"}} == 0");
         await UntilAsync(missing + TimeSpan.FromSeconds(34));
         var end = DateTimeOffset.UtcNow;
+        await stopTraffic.CancelAsync();
+        await traffic;
 
         // The series the rules read, as Prometheus recorded them, one value a second.
         var series = new List<(Dictionary<string, string> Labels, double?[] Values)>();
@@ -183,7 +186,7 @@ public sealed class AlertRulesTests
         {
             "egressd_exporter_batches_applied_total", "egressd_bus_messages_faulted_total", "egressd_collector_read_failures_total",
             "egressd_collector_publish_failures_total", "egressd_collector_windows_published_total", "egressd_exporter_series_refused_total",
-            "egressd_dns_capture_up", "up",
+            "egressd_dns_capture_up", "egressd_collector_pending_keys", "up",
         })
         {
             series.AddRange(await prometheus.QueryRangeAsync($"{{__name__=\"{metric}\"}}", start, end, TimeSpan.FromSeconds(1)));
