@@ -362,7 +362,13 @@ groups:
           summary: No exporter applied a window for {{ $m.alerts.stalledFor }}.
           runbook: helm/README.md#egressdpipelinestalled
       - alert: EgressdMessagesParked
-        expr: sum by (job, queue, reason) (increase(egressd_bus_messages_faulted_total{ {{- $all -}} }[15m])) > 0
+        # A queue's first parked message creates its series: increase() cannot see that one, so a
+        # series that was not there 15m ago counts too.
+        expr: |-
+          sum by (job, queue, reason) (
+            (increase(egressd_bus_messages_faulted_total{ {{- $all -}} }[15m]) > 0)
+            or (egressd_bus_messages_faulted_total{ {{- $all -}} } unless egressd_bus_messages_faulted_total{ {{- $all -}} } offset 15m)
+          ) > 0
         labels: {{- toYaml (merge (dict "severity" "warning") $labels) | nindent 10 }}
         annotations:
           summary: "{{`{{ $labels.job }}`}} parked messages in {{`{{ $labels.queue }}`}} ({{`{{ $labels.reason }}`}})."

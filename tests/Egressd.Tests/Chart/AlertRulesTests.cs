@@ -15,7 +15,7 @@ namespace Egressd.Tests.Chart;
 /// whose recording cannot be read, one without CAP_NET_RAW, a malformed message parked, the
 /// series cap reached, the broker stopped, and the collectors killed.
 /// </summary>
-public sealed class AlertRulesTests
+public sealed partial class AlertRulesTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
 
@@ -202,7 +202,8 @@ public sealed class AlertRulesTests
             ("EgressdSeriesCapReached", At(capReached + TimeSpan.FromSeconds(3)), [Labels("warning", ("job", "egressd-exporter"), ("instance", Target(ports[4])))]),
             ("EgressdMessagesParked", At(parked + TimeSpan.FromSeconds(3)), [Labels("warning", ("job", "egressd-enricher"), ("queue", FlowBatchCollectedConsumerDefinition.Queue + "_error"), ("reason", "malformed"))]),
             ("EgressdCollectorReadFailures", At(quietUntil), [Labels("warning", collectorOf(Target(ports[2]), "node-unreadable"))]),
-            ("EgressdDnsCaptureDown", At(quietUntil), [Labels("warning", collectorOf(Target(ports[1]), "node-no-dns"))]),
+            // The collector refused CAP_NET_RAW, and the one replaying a recording (it opens no packet socket).
+            ("EgressdDnsCaptureDown", At(quietUntil), [Labels("warning", collectorOf(Target(ports[2]), "node-unreadable")), Labels("warning", collectorOf(Target(ports[1]), "node-no-dns"))]),
             ("EgressdCollectorPublishFailures", At(publishFailing + TimeSpan.FromSeconds(18)), [Labels("warning", collectorOf(Target(ports[0]), lab.Node))]),
             ("EgressdBrokerUnreachable", At(publishFailing + TimeSpan.FromSeconds(18)), [Labels("critical")]),
             ("EgressdPipelineStalled", At(stalledFrom + TimeSpan.FromSeconds(36)), [Labels("critical")]),
@@ -213,9 +214,16 @@ public sealed class AlertRulesTests
 
         // Before its failure each alert is quiet: at the start every component was healthy.
         var healthy = At(start + TimeSpan.FromSeconds(1));
+        var rulesFile = RulesFile(dir);
+        var annotations = JsonNode.Parse(await File.ReadAllTextAsync(rulesFile, ct))!["groups"]![0]!["rules"]!.AsArray()
+            .ToDictionary(r => r!["alert"]!.ToString(), r => r!["annotations"]!.AsObject());
+
+        // An alert's annotations as Prometheus expands them: {{ $labels.x }} is the alert's label x.
+        JsonObject Annotated(string alert, Dictionary<string, string> labels) => new(annotations[alert].Select(a => new KeyValuePair<string, JsonNode?>(a.Key,
+            LabelReference().Replace(a.Value!.ToString(), m => labels.GetValueOrDefault(m.Groups[1].Value, "")))));
         var testFile = new JsonObject
         {
-            ["rule_files"] = new JsonArray(RulesFile(dir)),
+            ["rule_files"] = new JsonArray(rulesFile),
             ["evaluation_interval"] = $"{Stretch}s",
             ["tests"] = new JsonArray(new JsonObject
             {
@@ -230,7 +238,11 @@ public sealed class AlertRulesTests
                     {
                         ["eval_time"] = t.EvalTime,
                         ["alertname"] = t.Alert,
-                        ["exp_alerts"] = new JsonArray([.. t.Expected.Select(e => (JsonNode)new JsonObject { ["exp_labels"] = new JsonObject([.. e.Select(l => new KeyValuePair<string, JsonNode?>(l.Key, l.Value))]) })]),
+                        ["exp_alerts"] = new JsonArray([.. t.Expected.Select(e => (JsonNode)new JsonObject
+                        {
+                            ["exp_labels"] = new JsonObject([.. e.Select(l => new KeyValuePair<string, JsonNode?>(l.Key, l.Value))]),
+                            ["exp_annotations"] = Annotated(t.Alert, e),
+                        })]),
                     }),
                     .. Alerts.Select(a => (JsonNode)new JsonObject { ["eval_time"] = healthy, ["alertname"] = a, ["exp_alerts"] = new JsonArray() }),
                 ]),
@@ -262,4 +274,7 @@ public sealed class AlertRulesTests
             await Task.Delay(left, TestContext.Current.CancellationToken);
         }
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\{\{ \$labels\.(\w+) \}\}")]
+    private static partial System.Text.RegularExpressions.Regex LabelReference();
 }
