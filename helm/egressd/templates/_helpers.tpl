@@ -19,14 +19,30 @@ app.kubernetes.io/component: {{ $component }}
 
 {{- define "egressd.labels" -}}
 {{- $ctx := index . 0 -}}
-{{ include "egressd.selectorLabels" . }}
-app.kubernetes.io/part-of: egressd
+{{ include "egressd.podLabels" . }}
 app.kubernetes.io/version: {{ $ctx.Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ $ctx.Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" $ctx.Chart.Name $ctx.Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{/*
+A pod template's labels: no chart version, so a chart upgrade that changes nothing in a pod
+restarts none (the single-node broker above all).
+*/}}
+{{- define "egressd.podLabels" -}}
+{{- $ctx := index . 0 -}}
+{{ include "egressd.selectorLabels" . }}
+app.kubernetes.io/part-of: egressd
 {{- with $ctx.Values.global.commonLabels }}
 {{ toYaml . }}
 {{- end }}
+{{- end -}}
+
+{{/* An image that is not egressd's (broker, test, credentials Job, demo): [global.image.registry/]repository:tag. */}}
+{{- define "egressd.otherImage" -}}
+{{- $ctx := index . 0 -}}{{- $image := index . 1 -}}
+{{- with $ctx.Values.global.image.registry -}}{{ trimSuffix "/" . }}/{{- end -}}
+{{- printf "%s:%s" $image.repository $image.tag -}}
 {{- end -}}
 
 {{/* An egressd image: [registry/]repository:tag, the tag from the component, global, or appVersion. */}}
@@ -68,6 +84,26 @@ imagePullSecrets:
 {{- end -}}
 {{- end -}}
 
+{{/* A cluster's nodes, as a JSON list: external.hosts, or the RabbitmqCluster's pods in operator
+mode (the operator's headless Service names each); an empty list for one broker (egressd.broker.host). */}}
+{{- define "egressd.broker.hosts" -}}
+{{- $mode := include "egressd.broker.mode" . -}}
+{{- $ext := .Values.global.broker.external -}}
+{{- if and (eq $mode "external") $ext.hosts -}}
+{{- if $ext.host -}}{{- fail "global.broker.external: set host or hosts, not both" -}}{{- end -}}
+{{- toJson $ext.hosts -}}
+{{- else if and (eq $mode "operator") (gt (int .Values.global.broker.replicas) 1) -}}
+{{- $name := include "egressd.fullname" (list . "rabbitmq") -}}
+{{- $hosts := list -}}
+{{- range $i := until (int .Values.global.broker.replicas) -}}
+{{- $hosts = append $hosts (printf "%s-server-%d.%s-nodes.%s.svc" $name $i $name $.Release.Namespace) -}}
+{{- end -}}
+{{- toJson $hosts -}}
+{{- else -}}
+[]
+{{- end -}}
+{{- end -}}
+
 {{- define "egressd.broker.port" -}}
 {{- if eq (include "egressd.broker.mode" .) "external" -}}{{ .Values.global.broker.external.port }}{{- else -}}5672{{- end -}}
 {{- end -}}
@@ -75,7 +111,7 @@ imagePullSecrets:
 {{/* The Secret holding the broker password, and its key. */}}
 {{- define "egressd.broker.secretName" -}}
 {{- $mode := include "egressd.broker.mode" . -}}
-{{- if eq $mode "bundled" -}}{{ include "egressd.fullname" (list . "rabbitmq") }}
+{{- if eq $mode "bundled" -}}{{ .Values.global.broker.bundled.existingSecret | default (include "egressd.fullname" (list . "rabbitmq")) }}
 {{- else if eq $mode "operator" -}}{{ include "egressd.fullname" (list . "rabbitmq") }}-default-user
 {{- else if .Values.global.broker.external.existingSecret -}}{{ .Values.global.broker.external.existingSecret }}
 {{- else -}}{{ include "egressd.fullname" (list . "broker") }}
@@ -92,8 +128,20 @@ imagePullSecrets:
 {{- $b := .Values.global.broker -}}
 - name: Egressd__Bus__Transport
   value: rabbitmq
+{{- $hosts := include "egressd.broker.hosts" . | fromJsonArray }}
+{{- if $hosts }}
+{{- /* A cluster: every node, so each process can fail over to the next (docs/RELIABILITY.md). */}}
+{{- range $i, $h := $hosts }}
+- name: Egressd__Bus__RabbitMq__Hosts__{{ $i }}
+  value: {{ $h | quote }}
+{{- end }}
+{{- if and $b.tls.enabled (not $b.tls.serverName) }}
+{{- fail "global.broker.tls.serverName is required with several broker hosts: every node's certificate is checked against that one name" }}
+{{- end }}
+{{- else }}
 - name: Egressd__Bus__RabbitMq__Host
   value: {{ include "egressd.broker.host" . | quote }}
+{{- end }}
 - name: Egressd__Bus__RabbitMq__Port
   value: {{ include "egressd.broker.port" . | quote }}
 - name: Egressd__Bus__RabbitMq__VirtualHost
@@ -175,25 +223,71 @@ app.kubernetes.io/name: {{ include "egressd.fullname" (list . "rabbitmq") }}
 
 {{/* ---------- Settings ---------- */}}
 
-{{/* A component's `settings:` map (Egressd:A:B: value) as environment variables (Egressd__A__B). */}}
-{{- define "egressd.settingsEnv" -}}
-{{- range $key, $value := .Values.settings }}
+{{/*
+A container's environment: the chart's variables (the YAML list passed in), then the component's
+`settings:` map (Egressd:A:B: value, as Egressd__A__B), then extraEnv. A later one replaces an
+earlier one of the same name (compared as .NET configuration does, ignoring case), so every name
+appears once: server-side apply refuses a container with two.
+*/}}
+{{- define "egressd.containerEnv" -}}
+{{- $ctx := index . 0 -}}
+{{- $entries := list -}}
+{{- range fromYamlArray (index . 1) }}{{ $entries = append $entries . }}{{ end -}}
+{{- range $key, $value := $ctx.Values.settings }}
 {{- if not (hasPrefix "Egressd:" $key) }}
-{{- fail (printf "settings keys are egressd setting names such as Egressd:Collector:ReadInterval (got %q)" $key) }}
+{{- fail (printf "settings keys are egressd setting names such as Egressd:Collector:MaxFlowsPerPart (got %q)" $key) }}
 {{- end }}
-- name: {{ replace ":" "__" $key }}
-  value: {{ $value | toString | quote }}
+{{- $entries = append $entries (dict "name" (replace ":" "__" $key) "value" (toString $value)) }}
 {{- end }}
-{{- with .Values.extraEnv }}
-{{ toYaml . }}
+{{- $extra := $ctx.Values.extraEnv | default list -}}
+{{- $seen := dict -}}
+{{- range $extra }}
+{{- if hasKey $seen (lower .name) }}{{ fail (printf "extraEnv names %s twice" .name) }}{{ end }}
+{{- $_ := set $seen (lower .name) true }}
 {{- end }}
+{{- $entries = concat $entries $extra -}}
+{{- $last := dict -}}
+{{- range $i, $e := $entries }}{{ $_ := set $last (lower $e.name) $i }}{{ end -}}
+{{- $out := list -}}
+{{- range $i, $e := $entries }}{{ if eq (index $last (lower $e.name)) $i }}{{ $out = append $out $e }}{{ end }}{{ end -}}
+{{ toYaml $out }}
 {{- end -}}
 
 {{- define "egressd.commonEnv" -}}
-- name: Egressd__ClusterContext__Source
-  value: {{ .Values.global.clusterContext | quote }}
 - name: DOTNET_gcServer
   value: "0"
+{{- end -}}
+
+{{/* The components that read the cluster (collector, enricher): where from. */}}
+{{- define "egressd.clusterContextEnv" -}}
+- name: Egressd__ClusterContext__Source
+  value: {{ .Values.global.clusterContext | quote }}
+{{- end -}}
+
+{{/* ---------- Monitoring ---------- */}}
+
+{{/* "true" when a Prometheus Operator object is to be rendered: list ctx setting kind (auto asks the cluster for the CRD). */}}
+{{- define "egressd.monitoring.enabled" -}}
+{{- $ctx := index . 0 -}}{{- $setting := index . 1 -}}{{- $kind := index . 2 -}}
+{{- if eq (toString $setting) "auto" -}}
+{{- if $ctx.Capabilities.APIVersions.Has (printf "monitoring.coreos.com/v1/%s" $kind) }}true{{ end -}}
+{{- else if eq (toString $setting) "true" -}}true
+{{- end -}}
+{{- end -}}
+
+{{/* A pod template's annotations: scraping by annotation (never on a Service too), a checksum, the user's. list ctx port extra-dict */}}
+{{- define "egressd.podAnnotations" -}}
+{{- $ctx := index . 0 -}}{{- $port := index . 1 -}}
+{{- $annotations := dict -}}
+{{- if $ctx.Values.global.monitoring.scrapeAnnotations }}
+{{- $annotations = dict "prometheus.io/scrape" "true" "prometheus.io/port" (toString $port) "prometheus.io/path" "/metrics" -}}
+{{- end }}
+{{- if gt (len .) 2 }}{{ $annotations = merge (index . 2) $annotations }}{{ end -}}
+{{- $annotations = merge (deepCopy ($ctx.Values.podAnnotations | default dict)) $annotations -}}
+{{- with $annotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end -}}
 
 {{/* ---------- Security ---------- */}}
@@ -210,7 +304,7 @@ seccompProfile:
 
 {{- define "egressd.restrictedContainerSecurityContext" -}}
 allowPrivilegeEscalation: false
-readOnlyRootFilesystem: true
+readOnlyRootFilesystem: {{ .Values.global.readOnlyRootFilesystem }}
 runAsNonRoot: true
 capabilities:
   drop: [ALL]
@@ -263,8 +357,105 @@ readinessProbe:
   {{- with $ctx.Values.global.networkPolicy.metricsFrom }}
   from:
     {{- toYaml . | nindent 4 }}
+    # The chart's own `helm test` Job.
+    - podSelector:
+        matchLabels:
+          {{- include "egressd.selectorLabels" (list $ctx "test") | nindent 10 }}
   {{- else }}
   from:
     - namespaceSelector: {}
   {{- end }}
+{{- end -}}
+
+{{/*
+egressd's alert rules (the PrometheusRule's spec): each alert's runbook is in helm/README.md,
+"Alerts". A test renders them, runs promtool check rules, and fires each on series recorded
+from the real services.
+*/}}
+{{- define "egressd.alertRules" -}}
+{{- $m := .Values.global.monitoring -}}
+{{- $c := printf "job=%q" (include "egressd.fullname" (list . "collector")) -}}
+{{- $x := printf "job=%q" (include "egressd.fullname" (list . "exporter")) -}}
+{{- $all := printf "job=~%q" (printf "%s-(collector|enricher|exporter)" .Release.Name) -}}
+{{- $labels := merge (dict "release" .Release.Name) $m.alerts.labels -}}
+groups:
+  - name: egressd
+    rules:
+      - alert: EgressdPipelineStalled
+        # Work to do (collectors publishing windows, or holding flows they could not publish) and
+        # none applied; an idle cluster, whose collectors have nothing to publish, is not stalled.
+        expr: |-
+          (sum(increase(egressd_exporter_batches_applied_total{ {{- $x -}} }[{{ $m.alerts.stalledFor }}])) or vector(0)) == 0
+          and on ()
+          ((sum(egressd_collector_pending_keys{ {{- $c -}} }) > 0) or (sum(increase(egressd_collector_windows_published_total{ {{- $c -}} }[{{ $m.alerts.stalledFor }}])) > 0))
+        for: 5m
+        labels: {{- toYaml (merge (dict "severity" "critical") $labels) | nindent 10 }}
+        annotations:
+          summary: No exporter applied a window for {{ $m.alerts.stalledFor }}.
+          runbook: helm/README.md#egressdpipelinestalled
+      - alert: EgressdMessagesParked
+        # A queue's first parked message creates its series: increase() cannot see that one, so a
+        # series that was not there 15m ago counts too.
+        expr: |-
+          sum by (job, queue, reason) (
+            (increase(egressd_bus_messages_faulted_total{ {{- $all -}} }[15m]) > 0)
+            or (egressd_bus_messages_faulted_total{ {{- $all -}} } unless egressd_bus_messages_faulted_total{ {{- $all -}} } offset 15m)
+          ) > 0
+        labels: {{- toYaml (merge (dict "severity" "warning") $labels) | nindent 10 }}
+        annotations:
+          summary: "{{`{{ $labels.job }}`}} parked messages in {{`{{ $labels.queue }}`}} ({{`{{ $labels.reason }}`}})."
+          runbook: helm/README.md#egressdmessagesparked
+      - alert: EgressdCollectorReadFailures
+        expr: sum by (job, instance, node) (increase(egressd_collector_read_failures_total{ {{- $c -}} }[10m])) > 0
+        for: 5m
+        labels: {{- toYaml (merge (dict "severity" "warning") $labels) | nindent 10 }}
+        annotations:
+          summary: "The collector on {{`{{ $labels.node }}`}} fails to read connection tracking."
+          runbook: helm/README.md#egressdcollectorreadfailures
+      - alert: EgressdCollectorPublishFailures
+        expr: sum by (job, instance, node) (increase(egressd_collector_publish_failures_total{ {{- $c -}} }[5m])) > 0
+        for: 2m
+        labels: {{- toYaml (merge (dict "severity" "warning") $labels) | nindent 10 }}
+        annotations:
+          summary: "The collector on {{`{{ $labels.node }}`}} fails to publish windows to the broker."
+          runbook: helm/README.md#egressdcollectorpublishfailures
+      - alert: EgressdSeriesCapReached
+        expr: sum by (job, instance) (increase(egressd_exporter_series_refused_total{ {{- $x -}} }[10m])) > 0
+        labels: {{- toYaml (merge (dict "severity" "warning") $labels) | nindent 10 }}
+        annotations:
+          summary: The exporter refuses flows at exporter.prometheus.maxSeries; they are not counted.
+          runbook: helm/README.md#egressdseriescapreached
+      {{- if .Values.collector.dns.enabled }}
+      - alert: EgressdDnsCaptureDown
+        expr: max by (job, instance, node) (egressd_dns_capture_up{ {{- $c -}} }) == 0
+        for: 10m
+        labels: {{- toYaml (merge (dict "severity" "warning") $labels) | nindent 10 }}
+        annotations:
+          summary: "The collector on {{`{{ $labels.node }}`}} captures no DNS answers: internet destinations go unnamed."
+          runbook: helm/README.md#egressddnscapturedown
+      {{- end }}
+      - alert: EgressdBrokerUnreachable
+        expr: |-
+          {{- if ne (include "egressd.broker.mode" .) "external" }}
+          (up{job={{ include "egressd.fullname" (list . "broker") | quote }}} == 0)
+          or
+          {{- end }}
+          (sum(increase(egressd_collector_publish_failures_total{ {{- $c -}} }[5m])) > 0
+            and sum(increase(egressd_collector_windows_published_total{ {{- $c -}} }[5m])) == 0)
+        for: 2m
+        labels: {{- toYaml (merge (dict "severity" "critical") $labels) | nindent 10 }}
+        annotations:
+          summary: No collector can publish to the broker.
+          runbook: helm/README.md#egressdbrokerunreachable
+      - alert: EgressdCollectorMissing
+        expr: |-
+          (up{ {{- $c -}} } == 0)
+          or
+          (kube_daemonset_status_desired_number_scheduled{daemonset={{ include "egressd.fullname" (list . "collector") | quote }}, namespace={{ .Release.Namespace | quote }}}
+            - kube_daemonset_status_number_available{daemonset={{ include "egressd.fullname" (list . "collector") | quote }}, namespace={{ .Release.Namespace | quote }}} > 0)
+        for: {{ $m.alerts.collectorMissingFor }}
+        labels: {{- toYaml (merge (dict "severity" "warning") $labels) | nindent 10 }}
+        annotations:
+          summary: A node has no running collector; its traffic is not counted.
+          runbook: helm/README.md#egressdcollectormissing
 {{- end -}}

@@ -12,6 +12,9 @@ public sealed class ChartManifestTests
     private static IEnumerable<JsonObject> Containers(JsonObject podSpec, bool init = true) =>
         (podSpec["containers"]?.AsArray() ?? []).Concat(init ? podSpec["initContainers"]?.AsArray() ?? [] : []).Select(c => c!.AsObject());
 
+    /// <summary>Tilt's values: its live update writes into /app, so the root file system stays writable there (only there).</summary>
+    internal static bool LiveUpdates(string values) => values == "tilt/values-tilt.yaml";
+
     private static string? Str(JsonNode? node) => node?.GetValue<object>()?.ToString();
 
     [Theory]
@@ -24,13 +27,13 @@ public sealed class ChartManifestTests
         Assert.Contains(restricted, p => p.Kind == "Job");
         foreach (var (kind, name, spec) in restricted)
         {
-            var problems = RestrictedProblems(spec).ToList();
+            var problems = RestrictedProblems(spec, readOnlyRoot: !LiveUpdates(values)).ToList();
             Assert.True(problems.Count == 0, $"{kind}/{name} is not restricted: {string.Join("; ", problems)}");
         }
     }
 
-    /// <summary>The "restricted" profile's checks (Pod Security Standards, baseline included).</summary>
-    private static IEnumerable<string> RestrictedProblems(JsonObject spec)
+    /// <summary>The "restricted" profile's checks (Pod Security Standards, baseline included), and egressd's read-only root unless told not to.</summary>
+    internal static IEnumerable<string> RestrictedProblems(JsonObject spec, bool readOnlyRoot = true)
     {
         foreach (var host in new[] { "hostNetwork", "hostPID", "hostIPC" })
         {
@@ -89,7 +92,7 @@ public sealed class ChartManifestTests
             }
 
             // Not in the standard, but promised for egressd's own containers: nothing written outside volumes.
-            if (sc?["readOnlyRootFilesystem"]?.GetValue<bool>() != true)
+            if (readOnlyRoot && sc?["readOnlyRootFilesystem"]?.GetValue<bool>() != true)
             {
                 yield return $"{name}: root file system writable";
             }
@@ -107,7 +110,7 @@ public sealed class ChartManifestTests
         var sc = collector["securityContext"]!.AsObject();
         Assert.False(sc["privileged"]!.GetValue<bool>(), "the collector container runs privileged");
         Assert.False(sc["allowPrivilegeEscalation"]!.GetValue<bool>());
-        Assert.True(sc["readOnlyRootFilesystem"]!.GetValue<bool>());
+        Assert.Equal(!LiveUpdates(values), sc["readOnlyRootFilesystem"]!.GetValue<bool>());
         Assert.Equal(["ALL"], sc["capabilities"]!["drop"]!.AsArray().Select(Str));
 
         var env = collector["env"]!.AsArray().ToDictionary(e => Str(e!["name"])!, e => Str(e!["value"]));
@@ -164,7 +167,7 @@ public sealed class ChartManifestTests
         var rendered = Render(values);
         var roles = rendered.Objects.Where(o => (string?)o["kind"] is "ClusterRole" or "Role").ToList();
         Assert.NotEmpty(roles);
-        foreach (var role in roles)
+        foreach (var role in roles.Where(r => Str(r["metadata"]!["name"]) != "egressd-rabbitmq-credentials"))
         {
             foreach (var rule in role["rules"]!.AsArray())
             {
@@ -175,6 +178,19 @@ public sealed class ChartManifestTests
                 Assert.DoesNotContain("*", rule["apiGroups"]!.AsArray().Select(Str));
                 Assert.Null(rule["nonResourceURLs"]);
             }
+        }
+
+        // The bundled broker's credentials Job: creates a Secret, and reads or labels only that one.
+        if (roles.SingleOrDefault(r => Str(r["metadata"]!["name"]) == "egressd-rabbitmq-credentials") is { } credentials)
+        {
+            foreach (var rule in credentials["rules"]!.AsArray())
+            {
+                Assert.Equal(["secrets"], rule!["resources"]!.AsArray().Select(Str));
+                var verbs = rule["verbs"]!.AsArray().Select(Str).ToList();
+                Assert.True(verbs.SequenceEqual(["create"]) || (verbs.SequenceEqual(["get", "patch"]) && rule["resourceNames"]!.AsArray().Select(Str).SequenceEqual(["egressd-rabbitmq"])), string.Join(",", verbs));
+            }
+
+            Assert.Equal("Role", Str(credentials["kind"]));
         }
 
         // Exactly what each component reads.
@@ -196,10 +212,9 @@ public sealed class ChartManifestTests
             foreach (var c in Containers(spec))
             {
                 var where = $"{kind}/{name}/{Str(c["name"])}";
-                foreach (var part in new[] { "requests", "limits" })
-                {
-                    Assert.True(c["resources"]?[part]?["cpu"] is not null && c["resources"]?[part]?["memory"] is not null, $"{where}: no {part}");
-                }
+                // A CPU limit is the user's choice (throttling delays a collector's reads); memory is bounded.
+                Assert.True(c["resources"]?["requests"]?["cpu"] is not null && c["resources"]?["requests"]?["memory"] is not null, $"{where}: no requests");
+                Assert.True(c["resources"]?["limits"]?["memory"] is not null, $"{where}: no memory limit");
 
                 var image = Str(c["image"])!;
                 var tag = image.Contains('@', StringComparison.Ordinal) ? "digest" : image[(image.LastIndexOf(':') + 1)..];
@@ -282,6 +297,43 @@ public sealed class ChartManifestTests
             Assert.Contains(volumes, v => Str(v!["secret"]?["secretName"]) == "mq-creds");
             Assert.Contains(volumes, v => Str(v!["secret"]?["secretName"]) == "mq-ca");
         }
+    }
+
+    [Fact]
+    public void A_broker_cluster_gives_every_component_each_node_to_fail_over_to()
+    {
+        var operatorMode = HelmChart.Template("--set", "global.broker.mode=operator");
+        var external = HelmChart.Template(
+            "--set", "global.broker.mode=external", "--set", "global.broker.external.hosts={mq-0.example.internal:5671,mq-1.example.internal}",
+            "--set", "global.broker.external.username=flows", "--set", "global.broker.external.existingSecret=mq-creds",
+            "--set", "global.broker.tls.enabled=true", "--set", "global.broker.tls.serverName=mq.example.internal");
+        foreach (var name in new[] { "egressd-collector", "egressd-enricher", "egressd-exporter" })
+        {
+            var nodes = Env(operatorMode, name);
+            Assert.False(nodes.ContainsKey("Egressd__Bus__RabbitMq__Host"), $"{name}: Host beside Hosts is refused by the services");
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.Equal($"egressd-rabbitmq-server-{i}.egressd-rabbitmq-nodes.egressd.svc", nodes[$"Egressd__Bus__RabbitMq__Hosts__{i}"]);
+            }
+
+            Assert.False(nodes.ContainsKey("Egressd__Bus__RabbitMq__Hosts__3"));
+
+            var given = Env(external, name);
+            Assert.False(given.ContainsKey("Egressd__Bus__RabbitMq__Host"));
+            Assert.Equal("mq-0.example.internal:5671", given["Egressd__Bus__RabbitMq__Hosts__0"]);
+            Assert.Equal("mq-1.example.internal", given["Egressd__Bus__RabbitMq__Hosts__1"]);
+            Assert.Equal("mq.example.internal", given["Egressd__Bus__RabbitMq__TlsServerName"]);
+        }
+
+        var cluster = operatorMode.OfKind("RabbitmqCluster").Single();
+        Assert.Equal(3, (int)cluster["spec"]!["replicas"]!);
+        Assert.Contains("cluster_partition_handling = pause_minority", (string?)cluster["spec"]!["rabbitmq"]!["additionalConfig"]);
+
+        // Several nodes over TLS need the one name every node's certificate carries.
+        var refused = Assert.Throws<InvalidOperationException>(() => HelmChart.TemplateText(
+            "--set", "global.broker.mode=external", "--set", "global.broker.external.hosts={a,b}",
+            "--set", "global.broker.external.username=flows", "--set", "global.broker.tls.enabled=true"));
+        Assert.Contains("global.broker.tls.serverName is required with several broker hosts", refused.Message);
     }
 
     /// <summary>The literal environment of a workload's main container.</summary>

@@ -7,18 +7,23 @@ using Egressd.Tests.Infrastructure;
 namespace Egressd.Tests.Chart;
 
 /// <summary>
-/// The chart starts the services: each container's arguments, environment and mounted files,
-/// exactly as rendered, start the built service, which must answer ready. A setting the chart
-/// names that the services no longer know fails here.
+/// The chart starts the services, with its defaults and with every values file and example in
+/// the repository: each container's arguments, environment and mounted files, exactly as
+/// rendered, start the built service, which must answer ready. A setting the chart names that the
+/// services no longer know, or a configuration they refuse, fails here with the file's name and
+/// the service's own error.
 /// </summary>
 [Collection(BrokerCollection.Name)]
 public sealed partial class ChartStartsServicesTests(RabbitMqBroker broker)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
 
-    [Fact]
+    public static TheoryData<string> ValuesFiles() => [.. HelmChart.ValuesFiles().Prepend("(defaults)")];
+
+    [Theory]
+    [MemberData(nameof(ValuesFiles))]
     [Trait("Category", "Slow")]
-    public async Task Every_component_starts_ready_from_its_rendered_configuration()
+    public async Task Every_component_starts_ready_from_its_rendered_configuration(string valuesFile)
     {
         // What a cluster would give the pods, this test's own: the broker and the API server.
         var bus = await broker.BusSettingsAsync();
@@ -27,6 +32,8 @@ public sealed partial class ChartStartsServicesTests(RabbitMqBroker broker)
         using var lab = new NetnsLab();
         api.Apply(FakeKubernetesApi.Node(lab.Node, "zone-a", "region-1", "10.0.0.1"));
 
+        // The file as a user passes it, then the one thing a cluster would give instead: the
+        // broker, made the test's (plaintext, a user and password of its own).
         var values = Path.Combine(Path.GetTempPath(), $"egressd-chart-broker-{Guid.NewGuid():N}.yaml");
         await File.WriteAllTextAsync(values, $$"""
             global:
@@ -37,12 +44,16 @@ public sealed partial class ChartStartsServicesTests(RabbitMqBroker broker)
                   host: {{Json(bus["Egressd:Bus:RabbitMq:Host"])}}
                   port: {{bus["Egressd:Bus:RabbitMq:Port"]}}
                   username: {{Json(bus["Egressd:Bus:RabbitMq:Username"])}}
+                  usernameKey: ""
                   password: {{Json(bus["Egressd:Bus:RabbitMq:Password"])}}
+                  existingSecret: ""
+                tls:
+                  enabled: false
             """, TestContext.Current.CancellationToken);
         Rendered rendered;
         try
         {
-            rendered = HelmChart.Template("-f", values);
+            rendered = HelmChart.Template([.. HelmChart.WithValues(valuesFile == "(defaults)" ? null : valuesFile), "-f", values]);
         }
         finally
         {
@@ -64,11 +75,13 @@ public sealed partial class ChartStartsServicesTests(RabbitMqBroker broker)
             {
                 var (_, _, spec) = rendered.PodSpecs().Single(p => p.Name == workload);
                 var container = spec["containers"]![0]!.AsObject();
+                var names = container["env"]!.AsArray().Select(e => e!["name"]!.ToString()).ToList();
+                Assert.True(names.Count == names.Distinct(StringComparer.OrdinalIgnoreCase).Count(), $"{valuesFile}: {workload} names a variable twice: {string.Join(", ", names.GroupBy(n => n, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1).Select(g => g.Key))}");
                 var mounts = Mount(rendered, spec, container, Path.Combine(files, service));
                 var env = Environment(rendered, container, mounts, lab.Node);
 
                 var unknown = env.Keys.Where(k => k.StartsWith("Egressd__", StringComparison.Ordinal) && !IsKnown(k, known)).ToList();
-                Assert.True(unknown.Count == 0, $"{workload} sets settings no service knows (docs/CONFIGURATION.md): {string.Join(", ", unknown)}");
+                Assert.True(unknown.Count == 0, $"{valuesFile}: {workload} sets settings no service knows (docs/CONFIGURATION.md): {string.Join(", ", unknown)}");
 
                 // The rendered probes ask the port the rendered settings serve on.
                 var port = env["Egressd__Http__Port"];
@@ -97,7 +110,16 @@ public sealed partial class ChartStartsServicesTests(RabbitMqBroker broker)
 
             foreach (var service in services)
             {
-                await service.WaitUntilAsync("/readyz", HttpStatusCode.OK, Patience);
+                try
+                {
+                    await service.WaitUntilAsync("/readyz", HttpStatusCode.OK, Patience);
+                }
+                catch (TimeoutException) when (service.HasExited)
+                {
+                    // A refused configuration: the service's own one-line error, which names the setting.
+                    var said = service.Output.LastOrDefault(l => l.Contains("Egressd:", StringComparison.Ordinal)) ?? service.Output.LastOrDefault() ?? "(nothing)";
+                    Assert.Fail($"{valuesFile}: {service.Name} refused the configuration the chart rendered: {said}");
+                }
             }
 
             // The collector's windows reach the broker through the rendered settings (its publish is mandatory).
@@ -135,8 +157,8 @@ public sealed partial class ChartStartsServicesTests(RabbitMqBroker broker)
             var volume = volumes[name];
             if (volume["secret"] is { } secret)
             {
-                var data = rendered.Single("Secret", secret["secretName"]!.ToString())["data"]!.AsObject();
-                WriteItems(dir, secret["items"]?.AsArray(), data.ToDictionary(d => d.Key, d => Encoding.UTF8.GetString(Convert.FromBase64String(d.Value!.ToString()))));
+                var items = secret["items"]?.AsArray();
+                WriteItems(dir, items, SecretData(rendered, secret["secretName"]!.ToString(), items?.Select(i => i!["key"]!.ToString()) ?? []));
             }
             else if (volume["configMap"] is { } configMap)
             {
@@ -153,6 +175,18 @@ public sealed partial class ChartStartsServicesTests(RabbitMqBroker broker)
         }
 
         return mounts;
+    }
+
+    /// <summary>
+    /// A Secret's data: the rendered one, or for a Secret the user manages (an example's
+    /// secretKeyRef to a token) a stand-in holding each key with a placeholder value.
+    /// </summary>
+    private static Dictionary<string, string> SecretData(Rendered rendered, string name, IEnumerable<string> keys)
+    {
+        var secret = rendered.Objects.SingleOrDefault(o => (string?)o["kind"] == "Secret" && (string?)o["metadata"]!["name"] == name);
+        return secret is null
+            ? keys.ToDictionary(k => k, k => $"stand-in-{name}-{k}")
+            : secret["data"]!.AsObject().ToDictionary(d => d.Key, d => Encoding.UTF8.GetString(Convert.FromBase64String(d.Value!.ToString())));
     }
 
     private static void WriteItems(string dir, JsonArray? items, Dictionary<string, string> data)
@@ -199,8 +233,10 @@ public sealed partial class ChartStartsServicesTests(RabbitMqBroker broker)
             }
             else if (entry["valueFrom"]?["secretKeyRef"] is { } secretKey)
             {
-                var data = rendered.Single("Secret", secretKey["name"]!.ToString())["data"]!;
-                value = Encoding.UTF8.GetString(Convert.FromBase64String(data[secretKey["key"]!.ToString()]!.ToString()));
+                var key = secretKey["key"]!.ToString();
+                var data = SecretData(rendered, secretKey["name"]!.ToString(), [key]);
+                Assert.True(data.ContainsKey(key), $"{name}: the Secret {secretKey["name"]} has no key {key}");
+                value = data[key];
             }
             else
             {

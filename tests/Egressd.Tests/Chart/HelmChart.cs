@@ -35,14 +35,20 @@ internal static class HelmChart
     public static (int Code, string Output) Lint(params string[] args) =>
         Run(Helm, ["lint", ChartPath, "--namespace", Namespace, .. args]);
 
+    /// <summary>The CRDs of the Prometheus Operator, as `helm template --api-versions` tells the chart a cluster serves them.</summary>
+    public static readonly string[] WithPrometheusOperator = ["--api-versions", "monitoring.coreos.com/v1/PodMonitor", "--api-versions", "monitoring.coreos.com/v1/PrometheusRule"];
+
+    /// <summary>helm template's output as text; throws with helm's message when it refuses.</summary>
+    public static string TemplateText(params string[] args)
+    {
+        var (code, output) = Run(Helm, ["template", Release, ChartPath, "--namespace", Namespace, .. args], stderrToo: false);
+        return code == 0 ? output : throw new InvalidOperationException($"helm template {string.Join(' ', args)} failed:\n{output}");
+    }
+
     /// <summary>Renders the chart; throws with helm's message when it refuses.</summary>
     public static Rendered Template(params string[] args)
     {
-        var (code, output) = Run(Helm, ["template", Release, ChartPath, "--namespace", Namespace, .. args], stderrToo: false);
-        if (code != 0)
-        {
-            throw new InvalidOperationException($"helm template {string.Join(' ', args)} failed:\n{output}");
-        }
+        var output = TemplateText(args);
 
         var dir = Directory.CreateTempSubdirectory("egressd-chart-").FullName;
         var yaml = Path.Combine(dir, "rendered.yaml");

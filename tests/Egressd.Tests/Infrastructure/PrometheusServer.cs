@@ -39,9 +39,6 @@ internal sealed class PrometheusServer : IAsyncDisposable
     /// <param name="targets">host:port of each endpoint to scrape at /metrics.</param>
     public static async Task<PrometheusServer> StartAsync(IReadOnlyList<string> targets, bool remoteWriteReceiver = false)
     {
-        var binary = Binary();
-        var directory = Directory.CreateTempSubdirectory("egressd-prometheus-").FullName;
-        var config = Path.Combine(directory, "prometheus.yml");
         var scrape = targets.Count == 0 ? "scrape_configs: []\n" : $"""
             scrape_configs:
               - job_name: {Job}
@@ -50,6 +47,31 @@ internal sealed class PrometheusServer : IAsyncDisposable
                   - targets: [{string.Join(", ", targets.Select(t => $"'{t}'"))}]
 
             """;
+        return await StartWithAsync(scrape, remoteWriteReceiver);
+    }
+
+    /// <summary>A job per key, each target (host:port) with the labels given for it (a PodMonitor's node label, say).</summary>
+    public static Task<PrometheusServer> StartAsync(IReadOnlyDictionary<string, IReadOnlyList<(string Target, IReadOnlyDictionary<string, string> Labels)>> jobs)
+    {
+        var scrape = new System.Text.StringBuilder("scrape_configs:\n");
+        foreach (var (job, targets) in jobs)
+        {
+            scrape.Append(CultureInfo.InvariantCulture, $"  - job_name: {job}\n    metrics_path: /metrics\n    static_configs:\n");
+            foreach (var (target, labels) in targets)
+            {
+                var pairs = string.Join(", ", labels.Select(l => l.Key + ": '" + l.Value + "'"));
+                scrape.Append(CultureInfo.InvariantCulture, $"      - targets: ['{target}']\n        labels: {{{pairs}}}\n");
+            }
+        }
+
+        return StartWithAsync(scrape.ToString(), remoteWriteReceiver: false);
+    }
+
+    private static async Task<PrometheusServer> StartWithAsync(string scrape, bool remoteWriteReceiver)
+    {
+        var binary = Binary();
+        var directory = Directory.CreateTempSubdirectory("egressd-prometheus-").FullName;
+        var config = Path.Combine(directory, "prometheus.yml");
         await File.WriteAllTextAsync(config, "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n" + scrape);
 
         var port = FreePort.Next();
@@ -131,6 +153,40 @@ internal sealed class PrometheusServer : IAsyncDisposable
         {
             var labels = item.GetProperty("metric").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
             results.Add(new PromSample(labels, ParseValue(item.GetProperty("value"))));
+        }
+
+        return results;
+    }
+
+    /// <summary>A range query: each series' labels, and its value at every step (null where it had none).</summary>
+    public async Task<IReadOnlyList<(Dictionary<string, string> Labels, double?[] Values)>> QueryRangeAsync(string promql, DateTimeOffset start, DateTimeOffset end, TimeSpan step)
+    {
+        static string Unix(DateTimeOffset t) => (t.ToUnixTimeMilliseconds() / 1000.0).ToString("F3", CultureInfo.InvariantCulture);
+        var url = $"http://127.0.0.1:{Port}/api/v1/query_range?query={Uri.EscapeDataString(promql)}&start={Unix(start)}&end={Unix(end)}&step={step.TotalSeconds.ToString(CultureInfo.InvariantCulture)}";
+        using var response = await http.GetAsync(new Uri(url));
+        var text = await response.Content.ReadAsStringAsync();
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            throw new InvalidOperationException($"query_range '{promql}' answered {(int)response.StatusCode}: {text}");
+        }
+
+        var steps = (int)Math.Round((end - start) / step) + 1;
+        using var document = JsonDocument.Parse(text);
+        var results = new List<(Dictionary<string, string>, double?[])>();
+        foreach (var item in document.RootElement.GetProperty("data").GetProperty("result").EnumerateArray())
+        {
+            var labels = item.GetProperty("metric").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
+            var values = new double?[steps];
+            foreach (var point in item.GetProperty("values").EnumerateArray())
+            {
+                var index = (int)Math.Round((point[0].GetDouble() - (start.ToUnixTimeMilliseconds() / 1000.0)) / step.TotalSeconds);
+                if (index >= 0 && index < steps)
+                {
+                    values[index] = double.Parse(point[1].GetString()!, CultureInfo.InvariantCulture);
+                }
+            }
+
+            results.Add((labels, values));
         }
 
         return results;
