@@ -4,6 +4,7 @@ using Egressd.Exporter.Sinks.Http;
 using Egressd.Exporter.Sinks.Prometheus;
 using Egressd.Exporter.Sinks.Prometheus.RemoteWrite;
 using Egressd.Shared.Bus;
+using Egressd.Shared.Hosting;
 using Egressd.Shared.Network;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -53,7 +54,8 @@ public static class ExporterHostingExtensions
             sinks.Add(PrometheusSink.Name);
         }
 
-        sinks.ForEach(SinkMetrics.Declare);
+        bus.AddMetrics<SinkMetrics>();
+        bus.AddSingleton(new SinkMetrics.Consuming(sinks));
         return bus;
     }
 

@@ -39,12 +39,15 @@ internal sealed partial class WindowPublisher
     private bool saved;
     private bool foldWarned;
 
+    private readonly CollectorMetrics metrics;
+
     // A window covers the time from the read before its first deltas to its last read.
     private DateTimeOffset lastRead;
     private DateTimeOffset? pendingSince;
 
-    public WindowPublisher(IFlowReader reader, PendingFlows pending, IBatchPublisher publisher, TimeProvider time, string node, int maxFlowsPerPart, ILogger logger)
+    public WindowPublisher(IFlowReader reader, PendingFlows pending, IBatchPublisher publisher, TimeProvider time, string node, int maxFlowsPerPart, ILogger logger, CollectorMetrics metrics)
     {
+        this.metrics = metrics;
         this.reader = reader;
         this.pending = pending;
         this.publisher = publisher;
@@ -94,7 +97,7 @@ internal sealed partial class WindowPublisher
         }
 
         await PublishFrozenAsync(cancellationToken);
-        CollectorMetrics.PendingKeys.Set(PendingKeyCount);
+        metrics.PendingKeys.Set(PendingKeyCount);
     }
 
     /// <summary>
@@ -120,7 +123,7 @@ internal sealed partial class WindowPublisher
         var before = FrozenKeyCount;
         await PublishFrozenAsync(cancellationToken);
         var unsent = FrozenKeyCount;
-        CollectorMetrics.PendingKeys.Set(unsent);
+        metrics.PendingKeys.Set(unsent);
         return (before - unsent, unsent);
     }
 
@@ -196,12 +199,12 @@ internal sealed partial class WindowPublisher
         }
         catch (Exception ex) when (ex is not FlowSourceUnavailableException && (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
         {
-            CollectorMetrics.ReadFailures.Inc();
+            metrics.ReadFailures.Inc();
             LogReadFailed(logger, reader.Source, ex.Message, ex);
         }
         finally
         {
-            CollectorMetrics.ReadDuration.Observe(time.GetElapsedTime(started).TotalSeconds);
+            metrics.ReadDuration.Observe(time.GetElapsedTime(started).TotalSeconds);
         }
     }
 
@@ -216,17 +219,17 @@ internal sealed partial class WindowPublisher
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                CollectorMetrics.PublishFailures.Inc();
+                metrics.PublishFailures.Inc();
                 LogPublishFailed(logger, part.Id.ToString(), part.Flows.Count, PendingKeyCount, ex.GetType().Name, ex.Message);
                 return;
             }
 
-            CollectorMetrics.PartsPublished.Inc();
+            metrics.PartsPublished.Inc();
             frozen.RemoveAt(0);
             confirmedBytes += part.Flows is SealedFlows sealedFlows ? sealedFlows.Body.Length : 0;
             if (frozen.Count == 0 || frozen[0].Id.Window != part.Id.Window || frozen[0].Id.BootId != part.Id.BootId)
             {
-                CollectorMetrics.WindowsPublished.Inc();
+                metrics.WindowsPublished.Inc();
                 LogWindowPublished(logger, part.Id.Window, part.Id.PartCount, part.WindowEnd - part.WindowStart);
             }
 

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace Egressd.Exporter.Sinks;
 
 /// <summary>Feeds one sink from its own queue, dropping batches it has already applied.</summary>
-internal sealed partial class FlowSinkConsumer<TSink>(TSink sink, AppliedBatches<TSink> applied, IOptions<ExporterOptions> options, ILogger<FlowSinkConsumer<TSink>> logger)
+internal sealed partial class FlowSinkConsumer<TSink>(TSink sink, AppliedBatches<TSink> applied, IOptions<ExporterOptions> options, ILogger<FlowSinkConsumer<TSink>> logger, SinkMetrics metrics)
     : IConsumer<FlowBatchEnriched>
     where TSink : class, IFlowSink
 {
@@ -25,7 +25,7 @@ internal sealed partial class FlowSinkConsumer<TSink>(TSink sink, AppliedBatches
 
         if (!applied.TryReserve(batch.Id))
         {
-            SinkMetrics.Duplicates.WithLabels(TSink.Name).Inc();
+            metrics.Duplicates.WithLabels(TSink.Name).Inc();
             LogDuplicate(logger, TSink.Name, batch.Id);
             return;
         }
@@ -41,7 +41,7 @@ internal sealed partial class FlowSinkConsumer<TSink>(TSink sink, AppliedBatches
         }
 
         applied.Complete(batch.Id);
-        SinkMetrics.Applied.WithLabels(TSink.Name).Inc();
+        metrics.Applied.WithLabels(TSink.Name).Inc();
     }
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "Sink {Sink} skipped batch {BatchId}: already applied")]

@@ -2,19 +2,30 @@ using Prometheus;
 
 namespace Egressd.Exporter.Sinks;
 
-/// <summary>Every sink's consumer counts into these, labelled with the sink's name.</summary>
-internal static class SinkMetrics
+/// <summary>
+/// Every sink's consumer counts into these, labelled with the sink's name. The sinks this host
+/// consumes for (<see cref="Consuming"/>) have their series on /metrics at zero from the start, so
+/// a dashboard sees a sink before its first batch.
+/// </summary>
+internal sealed class SinkMetrics
 {
-    public static readonly Counter Applied = Metrics.CreateCounter(
-        "egressd_exporter_batches_applied_total", "Enriched batches a sink applied.", "sink");
-
-    public static readonly Counter Duplicates = Metrics.CreateCounter(
-        "egressd_exporter_duplicates_skipped_total", "Redelivered batches a sink had already applied and dropped.", "sink");
-
-    /// <summary>Puts a sink's series on /metrics at zero, so a dashboard sees the sink before its first batch.</summary>
-    public static void Declare(string sink)
+    public SinkMetrics(IMetricFactory metrics, IEnumerable<Consuming> consuming)
     {
-        Applied.WithLabels(sink);
-        Duplicates.WithLabels(sink);
+        Applied = metrics.CreateCounter(
+            "egressd_exporter_batches_applied_total", "Enriched batches a sink applied.", ["sink"]);
+        Duplicates = metrics.CreateCounter(
+            "egressd_exporter_duplicates_skipped_total", "Redelivered batches a sink had already applied and dropped.", ["sink"]);
+        foreach (var sink in consuming.SelectMany(c => c.Sinks))
+        {
+            Applied.WithLabels(sink);
+            Duplicates.WithLabels(sink);
+        }
     }
+
+    public Counter Applied { get; }
+
+    public Counter Duplicates { get; }
+
+    /// <summary>The sinks whose queues this host consumes.</summary>
+    public sealed record Consuming(IReadOnlyList<string> Sinks);
 }

@@ -8,6 +8,7 @@ using Egressd.Collector.Pods;
 using Egressd.Contracts;
 using Egressd.Shared.Network;
 using Egressd.Shared.Wire;
+using Egressd.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Egressd.Tests.Collector;
@@ -31,7 +32,7 @@ public sealed class ConntrackCheckpointTests
 
     private static ConntrackCheckpoint Open(string state) =>
         ConntrackCheckpoint.OpenForCilium(state, BpfRoot, new ConntrackReducer(new NoPods(), CidrSet.Parse(["10.0.0.0/8"]), false, new PendingFlows()),
-            DateTimeOffset.UtcNow, NullLogger.Instance, () => "Split", _ => { })!;
+            DateTimeOffset.UtcNow, NullLogger.Instance, TestMetrics.Collector(), () => "Split", _ => { })!;
 
     private static IReadOnlyList<FlowBatchCollected> Window(Func<FlowBatchCollected, FlowBatchCollected>? seal)
     {

@@ -2,6 +2,7 @@ using Egressd.Contracts;
 using Egressd.Exporter.Sinks.Prometheus;
 using Egressd.Shared.Network;
 using Egressd.Shared.Wire;
+using Egressd.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
 using static Egressd.Tests.Infrastructure.EnrichedBatches;
 
@@ -12,7 +13,7 @@ public sealed class FlowSeriesStoreTests
     private static readonly FlowLabelContext Context = new(new NetworkOptions().PrivateNetworks());
 
     private static FlowSeriesStore Store(IReadOnlyList<string>? labels = null, int maxSeries = 1000, TimeSpan? idle = null, TimeProvider? time = null) =>
-        new(labels ?? FlowLabels.PodLevel, Context, maxSeries, idle ?? TimeSpan.FromMinutes(10), time ?? TimeProvider.System);
+        new(labels ?? FlowLabels.PodLevel, Context, maxSeries, idle ?? TimeSpan.FromMinutes(10), time ?? TimeProvider.System, TestMetrics.PrometheusSink());
 
     private static string[] Values(IReadOnlyList<string> labels, EnrichedFlow flow) =>
         [.. labels.Select(l => FlowLabels.All[l].Value(flow, Context))];

@@ -1,3 +1,4 @@
+using Egressd.Shared.Hosting;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -29,6 +30,7 @@ internal static class FlowLogHostingExtensions
             return services;
         }
 
+        services.AddMetrics<FlowLogMetrics>();
         services.AddSingleton<FlowLogSink>();
         services.AddSingleton(sp => new AppliedBatches<FlowLogSink>(sp.GetRequiredService<IOptions<ExporterOptions>>().Value.DedupWindow));
         services.AddHostedService<FlowLogStartup>();

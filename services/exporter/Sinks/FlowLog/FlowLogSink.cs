@@ -38,18 +38,15 @@ public sealed partial class FlowLogSink : IFlowSink, IDisposable
     private bool dirty;
     private bool opened;
 
-    public FlowLogSink(IOptions<FlowLogOptions> options, ILogger<FlowLogSink> logger)
+    private readonly FlowLogMetrics metrics;
+
+    public FlowLogSink(IOptions<FlowLogOptions> options, ILogger<FlowLogSink> logger, FlowLogMetrics metrics)
     {
         this.options = options.Value;
         this.logger = logger;
+        this.metrics = metrics;
         mode = this.options.ParseFileMode() ?? (UnixFileMode.UserRead | UnixFileMode.UserWrite);
         path = this.options.IsStandardOutput ? null : Path.GetFullPath(this.options.Path);
-        // Present from start, as zero, rather than appearing with the first batch.
-        FlowLogMetrics.LinesWritten.Inc(0);
-        FlowLogMetrics.BytesWritten.Inc(0);
-        FlowLogMetrics.BatchesSkipped.Inc(0);
-        FlowLogMetrics.TornBytesCut.Inc(0);
-        FlowLogMetrics.Rotations.Inc(0);
     }
 
     public static string Name => "flow-log";
@@ -89,7 +86,7 @@ public sealed partial class FlowLogSink : IFlowSink, IDisposable
             EnsureOpen();
             if (written.Contains(id))
             {
-                FlowLogMetrics.BatchesSkipped.Inc();
+                metrics.BatchesSkipped.Inc();
                 LogSkipped(logger, id);
                 return;
             }
@@ -99,8 +96,8 @@ public sealed partial class FlowLogSink : IFlowSink, IDisposable
                 buffer.ResetWrittenCount();
                 FlowLogLines.Write(buffer, batch);
                 Append(buffer.WrittenSpan);
-                FlowLogMetrics.LinesWritten.Inc(batch.Flows.Count);
-                FlowLogMetrics.BytesWritten.Inc(buffer.WrittenCount);
+                metrics.LinesWritten.Inc(batch.Flows.Count);
+                metrics.BytesWritten.Inc(buffer.WrittenCount);
                 if (buffer.Capacity > KeptBufferBytes)
                 {
                     buffer = new ArrayBufferWriter<byte>(64 * 1024);
@@ -158,7 +155,7 @@ public sealed partial class FlowLogSink : IFlowSink, IDisposable
         {
             RandomAccess.SetLength(file.SafeFileHandle, scan.KeepLength);
             RandomAccess.FlushToDisk(file.SafeFileHandle);
-            FlowLogMetrics.TornBytesCut.Inc(scan.TornBytes);
+            metrics.TornBytesCut.Inc(scan.TornBytes);
             LogTornCut(logger, scan.TornBytes, path);
         }
 
@@ -236,7 +233,7 @@ public sealed partial class FlowLogSink : IFlowSink, IDisposable
         File.Move(current, newest, overwrite: true);
         file = OpenFile(current);
         end = 0;
-        FlowLogMetrics.Rotations.Inc();
+        metrics.Rotations.Inc();
         LogRotated(logger, current, newest);
     }
 

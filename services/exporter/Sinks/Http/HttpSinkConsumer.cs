@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace Egressd.Exporter.Sinks.Http;
 
 /// <summary>Feeds one HTTP sink from its own queue, dropping batches it has already applied.</summary>
-internal sealed partial class HttpSinkConsumer<TSlot>(HttpSinks sinks, IOptions<ExporterOptions> options, ILogger<HttpSinkConsumer<TSlot>> logger)
+internal sealed partial class HttpSinkConsumer<TSlot>(HttpSinks sinks, IOptions<ExporterOptions> options, ILogger<HttpSinkConsumer<TSlot>> logger, SinkMetrics metrics)
     : IConsumer<FlowBatchEnriched>
     where TSlot : IHttpSinkSlot
 {
@@ -26,7 +26,7 @@ internal sealed partial class HttpSinkConsumer<TSlot>(HttpSinks sinks, IOptions<
 
         if (!sink.Applied.TryReserve(batch.Id))
         {
-            SinkMetrics.Duplicates.WithLabels(name).Inc();
+            metrics.Duplicates.WithLabels(name).Inc();
             LogDuplicate(logger, name, batch.Id);
             return;
         }
@@ -42,7 +42,7 @@ internal sealed partial class HttpSinkConsumer<TSlot>(HttpSinks sinks, IOptions<
         }
 
         sink.Applied.Complete(batch.Id);
-        SinkMetrics.Applied.WithLabels(name).Inc();
+        metrics.Applied.WithLabels(name).Inc();
     }
 
     [LoggerMessage(EventId = 3404, Level = LogLevel.Debug, Message = "Sink {Sink} skipped batch {BatchId}: already applied")]

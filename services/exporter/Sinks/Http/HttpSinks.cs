@@ -15,7 +15,8 @@ internal sealed class HttpSinks
         IOptions<ExporterOptions> exporter,
         IHttpClientFactory clients,
         TimeProvider time,
-        ILoggerFactory loggers)
+        ILoggerFactory loggers,
+        HttpSinkMetrics metrics)
     {
         var all = options.Value;
         var privateNetworks = network.Value.PrivateNetworks();
@@ -28,10 +29,11 @@ internal sealed class HttpSinks
             return new HttpSink(
                 settings,
                 new HttpSinkEncoder(settings.Encoding, settings.Gzip, privateNetworks),
-                new HttpSinkClient(settings, api),
+                new HttpSinkClient(settings, api, metrics),
                 exporter.Value.DedupWindow,
                 time,
-                logger);
+                logger,
+                metrics);
         })];
     }
 

@@ -40,6 +40,7 @@ internal static class PrometheusHostingExtensions
             e.Temporary = true;
         });
         bus.AddSingleton(sp => new ShardMembership(replica, sp.GetRequiredService<IOptions<PrometheusOptions>>().Value.ShardTakeover, sp.GetRequiredService<TimeProvider>()));
+        bus.AddMetrics<ShardingMetrics>();
         bus.AddHostedService<ShardCoordinator>();
     }
 
@@ -56,6 +57,7 @@ internal static class PrometheusHostingExtensions
             return;
         }
 
+        services.AddMetrics<PrometheusSinkMetrics>();
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<PrometheusOptions>>().Value;
@@ -64,7 +66,8 @@ internal static class PrometheusHostingExtensions
                 new FlowLabelContext(sp.GetRequiredService<IOptions<NetworkOptions>>().Value.PrivateNetworks()),
                 options.MaxSeries,
                 options.IdleTimeout,
-                sp.GetRequiredService<TimeProvider>());
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<PrometheusSinkMetrics>());
         });
         services.AddSingleton<PrometheusSink>();
         services.AddSingleton(sp => new AppliedBatches<PrometheusSink>(sp.GetRequiredService<IOptions<ExporterOptions>>().Value.DedupWindow));
@@ -75,7 +78,8 @@ internal static class PrometheusHostingExtensions
             sp.GetRequiredService<FlowSeriesStore>(),
             sp.GetRequiredService<IOptions<PrometheusOptions>>().Value.IdleTimeout,
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<SeriesExpiry>>()));
+            sp.GetRequiredService<ILogger<SeriesExpiry>>(),
+            sp.GetRequiredService<PrometheusSinkMetrics>()));
         if (configuration.RemoteWriteSettings().Enabled)
         {
             services.AddRemoteWrite();
@@ -84,6 +88,7 @@ internal static class PrometheusHostingExtensions
 
     private static void AddRemoteWrite(this IServiceCollection services)
     {
+        services.AddMetrics<RemoteWriteMetrics>();
         services.AddHttpClient<RemoteWriteClient>(http => http.Timeout = Timeout.InfiniteTimeSpan)
             // A redirect would carry the custom headers (credentials) to another host: it fails instead.
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false })
@@ -92,6 +97,7 @@ internal static class PrometheusHostingExtensions
             .AddResilienceHandler("remote-write", (pipeline, context) =>
             {
                 var remote = context.ServiceProvider.GetRequiredService<IOptions<RemoteWriteOptions>>().Value;
+                var metrics = context.ServiceProvider.GetRequiredService<RemoteWriteMetrics>();
                 if (remote.RetryLimit > 0)
                 {
                     // The default predicate is what remote write calls retryable: 5xx, 408, 429 and transport errors.
@@ -105,7 +111,7 @@ internal static class PrometheusHostingExtensions
                         ShouldRetryAfterHeader = false,
                         OnRetry = _ =>
                         {
-                            RemoteWriteMetrics.Retries.Inc();
+                            metrics.Retries.Inc();
                             return ValueTask.CompletedTask;
                         },
                     });
