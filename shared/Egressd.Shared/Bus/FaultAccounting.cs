@@ -6,7 +6,7 @@ namespace Egressd.Shared.Bus;
 
 /// <summary>
 /// Where an endpoint parks what it cannot consume, and the one metric that counts it
-/// (<see cref="BusMetrics.Faulted"/>, in the host's <see cref="BusMetrics"/>). MassTransit calls its receive observers' fault hook both
+/// (<see cref="BusMetrics.Faulted"/>, the host's). MassTransit calls its receive observers' fault hook both
 /// for a message moved to <c>_error</c> and for one merely returned to its queue (a consume
 /// cancelled when the channel closed), and not at all for a consumer that failed after its
 /// retries; so the counting sits in the pipes that do the moving, after the move.
