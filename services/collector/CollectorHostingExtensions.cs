@@ -41,7 +41,11 @@ public static class CollectorHostingExtensions
         services.AddOptions<CollectorOptions>().BindConfiguration(CollectorOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<CollectorOptions>, CollectorOptionsValidator>();
         services.AddEgressdClusterContext();
-        services.TryAddSingleton(sp => new PendingFlows(sp.GetRequiredService<IOptions<CollectorOptions>>().Value.MaxPendingKeys));
+        services.AddMetrics<CollectorMetrics>();
+        // Not declared: a conntrack reader creates it, so a replaying collector shows none of it.
+        services.TryAddSingleton<ConntrackMetrics>();
+        services.AddMetrics<DnsMetrics>();
+        services.TryAddSingleton(sp => new PendingFlows(sp.GetRequiredService<IOptions<CollectorOptions>>().Value.MaxPendingKeys, sp.GetRequiredService<CollectorMetrics>()));
         services.TryAddSingleton(CreateLocalPods);
         services.TryAddSingleton(CreateFlowReader);
         services.TryAddSingleton<IBatchPublisher, BusBatchPublisher>();
@@ -66,7 +70,8 @@ public static class CollectorHostingExtensions
                 options.ExcludedNamespaces(),
                 services.GetRequiredService<IOptions<KubernetesOptions>>().Value,
                 services.GetRequiredService<TimeProvider>(),
-                services.GetRequiredService<ILoggerFactory>().CreateLogger("Egressd.Kubernetes")),
+                services.GetRequiredService<ILoggerFactory>().CreateLogger("Egressd.Kubernetes"),
+                services.GetRequiredService<KubernetesMetrics>()),
             ClusterContextSource.Inventory => new InventoryLocalPods(context.InventoryFile!, options.ResolveNodeName(), options.ExcludedNamespaces()),
             _ => new AnyAddressIsLocal(),
         };
@@ -95,7 +100,8 @@ public static class CollectorHostingExtensions
         options.GroupPublicDestinations,
         pending,
         // Compared with the kernel's start times, which are the real wall clock.
-        TimeProvider.System);
+        TimeProvider.System,
+        services.GetRequiredService<CollectorMetrics>());
 
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     private static CiliumFlowReader CreateCiliumReader(IServiceProvider services, CollectorOptions options, PendingFlows pending)
@@ -104,7 +110,7 @@ public static class CollectorHostingExtensions
         var conntrack = new CiliumConntrack(options.BpfRoot, options.CiliumCounters, new CiliumClock(options.CiliumClock));
         var reducer = CreateReducer(services, options, pending);
         // Before the first read, so every entry of it meets the restart rule.
-        var checkpoint = ConntrackCheckpoint.OpenForCilium(options.StateDirectory, options.BpfRoot, reducer, TimeProvider.System.GetUtcNow(), logger,
+        var checkpoint = ConntrackCheckpoint.OpenForCilium(options.StateDirectory, options.BpfRoot, reducer, TimeProvider.System.GetUtcNow(), logger, services.GetRequiredService<CollectorMetrics>(),
             note: () => conntrack.Layout.ToString(),
             onNote: saved =>
             {
@@ -113,7 +119,7 @@ public static class CollectorHostingExtensions
                     conntrack.Seed(layout);
                 }
             });
-        var reader = new CiliumFlowReader(conntrack, reducer, logger, checkpoint);
+        var reader = new CiliumFlowReader(conntrack, reducer, logger, services.GetRequiredService<ConntrackMetrics>(), checkpoint);
         reader.LogStart(options.BpfRoot, options.CiliumCounters, options.CiliumClock);
         return reader;
     }
@@ -125,9 +131,9 @@ public static class CollectorHostingExtensions
         var netns = options.NetnsPath();
         var reducer = CreateReducer(services, options, pending);
         // Before the first read, so every entry of it meets the restart rule.
-        var checkpoint = ConntrackCheckpoint.Open(options.StateDirectory, netns, reducer, TimeProvider.System.GetUtcNow(), logger);
+        var checkpoint = ConntrackCheckpoint.Open(options.StateDirectory, netns, reducer, TimeProvider.System.GetUtcNow(), logger, services.GetRequiredService<CollectorMetrics>());
         var conntrack = new NetfilterConntrack(netns);
         var events = options.DestroyEvents ? ConntrackEventListener.Open(netns, options.EventBufferBytes, logger) : null;
-        return new NetfilterFlowReader(conntrack, events, reducer, netns, logger, checkpoint);
+        return new NetfilterFlowReader(conntrack, events, reducer, netns, logger, services.GetRequiredService<ConntrackMetrics>(), checkpoint);
     }
 }

@@ -45,7 +45,7 @@ internal sealed partial class CollectorWorker(
             return;
         }
 
-        var windows = new WindowPublisher(reader, services.GetRequiredService<PendingFlows>(), services.GetRequiredService<IBatchPublisher>(), time, node, settings.MaxFlowsPerPart, logger);
+        var windows = new WindowPublisher(reader, services.GetRequiredService<PendingFlows>(), services.GetRequiredService<IBatchPublisher>(), time, node, settings.MaxFlowsPerPart, logger, services.GetRequiredService<CollectorMetrics>());
         var localPods = services.GetRequiredService<ILocalPods>();
         var podFilter = localPods.Description;
         var netns = settings.NetnsPath() ?? "own";

@@ -34,6 +34,7 @@ public static class EnricherHostingExtensions
         services.AddOptions<EnricherOptions>().BindConfiguration(EnricherOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<EnricherOptions>, EnricherOptionsValidator>();
         services.AddEgressdClusterContext();
+        services.AddMetrics<EnricherMetrics>();
         services.TryAddSingleton(sp => new ClusterState(
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<KubernetesOptions>>().Value.DeletedPodRetention));
@@ -41,7 +42,7 @@ public static class EnricherHostingExtensions
         {
             var options = sp.GetRequiredService<IOptions<EnricherOptions>>().Value;
             var network = sp.GetRequiredService<IOptions<NetworkOptions>>().Value;
-            return new FlowEnricher(new TrafficClassifier(network.PublicAddresses(), Rules(options)), options.MaxFlowsPerBatch, new DnsNameMap(options.DnsMaxEntries));
+            return new FlowEnricher(new TrafficClassifier(network.PublicAddresses(), Rules(options)), options.MaxFlowsPerBatch, new DnsNameMap(options.DnsMaxEntries, sp.GetRequiredService<EnricherMetrics>()));
         });
         services.AddHostedService<ClusterSourceStarter>();
         services.AddHostedService<KubernetesClusterSource>();

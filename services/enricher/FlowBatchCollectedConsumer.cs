@@ -13,7 +13,7 @@ namespace Egressd.Enricher;
 /// redelivery produces the same message again. Batches wait for the cluster caches' first sync:
 /// enriching against an empty cache would attribute nothing.
 /// </summary>
-internal sealed class FlowBatchCollectedConsumer(ClusterState cluster, FlowEnricher enricher, IOptions<BusOptions> bus) : IConsumer<FlowBatchCollected>
+internal sealed class FlowBatchCollectedConsumer(ClusterState cluster, FlowEnricher enricher, IOptions<BusOptions> bus, EnricherMetrics metrics) : IConsumer<FlowBatchCollected>
 {
     public async Task Consume(ConsumeContext<FlowBatchCollected> context)
     {
@@ -23,7 +23,7 @@ internal sealed class FlowBatchCollectedConsumer(ClusterState cluster, FlowEnric
             // Its answers still name addresses in other batches, from this node or any other.
             enricher.RecordAnswers(batch);
             // Nothing to enrich or count: a window with DNS answers only, or a malformed empty one.
-            EnricherMetrics.Skipped.WithLabels("empty").Inc();
+            metrics.Skipped.WithLabels("empty").Inc();
             return;
         }
 
@@ -36,23 +36,23 @@ internal sealed class FlowBatchCollectedConsumer(ClusterState cluster, FlowEnric
         }
         catch (InvalidBatchException ex)
         {
-            EnricherMetrics.Refused.Inc();
+            metrics.Refused.Inc();
             throw new InvalidMessageException(ex.Message, ex) { Reason = ex.Reason };
         }
 
         // Through the consume context, so the outbox holds it until this method returns; mandatory,
         // so with no exporter queue bound the consume fails and is retried instead of the batch vanishing.
         await context.PublishBatchAsync(enriched, enriched.Header.Id, bus.Value.PublishTimeout, context.CancellationToken);
-        EnricherMetrics.Batches.Inc();
+        metrics.Batches.Inc();
         for (var i = 0; i < stats.Classes.Length; i++)
         {
             if (stats.Classes[i] > 0)
             {
-                EnricherMetrics.Flows.WithLabels(((TrafficClass)i).Name()).Inc(stats.Classes[i]);
+                metrics.Flows.WithLabels(((TrafficClass)i).Name()).Inc(stats.Classes[i]);
             }
         }
 
-        EnricherMetrics.Unattributed.WithLabels("source_unknown").Inc(stats.SourceUnknown);
-        EnricherMetrics.Unattributed.WithLabels("source_host_network").Inc(stats.SourceHostNetwork);
+        metrics.Unattributed.WithLabels("source_unknown").Inc(stats.SourceUnknown);
+        metrics.Unattributed.WithLabels("source_host_network").Inc(stats.SourceHostNetwork);
     }
 }

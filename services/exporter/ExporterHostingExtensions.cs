@@ -4,6 +4,7 @@ using Egressd.Exporter.Sinks.Http;
 using Egressd.Exporter.Sinks.Prometheus;
 using Egressd.Exporter.Sinks.Prometheus.RemoteWrite;
 using Egressd.Shared.Bus;
+using Egressd.Shared.Hosting;
 using Egressd.Shared.Network;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -39,6 +40,7 @@ public static class ExporterHostingExtensions
     {
         bus.AddSingleton<INamedReceiveEndpoints, ExporterQueues>();
         bus.AddPrometheusShards(configuration);
+        bus.AddMetrics<SinkMetrics>();
         return bus;
     }
 

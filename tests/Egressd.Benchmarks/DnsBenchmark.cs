@@ -8,6 +8,7 @@ using ARSoft.Tools.Net.Dns;
 using Egressd.Collector.Conntrack;
 using Egressd.Collector.Dns;
 using Egressd.Contracts;
+using Prometheus;
 
 namespace Egressd.Benchmarks;
 
@@ -66,7 +67,7 @@ internal static class DnsBenchmark
         var arsoft = new List<double>();
         double oursAlloc = 0, arsoftAlloc = 0;
         var records = new List<DnsAnswerRecord>();
-        var processor = new DnsResponseProcessor(new DnsAnswerMap(100_000, TimeSpan.FromMinutes(1), TimeSpan.FromHours(1)), new DnsAnswerInbox(1_000_000), TimeProvider.System);
+        var processor = new DnsResponseProcessor(new DnsAnswerMap(100_000, TimeSpan.FromMinutes(1), TimeSpan.FromHours(1)), new DnsAnswerInbox(1_000_000), TimeProvider.System, new DnsMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry())));
         long sink = 0;
         for (var round = 0; round <= Rounds; round++)
         {
@@ -130,7 +131,7 @@ internal static class DnsBenchmark
     private static (long Sent, long Processed, long Drops, double Cpu, double Wall) Capture(string senderNs, string captureNs, byte[][] messages, TimeSpan duration, int rate)
     {
         using var socket = PacketSocket.Open($"/run/netns/{captureNs}", 16 << 20, TimeSpan.FromMilliseconds(100));
-        var processor = new DnsResponseProcessor(new DnsAnswerMap(100_000, TimeSpan.FromMinutes(1), TimeSpan.FromHours(1)), new DnsAnswerInbox(1_000_000), TimeProvider.System);
+        var processor = new DnsResponseProcessor(new DnsAnswerMap(100_000, TimeSpan.FromMinutes(1), TimeSpan.FromHours(1)), new DnsAnswerInbox(1_000_000), TimeProvider.System, new DnsMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry())));
         using var stop = new CancellationTokenSource();
         double cpu = 0, wall = 0;
         var capturing = new Thread(() =>

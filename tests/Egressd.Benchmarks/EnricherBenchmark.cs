@@ -11,6 +11,7 @@ using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Prometheus;
 using RabbitMQ.Client;
 
 namespace Egressd.Benchmarks;
@@ -31,7 +32,7 @@ internal static class EnricherBenchmark
     {
         var (state, podIps, serviceIps) = Cluster();
         var snapshot = state.Snapshot();
-        var enricher = new FlowEnricher(new TrafficClassifier(new NetworkOptions().PublicAddresses(), []), 100_000);
+        var enricher = new FlowEnricher(new TrafficClassifier(new NetworkOptions().PublicAddresses(), []), 100_000, new DnsNameMap(100_000, new EnricherMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry()))));
         var batches = Enumerable.Range(0, Batches).Select(i => Batch(i, podIps, serviceIps, new Random(i))).ToArray();
 
         // One core: a single thread, after warming up the JIT.

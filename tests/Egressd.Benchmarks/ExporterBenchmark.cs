@@ -221,7 +221,7 @@ internal static class ExporterBenchmark
 
         return flows / seconds;
 
-        double Applied() => Egressd.Exporter.Sinks.SinkMetrics.Applied.WithLabels(PrometheusSink.Name).Value;
+        double Applied() => services.GetRequiredService<Egressd.Exporter.Sinks.SinkMetrics>().Applied.WithLabels(PrometheusSink.Name).Value;
     }
 
     /// <summary>

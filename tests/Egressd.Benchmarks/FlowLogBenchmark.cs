@@ -5,6 +5,7 @@ using Egressd.Exporter.Sinks.FlowLog;
 using Egressd.Shared.Wire;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Prometheus;
 
 namespace Egressd.Benchmarks;
 
@@ -38,7 +39,8 @@ internal static class FlowLogBenchmark
             using var sink = new FlowLogSink(
                 Options.Create(new FlowLogOptions { Path = path, MaxFileBytes = 256L << 20, RotatedFiles = 1 }),
                 Options.Create(new Egressd.Exporter.ExporterOptions()),
-                NullLogger<FlowLogSink>.Instance);
+                NullLogger<FlowLogSink>.Instance,
+                new FlowLogMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry())));
             sink.Open();
             var window = 0L;
             var writes = Rounds(seconds, _ => sink.WriteAsync(Batch(window++, sample), CancellationToken.None).GetAwaiter().GetResult());

@@ -11,7 +11,7 @@ namespace Egressd.Collector.Cilium;
 /// between two reads is seen only if Cilium's garbage collector has not removed it yet.
 /// </summary>
 [SupportedOSPlatform("linux")]
-internal sealed partial class CiliumFlowReader(CiliumConntrack conntrack, ConntrackReducer reducer, ILogger logger, IWindowCheckpoint? checkpoint = null) : IFlowReader
+internal sealed partial class CiliumFlowReader(CiliumConntrack conntrack, ConntrackReducer reducer, ILogger logger, ConntrackMetrics metrics, IWindowCheckpoint? checkpoint = null) : IFlowReader
 {
     private CiliumCounterLayout reportedLayout = CiliumCounterLayout.Auto;
     private bool reportedEmpty;
@@ -44,9 +44,9 @@ internal sealed partial class CiliumFlowReader(CiliumConntrack conntrack, Conntr
 
     private void Report()
     {
-        ConntrackMetrics.Entries.Set(conntrack.Entries);
-        ConntrackMetrics.ActiveEntries.Set(reducer.ActiveEntries);
-        ConntrackMetrics.TrackedEntries.Set(reducer.TrackedEntries);
+        metrics.Entries.Set(conntrack.Entries);
+        metrics.ActiveEntries.Set(reducer.ActiveEntries);
+        metrics.TrackedEntries.Set(reducer.TrackedEntries);
         if (reducer.TakeRestartOutcome(out var restart))
         {
             LogRestartOutcome(logger, restart.Continued, restart.New, restart.Baseline, reducer.UncountedBytes);

@@ -42,13 +42,15 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
     private readonly string netnsId;
     private readonly ConntrackReducer reducer;
     private readonly ILogger logger;
+    private readonly CollectorMetrics metrics;
     private readonly Func<string>? note;
     private readonly Action<string>? onNote;
     private string lastId = "";
 
-    private ConntrackCheckpoint(string directory, string fileName, string confirmedFileName, string bootId, string netnsId, ConntrackReducer reducer, ILogger logger,
+    private ConntrackCheckpoint(string directory, string fileName, string confirmedFileName, string bootId, string netnsId, ConntrackReducer reducer, ILogger logger, CollectorMetrics metrics,
         Func<string>? note = null, Action<string>? onNote = null)
     {
+        this.metrics = metrics;
         this.directory = directory;
         path = Path.Combine(directory, fileName);
         confirmedPath = Path.Combine(directory, confirmedFileName);
@@ -67,7 +69,7 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
     /// reducer its restart rule. Without a usable directory the rule still applies (no checkpoint:
     /// every live entry starts from a baseline) and null is returned.
     /// </summary>
-    public static ConntrackCheckpoint? Open(string directory, string? netns, ConntrackReducer reducer, DateTimeOffset processStart, ILogger logger)
+    public static ConntrackCheckpoint? Open(string directory, string? netns, ConntrackReducer reducer, DateTimeOffset processStart, ILogger logger, CollectorMetrics metrics)
     {
         string bootId, netnsId;
         try
@@ -83,7 +85,7 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
             return null;
         }
 
-        var checkpoint = new ConntrackCheckpoint(directory, FileName, ConfirmedFileName, bootId, netnsId, reducer, logger);
+        var checkpoint = new ConntrackCheckpoint(directory, FileName, ConfirmedFileName, bootId, netnsId, reducer, logger, metrics);
         checkpoint.Load(processStart);
         return checkpoint;
     }
@@ -98,7 +100,7 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
     /// the counters and handed back to <paramref name="onNote"/> at load (the counter layout the
     /// counters were read with).
     /// </summary>
-    public static ConntrackCheckpoint? OpenForCilium(string directory, string bpfRoot, ConntrackReducer reducer, DateTimeOffset processStart, ILogger logger,
+    public static ConntrackCheckpoint? OpenForCilium(string directory, string bpfRoot, ConntrackReducer reducer, DateTimeOffset processStart, ILogger logger, CollectorMetrics metrics,
         Func<string> note, Action<string> onNote)
     {
         string bootId;
@@ -115,7 +117,7 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
         }
 
         var scope = "cilium " + Path.GetFullPath(bpfRoot);
-        var checkpoint = new ConntrackCheckpoint(directory, CiliumFileName, CiliumConfirmedFileName, bootId, scope, reducer, logger, note, onNote);
+        var checkpoint = new ConntrackCheckpoint(directory, CiliumFileName, CiliumConfirmedFileName, bootId, scope, reducer, logger, metrics, note, onNote);
         checkpoint.Load(processStart);
         return checkpoint;
     }
@@ -178,12 +180,12 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
             File.Move(temp, path, overwrite: true);
             SyncDirectory();
             lastId = id;
-            CollectorMetrics.CheckpointEntries.Set(entries);
-            CollectorMetrics.CheckpointSaveSeconds.Observe((Environment.TickCount64 - started) / 1000.0);
+            metrics.CheckpointEntries.Set(entries);
+            metrics.CheckpointSaveSeconds.Observe((Environment.TickCount64 - started) / 1000.0);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            CollectorMetrics.CheckpointFailures.Inc();
+            metrics.CheckpointFailures.Inc();
             LogSaveFailed(logger, path, ex.Message);
         }
     }
@@ -214,7 +216,7 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            CollectorMetrics.CheckpointFailures.Inc();
+            metrics.CheckpointFailures.Inc();
             LogSaveFailed(logger, confirmedPath, ex.Message);
         }
     }

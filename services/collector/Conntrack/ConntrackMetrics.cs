@@ -3,26 +3,26 @@ using Prometheus;
 namespace Egressd.Collector.Conntrack;
 
 /// <summary>What the netfilter reader saw of the conntrack table.</summary>
-internal static class ConntrackMetrics
+internal sealed class ConntrackMetrics(IMetricFactory metrics)
 {
-    public static readonly Gauge Entries = Metrics.CreateGauge(
+    public Gauge Entries { get; } = metrics.CreateGauge(
         "egressd_conntrack_entries", "Entries in the conntrack table at the last read.");
 
-    public static readonly Gauge ActiveEntries = Metrics.CreateGauge(
+    public Gauge ActiveEntries { get; } = metrics.CreateGauge(
         "egressd_conntrack_entries_active", "Entries at the last read with a pod of this node at either end.");
 
-    public static readonly Gauge TrackedEntries = Metrics.CreateGauge(
+    public Gauge TrackedEntries { get; } = metrics.CreateGauge(
         "egressd_conntrack_entries_tracked", "Entries whose last counters the collector keeps to compute deltas.");
 
-    public static readonly Counter DestroyEvents = Metrics.CreateCounter(
+    public Counter DestroyEvents { get; } = metrics.CreateCounter(
         "egressd_conntrack_destroy_events_total", "Conntrack destroy events applied (flows that ended, with their final counters).");
 
-    public static readonly Counter EventOverflows = Metrics.CreateCounter(
+    public Counter EventOverflows { get; } = metrics.CreateCounter(
         "egressd_conntrack_event_overflows_total", "Times the destroy-event socket overflowed and events were lost.");
 
-    public static readonly Counter SkippedEntries = Metrics.CreateCounter(
+    public Counter SkippedEntries { get; } = metrics.CreateCounter(
         "egressd_conntrack_skipped_entries_total", "Conntrack messages skipped because they did not parse.");
 
-    public static readonly Counter DumpRestarts = Metrics.CreateCounter(
+    public Counter DumpRestarts { get; } = metrics.CreateCounter(
         "egressd_conntrack_dump_restarts_total", "Dumps read again because the kernel marked them interrupted or the socket overflowed.");
 }

@@ -32,7 +32,7 @@ namespace Egressd.Collector.Conntrack;
 /// </list>
 /// Steady state allocates nothing per entry: keys are structs and dictionaries keep their capacity.
 /// </summary>
-internal sealed class ConntrackReducer(ILocalPods localPods, PublicAddresses publicAddresses, bool groupPublicDestinations, PendingFlows pending, TimeProvider? time = null)
+internal sealed class ConntrackReducer(ILocalPods localPods, PublicAddresses publicAddresses, bool groupPublicDestinations, PendingFlows pending, TimeProvider? time = null, CollectorMetrics? metrics = null)
     : IConntrackEntrySink
 {
     private static readonly IpAddr PublicV4 = IpAddr.Parse("0.0.0.0");
@@ -295,7 +295,7 @@ internal sealed class ConntrackReducer(ILocalPods localPods, PublicAddresses pub
         {
             var skipped = entry.OriginalCounters.Bytes + entry.ReplyCounters.Bytes;
             UncountedBytes += skipped;
-            CollectorMetrics.RestartUncountedBytes.Inc(skipped);
+            metrics?.RestartUncountedBytes.Inc(skipped);
         }
 
         baseline = new EntryState(entry.OriginalCounters, entry.ReplyCounters, generation, local);

@@ -16,6 +16,7 @@ internal sealed partial class NetfilterFlowReader : IFlowReader, IDisposable
     private readonly ConntrackReducer reducer;
     private readonly string where;
     private readonly ILogger logger;
+    private readonly ConntrackMetrics metrics;
     private bool? countersSeen;
     private bool reported;
     private long lastOverflows;
@@ -24,8 +25,9 @@ internal sealed partial class NetfilterFlowReader : IFlowReader, IDisposable
     private long lastDestroys;
     private bool startsReported;
 
-    public NetfilterFlowReader(NetfilterConntrack conntrack, ConntrackEventListener? events, ConntrackReducer reducer, string? netns, ILogger logger, IWindowCheckpoint? checkpoint = null)
+    public NetfilterFlowReader(NetfilterConntrack conntrack, ConntrackEventListener? events, ConntrackReducer reducer, string? netns, ILogger logger, ConntrackMetrics metrics, IWindowCheckpoint? checkpoint = null)
     {
+        this.metrics = metrics;
         this.conntrack = conntrack;
         this.events = events;
         this.reducer = reducer;
@@ -77,19 +79,19 @@ internal sealed partial class NetfilterFlowReader : IFlowReader, IDisposable
 
     private void Report()
     {
-        ConntrackMetrics.Entries.Set(reducer.DumpedEntries);
-        ConntrackMetrics.ActiveEntries.Set(reducer.ActiveEntries);
-        ConntrackMetrics.TrackedEntries.Set(reducer.TrackedEntries);
-        ConntrackMetrics.DestroyEvents.Inc(reducer.DestroyEvents - lastDestroys);
+        metrics.Entries.Set(reducer.DumpedEntries);
+        metrics.ActiveEntries.Set(reducer.ActiveEntries);
+        metrics.TrackedEntries.Set(reducer.TrackedEntries);
+        metrics.DestroyEvents.Inc(reducer.DestroyEvents - lastDestroys);
         lastDestroys = reducer.DestroyEvents;
-        ConntrackMetrics.DumpRestarts.Inc(conntrack.Restarts - lastRestarts);
+        metrics.DumpRestarts.Inc(conntrack.Restarts - lastRestarts);
         lastRestarts = conntrack.Restarts;
         var skipped = conntrack.SkippedEntries + (events?.ParseErrors ?? 0);
-        ConntrackMetrics.SkippedEntries.Inc(skipped - lastSkipped);
+        metrics.SkippedEntries.Inc(skipped - lastSkipped);
         lastSkipped = skipped;
         if (events is not null)
         {
-            ConntrackMetrics.EventOverflows.Inc(events.Overflows - lastOverflows);
+            metrics.EventOverflows.Inc(events.Overflows - lastOverflows);
             lastOverflows = events.Overflows;
         }
 

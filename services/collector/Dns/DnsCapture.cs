@@ -14,7 +14,8 @@ internal sealed partial class DnsCapture(
     IOptions<CollectorOptions> collectorOptions,
     DnsAnswerInbox inbox,
     TimeProvider time,
-    ILogger<DnsCapture> logger) : BackgroundService
+    ILogger<DnsCapture> logger,
+    DnsMetrics metrics) : BackgroundService
 {
     private static readonly TimeSpan ReceiveTimeout = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(1);
@@ -30,7 +31,7 @@ internal sealed partial class DnsCapture(
     {
         var settings = options.Value;
         var collector = collectorOptions.Value;
-        DnsMetrics.CaptureUp.Set(0);
+        metrics.CaptureUp.Set(0);
         if (!settings.Enabled)
         {
             LogOff(logger, $"{DnsOptions.Section}:Enabled is false");
@@ -100,8 +101,8 @@ internal sealed partial class DnsCapture(
             return;
         }
 
-        processor = new DnsResponseProcessor(new DnsAnswerMap(settings.MaxEntries, settings.MinTtl, settings.MaxTtl), inbox, time);
-        DnsMetrics.CaptureUp.Set(1);
+        processor = new DnsResponseProcessor(new DnsAnswerMap(settings.MaxEntries, settings.MinTtl, settings.MaxTtl), inbox, time, metrics);
+        metrics.CaptureUp.Set(1);
         LogStarted(logger, where, settings.MinTtl, settings.MaxTtl, settings.MaxEntries);
     }
 
@@ -115,7 +116,7 @@ internal sealed partial class DnsCapture(
         finally
         {
             open.Dispose();
-            DnsMetrics.CaptureUp.Set(0);
+            metrics.CaptureUp.Set(0);
             done.SetResult();
         }
     }
@@ -158,11 +159,11 @@ internal sealed partial class DnsCapture(
 
             nextSweep = time.GetTimestamp() + (long)(SweepInterval.TotalSeconds * time.TimestampFrequency);
             map.RemoveExpired(time.GetUtcNow());
-            DnsMetrics.MapEntries.Set(map.Count);
-            DnsMetrics.MapEvictions.WithLabels("lru").Inc(map.Evicted - evicted);
-            DnsMetrics.MapEvictions.WithLabels("expired").Inc(map.Expired - expired);
+            metrics.MapEntries.Set(map.Count);
+            metrics.MapEvictions.WithLabels("lru").Inc(map.Evicted - evicted);
+            metrics.MapEvictions.WithLabels("expired").Inc(map.Expired - expired);
             (evicted, expired) = (map.Evicted, map.Expired);
-            DnsMetrics.KernelDrops.Inc(socket.TakeDrops());
+            metrics.KernelDrops.Inc(socket.TakeDrops());
         }
     }
 

@@ -9,15 +9,15 @@ namespace Egressd.Collector.Dns;
 /// Never throws: a packet that cannot be read is counted by reason and skipped, so the capture
 /// loop goes on whatever arrives.
 /// </summary>
-internal sealed class DnsResponseProcessor(DnsAnswerMap map, DnsAnswerInbox inbox, TimeProvider time)
+internal sealed class DnsResponseProcessor(DnsAnswerMap map, DnsAnswerInbox inbox, TimeProvider time, DnsMetrics metrics)
 {
-    private static readonly Counter.Child UdpResponses = DnsMetrics.Responses.WithLabels("udp");
-    private static readonly Counter.Child TcpResponses = DnsMetrics.Responses.WithLabels("tcp");
-    private static readonly Counter.Child Truncated = DnsMetrics.ParseFailures.WithLabels("truncated");
-    private static readonly Counter.Child BadName = DnsMetrics.ParseFailures.WithLabels("bad_name");
-    private static readonly Counter.Child BadRecord = DnsMetrics.ParseFailures.WithLabels("bad_record");
-    private static readonly Counter.Child TcpIncomplete = DnsMetrics.ParseFailures.WithLabels("tcp_incomplete");
-    private static readonly Counter.Child Internal = DnsMetrics.ParseFailures.WithLabels("internal");
+    private readonly Counter.Child udpResponses = metrics.Responses.WithLabels("udp");
+    private readonly Counter.Child tcpResponses = metrics.Responses.WithLabels("tcp");
+    private readonly Counter.Child truncated = metrics.ParseFailures.WithLabels("truncated");
+    private readonly Counter.Child badName = metrics.ParseFailures.WithLabels("bad_name");
+    private readonly Counter.Child badRecord = metrics.ParseFailures.WithLabels("bad_record");
+    private readonly Counter.Child tcpIncomplete = metrics.ParseFailures.WithLabels("tcp_incomplete");
+    private readonly Counter.Child internalFailures = metrics.ParseFailures.WithLabels("internal");
 
     private readonly List<DnsAnswerRecord> records = [];
 
@@ -36,7 +36,7 @@ internal sealed class DnsResponseProcessor(DnsAnswerMap map, DnsAnswerInbox inbo
             switch (DnsPacket.Payload(packet, out var payload))
             {
                 case DnsTransport.Udp:
-                    UdpResponses.Inc();
+                    udpResponses.Inc();
                     Message(payload);
                     break;
                 case DnsTransport.Tcp:
@@ -48,11 +48,11 @@ internal sealed class DnsResponseProcessor(DnsAnswerMap map, DnsAnswerInbox inbo
                         if (payload.Length - 2 < length)
                         {
                             Failures++;
-                            TcpIncomplete.Inc();
+                            tcpIncomplete.Inc();
                             break;
                         }
 
-                        TcpResponses.Inc();
+                        tcpResponses.Inc();
                         Message(payload.Slice(2, length));
                         payload = payload[(2 + length)..];
                     }
@@ -64,7 +64,7 @@ internal sealed class DnsResponseProcessor(DnsAnswerMap map, DnsAnswerInbox inbo
         {
             // Not expected (the parser checks every read), but the capture loop must outlive any packet.
             Failures++;
-            Internal.Inc();
+            internalFailures.Inc();
         }
     }
 
@@ -79,13 +79,13 @@ internal sealed class DnsResponseProcessor(DnsAnswerMap map, DnsAnswerInbox inbo
             case DnsParseResult.NoAnswers:
                 return;
             case DnsParseResult.Truncated:
-                Truncated.Inc();
+                truncated.Inc();
                 break;
             case DnsParseResult.BadName:
-                BadName.Inc();
+                badName.Inc();
                 break;
             default:
-                BadRecord.Inc();
+                badRecord.Inc();
                 break;
         }
 
@@ -108,16 +108,16 @@ internal sealed class DnsResponseProcessor(DnsAnswerMap map, DnsAnswerInbox inbo
                 continue;
             }
 
-            DnsMetrics.AnswersRecorded.Inc();
+            metrics.AnswersRecorded.Inc();
             if (map.Record(record.Address, name, ttl, now, out var expiresAt))
             {
                 if (inbox.Post(new DnsAnswer { Ip = record.Address, Name = name, ExpiresAt = expiresAt }))
                 {
-                    DnsMetrics.AnswersShipped.Inc();
+                    metrics.AnswersShipped.Inc();
                 }
                 else
                 {
-                    DnsMetrics.AnswersDropped.Inc();
+                    metrics.AnswersDropped.Inc();
                 }
             }
         }

@@ -18,8 +18,12 @@ namespace Egressd.Collector.Flows;
 /// past a quarter more, the source too. So the map never holds more than 1.25 × <see cref="MaxKeys"/>
 /// plus one key per protocol and family. Keys already present keep summing in full detail.
 /// </para>
+/// <para>
+/// Folds are counted on the host's <paramref name="metrics"/>; without them (the <c>dump</c>
+/// command, a test of something else) only <see cref="FoldedDeltas"/> says so.
+/// </para>
 /// </summary>
-public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
+public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys, CollectorMetrics? metrics = null)
 {
     public const int DefaultMaxKeys = 500_000;
 
@@ -69,8 +73,8 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys)
             var grouped = Fold(key);
             FoldedDeltas++;
             FoldedBytes += delta.TxBytes + delta.RxBytes;
-            CollectorMetrics.FoldedDeltas.Inc();
-            CollectorMetrics.FoldedBytes.Inc(delta.TxBytes + delta.RxBytes);
+            metrics?.FoldedDeltas.Inc();
+            metrics?.FoldedBytes.Inc(delta.TxBytes + delta.RxBytes);
             ref var groupedSum = ref flows.GetValueRefOrAddDefault(grouped, out _);
             groupedSum = groupedSum.Add(delta);
             return;

@@ -39,12 +39,15 @@ internal sealed partial class WindowPublisher
     private bool saved;
     private bool foldWarned;
 
+    private readonly CollectorMetrics metrics;
+
     // A window covers the time from the read before its first deltas to its last read.
     private DateTimeOffset lastRead;
     private DateTimeOffset? pendingSince;
 
-    public WindowPublisher(IFlowReader reader, PendingFlows pending, IBatchPublisher publisher, TimeProvider time, string node, int maxFlowsPerPart, ILogger logger)
+    public WindowPublisher(IFlowReader reader, PendingFlows pending, IBatchPublisher publisher, TimeProvider time, string node, int maxFlowsPerPart, ILogger logger, CollectorMetrics metrics)
     {
+        this.metrics = metrics;
         this.reader = reader;
         this.pending = pending;
         this.publisher = publisher;
@@ -94,7 +97,7 @@ internal sealed partial class WindowPublisher
         }
 
         await PublishFrozenAsync(cancellationToken);
-        CollectorMetrics.PendingKeys.Set(PendingKeyCount);
+        metrics.PendingKeys.Set(PendingKeyCount);
     }
 
     /// <summary>
@@ -162,7 +165,7 @@ internal sealed partial class WindowPublisher
         }
 
         var unsent = FrozenKeyCount;
-        CollectorMetrics.PendingKeys.Set(unsent);
+        metrics.PendingKeys.Set(unsent);
         return new ShutdownFlush(offered - unsent, unsent, ended, endedBytes);
     }
 
@@ -238,12 +241,12 @@ internal sealed partial class WindowPublisher
         }
         catch (Exception ex) when (ex is not FlowSourceUnavailableException && (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
         {
-            CollectorMetrics.ReadFailures.Inc();
+            metrics.ReadFailures.Inc();
             LogReadFailed(logger, reader.Source, ex.Message, ex);
         }
         finally
         {
-            CollectorMetrics.ReadDuration.Observe(time.GetElapsedTime(started).TotalSeconds);
+            metrics.ReadDuration.Observe(time.GetElapsedTime(started).TotalSeconds);
         }
     }
 
@@ -258,18 +261,18 @@ internal sealed partial class WindowPublisher
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                CollectorMetrics.PublishFailures.Inc();
+                metrics.PublishFailures.Inc();
                 LogPublishFailed(logger, part.Header.Id.ToString(), part.FlowCount, PendingKeyCount, ex.GetType().Name, ex.Message);
                 return;
             }
 
-            CollectorMetrics.PartsPublished.Inc();
+            metrics.PartsPublished.Inc();
             frozen.RemoveAt(0);
             confirmedBytes += part.Body.Length;
             var id = part.Header.Id;
             if (frozen.Count == 0 || frozen[0].Header.Id.Window != id.Window || frozen[0].Header.Id.BootId != id.BootId)
             {
-                CollectorMetrics.WindowsPublished.Inc();
+                metrics.WindowsPublished.Inc();
                 LogWindowPublished(logger, id.Window, id.PartCount, part.Header.WindowEnd - part.Header.WindowStart);
             }
 

@@ -21,11 +21,12 @@ internal sealed partial class KubernetesLocalPods : ILocalPods, IReflectorHandle
     private readonly KubernetesOptions options;
     private readonly TimeProvider time;
     private readonly ILogger logger;
+    private readonly KubernetesMetrics metrics;
     private readonly ServiceAccount? account;
     private HashSet<IpAddr> addresses = [];
 
     /// <param name="account">The service account to use instead of the pod's own (tests).</param>
-    public KubernetesLocalPods(string node, IReadOnlyCollection<string> excluded, KubernetesOptions options, TimeProvider time, ILogger logger, ServiceAccount? account = null)
+    public KubernetesLocalPods(string node, IReadOnlyCollection<string> excluded, KubernetesOptions options, TimeProvider time, ILogger logger, KubernetesMetrics metrics, ServiceAccount? account = null)
     {
         this.account = account;
         this.node = node;
@@ -33,6 +34,7 @@ internal sealed partial class KubernetesLocalPods : ILocalPods, IReflectorHandle
         this.options = options;
         this.time = time;
         this.logger = logger;
+        this.metrics = metrics;
     }
 
     public string Description => $"Kubernetes pods with spec.nodeName={node} (excluding namespaces {string.Join(", ", excluded)}; hostNetwork pods never count)";
@@ -60,7 +62,8 @@ internal sealed partial class KubernetesLocalPods : ILocalPods, IReflectorHandle
             this,
             options,
             time,
-            logger);
+            logger,
+            metrics);
         using var expiry = time.CreateTimer(_ => Rebuild(), null, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
         await reflector.RunAsync(cancellationToken);
     }

@@ -10,7 +10,8 @@ internal sealed partial class KubernetesClusterSource(
     ClusterContext context,
     IOptions<KubernetesOptions> options,
     TimeProvider time,
-    ILoggerFactory loggers) : BackgroundService
+    ILoggerFactory loggers,
+    KubernetesMetrics metrics) : BackgroundService
 {
     public static readonly string[] Resources = ["pods", "nodes", "services", "replicasets", "jobs"];
 
@@ -32,31 +33,31 @@ internal sealed partial class KubernetesClusterSource(
             new ApiServerSource<PodObject>(api, "api/v1/pods", null, json.ApiListPodObject, json.PodObject),
             KubernetesObjects.Pod,
             new Handler<PodInfo>(state.UpsertPod, state.DeletePod, () => state.MarkSynced("pods")),
-            settings, time, logger);
+            settings, time, logger, metrics);
         var nodes = new Reflector<NodeObject, NodeInfo>(
             "nodes",
             new ApiServerSource<NodeObject>(api, "api/v1/nodes", null, json.ApiListNodeObject, json.NodeObject),
             KubernetesObjects.Node,
             new Handler<NodeInfo>(state.UpsertNode, state.DeleteNode, () => state.MarkSynced("nodes")),
-            settings, time, logger);
+            settings, time, logger, metrics);
         var services = new Reflector<ServiceObject, ServiceInfo>(
             "services",
             new ApiServerSource<ServiceObject>(api, "api/v1/services", null, json.ApiListServiceObject, json.ServiceObject),
             KubernetesObjects.Service,
             new Handler<ServiceInfo>(state.UpsertService, state.DeleteService, () => state.MarkSynced("services")),
-            settings, time, logger);
+            settings, time, logger, metrics);
         var replicaSets = new Reflector<MetadataObject, OwnerInfo>(
             "replicasets",
             new ApiServerSource<MetadataObject>(api, "apis/apps/v1/replicasets", null, json.ApiListMetadataObject, json.MetadataObject),
             KubernetesObjects.Owner,
             new Handler<OwnerInfo>(state.UpsertReplicaSet, state.DeleteReplicaSet, () => state.MarkSynced("replicasets")),
-            settings, time, logger);
+            settings, time, logger, metrics);
         var jobs = new Reflector<MetadataObject, OwnerInfo>(
             "jobs",
             new ApiServerSource<MetadataObject>(api, "apis/batch/v1/jobs", null, json.ApiListMetadataObject, json.MetadataObject),
             KubernetesObjects.Owner,
             new Handler<OwnerInfo>(state.UpsertJob, state.DeleteJob, () => state.MarkSynced("jobs")),
-            settings, time, logger);
+            settings, time, logger, metrics);
 
         await Task.WhenAll(
             pods.RunAsync(stoppingToken),

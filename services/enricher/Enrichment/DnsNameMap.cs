@@ -19,10 +19,13 @@ internal sealed class DnsNameMap
     private readonly int maxEntries;
     private readonly Lock gate = new();
 
-    public DnsNameMap(int maxEntries)
+    private readonly EnricherMetrics metrics;
+
+    public DnsNameMap(int maxEntries, EnricherMetrics metrics)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxEntries, 1);
         this.maxEntries = maxEntries;
+        this.metrics = metrics;
     }
 
     public int Count
@@ -77,12 +80,12 @@ internal sealed class DnsNameMap
                 index.Add(answer.Ip, order.AddFirst(answer));
             }
 
-            EnricherMetrics.DnsNames.Set(index.Count);
+            metrics.DnsNames.Set(index.Count);
         }
 
         if (evicted > 0)
         {
-            EnricherMetrics.DnsNamesEvicted.Inc(evicted);
+            metrics.DnsNamesEvicted.Inc(evicted);
         }
     }
 

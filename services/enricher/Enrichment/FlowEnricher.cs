@@ -15,11 +15,6 @@ namespace Egressd.Enricher.Enrichment;
 /// </summary>
 internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPerBatch, DnsNameMap names)
 {
-    public FlowEnricher(TrafficClassifier classifier, int maxFlowsPerBatch)
-        : this(classifier, maxFlowsPerBatch, new DnsNameMap(100_000))
-    {
-    }
-
     /// <summary>Takes in a batch's DNS answers without enriching it (a window with answers only).</summary>
     public void RecordAnswers(FlowBatchCollected batch) => names.Record(batch.DnsAnswers);
 

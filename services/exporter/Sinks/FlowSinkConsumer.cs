@@ -13,25 +13,28 @@ internal sealed partial class FlowSinkConsumer : IConsumer<FlowBatchEnriched>
     private readonly AppliedBatches applied;
     private readonly int maxFlowsPerBatch;
     private readonly TimeProvider time;
+    private readonly SinkMetrics metrics;
     private readonly ILogger logger;
 
-    public FlowSinkConsumer(string sink, IFlowSink target, AppliedBatches applied, int maxFlowsPerBatch, TimeProvider time, ILogger logger)
+    public FlowSinkConsumer(string sink, IFlowSink target, AppliedBatches applied, int maxFlowsPerBatch, TimeProvider time, SinkMetrics metrics, ILogger logger)
     {
         this.sink = sink;
         this.target = target;
         this.applied = applied;
         this.maxFlowsPerBatch = maxFlowsPerBatch;
         this.time = time;
+        this.metrics = metrics;
         this.logger = logger;
         // Every consuming sink's counters are on /metrics from the start, at zero, not from its first batch.
-        SinkMetrics.Declare(sink);
+        metrics.Declare(sink);
     }
 
     /// <summary>The consumer of <paramref name="sink"/>, with the exporter's limits; <paramref name="applied"/> when the sink keeps its own, else a new one.</summary>
     public static FlowSinkConsumer For(IServiceProvider services, string sink, IFlowSink target, AppliedBatches? applied = null)
     {
         var options = services.GetRequiredService<IOptions<ExporterOptions>>().Value;
-        return new FlowSinkConsumer(sink, target, applied ?? new AppliedBatches(options.DedupWindow), options.MaxFlowsPerBatch, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<FlowSinkConsumer>>());
+        return new FlowSinkConsumer(sink, target, applied ?? new AppliedBatches(options.DedupWindow), options.MaxFlowsPerBatch, services.GetRequiredService<TimeProvider>(),
+            services.GetRequiredService<SinkMetrics>(), services.GetRequiredService<ILogger<FlowSinkConsumer>>());
     }
 
     public async Task Consume(ConsumeContext<FlowBatchEnriched> context)
@@ -49,7 +52,7 @@ internal sealed partial class FlowSinkConsumer : IConsumer<FlowBatchEnriched>
         var id = batch.Header.Id.ToString();
         if (!applied.TryReserve(id))
         {
-            SinkMetrics.Duplicates.WithLabels(sink).Inc();
+            metrics.Duplicates.WithLabels(sink).Inc();
             LogDuplicate(logger, sink, batch.Header.Id);
             return;
         }
@@ -65,9 +68,9 @@ internal sealed partial class FlowSinkConsumer : IConsumer<FlowBatchEnriched>
         }
 
         applied.Complete(id);
-        SinkMetrics.Applied.WithLabels(sink).Inc();
+        metrics.Applied.WithLabels(sink).Inc();
         // Clocks of two machines: a collector ahead of the exporter shows as no lag rather than a negative one.
-        SinkMetrics.Lag.WithLabels(sink).Observe(Math.Max(0, (time.GetUtcNow() - batch.Header.WindowEnd).TotalSeconds));
+        metrics.Lag.WithLabels(sink).Observe(Math.Max(0, (time.GetUtcNow() - batch.Header.WindowEnd).TotalSeconds));
     }
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "Sink {Sink} skipped batch {BatchId}: already applied")]

@@ -4,15 +4,15 @@ using Prometheus;
 namespace Egressd.Local.View;
 
 /// <summary>
-/// The pipeline's health as <c>/metrics</c> shows it, read from the process's own registry: the
-/// same numbers an operator scrapes, with no hook into the services.
+/// The pipeline's health as <c>/metrics</c> shows it, read from the host's registry (where every
+/// egressd metric is): the same numbers an operator scrapes, with no hook into the services.
 /// </summary>
 public sealed record PipelineHealth(double WindowsPublished, double BatchesApplied, double Faults, double ReadFailures, double PublishFailures, double Reads, double ConntrackEntries)
 {
-    public static async Task<PipelineHealth> ReadAsync(CancellationToken cancellationToken)
+    public static async Task<PipelineHealth> ReadAsync(CollectorRegistry registry, CancellationToken cancellationToken)
     {
         using var text = new MemoryStream();
-        await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(text, ExpositionFormat.PrometheusText, cancellationToken);
+        await registry.CollectAndExportAsTextAsync(text, ExpositionFormat.PrometheusText, cancellationToken);
         var sums = new Dictionary<string, double>(StringComparer.Ordinal);
         text.Position = 0;
         using var reader = new StreamReader(text);

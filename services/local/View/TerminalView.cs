@@ -1,6 +1,7 @@
 using System.Globalization;
 using Egressd.Local.Demo;
 using Microsoft.Extensions.Options;
+using Prometheus;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
@@ -11,7 +12,7 @@ namespace Egressd.Local.View;
 /// destination, traffic class, bytes/s) and each class's total, the pipeline's health, and, when
 /// the host's conntrack stays empty, what to do about it. The logs stay JSON in the log file.
 /// </summary>
-internal sealed class TerminalView(IOptions<ViewOptions> options, IOptions<DemoOptions> demo, ViewWindows windows) : BackgroundService
+internal sealed class TerminalView(IOptions<ViewOptions> options, IOptions<DemoOptions> demo, ViewWindows windows, CollectorRegistry registry) : BackgroundService
 {
     /// <summary>Reads of an empty table before the view says there is nothing to show here.</summary>
     private const int EmptyReadsBeforeHint = 3;
@@ -70,7 +71,7 @@ internal sealed class TerminalView(IOptions<ViewOptions> options, IOptions<DemoO
         PipelineHealth health;
         do
         {
-            health = await PipelineHealth.ReadAsync(stoppingToken);
+            health = await PipelineHealth.ReadAsync(registry, stoppingToken);
         }
         while (windows.Latest is null && !ShowHint(health) && await timer.WaitForNextTickAsync(stoppingToken));
 
@@ -78,7 +79,7 @@ internal sealed class TerminalView(IOptions<ViewOptions> options, IOptions<DemoO
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                context.UpdateTarget(Render(windows.Latest, await PipelineHealth.ReadAsync(stoppingToken)));
+                context.UpdateTarget(Render(windows.Latest, await PipelineHealth.ReadAsync(registry, stoppingToken)));
             }
         });
     }
@@ -92,7 +93,7 @@ internal sealed class TerminalView(IOptions<ViewOptions> options, IOptions<DemoO
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             var window = windows.Latest;
-            var health = await PipelineHealth.ReadAsync(stoppingToken);
+            var health = await PipelineHealth.ReadAsync(registry, stoppingToken);
             if (window is not null && window.Sequence != shown)
             {
                 shown = window.Sequence;

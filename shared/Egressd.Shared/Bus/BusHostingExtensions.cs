@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
 using Egressd.Contracts;
+using Egressd.Shared.Hosting;
 using Egressd.Shared.Wire;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,6 +35,7 @@ public static partial class BusHostingExtensions
         var services = builder.Services;
         services.AddOptions<BusOptions>().BindConfiguration(BusOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BusOptions>, BusOptionsValidator>();
+        services.AddMetrics<BusMetrics>();
 
         // The transport is picked while the container is being built, so read it straight from
         // configuration, and stop here with the setting's name when it names no transport.

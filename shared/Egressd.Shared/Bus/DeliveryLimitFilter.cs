@@ -1,6 +1,5 @@
 using MassTransit;
 using MassTransit.RabbitMqTransport;
-using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
 
 namespace Egressd.Shared.Bus;
@@ -12,7 +11,7 @@ namespace Egressd.Shared.Bus;
 /// process to receive it moves it, so the count survives the crash loop. The broker's own
 /// dead-lettering stays as the backstop should this move fail.
 /// </summary>
-internal sealed class DeliveryLimitFilter(string endpoint, long limit, ILogger logger) : IFilter<ReceiveContext>
+internal sealed class DeliveryLimitFilter(string endpoint, long limit, ParkedMessages parked) : IFilter<ReceiveContext>
 {
     private const string DeliveryCountHeader = "x-delivery-count";
 
@@ -32,7 +31,7 @@ internal sealed class DeliveryLimitFilter(string endpoint, long limit, ILogger l
         properties.Headers["MT-Reason"] = $"delivered {previous + 1} times without being acknowledged";
         // The dead-letter exchange the endpoint declared; confirmed, so a failure leaves the message queued.
         await channel.BasicPublishAsync(endpoint + "_dead", "", true, properties, context.GetBody(), true, context.CancellationToken);
-        ParkedMessages.Record(logger, context, "_dead", FaultReasons.DeliveryLimit, $"{previous} deliveries were not acknowledged");
+        parked.Record(context, "_dead", FaultReasons.DeliveryLimit, $"{previous} deliveries were not acknowledged");
     }
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("egressd-delivery-limit");

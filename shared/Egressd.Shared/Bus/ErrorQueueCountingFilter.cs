@@ -1,5 +1,4 @@
 using MassTransit;
-using Microsoft.Extensions.Logging;
 
 namespace Egressd.Shared.Bus;
 
@@ -8,11 +7,11 @@ namespace Egressd.Shared.Bus;
 /// runs only when that move succeeded. A consume cancelled because the channel closed never
 /// gets here (MassTransit's rescue ignores cancellations and the broker requeues the message).
 /// </summary>
-internal sealed class ErrorQueueCountingFilter(ILogger logger) : IFilter<ExceptionReceiveContext>
+internal sealed class ErrorQueueCountingFilter(ParkedMessages parked) : IFilter<ExceptionReceiveContext>
 {
     public async Task Send(ExceptionReceiveContext context, IPipe<ExceptionReceiveContext> next)
     {
-        ParkedMessages.Record(logger, context, "_error", Reason(context.Exception), $"{context.Exception.GetType().Name}: {context.Exception.Message}");
+        parked.Record(context, "_error", Reason(context.Exception), $"{context.Exception.GetType().Name}: {context.Exception.Message}");
         await next.Send(context);
     }
 

@@ -1,7 +1,6 @@
 using MassTransit;
 using MassTransit.Middleware.Rescue;
 using MassTransit.Transports;
-using Microsoft.Extensions.Logging;
 
 namespace Egressd.Shared.Bus;
 
@@ -10,7 +9,7 @@ namespace Egressd.Shared.Bus;
 /// 48 MB batch costs the process many times its size, and a batch that large did not come from
 /// an egressd service. Sits in front of MassTransit's own filters, so it moves the message itself.
 /// </summary>
-internal sealed class MessageSizeLimitFilter(long maxBytes, ILogger logger) : IFilter<ReceiveContext>
+internal sealed class MessageSizeLimitFilter(long maxBytes, ParkedMessages parked) : IFilter<ReceiveContext>
 {
     public async Task Send(ReceiveContext context, IPipe<ReceiveContext> next)
     {
@@ -29,7 +28,7 @@ internal sealed class MessageSizeLimitFilter(long maxBytes, ILogger logger) : IF
 
         // Throws when the channel is gone: the message then goes back to the queue, uncounted.
         await transport.Send(new RescueExceptionReceiveContext(context, error));
-        ParkedMessages.Record(logger, context, "_error", FaultReasons.TooLarge, error.Message);
+        parked.Record(context, "_error", FaultReasons.TooLarge, error.Message);
     }
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("egressd-size-limit");

@@ -7,13 +7,13 @@ namespace Egressd.Shared.Bus;
 /// Counts and logs a message once it has been moved to a parking queue. Called only after the
 /// move succeeded, so the log line names a queue the message is really in.
 /// </summary>
-internal static partial class ParkedMessages
+internal sealed partial class ParkedMessages(BusMetrics metrics, ILogger logger)
 {
-    public static void Record(ILogger logger, ReceiveContext context, string queueSuffix, string reason, string detail)
+    public void Record(ReceiveContext context, string queueSuffix, string reason, string detail)
     {
         var endpoint = EndpointName(context.InputAddress);
         var queue = endpoint + queueSuffix;
-        BusMetrics.Faulted.WithLabels(endpoint, queue, reason).Inc();
+        metrics.Faulted.WithLabels(endpoint, queue, reason).Inc();
         LogParked(logger, endpoint, MessageId(context), queue, reason, detail);
     }
 

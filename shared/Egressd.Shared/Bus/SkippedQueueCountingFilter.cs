@@ -1,5 +1,4 @@
 using MassTransit;
-using Microsoft.Extensions.Logging;
 
 namespace Egressd.Shared.Bus;
 
@@ -7,12 +6,12 @@ namespace Egressd.Shared.Bus;
 /// The last filter of an endpoint's dead-letter pipe, after MassTransit moved a message no
 /// consumer here handles to <c>_skipped</c>: an unknown type is parked and counted, not lost.
 /// </summary>
-internal sealed class SkippedQueueCountingFilter(ILogger logger) : IFilter<ReceiveContext>
+internal sealed class SkippedQueueCountingFilter(ParkedMessages parked) : IFilter<ReceiveContext>
 {
     public async Task Send(ReceiveContext context, IPipe<ReceiveContext> next)
     {
         var types = context.TransportHeaders.Get<string>("MT-MessageType") ?? context.ContentType?.MediaType ?? "unknown";
-        ParkedMessages.Record(logger, context, "_skipped", FaultReasons.UnknownType, $"no consumer for {types}");
+        parked.Record(context, "_skipped", FaultReasons.UnknownType, $"no consumer for {types}");
         await next.Send(context);
     }
 

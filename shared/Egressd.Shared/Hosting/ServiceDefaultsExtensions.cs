@@ -62,6 +62,7 @@ public static class ServiceDefaultsExtensions
         });
 
         builder.Services.AddHealthChecks();
+        builder.Services.AddEgressdMetricsRegistry();
         // In-flight work gets this long after SIGTERM; unacknowledged messages are redelivered.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(25));
         return builder;
@@ -96,8 +97,9 @@ public static class ServiceDefaultsExtensions
     }
 
     /// <summary>
-    /// /healthz (the process answers), /readyz (every check tagged ready passes), /metrics
-    /// (prometheus-net's registry, then every <see cref="IMetricsSource"/>). One handler for the
+    /// /healthz (the process answers), /readyz (every check tagged ready passes), /metrics (the
+    /// host's own registry, prometheus-net's process-wide one, then every <see cref="IMetricsSource"/>).
+    /// Every declared metrics class is created here, before the first scrape. One handler for the
     /// three paths rather than routing: building the routing matcher at the first request raised the
     /// collector's peak memory for three fixed paths. Health answers as ASP.NET Core's health
     /// check middleware does: the status as text, 503 when unhealthy, never cached.
@@ -105,13 +107,15 @@ public static class ServiceDefaultsExtensions
     public static WebApplication MapEgressdEndpoints(this WebApplication app)
     {
         var health = app.Services.GetRequiredService<HealthCheckService>();
+        var registry = app.Services.GetRequiredService<CollectorRegistry>();
         var sources = app.Services.GetServices<IMetricsSource>().ToArray();
+        _ = app.Services.GetServices<MetricsDeclaration>().ToList();
         // As routing matched them before: in any case, with or without a trailing slash.
         app.Run(context => (context.Request.Path.Value ?? "").TrimEnd('/').ToLowerInvariant() switch
         {
             "/healthz" => WriteHealthAsync(context, health, _ => false),
             "/readyz" => WriteHealthAsync(context, health, c => c.Tags.Contains(ReadyTag)),
-            "/metrics" when HttpMethods.IsGet(context.Request.Method) => WriteMetricsAsync(context, sources),
+            "/metrics" when HttpMethods.IsGet(context.Request.Method) => WriteMetricsAsync(context, registry, sources),
             "/metrics" => MethodNotAllowed(context),
             _ => NotFound(context),
         });
@@ -127,12 +131,14 @@ public static class ServiceDefaultsExtensions
         await context.Response.WriteAsync(report.Status.ToString(), context.RequestAborted);
     }
 
-    private static async Task WriteMetricsAsync(HttpContext context, IMetricsSource[] sources)
+    private static async Task WriteMetricsAsync(HttpContext context, CollectorRegistry registry, IMetricsSource[] sources)
     {
         var cancellationToken = context.RequestAborted;
         // Always the classic text format: OpenMetrics, which prometheus-net offers to a scraper
         // that asks for it, ends with "# EOF", after which nothing may be appended.
         context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        await registry.CollectAndExportAsTextAsync(context.Response.Body, ExpositionFormat.PrometheusText, cancellationToken);
+        // The process's own: CPU, memory, GC, and the runtime's and ASP.NET Core's meters.
         await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(context.Response.Body, ExpositionFormat.PrometheusText, cancellationToken);
         foreach (var source in sources)
         {

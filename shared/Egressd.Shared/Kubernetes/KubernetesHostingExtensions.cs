@@ -1,3 +1,4 @@
+using Egressd.Shared.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -11,6 +12,10 @@ public static class KubernetesHostingExtensions
     {
         services.AddOptions<KubernetesOptions>().BindConfiguration(KubernetesOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KubernetesOptions>, KubernetesOptionsValidator>());
+        // Not declared: its families appear with the first reflector, so a service without
+        // Kubernetes (an inventory, no cluster) shows none of them.
+        services.AddEgressdMetricsRegistry();
+        services.TryAddSingleton<KubernetesMetrics>();
         return services;
     }
 }

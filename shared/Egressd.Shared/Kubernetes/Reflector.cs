@@ -22,6 +22,7 @@ public sealed partial class Reflector<T, TSlim>
     private readonly KubernetesOptions options;
     private readonly TimeProvider time;
     private readonly ILogger logger;
+    private readonly KubernetesMetrics metrics;
     private readonly Dictionary<string, TSlim> store = new(StringComparer.Ordinal);
     private volatile bool synced;
 
@@ -34,7 +35,8 @@ public sealed partial class Reflector<T, TSlim>
         IReflectorHandler<TSlim> handler,
         KubernetesOptions options,
         TimeProvider time,
-        ILogger logger)
+        ILogger logger,
+        KubernetesMetrics metrics)
     {
         this.resource = resource;
         this.source = source;
@@ -43,6 +45,7 @@ public sealed partial class Reflector<T, TSlim>
         this.options = options;
         this.time = time;
         this.logger = logger;
+        this.metrics = metrics;
     }
 
     public string Resource => resource;
@@ -63,7 +66,7 @@ public sealed partial class Reflector<T, TSlim>
                 var (next, reason) = await WatchAsync(resourceVersion, cancellationToken);
                 failures = 0;
                 resourceVersion = reason == "expired" ? null : next;
-                KubernetesMetrics.WatchRestarts.WithLabels(resource, reason).Inc();
+                metrics.WatchRestarts.WithLabels(resource, reason).Inc();
                 LogWatchEnded(logger, resource, reason, resourceVersion ?? "relist");
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -73,14 +76,14 @@ public sealed partial class Reflector<T, TSlim>
             catch (ResourceExpiredException)
             {
                 // A list page's continue token or a watch's resourceVersion is too old.
-                KubernetesMetrics.WatchRestarts.WithLabels(resource, "expired").Inc();
+                metrics.WatchRestarts.WithLabels(resource, "expired").Inc();
                 resourceVersion = null;
             }
             catch (Exception ex)
             {
                 failures++;
                 var delay = Backoff(failures);
-                KubernetesMetrics.WatchRestarts.WithLabels(resource, "error").Inc();
+                metrics.WatchRestarts.WithLabels(resource, "error").Inc();
                 LogApiFailure(logger, resource, ex.GetType().Name, ex.Message, delay);
                 try
                 {
@@ -96,7 +99,7 @@ public sealed partial class Reflector<T, TSlim>
 
     private async Task<string> RelistAsync(CancellationToken cancellationToken)
     {
-        KubernetesMetrics.Relists.WithLabels(resource).Inc();
+        metrics.Relists.WithLabels(resource).Inc();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         string? continueToken = null;
         string? resourceVersion = null;
@@ -124,7 +127,7 @@ public sealed partial class Reflector<T, TSlim>
             handler.OnDelete(key, previous);
         }
 
-        KubernetesMetrics.Objects.WithLabels(resource).Set(store.Count);
+        metrics.Objects.WithLabels(resource).Set(store.Count);
         handler.OnSynced();
         if (!synced)
         {
@@ -170,7 +173,7 @@ public sealed partial class Reflector<T, TSlim>
                         continue;
                 }
 
-                KubernetesMetrics.Events.WithLabels(resource, change.Type.ToString()).Inc();
+                metrics.Events.WithLabels(resource, change.Type.ToString()).Inc();
                 if (change.ResourceVersion is { Length: > 0 } version)
                 {
                     resourceVersion = version;
@@ -194,7 +197,7 @@ public sealed partial class Reflector<T, TSlim>
                         break;
                 }
 
-                KubernetesMetrics.Objects.WithLabels(resource).Set(store.Count);
+                metrics.Objects.WithLabels(resource).Set(store.Count);
             }
         }
         catch (OperationCanceledException) when (stalled && !cancellationToken.IsCancellationRequested)

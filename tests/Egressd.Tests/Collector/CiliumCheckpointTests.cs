@@ -37,7 +37,7 @@ public sealed class CiliumCheckpointTests
         {
             conntrack = new CiliumConntrack(maps.Root, CiliumCounterLayout.Auto, new CiliumClock(CiliumClockSource.Ktime));
             reducer = new ConntrackReducer(new Pods(), new PublicAddresses(CidrSet.Parse(["10.0.0.0/8"])), groupPublicDestinations: false, new PendingFlows());
-            Checkpoint = ConntrackCheckpoint.OpenForCilium(state, maps.Root, reducer, DateTimeOffset.UtcNow, NullLogger.Instance,
+            Checkpoint = ConntrackCheckpoint.OpenForCilium(state, maps.Root, reducer, DateTimeOffset.UtcNow, NullLogger.Instance, TestMetrics.Collector(),
                 () => conntrack.Layout.ToString(), s => conntrack.Seed(Enum.Parse<CiliumCounterLayout>(s)))!;
         }
 

@@ -181,7 +181,7 @@ public sealed class CiliumConntrackTests
         var key = CiliumMaps.Key("10.0.0.1", 40000, "198.18.0.5", 443, 6, CiliumMaps.Out);
         var pending = new PendingFlows();
         var reducer = new ConntrackReducer(new Pods("10.0.0.1"), new PublicAddresses(CidrSet.Parse(["10.0.0.0/8"])), groupPublicDestinations: false, pending);
-        var reader = new CiliumFlowReader(conntrack, reducer, NullLogger.Instance);
+        var reader = new CiliumFlowReader(conntrack, reducer, NullLogger.Instance, TestMetrics.Conntrack());
 
         BpfSyscall.Update(fd, key, CiliumMaps.SplitValue(1, 100, 2, 200, conntrack.Clock.LifetimeIn(60, CiliumClockSource.Ktime)));
         await reader.ReadAsync(TestContext.Current.CancellationToken);

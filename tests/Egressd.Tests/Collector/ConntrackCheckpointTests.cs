@@ -5,6 +5,7 @@ using Egressd.Collector.Pods;
 using Egressd.Contracts;
 using Egressd.Shared.Network;
 using Egressd.Shared.Wire;
+using Egressd.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Egressd.Tests.Collector;
@@ -27,7 +28,7 @@ public sealed class ConntrackCheckpointTests
 
     private static ConntrackCheckpoint Open(string state) =>
         ConntrackCheckpoint.OpenForCilium(state, BpfRoot, new ConntrackReducer(new NoPods(), new PublicAddresses(CidrSet.Parse(["10.0.0.0/8"])), false, new PendingFlows()),
-            DateTimeOffset.UtcNow, NullLogger.Instance, () => "Split", _ => { })!;
+            DateTimeOffset.UtcNow, NullLogger.Instance, TestMetrics.Collector(), () => "Split", _ => { })!;
 
     private static IReadOnlyList<EncodedFlowBatch> Window()
     {

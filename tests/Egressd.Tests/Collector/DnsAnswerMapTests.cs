@@ -1,6 +1,7 @@
 using Egressd.Collector.Dns;
 using Egressd.Collector.Flows;
 using Egressd.Contracts;
+using Egressd.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Egressd.Tests.Collector;
@@ -56,7 +57,7 @@ public sealed class DnsAnswerMapTests
         var time = new FakeTimeProvider(T0);
         var map = new DnsAnswerMap(10_000, TimeSpan.FromMinutes(1), TimeSpan.FromHours(1));
         var inbox = new DnsAnswerInbox(1_000_000);
-        var processor = new DnsResponseProcessor(map, inbox, time);
+        var processor = new DnsResponseProcessor(map, inbox, time, TestMetrics.Dns());
         for (var i = 0; i < 100_000; i++)
         {
             var address = $"10.{i >> 16}.{(i >> 8) & 0xFF}.{i & 0xFF}";
@@ -82,7 +83,7 @@ public sealed class DnsAnswerMapTests
     {
         var time = new FakeTimeProvider(T0);
         var map = new DnsAnswerMap(100, TimeSpan.Zero, TimeSpan.FromHours(1));
-        var processor = new DnsResponseProcessor(map, new DnsAnswerInbox(100), time);
+        var processor = new DnsResponseProcessor(map, new DnsAnswerInbox(100), time, TestMetrics.Dns());
         var random = new Random(7);
         for (var i = 0; i < 50_000; i++)
         {
@@ -107,7 +108,7 @@ public sealed class DnsAnswerMapTests
     public void Several_messages_in_one_tcp_segment_are_all_read()
     {
         var map = new DnsAnswerMap(100, TimeSpan.Zero, TimeSpan.FromHours(1));
-        var processor = new DnsResponseProcessor(map, new DnsAnswerInbox(100), new FakeTimeProvider(T0));
+        var processor = new DnsResponseProcessor(map, new DnsAnswerInbox(100), new FakeTimeProvider(T0), TestMetrics.Dns());
         var one = DnsMessages.Response("one.test").A("one.test", "192.0.2.1").Build();
         var two = DnsMessages.Response("two.test").Aaaa("two.test", "2001:db8::2").Build();
         var payload = new byte[4 + one.Length + two.Length];

@@ -23,7 +23,7 @@ public sealed class LocalPodsTests
         api.Apply(FakeKubernetesApi.Pod("kube-system", "dns", "node-a", ["10.244.1.53"]));
         api.Apply(FakeKubernetesApi.Pod("mon", "exporter", "node-a", ["10.0.0.1"], hostNetwork: true));
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var pods = new KubernetesLocalPods("node-a", ["kube-system"], new KubernetesOptions { Kubeconfig = api.Kubeconfig, DeletedPodRetention = TimeSpan.FromMinutes(2) }, clock, NullLogger.Instance);
+        var pods = new KubernetesLocalPods("node-a", ["kube-system"], new KubernetesOptions { Kubeconfig = api.Kubeconfig, DeletedPodRetention = TimeSpan.FromMinutes(2) }, clock, NullLogger.Instance, TestMetrics.Kubernetes());
         using var stop = new CancellationTokenSource();
         var running = pods.RunAsync(stop.Token);
 

@@ -74,7 +74,7 @@ public sealed class ClusterCacheTests : IAsyncLifetime
         Assert.Equal("shop/db", cluster.Services[IpAddr.Parse("10.96.0.15")]);
         Assert.Equal("shop/db", cluster.Services[IpAddr.Parse("fd00:96::15")]);
 
-        var enricher = new FlowEnricher(new TrafficClassifier(new Shared.Network.NetworkOptions().PublicAddresses(), []), 1000);
+        var enricher = new FlowEnricher(new TrafficClassifier(new Shared.Network.NetworkOptions().PublicAddresses(), []), 1000, new DnsNameMap(100_000, TestMetrics.Enricher()));
         var enriched = enricher.Enrich(Batch(
             ("10.244.1.10", "10.244.2.20", "10.96.0.15"),
             ("10.244.1.10", "10.244.1.40", null),
@@ -193,7 +193,7 @@ public sealed class ClusterCacheTests : IAsyncLifetime
         var state = new ClusterState(clock, TimeSpan.FromMinutes(2));
         state.Require(KubernetesClusterSource.Resources);
         var kubernetes = Options.Create(new KubernetesOptions { Kubeconfig = api.Kubeconfig, WatchIdleTimeout = TimeSpan.FromSeconds(1.5), MaxBackoff = TimeSpan.FromMilliseconds(500), PageSize = 3 });
-        var source = new KubernetesClusterSource(state, new ClusterContext(ClusterContextSource.Kubernetes, null), kubernetes, TimeProvider.System, NullLoggerFactory.Instance);
+        var source = new KubernetesClusterSource(state, new ClusterContext(ClusterContextSource.Kubernetes, null), kubernetes, TimeProvider.System, NullLoggerFactory.Instance, TestMetrics.Kubernetes());
         await source.StartAsync(stop);
         running(source.ExecuteTask ?? Task.CompletedTask);
         await state.WaitForSyncAsync(stop).WaitAsync(Patience, stop);

@@ -1,6 +1,7 @@
 using Egressd.Contracts;
 using Egressd.Enricher.Cluster;
 using Egressd.Enricher.Enrichment;
+using Egressd.Tests.Infrastructure;
 
 namespace Egressd.Tests.Enricher;
 
@@ -12,7 +13,7 @@ public sealed class DnsNameMapTests
     [Fact]
     public void A_name_seen_on_one_node_names_the_address_in_another_nodes_flows()
     {
-        var enricher = new FlowEnricher(new TrafficClassifier(new Shared.Network.NetworkOptions().PublicAddresses(), []), 1000, new DnsNameMap(100));
+        var enricher = new FlowEnricher(new TrafficClassifier(new Shared.Network.NetworkOptions().PublicAddresses(), []), 1000, new DnsNameMap(100, TestMetrics.Enricher()));
         var cluster = new ClusterState(TimeProvider.System, TimeSpan.FromMinutes(2)).Snapshot();
 
         // Node a saw the answer (in a window with no flows); node b's pod uses the address.
@@ -34,7 +35,7 @@ public sealed class DnsNameMapTests
     [Fact]
     public void The_longer_lived_answer_wins()
     {
-        var map = new DnsNameMap(10);
+        var map = new DnsNameMap(10, TestMetrics.Enricher());
         map.Record([new DnsAnswer { Ip = IpAddr.Parse("192.0.2.1"), Name = "new.test", ExpiresAt = T0.AddMinutes(5) }]);
         map.Record([new DnsAnswer { Ip = IpAddr.Parse("192.0.2.1"), Name = "old.test", ExpiresAt = T0.AddMinutes(1) }]);
         Assert.Equal("new.test", map.NameOf(IpAddr.Parse("192.0.2.1"), T0));
@@ -43,7 +44,7 @@ public sealed class DnsNameMapTests
     [Fact]
     public void The_map_stays_within_its_bound_under_100000_distinct_answers()
     {
-        var map = new DnsNameMap(10_000);
+        var map = new DnsNameMap(10_000, TestMetrics.Enricher());
         for (var i = 0; i < 100_000; i += 100)
         {
             map.Record([.. Enumerable.Range(i, 100).Select(n => new DnsAnswer { Ip = IpAddr.Parse($"10.{n >> 16}.{(n >> 8) & 0xFF}.{n & 0xFF}"), Name = $"h{n}.test", ExpiresAt = T0.AddHours(1) })]);
@@ -58,7 +59,7 @@ public sealed class DnsNameMapTests
     [Fact]
     public void A_lookup_keeps_an_address_from_being_evicted_first()
     {
-        var map = new DnsNameMap(2);
+        var map = new DnsNameMap(2, TestMetrics.Enricher());
         map.Record([new DnsAnswer { Ip = IpAddr.Parse("192.0.2.1"), Name = "one.test", ExpiresAt = T0.AddHours(1) }]);
         map.Record([new DnsAnswer { Ip = IpAddr.Parse("192.0.2.2"), Name = "two.test", ExpiresAt = T0.AddHours(1) }]);
         Assert.Equal("one.test", map.NameOf(IpAddr.Parse("192.0.2.1"), T0));

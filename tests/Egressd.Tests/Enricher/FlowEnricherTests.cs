@@ -4,6 +4,7 @@ using Egressd.Enricher.Cluster;
 using Egressd.Enricher.Enrichment;
 using Egressd.Shared.Network;
 using Egressd.Shared.Wire;
+using Egressd.Tests.Infrastructure;
 using Egressd.Tests.Samples;
 using static Egressd.Tests.Infrastructure.SampleFlows;
 
@@ -60,8 +61,8 @@ public sealed class FlowEnricherTests
 
         var fromWire = FlowWire.DecodeCollected(FlowWire.Encode(batch));
         var (plainStats, wireStats) = (new EnrichmentStats(), new EnrichmentStats());
-        var plain = new FlowEnricher(classifier, 1000).Enrich(batch, Cluster, plainStats);
-        var wire = new FlowEnricher(classifier, 1000).Enrich(fromWire, Cluster, wireStats);
+        var plain = new FlowEnricher(classifier, 1000, new DnsNameMap(100_000, TestMetrics.Enricher())).Enrich(batch, Cluster, plainStats);
+        var wire = new FlowEnricher(classifier, 1000, new DnsNameMap(100_000, TestMetrics.Enricher())).Enrich(fromWire, Cluster, wireStats);
 
         Assert.Equal(plain.Flows, wire.Flows);
         Assert.Equal(plain.Endpoints, wire.Endpoints);
@@ -94,7 +95,7 @@ public sealed class FlowEnricherTests
     {
         var batch = Batch([Flow("10.244.1.10", "10.244.2.20", null), Flow("10.244.1.10", "10.244.2.20", null) with { Protocol = 256 }], []);
 
-        var refused = Assert.Throws<InvalidBatchException>(() => new FlowEnricher(new TrafficClassifier(new NetworkOptions().PublicAddresses(), []), 1000).Enrich(batch, Cluster, new EnrichmentStats()));
+        var refused = Assert.Throws<InvalidBatchException>(() => new FlowEnricher(new TrafficClassifier(new NetworkOptions().PublicAddresses(), []), 1000, new DnsNameMap(100_000, TestMetrics.Enricher())).Enrich(batch, Cluster, new EnrichmentStats()));
         Assert.Contains("flow 1: protocol 256", refused.Message, StringComparison.Ordinal);
     }
 

@@ -23,7 +23,7 @@ public sealed class FlowExpositionTests
     [Fact]
     public async Task Exposition_has_egressd_names_and_labels_with_static_ones_sorted_in_and_promtool_accepts_it()
     {
-        var store = new FlowSeriesStore(FlowLabels.PodLevel, Context, 100, TimeSpan.FromMinutes(1), TimeProvider.System);
+        var store = new FlowSeriesStore(FlowLabels.PodLevel, Context, 100, TimeSpan.FromMinutes(1), TimeProvider.System, TestMetrics.PrometheusSink());
         store.Apply([PodFlow("shop", "web-1", "db", "db-0", txBytes: 100, rxBytes: 200, txPackets: 3, rxPackets: 4)]);
 
         var text = await RenderAsync(store, new() { ["cluster"] = "prod-1", ["Aa_team"] = "net" });
@@ -43,7 +43,7 @@ public sealed class FlowExpositionTests
     public async Task Combined_counters_get_series_and_families_of_their_own_and_expire_like_others()
     {
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
-        var store = new FlowSeriesStore(FlowLabels.PodLevel, Context, 100, TimeSpan.FromMinutes(1), time);
+        var store = new FlowSeriesStore(FlowLabels.PodLevel, Context, 100, TimeSpan.FromMinutes(1), time, TestMetrics.PrometheusSink());
         var flow = PodFlow("shop", "web-1", "db", "db-0", txBytes: 100, rxBytes: 200, txPackets: 3, rxPackets: 4);
         store.Apply([flow]);
         var separateOnly = await RenderAsync(store);
@@ -71,7 +71,7 @@ public sealed class FlowExpositionTests
     [Fact]
     public async Task Label_values_are_escaped_and_an_empty_store_writes_nothing()
     {
-        var store = new FlowSeriesStore(["dst_dns_name", "src_pod"], Context, 100, TimeSpan.FromMinutes(1), TimeProvider.System);
+        var store = new FlowSeriesStore(["dst_dns_name", "src_pod"], Context, 100, TimeSpan.FromMinutes(1), TimeProvider.System, TestMetrics.PrometheusSink());
         Assert.Equal("", await RenderAsync(store));
 
         store.Apply([PodFlow("shop", "we\"b\\1", "db", "db-0", txBytes: 5) with { DestinationDnsName = "a\nb" }]);
@@ -85,7 +85,7 @@ public sealed class FlowExpositionTests
     [Fact]
     public async Task Many_series_span_many_chunks_each_exactly_once()
     {
-        var store = new FlowSeriesStore(FlowLabels.PodLevel, Context, 100_000, TimeSpan.FromMinutes(1), TimeProvider.System);
+        var store = new FlowSeriesStore(FlowLabels.PodLevel, Context, 100_000, TimeSpan.FromMinutes(1), TimeProvider.System, TestMetrics.PrometheusSink());
         const int Series = 30_000;
         store.Apply([.. Enumerable.Range(0, Series).Select(i => PodFlow("shop", $"web-{i}", "db", "db-0", txBytes: (ulong)i + 1, sourceIp: $"10.1.{i / 250}.{i % 250}"))]);
 
@@ -101,7 +101,7 @@ public sealed class FlowExpositionTests
     [Fact]
     public async Task A_line_longer_than_the_write_buffer_is_still_written_whole()
     {
-        var store = new FlowSeriesStore(["dst_dns_name"], Context, 100, TimeSpan.FromMinutes(1), TimeProvider.System);
+        var store = new FlowSeriesStore(["dst_dns_name"], Context, 100, TimeSpan.FromMinutes(1), TimeProvider.System, TestMetrics.PrometheusSink());
         // A flow label is cut where it enters the store; a static label (the operator's) is not.
         var name = new string('x', 600_000);
         var cluster = new string('c', 600_000);

@@ -2,6 +2,7 @@ using Egressd.Contracts;
 using Egressd.Exporter.Sinks.Prometheus;
 using Egressd.Shared.Network;
 using Egressd.Shared.Wire;
+using Egressd.Tests.Infrastructure;
 using Egressd.Tests.Samples;
 using Microsoft.Extensions.Time.Testing;
 using static Egressd.Tests.Infrastructure.EnrichedBatches;
@@ -13,7 +14,7 @@ public sealed class FlowSeriesStoreTests
     private static readonly FlowLabelContext Context = new(new NetworkOptions().PublicAddresses());
 
     private static FlowSeriesStore Store(IReadOnlyList<string>? labels = null, int maxSeries = 1000, TimeSpan? idle = null, TimeProvider? time = null) =>
-        new(labels ?? FlowLabels.PodLevel, Context, maxSeries, idle ?? TimeSpan.FromMinutes(10), time ?? TimeProvider.System);
+        new(labels ?? FlowLabels.PodLevel, Context, maxSeries, idle ?? TimeSpan.FromMinutes(10), time ?? TimeProvider.System, TestMetrics.PrometheusSink());
 
     private static string[] Values(IReadOnlyList<string> labels, FlowRow flow) =>
         [.. labels.Select(l => FlowLabels.All[l].ValueOf(flow, Context))];

@@ -50,8 +50,8 @@ public sealed class HttpSinkBrokerTests(RabbitMqBroker broker)
         Assert.True(await Eventually.TrueAsync(async () => await broker.MessageCountAsync(queue + "_error") == 1, TimeSpan.FromSeconds(60)),
             $"{receiver.Requests.Count} requests");
         Assert.Single(receiver.Requests);
-        Assert.Equal(1, BusMetrics.Faulted.WithLabels(queue, queue + "_error", FaultReasons.Rejected).Value);
-        Assert.Equal(1, HttpSinkMetrics.Parked.WithLabels(sink, FaultReasons.Rejected).Value);
+        Assert.Equal(1, exporter.Services.GetRequiredService<BusMetrics>().Faulted.WithLabels(queue, queue + "_error", FaultReasons.Rejected).Value);
+        Assert.Equal(1, exporter.Services.GetRequiredService<HttpSinkMetrics>().Parked.WithLabels(sink, FaultReasons.Rejected).Value);
     }
 
     [Fact]

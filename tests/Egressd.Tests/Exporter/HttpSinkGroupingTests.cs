@@ -26,9 +26,10 @@ public sealed class HttpSinkGroupingTests
         var settings = HttpSinkSettings.Resolve("grouping", new HttpSinkOptions { Url = url.ToString(), Interval = "60s", FlushDelay = "5s" }, null, errors);
         Assert.Empty(errors);
         var http = new HttpClient(new SinkAddressHandler(url) { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = url };
-        var client = new HttpSinkClient(settings!, RestService.For<IWebhookApi>(http));
+        var metrics = TestMetrics.HttpSink();
+        var client = new HttpSinkClient(settings!, RestService.For<IWebhookApi>(http), metrics);
         var encoder = new HttpSinkEncoder(HttpSinkEncoding.Ndjson, gzip: false, new NetworkOptions().PublicAddresses());
-        return new HttpSink(settings!, encoder, client, time, NullLogger.Instance);
+        return new HttpSink(settings!, encoder, client, time, NullLogger.Instance, metrics);
     }
 
     private static FlowBatchEnriched In(long window, int secondsAfterStart)

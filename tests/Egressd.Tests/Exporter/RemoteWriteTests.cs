@@ -17,7 +17,7 @@ public sealed class RemoteWriteTests
 
     private static FlowSeriesStore StoreWith(params FlowRow[] flows)
     {
-        var store = new FlowSeriesStore(FlowLabels.PodLevel, Context, 100_000, TimeSpan.FromMinutes(1), TimeProvider.System);
+        var store = new FlowSeriesStore(FlowLabels.PodLevel, Context, 100_000, TimeSpan.FromMinutes(1), TimeProvider.System, TestMetrics.PrometheusSink());
         store.Apply(flows);
         return store;
     }
@@ -129,8 +129,7 @@ public sealed class RemoteWriteTests
         var pusher = exporter.Services.GetRequiredService<RemoteWritePusher>();
         var ct = TestContext.Current.CancellationToken;
 
-        var retries = RemoteWriteMetrics.Retries.Value;
-        var failures = RemoteWriteMetrics.Failures.Value;
+        var metrics = exporter.Services.GetRequiredService<RemoteWriteMetrics>();
         foreach (var status in new[] { 503, 500, 204 })
         {
             statuses.Enqueue(status);
@@ -138,7 +137,9 @@ public sealed class RemoteWriteTests
 
         Assert.True(await pusher.PushAsync(ct));
         Assert.Equal(3, receiver.Requests.Count);
-        Assert.True(RemoteWriteMetrics.Retries.Value >= retries + 2);
+        Assert.Equal(2, metrics.Retries.Value);
+        Assert.Equal(1, metrics.Pushes.Value);
+        Assert.Equal(0, metrics.Failures.Value);
         var accepted = receiver.Requests.Last();
         Assert.Equal($"Bearer {secret}", accepted.Headers["Authorization"]);
         Assert.Equal("tenant-1", accepted.Headers["X-Scope-OrgID"]);
@@ -157,12 +158,14 @@ public sealed class RemoteWriteTests
         statuses.Enqueue(400);
         Assert.False(await pusher.PushAsync(ct));
         Assert.Equal(before + 1, receiver.Requests.Count);
-        Assert.Equal(failures + 1, RemoteWriteMetrics.Failures.Value);
+        Assert.Equal(1, metrics.Failures.Value);
+        Assert.Equal(2, metrics.Retries.Value);
 
         // Nothing listening: transport errors are retried, then the push fails.
         var closed = FreePort.Next();
         Assert.False(await new RemoteWritePusher(store, NewClient($"http://127.0.0.1:{closed}/api/v1/write", exporter), exporter.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RemoteWriteOptions>>(), exporter.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PrometheusOptions>>(), TimeProvider.System,
-            exporter.Services.GetRequiredService<ILogger<RemoteWritePusher>>()).PushAsync(ct));
+            exporter.Services.GetRequiredService<ILogger<RemoteWritePusher>>(), metrics).PushAsync(ct));
+        Assert.Equal(2, metrics.Failures.Value);
 
         // Failures were logged (with where to), the secret in the URL and the header never was.
         Assert.Contains("[3201]", logs.All, StringComparison.Ordinal);

@@ -119,7 +119,7 @@ public sealed class ServiceAccountTests : IDisposable
         api.Apply(FakeKubernetesApi.Pod("shop", "web", "node-a", ["10.244.1.10"]));
         WriteAccount(api.CertificatePem, "token");
         var account = new ServiceAccount(directory, "127.0.0.1", api.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        var pods = new KubernetesLocalPods("node-a", [], new KubernetesOptions(), TimeProvider.System, NullLogger.Instance, account);
+        var pods = new KubernetesLocalPods("node-a", [], new KubernetesOptions(), TimeProvider.System, NullLogger.Instance, TestMetrics.Kubernetes(), account);
         using var stop = new CancellationTokenSource();
         var running = pods.RunAsync(stop.Token);
 

@@ -25,14 +25,15 @@ public sealed class RemoteWriteRedirectTests
             ["Egressd:Exporter:RemoteWrite:RetryDelay"] = "00:00:00.050",
         });
         exporter.Services.GetRequiredService<FlowSeriesStore>().Apply([PodFlow("shop", "web-1", "db", "db-0", txBytes: 100)]);
-        var failures = RemoteWriteMetrics.Failures.Value;
+        var metrics = exporter.Services.GetRequiredService<RemoteWriteMetrics>();
 
         Assert.False(await exporter.Services.GetRequiredService<RemoteWritePusher>().PushAsync(ct));
 
         // Asked once (a redirect is not retried), and nothing reached the other port.
         Assert.Equal(key, Assert.Single(receiver.Requests).Headers["X-Api-Key"]);
         Assert.Empty(elsewhere.Requests);
-        Assert.Equal(failures + 1, RemoteWriteMetrics.Failures.Value);
+        Assert.Equal(1, metrics.Failures.Value);
+        Assert.Equal(0, metrics.Retries.Value);
         var line = Assert.Single(logs.Lines, l => l.Contains("[3201]", StringComparison.Ordinal));
         Assert.Contains("307", line, StringComparison.Ordinal);
         Assert.Contains($"redirect to http://127.0.0.1:{elsewhere.BaseAddress.Port}, which is not followed", line, StringComparison.Ordinal);

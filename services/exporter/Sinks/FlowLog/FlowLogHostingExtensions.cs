@@ -1,3 +1,4 @@
+using Egressd.Shared.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Egressd.Exporter.Sinks.FlowLog;
@@ -14,6 +15,7 @@ internal static class FlowLogHostingExtensions
             return services;
         }
 
+        services.AddMetrics<FlowLogMetrics>();
         services.AddSingleton<FlowLogSink>();
         services.AddSingleton(sp =>
         {

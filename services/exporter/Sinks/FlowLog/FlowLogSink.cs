@@ -35,19 +35,16 @@ public sealed partial class FlowLogSink : IFlowSink, IDisposable
     private bool dirty;
     private bool opened;
 
-    public FlowLogSink(IOptions<FlowLogOptions> options, IOptions<ExporterOptions> exporter, ILogger<FlowLogSink> logger)
+    private readonly FlowLogMetrics metrics;
+
+    public FlowLogSink(IOptions<FlowLogOptions> options, IOptions<ExporterOptions> exporter, ILogger<FlowLogSink> logger, FlowLogMetrics metrics)
     {
         this.options = options.Value;
         this.logger = logger;
+        this.metrics = metrics;
         Applied = new AppliedBatches(exporter.Value.DedupWindow);
         mode = this.options.ParseFileMode() ?? (UnixFileMode.UserRead | UnixFileMode.UserWrite);
         path = this.options.IsStandardOutput ? null : Path.GetFullPath(this.options.Path);
-        // Present from start, as zero, rather than appearing with the first batch.
-        FlowLogMetrics.LinesWritten.Inc(0);
-        FlowLogMetrics.BytesWritten.Inc(0);
-        FlowLogMetrics.BatchesSkipped.Inc(0);
-        FlowLogMetrics.TornBytesCut.Inc(0);
-        FlowLogMetrics.Rotations.Inc(0);
     }
 
     public const string Name = "flow-log";
@@ -88,7 +85,7 @@ public sealed partial class FlowLogSink : IFlowSink, IDisposable
             // Already in the files: read from them after the consumer let this copy in, or written before.
             if (Applied.Contains(id))
             {
-                FlowLogMetrics.BatchesSkipped.Inc();
+                metrics.BatchesSkipped.Inc();
                 LogSkipped(logger, id);
                 return;
             }
@@ -98,8 +95,8 @@ public sealed partial class FlowLogSink : IFlowSink, IDisposable
                 buffer.ResetWrittenCount();
                 FlowLogLines.Write(buffer, batch);
                 Append(buffer.WrittenSpan);
-                FlowLogMetrics.LinesWritten.Inc(batch.Flows.Count);
-                FlowLogMetrics.BytesWritten.Inc(buffer.WrittenCount);
+                metrics.LinesWritten.Inc(batch.Flows.Count);
+                metrics.BytesWritten.Inc(buffer.WrittenCount);
                 if (buffer.Capacity > KeptBufferBytes)
                 {
                     buffer = new ArrayBufferWriter<byte>(64 * 1024);
@@ -157,7 +154,7 @@ public sealed partial class FlowLogSink : IFlowSink, IDisposable
         {
             RandomAccess.SetLength(file.SafeFileHandle, scan.KeepLength);
             RandomAccess.FlushToDisk(file.SafeFileHandle);
-            FlowLogMetrics.TornBytesCut.Inc(scan.TornBytes);
+            metrics.TornBytesCut.Inc(scan.TornBytes);
             LogTornCut(logger, scan.TornBytes, path);
         }
 
@@ -235,7 +232,7 @@ public sealed partial class FlowLogSink : IFlowSink, IDisposable
         File.Move(current, newest, overwrite: true);
         file = OpenFile(current);
         end = 0;
-        FlowLogMetrics.Rotations.Inc();
+        metrics.Rotations.Inc();
         LogRotated(logger, current, newest);
     }
 

@@ -4,7 +4,7 @@ namespace Egressd.Exporter.Sinks.Http;
 /// Below the resilience pipeline, so it sees every attempt: counts failures by class and notes
 /// the last one, which a request that runs out of retry time reports when it is parked.
 /// </summary>
-internal sealed class AttemptHandler(string sink) : DelegatingHandler
+internal sealed class AttemptHandler(string sink, HttpSinkMetrics metrics) : DelegatingHandler
 {
     private static readonly AsyncLocal<StrongBox> LastFailure = new();
 
@@ -39,7 +39,7 @@ internal sealed class AttemptHandler(string sink) : DelegatingHandler
 
     private void Fail(string failureClass, string detail)
     {
-        HttpSinkMetrics.Failures.WithLabels(sink, failureClass).Inc();
+        metrics.Failures.WithLabels(sink, failureClass).Inc();
         LastFailure.Value?.Value = detail;
     }
 

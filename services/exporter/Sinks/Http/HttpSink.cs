@@ -44,21 +44,17 @@ internal sealed partial class HttpSink : IFlowSink
     private readonly ILogger logger;
     private int held;
 
-    public HttpSink(HttpSinkSettings settings, HttpSinkEncoder encoder, HttpSinkClient client, TimeProvider time, ILogger logger)
+    private readonly HttpSinkMetrics metrics;
+
+    public HttpSink(HttpSinkSettings settings, HttpSinkEncoder encoder, HttpSinkClient client, TimeProvider time, ILogger logger, HttpSinkMetrics metrics)
     {
         Settings = settings;
         this.encoder = encoder;
         this.client = client;
         this.time = time;
         this.logger = logger;
-        // Present from start, as zero, rather than appearing with the first request.
-        var name = settings.Name;
-        HttpSinkMetrics.Requests.WithLabels(name).Inc(0);
-        HttpSinkMetrics.Flows.WithLabels(name).Inc(0);
-        HttpSinkMetrics.Bytes.WithLabels(name).Inc(0);
-        HttpSinkMetrics.Retries.WithLabels(name).Inc(0);
-        HttpSinkMetrics.Dropped.WithLabels(name).Inc(0);
-        HttpSinkMetrics.Pending.WithLabels(name).Set(0);
+        this.metrics = metrics;
+        metrics.Declare(settings.Name);
     }
 
     public HttpSinkSettings Settings { get; }
@@ -99,7 +95,7 @@ internal sealed partial class HttpSink : IFlowSink
                 open.Clear();
             }
 
-            HttpSinkMetrics.Pending.WithLabels(Settings.Name).Set(held);
+            metrics.Pending.WithLabels(Settings.Name).Set(held);
         }
 
         if (early is not null)
@@ -158,7 +154,7 @@ internal sealed partial class HttpSink : IFlowSink
             lock (gate)
             {
                 held -= group.Items.Count;
-                HttpSinkMetrics.Pending.WithLabels(Settings.Name).Set(held);
+                metrics.Pending.WithLabels(Settings.Name).Set(held);
             }
         }
     }
@@ -198,7 +194,7 @@ internal sealed partial class HttpSink : IFlowSink
                 // Undeliverable: the receiver is down; the remaining requests would wait out the same retry time.
                 var failing = rejected.Reason == FaultReasons.Undeliverable ? requests.Skip(r).SelectMany(q => q) : request;
                 var failed = failing.Select(s => s.Batch).Distinct(ReferenceEqualityComparer.Instance).Count();
-                HttpSinkMetrics.Parked.WithLabels(Settings.Name, rejected.Reason).Inc(failed);
+                metrics.Parked.WithLabels(Settings.Name, rejected.Reason).Inc(failed);
                 LogParked(logger, Settings.Name, Settings.Destination, failed, rejected.Message);
                 if (byId is null)
                 {
@@ -237,10 +233,10 @@ internal sealed partial class HttpSink : IFlowSink
         var body = encoder.Encode(request, out var flows, out var dropped);
         var key = IdempotencyKey(Settings.Name, request);
         await client.SendAsync(body, key, encoder.ContentType, encoder.Gzip, cancellationToken);
-        HttpSinkMetrics.Requests.WithLabels(Settings.Name).Inc();
-        HttpSinkMetrics.Flows.WithLabels(Settings.Name).Inc(flows);
-        HttpSinkMetrics.Bytes.WithLabels(Settings.Name).Inc(body.Count);
-        HttpSinkMetrics.Dropped.WithLabels(Settings.Name).Inc(dropped);
+        metrics.Requests.WithLabels(Settings.Name).Inc();
+        metrics.Flows.WithLabels(Settings.Name).Inc(flows);
+        metrics.Bytes.WithLabels(Settings.Name).Inc(body.Count);
+        metrics.Dropped.WithLabels(Settings.Name).Inc(dropped);
         LogDelivered(logger, Settings.Name, flows, request.Count, body.Count, key);
     }
 

@@ -11,7 +11,7 @@ namespace Egressd.Exporter.Sinks.Http;
 /// retrying will not change, a redirect) or a request still failing after <c>retry:maxTime</c>
 /// rejects them for good.
 /// </summary>
-internal sealed class HttpSinkClient(HttpSinkSettings settings, IWebhookApi api)
+internal sealed class HttpSinkClient(HttpSinkSettings settings, IWebhookApi api, HttpSinkMetrics metrics)
 {
     /// <summary>How much of an error body is read; only its start reaches the parked message.</summary>
     private const int MaxReasonBytes = 4096;
@@ -79,7 +79,7 @@ internal sealed class HttpSinkClient(HttpSinkSettings settings, IWebhookApi api)
     }
 
     private void Observe(long started, string outcome) =>
-        HttpSinkMetrics.PushSeconds.WithLabels(settings.Name, outcome).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        metrics.PushSeconds.WithLabels(settings.Name, outcome).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
 
     /// <summary>egressd's headers: the configured ones, and its <c>User-Agent</c> form unless one is configured.</summary>
     private static Dictionary<string, string> Headers(HttpSinkSettings settings)

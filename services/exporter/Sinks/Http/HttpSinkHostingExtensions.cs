@@ -1,4 +1,5 @@
 using System.Net;
+using Egressd.Shared.Hosting;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -40,6 +41,7 @@ internal static partial class HttpSinkHostingExtensions
             });
         }
 
+        services.AddMetrics<HttpSinkMetrics>();
         services.AddSingleton<HttpSinks>();
         services.AddHostedService<HttpSinkFlusher>();
         return services;
@@ -74,6 +76,7 @@ internal static partial class HttpSinkHostingExtensions
             {
                 var settings = Settings(context.ServiceProvider);
                 var logger = context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("Egressd.Exporter.Sinks.Http.HttpSink");
+                var metrics = context.ServiceProvider.GetRequiredService<HttpSinkMetrics>();
                 // Outermost: past retry:maxTime the request stops and its batches are parked.
                 pipeline.AddTimeout(settings.RetryMaxTime);
                 pipeline.AddRetry(new HttpRetryStrategyOptions
@@ -88,10 +91,10 @@ internal static partial class HttpSinkHostingExtensions
                     ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args.Outcome)),
                     OnRetry = args =>
                     {
-                        HttpSinkMetrics.Retries.WithLabels(name).Inc();
+                        metrics.Retries.WithLabels(name).Inc();
                         if (args.Outcome.Exception is BrokenCircuitException)
                         {
-                            HttpSinkMetrics.Failures.WithLabels(name, "circuit-open").Inc();
+                            metrics.Failures.WithLabels(name, "circuit-open").Inc();
                         }
 
                         LogRetry(logger, name, settings.Destination, args.AttemptNumber + 1, Describe(args.Outcome), args.RetryDelay);
@@ -111,7 +114,7 @@ internal static partial class HttpSinkHostingExtensions
                 pipeline.AddTimeout(settings.Timeout);
             });
         // Below the pipeline: it sees each attempt.
-        client.AddHttpMessageHandler(() => new AttemptHandler(name));
+        client.AddHttpMessageHandler(provider => new AttemptHandler(name, provider.GetRequiredService<HttpSinkMetrics>()));
     }
 
     /// <summary>Transport errors, attempt timeouts, an open circuit, 408, 429 and 5xx are worth another attempt; other answers are final.</summary>

@@ -14,7 +14,8 @@ internal sealed class HttpSinks
         IOptions<NetworkOptions> network,
         IHttpClientFactory clients,
         TimeProvider time,
-        ILoggerFactory loggers)
+        ILoggerFactory loggers,
+        HttpSinkMetrics metrics)
     {
         var all = options.Value;
         var publicAddresses = network.Value.PublicAddresses();
@@ -27,9 +28,10 @@ internal sealed class HttpSinks
             return new HttpSink(
                 settings,
                 new HttpSinkEncoder(settings.Encoding, settings.Gzip, publicAddresses),
-                new HttpSinkClient(settings, api),
+                new HttpSinkClient(settings, api, metrics),
                 time,
-                logger);
+                logger,
+                metrics);
         })];
     }
 

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using Egressd.Contracts;
+using Prometheus;
 
 namespace Egressd.Exporter.Sinks.Prometheus;
 
@@ -35,7 +36,7 @@ internal static class FlowLabels
         new("src_workload", (in EnrichedFlow _, FlowEndpoint s, FlowEndpoint _, FlowLabelContext _) => s.WorkloadName ?? "", FlowLabelSource.SourceEndpoint),
         new("src_zone", (in EnrichedFlow _, FlowEndpoint s, FlowEndpoint _, FlowLabelContext _) => s.Zone ?? "", FlowLabelSource.SourceEndpoint),
         new("traffic_class", (in EnrichedFlow f, FlowEndpoint _, FlowEndpoint _, FlowLabelContext _) => f.TrafficClass.Name()),
-    }.Select(l => l with { Value = Capped(l.Name, l.Value) }).ToFrozenDictionary(l => l.Name, StringComparer.Ordinal);
+    }.ToFrozenDictionary(l => l.Name, StringComparer.Ordinal);
 
     /// <summary>
     /// The longest label value kept: Kubernetes object names and DNS names are at most 253
@@ -74,10 +75,9 @@ internal static class FlowLabels
         _ => PodLevel,
     };
 
-    /// <summary>The label's values cut to <see cref="MaxValueLength"/> characters, each cut counted by label.</summary>
-    private static FlowLabelValue Capped(string name, FlowLabelValue value)
+    /// <summary>The label's values cut to <see cref="MaxValueLength"/> characters, each cut counted on <paramref name="truncated"/>.</summary>
+    public static FlowLabelValue Capped(FlowLabelValue value, Counter.Child truncated)
     {
-        var truncated = PrometheusSinkMetrics.LabelValuesTruncated.WithLabels(name);
         return (in EnrichedFlow flow, FlowEndpoint source, FlowEndpoint destination, FlowLabelContext context) =>
         {
             var text = value(flow, source, destination, context);

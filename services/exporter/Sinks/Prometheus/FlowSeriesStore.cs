@@ -58,7 +58,7 @@ internal sealed class FlowSeriesStore
     private int slotCount;
     private int live;
 
-    public FlowSeriesStore(IReadOnlyList<string> labelNames, FlowLabelContext context, int maxSeries, TimeSpan idleTimeout, TimeProvider time)
+    public FlowSeriesStore(IReadOnlyList<string> labelNames, FlowLabelContext context, int maxSeries, TimeSpan idleTimeout, TimeProvider time, PrometheusSinkMetrics metrics)
     {
         LabelNames = labelNames;
         this.context = context;
@@ -66,7 +66,7 @@ internal sealed class FlowSeriesStore
         this.time = time;
         idleTimestampTicks = (long)(idleTimeout.TotalSeconds * time.TimestampFrequency);
         dimensions = labelNames.Count;
-        extractors = [.. labelNames.Select(n => FlowLabels.All[n].Value)];
+        extractors = [.. labelNames.Select(n => FlowLabels.Capped(FlowLabels.All[n].Value, metrics.LabelValuesTruncated[n]))];
         sources = [.. labelNames.Select(n => FlowLabels.All[n].Source)];
         tables = [.. labelNames.Select(_ => new ValueTable())];
         probe = new int[dimensions];

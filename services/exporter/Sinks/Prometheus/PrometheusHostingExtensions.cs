@@ -33,6 +33,7 @@ internal static class PrometheusHostingExtensions
             e.Temporary = true;
         });
         bus.AddSingleton(sp => new ShardMembership(replica, sp.GetRequiredService<IOptions<PrometheusOptions>>().Value.ShardTakeover, sp.GetRequiredService<TimeProvider>()));
+        bus.AddMetrics<ShardingMetrics>();
         bus.AddHostedService<ShardCoordinator>();
     }
 
@@ -49,6 +50,7 @@ internal static class PrometheusHostingExtensions
             return;
         }
 
+        services.AddMetrics<PrometheusSinkMetrics>();
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<PrometheusOptions>>().Value;
@@ -57,7 +59,8 @@ internal static class PrometheusHostingExtensions
                 new FlowLabelContext(sp.GetRequiredService<IOptions<NetworkOptions>>().Value.PublicAddresses()),
                 options.MaxSeries,
                 options.IdleTimeout,
-                sp.GetRequiredService<TimeProvider>());
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<PrometheusSinkMetrics>());
         });
         services.AddSingleton<PrometheusSink>();
         services.AddSingleton(sp => new SinkQueue
@@ -79,7 +82,8 @@ internal static class PrometheusHostingExtensions
             sp.GetRequiredService<FlowSeriesStore>(),
             sp.GetRequiredService<IOptions<PrometheusOptions>>().Value.IdleTimeout,
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<SeriesExpiry>>()));
+            sp.GetRequiredService<ILogger<SeriesExpiry>>(),
+            sp.GetRequiredService<PrometheusSinkMetrics>()));
         if (configuration.RemoteWriteSettings().Enabled)
         {
             services.AddRemoteWrite();
@@ -88,6 +92,7 @@ internal static class PrometheusHostingExtensions
 
     private static void AddRemoteWrite(this IServiceCollection services)
     {
+        services.AddMetrics<RemoteWriteMetrics>();
         services.AddHttpClient<RemoteWriteClient>(http => http.Timeout = Timeout.InfiniteTimeSpan)
             // A redirect would carry the custom headers (credentials) to another host: it fails instead.
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false })
@@ -96,6 +101,7 @@ internal static class PrometheusHostingExtensions
             .AddResilienceHandler("remote-write", (pipeline, context) =>
             {
                 var remote = context.ServiceProvider.GetRequiredService<IOptions<RemoteWriteOptions>>().Value;
+                var metrics = context.ServiceProvider.GetRequiredService<RemoteWriteMetrics>();
                 if (remote.RetryLimit > 0)
                 {
                     // The default predicate is what remote write calls retryable: 5xx, 408, 429 and transport errors.
@@ -109,7 +115,7 @@ internal static class PrometheusHostingExtensions
                         ShouldRetryAfterHeader = false,
                         OnRetry = _ =>
                         {
-                            RemoteWriteMetrics.Retries.Inc();
+                            metrics.Retries.Inc();
                             return ValueTask.CompletedTask;
                         },
                     });

@@ -7,7 +7,7 @@ namespace Egressd.Exporter.Sinks.Prometheus;
 /// write. Its queue has a single active consumer: a batch redelivered after a crash lands on the
 /// replica that holds the counters it was (or was not) added to, whose id window drops a copy.
 /// </summary>
-internal sealed class PrometheusSink(FlowSeriesStore store) : IFlowSink, IDisposable
+internal sealed class PrometheusSink(FlowSeriesStore store, PrometheusSinkMetrics metrics) : IFlowSink
 {
     public const string Name = "prometheus";
 
@@ -17,10 +17,7 @@ internal sealed class PrometheusSink(FlowSeriesStore store) : IFlowSink, IDispos
     public Task WriteAsync(FlowBatchEnriched batch, CancellationToken cancellationToken)
     {
         var result = store.Apply(batch);
-        PrometheusSinkMetrics.Record(result);
+        metrics.Record(result, store.Count);
         return Task.CompletedTask;
     }
-
-    // The live-series gauge is process-wide; take this store's series off it when it goes.
-    public void Dispose() => PrometheusSinkMetrics.LiveSeries.Dec(store.Count);
 }

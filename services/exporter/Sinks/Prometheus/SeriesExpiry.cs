@@ -1,7 +1,7 @@
 namespace Egressd.Exporter.Sinks.Prometheus;
 
 /// <summary>Removes idle series every so often, so memory follows the live series and not their history.</summary>
-internal sealed partial class SeriesExpiry(FlowSeriesStore store, TimeSpan idleTimeout, TimeProvider time, ILogger<SeriesExpiry> logger) : BackgroundService
+internal sealed partial class SeriesExpiry(FlowSeriesStore store, TimeSpan idleTimeout, TimeProvider time, ILogger<SeriesExpiry> logger, PrometheusSinkMetrics metrics) : BackgroundService
 {
     /// <summary>A series lives at most this much past its idle timeout.</summary>
     public static TimeSpan Period(TimeSpan idleTimeout) =>
@@ -24,8 +24,8 @@ internal sealed partial class SeriesExpiry(FlowSeriesStore store, TimeSpan idleT
             var removed = store.RemoveIdle();
             if (removed > 0)
             {
-                PrometheusSinkMetrics.SeriesExpired.Inc(removed);
-                PrometheusSinkMetrics.LiveSeries.Dec(removed);
+                metrics.SeriesExpired.Inc(removed);
+                metrics.LiveSeries.Set(store.Count);
                 LogExpired(logger, removed, idleTimeout, store.Count);
             }
         }

@@ -15,7 +15,8 @@ internal sealed partial class RemoteWritePusher(
     IOptions<RemoteWriteOptions> options,
     IOptions<PrometheusOptions> prometheus,
     TimeProvider time,
-    ILogger<RemoteWritePusher> logger) : BackgroundService
+    ILogger<RemoteWritePusher> logger,
+    RemoteWriteMetrics metrics) : BackgroundService
 {
     private static readonly TimeSpan FinalPushLimit = TimeSpan.FromSeconds(10);
 
@@ -73,14 +74,14 @@ internal sealed partial class RemoteWritePusher(
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
                 // Whatever went wrong (status, transport, timeout), the next push tries again.
-                RemoteWriteMetrics.Failures.Inc();
+                metrics.Failures.Inc();
                 failing = true;
                 LogPushFailed(logger, client.Destination, ex.GetType().Name, ex.Message);
                 return false;
             }
 
-            RemoteWriteMetrics.Pushes.Inc();
-            RemoteWriteMetrics.Samples.Inc(sent);
+            metrics.Pushes.Inc();
+            metrics.Samples.Inc(sent);
             requests++;
             samples += sent;
         }

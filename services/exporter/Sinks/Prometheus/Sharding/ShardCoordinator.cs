@@ -23,7 +23,8 @@ internal sealed partial class ShardCoordinator(
     IOptions<PrometheusOptions> options,
     IOptions<BusOptions> busOptions,
     TimeProvider time,
-    ILogger<ShardCoordinator> logger) : BackgroundService
+    ILogger<ShardCoordinator> logger,
+    ShardingMetrics metrics) : BackgroundService
 {
     private readonly Dictionary<int, HostReceiveEndpointHandle> held = [];
     private readonly List<string> gone = [];
@@ -111,8 +112,8 @@ internal sealed partial class ShardCoordinator(
             LogSplit(logger, replicas.Count, list);
         }
 
-        ShardingMetrics.Replicas.Set(replicas.Count);
-        ShardingMetrics.ShardsHeld.Set(held.Count);
+        metrics.Replicas.Set(replicas.Count);
+        metrics.ShardsHeld.Set(held.Count);
     }
 
     private static void ConfigureShard(IBusRegistrationContext context, IReceiveEndpointConfigurator endpoint)
