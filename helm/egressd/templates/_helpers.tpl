@@ -383,15 +383,22 @@ groups:
     rules:
       - alert: EgressdPipelineStalled
         # Work to do (collectors publishing windows, or holding flows they could not publish) and
-        # none applied; an idle cluster, whose collectors have nothing to publish, is not stalled.
+        # none applied, or a sink applying its windows late (its p99 lag over the same range above
+        # lagAboveSeconds: a backlog drained slower than it grows); an idle cluster, whose
+        # collectors have nothing to publish, is not stalled. A range with no batch applied makes
+        # the quantile NaN, which compares false: that case is the first condition's.
         expr: |-
-          (sum(increase(egressd_exporter_batches_applied_total{ {{- $x -}} }[{{ $m.alerts.stalledFor }}])) or vector(0)) == 0
+          (
+            (sum(increase(egressd_exporter_batches_applied_total{ {{- $x -}} }[{{ $m.alerts.stalledFor }}])) or vector(0)) == 0
+            or on ()
+            max(histogram_quantile(0.99, sum by (sink, le) (rate(egressd_exporter_sink_lag_seconds_bucket{ {{- $x -}} }[{{ $m.alerts.stalledFor }}])))) > {{ $m.alerts.lagAboveSeconds }}
+          )
           and on ()
           ((sum(egressd_collector_pending_keys{ {{- $c -}} }) > 0) or (sum(increase(egressd_collector_windows_published_total{ {{- $c -}} }[{{ $m.alerts.stalledFor }}])) > 0))
         for: 5m
         labels: {{- toYaml (merge (dict "severity" "critical") $labels) | nindent 10 }}
         annotations:
-          summary: No exporter applied a window for {{ $m.alerts.stalledFor }}.
+          summary: No exporter applied a window for {{ $m.alerts.stalledFor }}, or a sink applies them over {{ $m.alerts.lagAboveSeconds }}s late.
           runbook: helm/README.md#egressdpipelinestalled
       - alert: EgressdMessagesParked
         # A queue's first parked message creates its series: increase() cannot see that one, so a

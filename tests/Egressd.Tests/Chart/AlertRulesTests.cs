@@ -13,7 +13,8 @@ namespace Egressd.Tests.Chart;
 /// on series recorded from the real services (collectors, enricher, exporter, a RabbitMQ of the
 /// test's own) scraped by a real Prometheus while the test provokes the failures: a collector
 /// whose recording cannot be read, one without CAP_NET_RAW, a malformed message parked, the
-/// series cap reached, the broker stopped, and the collectors killed.
+/// series cap reached, the enricher stopped a while (its backlog applied late), the broker stopped,
+/// and the collectors killed.
 /// </summary>
 public sealed partial class AlertRulesTests
 {
@@ -21,6 +22,12 @@ public sealed partial class AlertRulesTests
 
     /// <summary>Each recorded second is one scrape at the chart's interval for promtool (the rules' ranges and `for`s are minutes).</summary>
     private const int Stretch = 30;
+
+    /// <summary>
+    /// How long the enricher is away: the backlog's lag, in real seconds (Stretch does not scale
+    /// what the exporter measures), so the test's lag threshold is half of it rather than the default.
+    /// </summary>
+    private static readonly TimeSpan LateBy = TimeSpan.FromSeconds(12);
 
     private static readonly string[] WithoutNetRaw = ["setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw", "--"];
 
@@ -31,9 +38,9 @@ public sealed partial class AlertRulesTests
     ];
 
     /// <summary>The rules as the chart renders them (the PrometheusRule's spec), in a file promtool reads.</summary>
-    private static string RulesFile(string dir)
+    private static string RulesFile(string dir, params string[] sets)
     {
-        var rendered = HelmChart.Template("--set", "global.monitoring.prometheusRule=true");
+        var rendered = HelmChart.Template(["--set", "global.monitoring.prometheusRule=true", .. sets.SelectMany(s => new[] { "--set", s })]);
         var rule = Assert.Single(rendered.OfKind("PrometheusRule"));
         var path = Path.Combine(dir, "rules.json");
         File.WriteAllText(path, rule["spec"]!.ToJsonString());
@@ -111,7 +118,8 @@ public sealed partial class AlertRulesTests
         await using var noDns = ServiceProcess.Start("collector-without-net-raw", collectorDll, Settings(ports[1], Collector("node-no-dns", "Netfilter")), launcher: WithoutNetRaw);
         await using var unreadableCollector = ServiceProcess.Start("collector-unreadable", collectorDll,
             Settings(ports[2], [.. Collector("node-unreadable", "Replay"), ("Egressd:Collector:ReplayFile", unreadable)]));
-        await using var enricher = ServiceProcess.Start("enricher", Repo.ServiceDll("enricher", "Egressd.Enricher"), Settings(ports[3], ("Egressd:ClusterContext:Source", "Kubernetes")));
+        var enricherSettings = Settings(ports[3], ("Egressd:ClusterContext:Source", "Kubernetes"));
+        await using var enricher = ServiceProcess.Start("enricher", Repo.ServiceDll("enricher", "Egressd.Enricher"), enricherSettings);
         // One series allowed: the second flow's series is refused.
         await using var exporter = ServiceProcess.Start("exporter", Repo.ServiceDll("exporter", "Egressd.Exporter"), Settings(ports[4],
             ("Egressd:Exporter:Prometheus:MaxSeries", "1"), ("Egressd:Exporter:FlowLog:Enabled", "false")));
@@ -166,6 +174,15 @@ public sealed partial class AlertRulesTests
         await unreadableCollector.StopAsync();
         await UntilAsync(DateTimeOffset.UtcNow + TimeSpan.FromSeconds(3));
 
+        // The enricher stopped while the collector publishes, then started again: the windows held
+        // in its queue reach the exporter late, each sink's lag the length of the outage.
+        await enricher.StopAsync();
+        await UntilAsync(DateTimeOffset.UtcNow + TimeSpan.FromSeconds(LateBy.TotalSeconds + 2));
+        await using var restartedEnricher = ServiceProcess.Start("enricher-restarted", Repo.ServiceDll("enricher", "Egressd.Enricher"), enricherSettings);
+        await restartedEnricher.WaitUntilAsync("/healthz", HttpStatusCode.OK, Patience);
+        var late = await SeenAsync(prometheus, $"histogram_quantile(0.99, sum by (le) (rate(egressd_exporter_sink_lag_seconds_bucket[20s]))) > {LateBy.TotalSeconds}");
+        await UntilAsync(late + TimeSpan.FromSeconds(16));
+
         // The broker stopped: publishes fail, nothing is applied.
         await broker.HaltAsync();
         var publishFailing = await SeenAsync(prometheus, "increase(egressd_collector_publish_failures_total[10s]) > 0");
@@ -186,7 +203,7 @@ public sealed partial class AlertRulesTests
         {
             "egressd_exporter_batches_applied_total", "egressd_bus_messages_faulted_total", "egressd_collector_read_failures_total",
             "egressd_collector_publish_failures_total", "egressd_collector_windows_published_total", "egressd_exporter_series_refused_total",
-            "egressd_dns_capture_up", "egressd_collector_pending_keys", "up",
+            "egressd_dns_capture_up", "egressd_collector_pending_keys", "egressd_exporter_sink_lag_seconds_bucket", "up",
         })
         {
             series.AddRange(await prometheus.QueryRangeAsync($"{{__name__=\"{metric}\"}}", start, end, TimeSpan.FromSeconds(1)));
@@ -207,14 +224,16 @@ public sealed partial class AlertRulesTests
             ("EgressdCollectorPublishFailures", At(publishFailing + TimeSpan.FromSeconds(18)), [Labels("warning", collectorOf(Target(ports[0]), lab.Node))]),
             ("EgressdBrokerUnreachable", At(publishFailing + TimeSpan.FromSeconds(18)), [Labels("critical")]),
             ("EgressdPipelineStalled", At(stalledFrom + TimeSpan.FromSeconds(36)), [Labels("critical")]),
+            // Batches applied all through the rule's range (the backlog itself), so only the lag fires it.
+            ("EgressdPipelineStalled", At(late + TimeSpan.FromSeconds(14)), [Labels("critical")]),
             ("EgressdCollectorMissing", At(end - TimeSpan.FromSeconds(1)),
                 [.. new[] { (ports[0], lab.Node), (ports[1], "node-no-dns"), (ports[2], "node-unreadable") }.Select(c => Labels("warning", collectorOf(Target(c.Item1), c.Item2)))]),
         };
-        Assert.Equal(Alerts.Order(StringComparer.Ordinal), tests.Select(t => t.Alert).Order(StringComparer.Ordinal));
+        Assert.Equal(Alerts.Order(StringComparer.Ordinal), tests.Select(t => t.Alert).Distinct().Order(StringComparer.Ordinal));
 
         // Before its failure each alert is quiet: at the start every component was healthy.
         var healthy = At(start + TimeSpan.FromSeconds(1));
-        var rulesFile = RulesFile(dir);
+        var rulesFile = RulesFile(dir, $"global.monitoring.alerts.lagAboveSeconds={LateBy.TotalSeconds / 2}");
         var annotations = JsonNode.Parse(await File.ReadAllTextAsync(rulesFile, ct))!["groups"]![0]!["rules"]!.AsArray()
             .ToDictionary(r => r!["alert"]!.ToString(), r => r!["annotations"]!.AsObject());
 

@@ -108,7 +108,8 @@ public sealed class DashboardQueriesTests
                 empty.Clear();
                 foreach (var (title, expr) in queries)
                 {
-                    if ((await prometheus.QueryAsync(Substitute(expr))).Count == 0)
+                    // A quantile over a histogram nothing was observed into is NaN, a panel without a line.
+                    if (!(await prometheus.QueryAsync(Substitute(expr))).Any(s => !double.IsNaN(s.Value)))
                     {
                         empty.Add($"{title}: {expr}");
                     }
@@ -117,6 +118,15 @@ public sealed class DashboardQueriesTests
                 return empty.Count == 0;
             }, Patience, TimeSpan.FromSeconds(2));
             Assert.True(all, $"queries with no data:\n{string.Join('\n', empty)}\n{prometheus.Tail()}");
+
+            // The lag panel: each sink's p50 and p99, a line per sink, from the batches the run applied.
+            var lag = queries.Where(q => q.Expr.Contains("egressd_exporter_sink_lag_seconds_bucket", StringComparison.Ordinal)).ToList();
+            Assert.Equal(2, lag.Count);
+            foreach (var (title, expr) in lag)
+            {
+                Assert.True(await Eventually.TrueAsync(async () => (await prometheus.QueryAsync(Substitute(expr)))
+                    .Any(l => l.Labels.GetValueOrDefault("sink") == "prometheus" && l.Value >= 0), Patience), $"{title}: no line for the prometheus sink: {expr}");
+            }
         }
         finally
         {
