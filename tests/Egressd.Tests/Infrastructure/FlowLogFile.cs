@@ -1,6 +1,7 @@
 using System.Text.Json;
+using Egressd.Collector.Flows;
+using Egressd.Collector.Replay;
 using Egressd.Contracts;
-using Egressd.Tests.Collector;
 
 namespace Egressd.Tests.Infrastructure;
 
@@ -56,7 +57,11 @@ internal static class FlowLogFile
     /// <summary>The sample fixture as the collector reads it.</summary>
     public static async Task<FlowReadingFixture> SampleAsync()
     {
-        var window = await ReplayFlowReaderTests.ReadOnceAsync(Repo.SampleFlows);
+        // Read once, as the one window the collector would publish.
+        var pending = new PendingFlows();
+        await new ReplayFlowReader(Repo.SampleFlows, loop: false, TimeProvider.System, pending).ReadAsync(CancellationToken.None);
+        var now = DateTimeOffset.UtcNow;
+        var window = pending.Freeze("node", "boot", 1, FlowSource.Replay, now, now, int.MaxValue)[0];
         return new FlowReadingFixture(window.Flows, window.DnsAnswers);
     }
 

@@ -246,5 +246,3 @@ internal sealed class PrometheusServer : IAsyncDisposable
     private static double ParseValue(JsonElement pair) =>
         double.Parse(pair[1].GetString()!, CultureInfo.InvariantCulture);
 }
-
-internal sealed record PromSample(IReadOnlyDictionary<string, string> Labels, double Value);

@@ -239,7 +239,7 @@ public sealed class FlowWireTests
     private static void AssertPinned(string name, byte[] body)
     {
         var actual = Convert.ToHexString(body).ToLowerInvariant() + "\n";
-        var file = Repo.Path("tests", "Egressd.Tests", "Snapshots", name + ".hex");
+        var file = Repo.Path("tests", "Egressd.Tests.Unit", "Snapshots", name + ".hex");
         if (Environment.GetEnvironmentVariable("EGRESSD_UPDATE_SNAPSHOTS") == "1")
         {
             File.WriteAllText(file, actual);

@@ -48,14 +48,6 @@ public sealed class ReplayFlowReaderTests
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 
-    /// <summary>A replay file read once, as the one window the collector would publish.</summary>
-    public static async Task<FlowBatchCollected> ReadOnceAsync(string path)
-    {
-        var pending = new PendingFlows();
-        await new ReplayFlowReader(path, loop: false, TimeProvider.System, pending).ReadAsync(CancellationToken.None);
-        return Window(pending);
-    }
-
     private static FlowBatchCollected Window(PendingFlows pending)
     {
         var now = DateTimeOffset.UtcNow;

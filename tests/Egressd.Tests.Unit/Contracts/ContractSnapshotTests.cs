@@ -107,7 +107,7 @@ public sealed class ContractSnapshotTests
             ["sample"] = JsonSerializer.SerializeToNode(sample, SystemTextJsonMessageSerializer.Options),
         };
         var actual = document.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
-        var file = Repo.Path("tests", "Egressd.Tests", "Snapshots", name + ".json");
+        var file = Repo.Path("tests", "Egressd.Tests.Unit", "Snapshots", name + ".json");
         if (Environment.GetEnvironmentVariable("EGRESSD_UPDATE_SNAPSHOTS") == "1")
         {
             File.WriteAllText(file, actual);
