@@ -1,8 +1,9 @@
 using System.Runtime.Versioning;
 using System.Text.Json;
 using Egressd.Collector.Cilium;
-using Egressd.Collector.Conntrack;
 using Egressd.Collector.Flows;
+using Egressd.Collector.Native;
+using Egressd.Collector.Netfilter;
 using Egressd.Collector.Pods;
 using Egressd.Shared.Network;
 
@@ -68,7 +69,7 @@ public static class CollectorCommands
                 : cilium ? DumpCilium(bpfRoot, reduced, output)
                 : Dump(netns, reduced, output);
         }
-        catch (NetlinkException ex)
+        catch (SystemCallException ex) when (ex is NetlinkException or NetworkNamespaceException)
         {
             error.WriteLine(ex.IsPermissionDenied
                 ? $"egressd-collector: reading conntrack was refused ({ex.Message}): run as root or with CAP_NET_ADMIN"

@@ -1,8 +1,8 @@
 using Egressd.Collector.Cilium;
-using Egressd.Collector.Conntrack;
 using Egressd.Collector.Dns;
 using Egressd.Collector.Flows;
 using Egressd.Collector.Native;
+using Egressd.Collector.Netfilter;
 using Egressd.Collector.Pods;
 using Egressd.Collector.Replay;
 using Egressd.Contracts;

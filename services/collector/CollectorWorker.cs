@@ -1,7 +1,7 @@
 using System.Runtime.Versioning;
-using Egressd.Collector.Conntrack;
 using Egressd.Collector.Flows;
 using Egressd.Collector.Native;
+using Egressd.Collector.Netfilter;
 using Egressd.Collector.Pods;
 using Egressd.Contracts;
 using Egressd.Shared.Bus;
@@ -34,12 +34,12 @@ internal sealed partial class CollectorWorker(
 
             reader = services.GetRequiredService<IFlowReader>();
         }
-        catch (NetlinkException ex) when (ex.IsPermissionDenied)
+        catch (SystemCallException ex) when (ex is NetlinkException or NetworkNamespaceException && ex.IsPermissionDenied)
         {
             Fail($"The collector cannot open conntrack in {settings.NetnsPath() ?? "its network namespace"} ({ex.Message}): it needs CAP_NET_ADMIN (run it privileged or add the NET_ADMIN capability).");
             return;
         }
-        catch (Exception ex) when (ex is NetlinkException or FormatException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is NetlinkException or NetworkNamespaceException or FormatException or IOException or UnauthorizedAccessException)
         {
             Fail($"The collector cannot open its flow source: {ex.Message}");
             return;

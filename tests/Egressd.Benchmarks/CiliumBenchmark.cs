@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.Versioning;
 using Egressd.Collector.Cilium;
-using Egressd.Collector.Conntrack;
 using Egressd.Collector.Flows;
 using Egressd.Collector.Pods;
 using Egressd.Contracts;

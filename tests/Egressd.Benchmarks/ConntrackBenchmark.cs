@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using Egressd.Collector.Conntrack;
 using Egressd.Collector.Flows;
+using Egressd.Collector.Netfilter;
 using Egressd.Collector.Pods;
 using Egressd.Contracts;
 using Egressd.Shared.Network;

@@ -5,8 +5,8 @@ using System.Net.Sockets;
 using System.Runtime.Versioning;
 using System.Text;
 using ARSoft.Tools.Net.Dns;
-using Egressd.Collector.Conntrack;
 using Egressd.Collector.Dns;
+using Egressd.Collector.Native;
 using Egressd.Contracts;
 using Prometheus;
 
@@ -155,7 +155,7 @@ internal static class DnsBenchmark
         _ = socket.TakeDrops();
         capturing.Start();
 
-        using var udp = NetlinkSocket.InNamespace($"/run/netns/{senderNs}", () => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
+        using var udp = NetworkNamespace.Run($"/run/netns/{senderNs}", () => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
         udp.Bind(new IPEndPoint(IPAddress.Parse("10.99.0.1"), 53));
         var target = new IPEndPoint(IPAddress.Parse("10.99.0.2"), 40000);
         long sent = 0;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
-using Egressd.Collector.Conntrack;
 using Egressd.Collector.Dns;
 using Egressd.Collector.Flows;
 using Egressd.Enricher;

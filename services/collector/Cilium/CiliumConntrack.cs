@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
-using Egressd.Collector.Conntrack;
+using Egressd.Collector.Flows;
 using Egressd.Contracts;
 
 namespace Egressd.Collector.Cilium;

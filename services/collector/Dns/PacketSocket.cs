@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
-using Egressd.Collector.Conntrack;
 using Egressd.Collector.Native;
 
 namespace Egressd.Collector.Dns;
@@ -30,9 +29,9 @@ internal sealed class PacketSocket : IDisposable
     {
         try
         {
-            return NetlinkSocket.InNamespace(netnsPath, () => OpenHere(receiveBufferBytes, receiveTimeout));
+            return NetworkNamespace.Run(netnsPath, () => OpenHere(receiveBufferBytes, receiveTimeout));
         }
-        catch (NetlinkException ex)
+        catch (NetworkNamespaceException ex)
         {
             throw new PacketSocketException($"setns({netnsPath})", ex.Errno);
         }

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
-using Egressd.Collector.Conntrack;
+using Egressd.Collector.Native;
 using Microsoft.Extensions.Options;
 
 namespace Egressd.Local.Demo;
@@ -30,7 +30,7 @@ internal sealed partial class DemoTraffic(IOptions<DemoOptions> options, ILogger
             // One listener per server and port: flows to a pod and to its service share it.
             foreach (var (server, port) in plan.Flows.Select(f => (f.Server, f.Port)).Distinct())
             {
-                var listener = NetlinkSocket.InNamespace(server, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+                var listener = NetworkNamespace.Run(server, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
                 listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
                 listener.Bind(new IPEndPoint(IPAddress.Any, port));
                 listener.Listen(64);
@@ -133,7 +133,7 @@ internal sealed partial class DemoTraffic(IOptions<DemoOptions> options, ILogger
 
     private static async Task ExchangeAsync(DemoFlow flow, IPAddress address, CancellationToken cancellationToken)
     {
-        using var socket = NetlinkSocket.InNamespace(flow.Client, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        using var socket = NetworkNamespace.Run(flow.Client, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
         await socket.ConnectAsync(new IPEndPoint(address, flow.Port), cancellationToken);
         var buffer = new byte[64 * 1024];
         BinaryPrimitives.WriteInt32BigEndian(buffer, flow.Download);
@@ -156,7 +156,7 @@ internal sealed partial class DemoTraffic(IOptions<DemoOptions> options, ILogger
     private static async Task<IPAddress> ResolveAsync(DemoPlan plan, DemoFlow flow, CancellationToken cancellationToken)
     {
         var server = IPAddress.Parse(plan.DnsServer ?? throw new IOException($"{flow.Target} is a name, and the plan names no DNS server"));
-        using var socket = NetlinkSocket.InNamespace(flow.Client, () => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
+        using var socket = NetworkNamespace.Run(flow.Client, () => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
         await socket.ConnectAsync(new IPEndPoint(server, 53), cancellationToken);
         var id = (ushort)Random.Shared.Next(ushort.MaxValue);
         await socket.SendAsync(DemoDns.Query(flow.Target, id), cancellationToken);

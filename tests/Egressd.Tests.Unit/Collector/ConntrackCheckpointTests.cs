@@ -1,5 +1,4 @@
 using System.Runtime.Versioning;
-using Egressd.Collector.Conntrack;
 using Egressd.Collector.Flows;
 using Egressd.Collector.Pods;
 using Egressd.Contracts;

@@ -1,5 +1,6 @@
 using System.Net;
-using Egressd.Collector.Conntrack;
+using Egressd.Collector.Flows;
+using Egressd.Collector.Netfilter;
 
 namespace Egressd.Tests.Collector;
 

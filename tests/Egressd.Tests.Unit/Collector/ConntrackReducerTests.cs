@@ -1,4 +1,3 @@
-using Egressd.Collector.Conntrack;
 using Egressd.Collector.Flows;
 using Egressd.Collector.Pods;
 using Egressd.Contracts;

@@ -1,6 +1,5 @@
 using System.Runtime.Versioning;
 using Egressd.Collector.Cilium;
-using Egressd.Collector.Conntrack;
 using Egressd.Collector.Flows;
 using Egressd.Collector.Pods;
 using Egressd.Contracts;

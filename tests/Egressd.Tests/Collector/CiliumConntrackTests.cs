@@ -2,7 +2,6 @@ using System.Runtime.Versioning;
 using System.Text.Json;
 using Egressd.Collector;
 using Egressd.Collector.Cilium;
-using Egressd.Collector.Conntrack;
 using Egressd.Collector.Flows;
 using Egressd.Collector.Pods;
 using Egressd.Contracts;

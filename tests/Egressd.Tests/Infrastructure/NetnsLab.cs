@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
-using Egressd.Collector.Conntrack;
+using Egressd.Collector.Native;
 
 namespace Egressd.Tests.Infrastructure;
 
@@ -82,7 +82,7 @@ internal sealed partial class NetnsLab : IDisposable
 
     /// <summary>Creates a socket inside a lab host; it stays there whichever thread uses it.</summary>
     public Socket SocketIn(string host, AddressFamily family, SocketType type, ProtocolType protocol) =>
-        NetlinkSocket.InNamespace(PathOf(host), () => new Socket(family, type, protocol));
+        NetworkNamespace.Run(PathOf(host), () => new Socket(family, type, protocol));
 
     /// <summary>
     /// The kernel's own counters for entries whose original tuple matches, from conntrack(8):

@@ -1,4 +1,3 @@
-using Egressd.Collector.Conntrack;
 using Egressd.Collector.Dns;
 using Egressd.Collector.Flows;
 using Egressd.Enricher;

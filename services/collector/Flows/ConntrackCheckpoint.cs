@@ -2,11 +2,10 @@ using System.Runtime.InteropServices;
 using System.Runtime.Serialization;
 using System.Runtime.Versioning;
 using System.Security.Cryptography;
-using Egressd.Collector.Flows;
 using Egressd.Collector.Native;
 using Egressd.Shared.Wire;
 
-namespace Egressd.Collector.Conntrack;
+namespace Egressd.Collector.Flows;
 
 /// <summary>
 /// A conntrack reader's restart checkpoint, one file on the node: the per-entry counters of the
@@ -75,10 +74,10 @@ internal sealed partial class ConntrackCheckpoint : IWindowCheckpoint
         try
         {
             bootId = File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim();
-            netnsId = NetlinkSocket.InNamespace(netns, () => new FileInfo("/proc/thread-self/ns/net").LinkTarget) ?? "unknown";
+            netnsId = NetworkNamespace.Run(netns, () => new FileInfo("/proc/thread-self/ns/net").LinkTarget) ?? "unknown";
             Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NetlinkException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NetworkNamespaceException)
         {
             LogNoDirectory(logger, directory, ex.Message);
             reducer.Restore(null, processStart);

@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
 using System.Runtime.Versioning;
+using Egressd.Collector.Flows;
 using Egressd.Collector.Native;
 
-namespace Egressd.Collector.Conntrack;
+namespace Egressd.Collector.Netfilter;
 
 /// <summary>
 /// Listens to conntrack's destroy events (multicast group NFNLGRP_CONNTRACK_DESTROY) on a thread of
@@ -92,7 +93,7 @@ internal sealed partial class ConntrackEventListener : IDisposable
             : MinimumBufferBytes;
 
     /// <summary>net.netfilter.nf_conntrack_max as the namespace sees it, or null (conntrack not loaded there).</summary>
-    public static long? ConntrackMax(string? netns) => NetlinkSocket.InNamespace(netns, () =>
+    public static long? ConntrackMax(string? netns) => NetworkNamespace.Run(netns, () =>
         File.Exists(ConntrackMaxPath) && long.TryParse(File.ReadAllText(ConntrackMaxPath).Trim(), System.Globalization.CultureInfo.InvariantCulture, out var max)
             ? max
             : (long?)null);

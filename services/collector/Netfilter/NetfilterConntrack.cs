@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
+using Egressd.Collector.Flows;
 using Egressd.Collector.Native;
 
-namespace Egressd.Collector.Conntrack;
+namespace Egressd.Collector.Netfilter;
 
 /// <summary>Dumps the kernel's conntrack table over ctnetlink, IPv4 and IPv6 together.</summary>
 [SupportedOSPlatform("linux")]

@@ -2,7 +2,7 @@ using System.Runtime.Versioning;
 using Egressd.Collector.Flows;
 using Egressd.Contracts;
 
-namespace Egressd.Collector.Conntrack;
+namespace Egressd.Collector.Netfilter;
 
 /// <summary>
 /// The netfilter flow source: destroy events queued since the last read, one dump of the table,

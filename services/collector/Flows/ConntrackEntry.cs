@@ -1,4 +1,4 @@
-namespace Egressd.Collector.Conntrack;
+namespace Egressd.Collector.Flows;
 
 /// <summary>One conntrack entry: the original and reply tuples with their counters.</summary>
 internal record struct ConntrackEntry

@@ -1,4 +1,4 @@
-namespace Egressd.Collector.Conntrack;
+namespace Egressd.Collector.Netfilter;
 
 /// <summary>A netlink message that does not have the shape the kernel's conntrack messages have.</summary>
 public sealed class NetlinkParseException : Exception

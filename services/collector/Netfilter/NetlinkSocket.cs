@@ -2,12 +2,12 @@ using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using Egressd.Collector.Native;
 
-namespace Egressd.Collector.Conntrack;
+namespace Egressd.Collector.Netfilter;
 
 /// <summary>
 /// A raw netlink socket. .NET's Socket class cannot open AF_NETLINK, so this is P/Invoke. The
-/// socket can be opened inside another network namespace: a short-lived thread enters it with
-/// setns(2), opens the socket and exits; the socket stays bound to that namespace.
+/// socket can be opened inside another network namespace (<see cref="NetworkNamespace"/>); it
+/// stays bound to that namespace.
 /// </summary>
 [SupportedOSPlatform("linux")]
 internal sealed class NetlinkSocket : IDisposable
@@ -24,42 +24,16 @@ internal sealed class NetlinkSocket : IDisposable
     /// <param name="groups">Multicast groups bitmask to join (0 for none).</param>
     /// <param name="netnsPath">A network namespace file (/proc/1/ns/net, /run/netns/NAME), or null for this process's.</param>
     /// <param name="receiveBufferBytes">Kernel receive buffer; forced past rmem_max when CAP_NET_ADMIN allows.</param>
-    public static NetlinkSocket Open(int protocol, uint groups, string? netnsPath, int receiveBufferBytes) =>
-        InNamespace(netnsPath, () => OpenHere(protocol, groups, receiveBufferBytes));
-
-    /// <summary>Runs <paramref name="action"/> on a throwaway thread inside the namespace (null: this process's).</summary>
-    public static T InNamespace<T>(string? netnsPath, Func<T> action)
+    public static NetlinkSocket Open(int protocol, uint groups, string? netnsPath, int receiveBufferBytes)
     {
-        if (netnsPath is null)
+        try
         {
-            return action();
+            return NetworkNamespace.Run(netnsPath, () => OpenHere(protocol, groups, receiveBufferBytes));
         }
-
-        using var ns = File.OpenHandle(netnsPath, FileMode.Open, FileAccess.Read);
-        T result = default!;
-        Exception? failure = null;
-        // setns changes only the calling thread; a thread of our own, thrown away afterwards,
-        // keeps the namespace away from the thread pool.
-        var thread = new Thread(() =>
+        catch (NetworkNamespaceException ex)
         {
-            try
-            {
-                if (Libc.SetNs((int)ns.DangerousGetHandle(), Libc.CLONE_NEWNET) != 0)
-                {
-                    throw new NetlinkException($"setns({netnsPath})", Marshal.GetLastPInvokeError());
-                }
-
-                result = action();
-            }
-            catch (Exception ex)
-            {
-                failure = ex;
-            }
-        })
-        { IsBackground = true, Name = "egressd-netns" };
-        thread.Start();
-        thread.Join();
-        return failure is null ? result : throw failure;
+            throw new NetlinkException($"setns({netnsPath})", ex.Errno);
+        }
     }
 
     private static unsafe NetlinkSocket OpenHere(int protocol, uint groups, int receiveBufferBytes)

@@ -1,8 +1,8 @@
 using Prometheus;
 
-namespace Egressd.Collector.Conntrack;
+namespace Egressd.Collector.Flows;
 
-/// <summary>What the netfilter reader saw of the conntrack table.</summary>
+/// <summary>What the flow reader saw of the conntrack table (the kernel's or Cilium's).</summary>
 internal sealed class ConntrackMetrics(IMetricFactory metrics)
 {
     public Gauge Entries { get; } = metrics.CreateGauge(

@@ -1,10 +1,9 @@
 using System.Runtime.InteropServices;
-using Egressd.Collector.Flows;
 using Egressd.Collector.Pods;
 using Egressd.Contracts;
 using Egressd.Shared.Network;
 
-namespace Egressd.Collector.Conntrack;
+namespace Egressd.Collector.Flows;
 
 /// <summary>
 /// Turns conntrack entries into deltas per flow key (source, destination, original destination,

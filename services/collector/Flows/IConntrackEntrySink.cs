@@ -1,4 +1,4 @@
-namespace Egressd.Collector.Conntrack;
+namespace Egressd.Collector.Flows;
 
 /// <summary>Receives entries as a dump or the event listener parses them.</summary>
 internal interface IConntrackEntrySink

@@ -1,4 +1,4 @@
-namespace Egressd.Collector.Conntrack;
+namespace Egressd.Collector.Netfilter;
 
 /// <summary>What the end of one received buffer says about the dump it belongs to.</summary>
 internal enum NetlinkBatchResult

@@ -1,6 +1,6 @@
 using Egressd.Contracts;
 
-namespace Egressd.Collector.Conntrack;
+namespace Egressd.Collector.Flows;
 
 /// <summary>One direction of a connection as conntrack sees it.</summary>
 internal record struct ConntrackTuple

@@ -1,6 +1,7 @@
 using System.Runtime.Versioning;
+using Egressd.Collector.Native;
 
-namespace Egressd.Collector.Conntrack;
+namespace Egressd.Collector.Netfilter;
 
 /// <summary>
 /// A per-namespace conntrack sysctl the collector needs on, read and written from a thread inside
@@ -43,11 +44,11 @@ internal sealed class ConntrackSwitch
     public string WithoutIt { get; }
 
     /// <summary>True, false, or null when the setting cannot be read (conntrack not loaded there).</summary>
-    public bool? IsEnabled(string? netns) => NetlinkSocket.InNamespace(netns, () =>
+    public bool? IsEnabled(string? netns) => NetworkNamespace.Run(netns, () =>
         File.Exists(path) ? File.ReadAllText(path).Trim() == "1" : (bool?)null);
 
     /// <summary>Turns it on; throws when not allowed (needs CAP_NET_ADMIN and a writable /proc/sys).</summary>
-    public void Enable(string? netns) => NetlinkSocket.InNamespace(netns, () =>
+    public void Enable(string? netns) => NetworkNamespace.Run(netns, () =>
     {
         File.WriteAllText(path, "1\n");
         return true;

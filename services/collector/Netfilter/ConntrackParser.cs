@@ -1,8 +1,9 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using Egressd.Collector.Flows;
 using Egressd.Contracts;
 
-namespace Egressd.Collector.Conntrack;
+namespace Egressd.Collector.Netfilter;
 
 /// <summary>
 /// Parses ctnetlink messages (linux/netfilter/nfnetlink_conntrack.h) straight from the receive
