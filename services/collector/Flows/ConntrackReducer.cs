@@ -21,8 +21,9 @@ namespace Egressd.Collector.Flows;
 /// tombstoned so a dump still listing it cannot count it again. A destroy event whose counters are
 /// below what was last read belongs to an earlier connection on a reused tuple (only possible without
 /// start times): it neither ends nor hides the live successor.</item>
-/// <item>Entries two dumps no longer listed are forgotten, so memory follows the live table; the
-/// dump of grace lets a destroy event that comes late still find what was last read.</item>
+/// <item>Entries two dumps no longer listed are forgotten, so memory follows the live table; a
+/// local entry's last counters are kept a while longer, so a destroy event that comes late (a
+/// flush of the whole table, a collector starved of CPU) still finds what was last read.</item>
 /// <item>After <see cref="Restore"/>, an entry the reducer has not seen yet may have been counted
 /// by the previous process: it continues from the checkpoint's counters; one that started after the
 /// checkpoint (or after this process started, without one) counts from zero; any other starts from
@@ -38,8 +39,17 @@ internal sealed class ConntrackReducer(ILocalPods localPods, PublicAddresses pub
     private static readonly IpAddr PublicV6 = IpAddr.Parse("::");
 
     private readonly TimeProvider clock = time ?? TimeProvider.System;
+    /// <summary>
+    /// Dumps a forgotten entry's last counters are kept for its destroy event. An entry leaves the
+    /// table the moment it ends, but its destroy event can reach the reducer several dumps later
+    /// (a flush of a whole table, a collector starved of CPU); counted from zero then, everything
+    /// read of it before would be counted again.
+    /// </summary>
+    private const uint ForgottenDumps = 16;
+
     private readonly Dictionary<ulong, EntryState> entries = [];
     private readonly Dictionary<ulong, uint> tombstones = [];
+    private readonly Dictionary<ulong, EntryState> forgotten = [];
     private uint generation;
 
     // Set by Restore: what the previous process left, and from when on an entry is surely new.
@@ -146,6 +156,18 @@ internal sealed class ConntrackReducer(ILocalPods localPods, PublicAddresses pub
             if (state.Generation + 1 < generation)
             {
                 entries.Remove(key);
+                if (state.Local)
+                {
+                    forgotten[key] = state with { Generation = generation };
+                }
+            }
+        }
+
+        foreach (var (key, state) in forgotten)
+        {
+            if (state.Generation + ForgottenDumps < generation)
+            {
+                forgotten.Remove(key);
             }
         }
 
@@ -201,6 +223,13 @@ internal sealed class ConntrackReducer(ILocalPods localPods, PublicAddresses pub
         var local = localPods.Contains(entry.Original.Source) || localPods.Contains(entry.Reply.Source);
         DictionaryGrowth.MakeRoomForOne(entries);
         ref var state = ref CollectionsMarshal.GetValueRefOrAddDefault(entries, key, out var known);
+        if (!known && forgotten.Count > 0 && forgotten.Remove(key, out var earlier))
+        {
+            // Listed again after two dumps without it: it goes on from what was last read.
+            state = earlier;
+            known = true;
+        }
+
         if (!known && restarting)
         {
             // Seen for the first time by this process: did the last one count it?
@@ -236,6 +265,12 @@ internal sealed class ConntrackReducer(ILocalPods localPods, PublicAddresses pub
         }
 
         var known = entries.TryGetValue(key, out var state);
+        if (!known && forgotten.Remove(key, out state))
+        {
+            // Gone from the table before its event came: continue from what was last read of it.
+            known = true;
+        }
+
         if (known && IsBelow(entry, state))
         {
             // Not the connection last read under this key but an earlier one on the same reused

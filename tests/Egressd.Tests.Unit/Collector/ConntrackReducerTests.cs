@@ -190,6 +190,20 @@ public sealed class ConntrackReducerTests
     }
 
     [Fact]
+    public void Destroy_event_that_comes_dumps_after_its_entry_left_the_table_counts_only_what_was_not_read()
+    {
+        // A flush, or a collector starved of CPU: the entry is gone from several dumps (and its
+        // successor on the same tuple read) before its destroy event reaches the reducer.
+        var reducer = Reducer(new Pods("10.1.0.5"));
+        Read(reducer, Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 5000, 7000, id: 1, start: T1));
+        Read(reducer, Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 300, 400, id: 2, start: T2));
+        Read(reducer, Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 300, 400, id: 2, start: T2));
+        Read(reducer, Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 300, 400, id: 2, start: T2));
+        reducer.OnEntry(Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 5100, 7200, id: 1, destroyed: true, start: T1));
+        Assert.Equal((100UL, 200UL), Sum(Read(reducer, Entry("10.1.0.5", "10.2.0.9", "10.2.0.9", 300, 400, id: 2, start: T2))));
+    }
+
+    [Fact]
     public void After_a_restart_entries_continue_from_the_checkpoint_new_ones_count_from_zero_and_others_are_a_counted_baseline()
     {
         var pods = new Pods("10.1.0.5");
