@@ -32,18 +32,8 @@ usage() {
   exit 2
 }
 
-free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  echo "no free TCP port found" >&2
-  return 1
-}
+# shellcheck source=tests/free-port.sh
+. "$(dirname "$0")/free-port.sh"
 
 cmd=${1:-}
 dir=${2:-}

@@ -15,18 +15,8 @@ set -euo pipefail
 server=/usr/lib/rabbitmq/bin/rabbitmq-server
 ctl=/usr/lib/rabbitmq/bin/rabbitmqctl
 
-free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  echo "no free TCP port found" >&2
-  return 1
-}
+# shellcheck source=tests/free-port.sh
+. "$(dirname "$0")/free-port.sh"
 
 cmd=${1:?usage: $0 start|stop|kill|halt|restart DIR}
 dir=${2:?usage: $0 start|stop|kill|halt|restart DIR}

@@ -38,7 +38,6 @@ internal sealed class ConntrackReducer(ILocalPods localPods, PublicAddresses pub
     private static readonly IpAddr PublicV4 = IpAddr.Parse("0.0.0.0");
     private static readonly IpAddr PublicV6 = IpAddr.Parse("::");
 
-    private readonly TimeProvider clock = time ?? TimeProvider.System;
     /// <summary>
     /// Dumps a forgotten entry's last counters are kept for its destroy event. An entry leaves the
     /// table the moment it ends, but its destroy event can reach the reducer several dumps later
@@ -46,6 +45,8 @@ internal sealed class ConntrackReducer(ILocalPods localPods, PublicAddresses pub
     /// read of it before would be counted again.
     /// </summary>
     private const uint ForgottenDumps = 16;
+
+    private readonly TimeProvider clock = time ?? TimeProvider.System;
 
     private readonly Dictionary<ulong, EntryState> entries = [];
     private readonly Dictionary<ulong, uint> tombstones = [];
