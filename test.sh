@@ -84,6 +84,24 @@ done
 
 tests_passed=$passed
 
+# The names of the failed tests and the first line of why, last, where a CI log's tail shows them.
+if [ "$failed" -gt 0 ]; then
+  echo "Failed tests:"
+  for trx in "$results"/*.trx; do
+    [ -f "$trx" ] || continue
+    awk '
+      /<UnitTestResult / && /outcome="Failed"/ {
+        match($0, /testName="[^"]*"/); name = substr($0, RSTART + 10, RLENGTH - 11); want = 1; next
+      }
+      want && /<Message>/ {
+        line = $0; sub(/.*<Message>/, "", line); sub(/<\/Message>.*/, "", line)
+        printf "  %s\n    %s\n", name, substr(line, 1, 400); want = 0; next
+      }
+      want && /<\/UnitTestResult>/ { printf "  %s\n", name; want = 0 }
+    ' "$trx"
+  done
+fi
+
 # Code style is part of the suite: the build enforces analyzers, this the formatting.
 if dotnet format Egressd.sln --verify-no-changes --no-restore > "$results/format.log" 2>&1; then
   echo "Code style: dotnet format --verify-no-changes passed"
