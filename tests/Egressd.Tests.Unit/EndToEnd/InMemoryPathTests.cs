@@ -26,7 +26,7 @@ public sealed class InMemoryPathTests
             Assert.True(await Eventually.TrueAsync(() => FlowLogFile.Read(flowLog, node).Count >= fixture.Flows.Count, TimeSpan.FromSeconds(30)),
                 "the fixture's flows never reached the flow log");
             // Several more read intervals: nothing may arrive twice.
-            await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
+            await host.WaitForMoreReadsAsync(3, TimeSpan.FromSeconds(30));
         }
 
         FlowLogFile.AssertDeliveredOnce(FlowLogFile.Read(flowLog, node), fixture, node);

@@ -23,7 +23,8 @@ public sealed class LocalPodsTests
         api.Apply(FakeKubernetesApi.Pod("kube-system", "dns", "node-a", ["10.244.1.53"]));
         api.Apply(FakeKubernetesApi.Pod("mon", "exporter", "node-a", ["10.0.0.1"], hostNetwork: true));
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var pods = new KubernetesLocalPods("node-a", ["kube-system"], new KubernetesOptions { Kubeconfig = api.Kubeconfig, DeletedPodRetention = TimeSpan.FromMinutes(2) }, clock, NullLogger.Instance, TestMetrics.Kubernetes());
+        var metrics = TestMetrics.Kubernetes();
+        var pods = new KubernetesLocalPods("node-a", ["kube-system"], new KubernetesOptions { Kubeconfig = api.Kubeconfig, DeletedPodRetention = TimeSpan.FromMinutes(2) }, clock, NullLogger.Instance, metrics);
         using var stop = new CancellationTokenSource();
         var running = pods.RunAsync(stop.Token);
 
@@ -38,8 +39,10 @@ public sealed class LocalPodsTests
 
         api.Apply(FakeKubernetesApi.Pod("shop", "new", "node-a", ["10.244.1.11"]));
         Assert.True(await Eventually.TrueAsync(() => pods.Contains(IpAddr.Parse("10.244.1.11")), Patience));
+        var held = metrics.Objects.WithLabels("node-pods").Value;
         api.Delete("Pod", "shop", "web");
-        await Task.Delay(300, TestContext.Current.CancellationToken);
+        // The watch has applied the deletion once the cache holds one object fewer.
+        Assert.True(await Eventually.TrueAsync(() => metrics.Objects.WithLabels("node-pods").Value == held - 1, Patience));
         Assert.True(pods.Contains(IpAddr.Parse("10.244.1.10")), "a deleted pod counts for its retention");
         clock.Advance(TimeSpan.FromMinutes(2.5));
         Assert.True(await Eventually.TrueAsync(() => !pods.Contains(IpAddr.Parse("10.244.1.10")), Patience));

@@ -55,7 +55,7 @@ public sealed class NetfilterCollectorTests
         // c is a pod of another node: its side of the traffic is that node's collector's to report.
         Assert.DoesNotContain(totals.Keys, k => k.Source == NetnsLab.V4("c") || k.Source == NetnsLab.V6("c"));
         // More reads change nothing: every delta was counted once.
-        await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
+        await host.WaitForMoreReadsAsync(3, Patience);
         totals = Totals(flowLog, lab.Node);
         Assert.All(expected, e => Assert.Equal(e.Value, totals[e.Key]));
     }
@@ -66,7 +66,8 @@ public sealed class NetfilterCollectorTests
         using var lab = new NetnsLab();
         var (host, flowLog) = await StartCollectorAsync(lab, "00:00:02");
         await using var _ = host;
-        await Task.Delay(TimeSpan.FromMilliseconds(300), TestContext.Current.CancellationToken);
+        // After a read the destroy-event subscription is open: what follows happens between two reads.
+        await host.WaitForMoreReadsAsync(1, Patience);
 
         var udp = await Traffic.UdpExchangeAsync(lab, "a", "c", IPAddress.Parse(NetnsLab.V4("c")), 9100, 9100, datagrams: 3, size: 700, replySize: 900);
         var tcp = await Traffic.TcpExchangeAsync(lab, "b", "c", IPAddress.Parse(NetnsLab.V4("c")), 9200, 9200, upload: 4_000, download: 6_000);
@@ -87,7 +88,7 @@ public sealed class NetfilterCollectorTests
         }, Patience), $"udp {totals.GetValueOrDefault(udpKey)} != {expectedUdp}; tcp {totals.GetValueOrDefault(tcpKey)} != {expectedTcp}");
 
         // Two more reads: still exactly once.
-        await Task.Delay(TimeSpan.FromSeconds(4.5), TestContext.Current.CancellationToken);
+        await host.WaitForMoreReadsAsync(2, Patience);
         totals = Totals(flowLog, lab.Node);
         Assert.Equal(expectedUdp, totals[udpKey]);
         Assert.Equal(expectedTcp, totals[tcpKey]);

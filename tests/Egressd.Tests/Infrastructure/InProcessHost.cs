@@ -31,6 +31,21 @@ internal sealed class InProcessHost : IAsyncDisposable
         return new InProcessHost(app);
     }
 
+    /// <summary>Waits until a collector in this host has read connection tracking <paramref name="more"/> more times.</summary>
+    public async Task WaitForMoreReadsAsync(int more, TimeSpan timeout)
+    {
+        using var http = new HttpClient();
+        var metrics = new Uri(BaseAddress, "/metrics");
+        var start = CollectorReads.In(await http.GetStringAsync(metrics, TestContext.Current.CancellationToken));
+        if (!await Eventually.TrueAsync(
+            async () => CollectorReads.In(await http.GetStringAsync(metrics, TestContext.Current.CancellationToken)) >= start + more,
+            timeout,
+            TimeSpan.FromMilliseconds(50)))
+        {
+            throw new TimeoutException($"fewer than {more} more collector reads within {timeout}");
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await App.StopAsync(CancellationToken.None);

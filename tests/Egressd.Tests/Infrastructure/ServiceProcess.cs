@@ -168,12 +168,7 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
         }
     }
 
-    private async Task<double> ReadsAsync()
-    {
-        const string Count = "egressd_collector_read_duration_seconds_count ";
-        var line = (await GetStringAsync("/metrics")).Split('\n').FirstOrDefault(l => l.StartsWith(Count, StringComparison.Ordinal));
-        return line is null ? 0 : double.Parse(line[Count.Length..], System.Globalization.CultureInfo.InvariantCulture);
-    }
+    private async Task<double> ReadsAsync() => CollectorReads.In(await GetStringAsync("/metrics"));
 
     /// <summary>The last lines the process wrote, for failure messages.</summary>
     public string Tail(int lines = 40) => string.Join('\n', output.TakeLast(lines));
