@@ -10,7 +10,10 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
 {
     private readonly Process process;
     private readonly ConcurrentQueue<string> output = new();
-    private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    // Probes give up soon and are asked again; a scrape whose answer a test needs may take long on
+    // a loaded machine (a large exposition, a process starved of CPU) and is waited for.
+    private readonly HttpClient probe = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(60) };
     private readonly Timer peakSampler;
     private long peakRss;
 
@@ -104,7 +107,7 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
     {
         try
         {
-            using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{Port}{path}"));
+            using var response = await probe.GetAsync(new Uri($"http://127.0.0.1:{Port}{path}"));
             return response.StatusCode;
         }
         catch (HttpRequestException)
@@ -225,6 +228,7 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
 
         process.Dispose();
         http.Dispose();
+        probe.Dispose();
     }
 
     private static string DotnetHost() =>
