@@ -205,7 +205,7 @@ internal static class CollectorMemoryBenchmark
             ("RSS at the end", $"{last.RssKiB / 1024.0:F0} MiB ({last.AnonKiB / 1024.0:F0} anonymous)"),
             ("windows / parts confirmed", $"{windows:N0} / {parts:N0} ({windows / run.Seconds:F2} windows/s, {drained:N0} messages drained)"),
             ("requests to the API server", shared.Api is null ? "none (no cluster context)" : (shared.Api.Requests - requestsBefore).ToString(CultureInfo.InvariantCulture)),
-            ("bytes per flow on the bus", $"{(drained == 0 ? 0 : bytes / (double)(parts * FlowsPerPart)):F1}"),
+            ("bytes per flow on the bus", $"{(drained == 0 || parts == 0 ? 0 : bytes / (parts * FlowsPerPart)):F1}"),
             ("RSS every 5 s (MiB)", string.Join(" ", samples.Where((_, i) => i % 50 == 49).Select(s => (s.Status.RssKiB / 1024).ToString(CultureInfo.InvariantCulture)))),
         };
         if (podAtEnd is { } end)
