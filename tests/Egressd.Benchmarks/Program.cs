@@ -8,6 +8,7 @@ return args switch
 {
     ["conntrack", .. var rest] when OperatingSystem.IsLinux() => await ConntrackBenchmark.RunAsync(rest),
     ["collector-memory", .. var rest] => await CollectorMemoryBenchmark.RunAsync(rest),
+    ["collector-footprint", .. var rest] => await CollectorFootprintBenchmark.RunAsync(rest),
     ["cilium", .. var rest] when OperatingSystem.IsLinux() => CiliumBenchmark.Run(rest),
     ["dns", .. var rest] when OperatingSystem.IsLinux() => DnsBenchmark.Run(rest),
     ["enricher", .. var rest] => await EnricherBenchmark.RunAsync(rest),
@@ -23,7 +24,7 @@ return args switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: sudo dotnet run -c Release --project tests/Egressd.Benchmarks -- conntrack [--entries N] [--rss-entries N] | cilium [--entries N] | dns [--seconds N] | enricher [--batches N]");
+    Console.Error.WriteLine("usage: sudo dotnet run -c Release --project tests/Egressd.Benchmarks -- conntrack [--entries N] [--rss-entries N] | collector-footprint [--build DIR] [-p:NAME=VALUE] [--env NAME=VALUE] | cilium [--entries N] | dns [--seconds N] | enricher [--batches N]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Egressd.Benchmarks -- exporter [--series 100000,1000000] | http-sink [--flows 500000] [--rounds 5] | flow-log [--seconds 5] [--dir D]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Egressd.Benchmarks -- pipeline [--flows 100000] [--pods 5000] [--seconds 30] [--warmup 15] [--offer FLOWS_PER_SECOND] | wire | self-metrics [--scrapes 2000]");
     return 2;

@@ -29,6 +29,7 @@ internal static class ServiceLauncher
     /// directory) at the path the kubelet mounts them, in a private mount namespace (root), so nothing else sees them.
     /// </param>
     /// <param name="memoryLimit">Run it in a memory cgroup with its budget as the limit (root); without, it still runs from files of its own (<see cref="PodMemory"/>).</param>
+    /// <param name="buildDirectory">The service's files (a <c>dotnet publish</c> output); its Release build when none.</param>
     public static Process Start(
         string service,
         string assembly,
@@ -37,11 +38,16 @@ internal static class ServiceLauncher
         IEnumerable<KeyValuePair<string, string>> settings,
         IEnumerable<KeyValuePair<string, string>>? environment = null,
         (string ServiceAccount, int ApiPort)? inPod = null,
-        bool memoryLimit = false)
+        bool memoryLimit = false,
+        string? buildDirectory = null)
     {
-        var build = Path.Combine(Repo.Root, "services", service, "bin", "Release", "net10.0");
+        var build = buildDirectory ?? Path.Combine(Repo.Root, "services", service, "bin", "Release", "net10.0");
         var memory = PodMemory.Create(service, build, memoryLimit ? budgetMiB : null);
         var dll = Path.Combine(memory.AppDirectory, assembly + ".dll");
+        // A native (NativeAOT) build is its own executable, without the runtime's host.
+        var native = !File.Exists(dll) && File.Exists(Path.Combine(memory.AppDirectory, assembly));
+        dll = native ? Path.Combine(memory.AppDirectory, assembly) : dll;
+        var exec = native ? "exec \"$1\"" : "exec \"$2\" \"$1\"";
         // The shell joins the pod's cgroup before anything is mapped, then each step execs the next,
         // so the process started is the service itself (its pid, its peak RSS). $0: the service
         // account's files, $1: the service, $2: the runtime's host, $3: the cgroup's process list,
@@ -51,9 +57,9 @@ internal static class ServiceLauncher
         var start = inPod is not null
             ? new ProcessStartInfo("unshare", [
                 "--mount", "--propagation", "private", "sh", "-c",
-                join + "mount -t tmpfs -o size=1m tmpfs /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && cp \"$0\"/* /run/secrets/kubernetes.io/serviceaccount/ && exec \"$2\" \"$1\"",
+                join + "mount -t tmpfs -o size=1m tmpfs /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && cp \"$0\"/* /run/secrets/kubernetes.io/serviceaccount/ && " + exec,
                 .. arguments])
-            : new ProcessStartInfo("sh", ["-c", join + "exec \"$2\" \"$1\"", .. arguments]);
+            : new ProcessStartInfo("sh", ["-c", join + exec, .. arguments]);
         start.UseShellExecute = false;
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;

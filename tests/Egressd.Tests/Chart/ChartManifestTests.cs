@@ -246,9 +246,11 @@ public sealed class ChartManifestTests
         var rendered = HelmChart.Template();
         static double MiB(string q) => q.EndsWith("Gi", StringComparison.Ordinal) ? double.Parse(q[..^2], System.Globalization.CultureInfo.InvariantCulture) * 1024 : double.Parse(q[..^2], System.Globalization.CultureInfo.InvariantCulture);
         var collector = rendered.PodSpecs().Single(p => p.Name == "egressd-collector").PodSpec["containers"]![0]!["resources"]!;
-        // docs/BENCHMARKS.md: 125 MiB peak RSS at 250,000 entries; egressd requests 128 MiB.
-        Assert.InRange(MiB(Str(collector["requests"]!["memory"])!), 125, 256);
-        Assert.True(MiB(Str(collector["limits"]!["memory"])!) >= 2 * 125, "the collector's limit leaves no room above its measured peak");
+        // docs/BENCHMARKS.md, collector-footprint: at most 96 MiB peak RSS on a typical node (5,000 flows
+        // every 5 s window), so the request covers it with headroom and stays under egressd's 128 MiB;
+        // 122-128 MiB at 250,000 changing keys or conntrack entries, which the limit covers twice over.
+        Assert.InRange(MiB(Str(collector["requests"]!["memory"])!), 96 * 1.1, 128);
+        Assert.True(MiB(Str(collector["limits"]!["memory"])!) >= 2 * 128, "the collector's limit leaves no room above its measured peak on a busy node");
         var exporter = rendered.PodSpecs().Single(p => p.Name == "egressd-exporter").PodSpec["containers"]![0]!["resources"]!;
         // 200,000 series (MaxSeries) at up to 285 B each over 77 MiB idle, and a scrape's peak (142 MiB at 100,000).
         Assert.True(MiB(Str(exporter["limits"]!["memory"])!) >= 2 * 142, "the exporter's limit is under twice its measured peak at 100,000 series");
