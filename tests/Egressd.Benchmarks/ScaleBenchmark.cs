@@ -39,12 +39,14 @@ internal static class ScaleBenchmark
         var shards = Option(args, "--shards", 4);
         var warmup = Option(args, "--warmup", 30);
         var seconds = Option(args, "--seconds", 60);
+        // The enricher's pod memory limit: its budget (256 MiB) by default; more to see what a cluster this size needs.
+        var enricherMiB = Option(args, "--enricher-mib", 256);
         using var workDirectory = WorkDirectory.Create("egressd-bench-scale-");
         var work = workDirectory.Path;
         var offered = (double)nodes * flowsPerNode / Window.TotalSeconds;
         Console.WriteLine($"Scale: {nodes:N0} simulated nodes × {flowsPerNode:N0} flows per {Window.TotalSeconds:F0} s window ({offered:N0} flows/s offered), "
             + $"API server with {pods:N0} pods, {nodes:N0} nodes, {services:N0} services, {churn} pods replaced a second; "
-            + $"{enrichers} enrichers, {exporters} exporters ({shards} Prometheus shards, a flow log each) on a three-node RabbitMQ cluster; "
+            + $"{enrichers} enrichers ({enricherMiB} MiB pods), {exporters} exporters ({shards} Prometheus shards, a flow log each) on a three-node RabbitMQ cluster; "
             + $"{warmup} s warm-up, {seconds} s measured; {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}.");
 
         await using var cluster = await BrokerCluster.StartAsync(Path.Combine(work, "cluster"));
@@ -78,14 +80,14 @@ internal static class ScaleBenchmark
             {
                 var port = 19310 + i;
                 var clock = Stopwatch.StartNew();
-                var enricher = ServiceLauncher.Start("enricher", "Egressd.Enricher", 256, 75, bus.Concat(new Dictionary<string, string>
+                var enricher = ServiceLauncher.Start("enricher", "Egressd.Enricher", enricherMiB, 75, bus.Concat(new Dictionary<string, string>
                 {
                     ["Egressd:Http:Port"] = port.ToString(CultureInfo.InvariantCulture),
                     ["Egressd:ClusterContext:Source"] = "kubernetes",
                 }), new Dictionary<string, string> { ["DOTNET_GCgen0size"] = "0x2000000" }, (api.ServiceAccount, api.Port), memoryLimit: true);
                 started.Add(($"enricher-{i + 1}", enricher, port));
                 // Ready once its caches hold the whole cluster: the time a new replica needs before it enriches.
-                await ReadyAsync(http, $"enricher-{i + 1}", enricher, port, TimeSpan.FromMinutes(5));
+                await ReadyAsync(http, $"enricher-{i + 1}", enricher, port, TimeSpan.FromMinutes(8));
                 syncs.Add(($"enricher-{i + 1}", clock.Elapsed.TotalSeconds));
             }
 
