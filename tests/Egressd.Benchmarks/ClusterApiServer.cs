@@ -24,6 +24,11 @@ internal sealed class ClusterApiServer : IAsyncDisposable
     private readonly WebApplication app;
     private readonly X509Certificate2 certificate;
     private int requests;
+    private long resourceVersion = long.Parse(ResourceVersion, System.Globalization.CultureInfo.InvariantCulture);
+    private int churnPerSecond;
+    private long churned;
+    private int pods;
+    private int nodes;
 
     private ClusterApiServer(WebApplication app, X509Certificate2 certificate, string serviceAccount)
     {
@@ -40,7 +45,10 @@ internal sealed class ClusterApiServer : IAsyncDisposable
     /// <summary>Lists and watches served, to tell that the services used the API.</summary>
     public int Requests => Volatile.Read(ref requests);
 
-    public static async Task<ClusterApiServer> StartAsync(string directory, int pods, int nodes, int services = 200)
+    /// <summary>Pod events (creations and deletions) sent on pod watches so far, all watches together.</summary>
+    public long Churned => Interlocked.Read(ref churned);
+
+    public static async Task<ClusterApiServer> StartAsync(string directory, int pods, int nodes, int services = 200, int churnPerSecond = 0)
     {
         var certificate = SelfSigned();
         Directory.CreateDirectory(directory);
@@ -62,7 +70,7 @@ internal sealed class ClusterApiServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(certificate)));
         builder.WebHost.UseShutdownTimeout(TimeSpan.FromMilliseconds(500));
         var app = builder.Build();
-        var server = new ClusterApiServer(app, certificate, directory);
+        var server = new ClusterApiServer(app, certificate, directory) { churnPerSecond = churnPerSecond, pods = pods, nodes = nodes };
         foreach (var (path, (kind, items)) in lists)
         {
             app.MapGet(path, context => server.ServeAsync(context, kind, items));
@@ -88,25 +96,57 @@ internal sealed class ClusterApiServer : IAsyncDisposable
         {
             var selector = context.Request.Query["fieldSelector"].ToString();
             var node = selector.StartsWith("spec.nodeName=", StringComparison.Ordinal) ? selector["spec.nodeName=".Length..] : null;
-            var list = new JsonObject
+            // Written item by item: a list of 150,000 pods copied into one document first would
+            // cost the API server more than it costs the service reading it.
+            var version = Interlocked.Read(ref resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await context.Response.WriteAsync($"{{\"kind\":\"{kind}List\",\"apiVersion\":\"v1\",\"metadata\":{{\"resourceVersion\":\"{version}\"}},\"items\":[", context.RequestAborted);
+            var first = true;
+            foreach (var item in items.Where(o => node is null || o["spec"]?["nodeName"]?.GetValue<string>() == node))
             {
-                ["kind"] = kind + "List",
-                ["apiVersion"] = "v1",
-                ["metadata"] = new JsonObject { ["resourceVersion"] = ResourceVersion },
-                ["items"] = new JsonArray([.. items.Where(o => node is null || o["spec"]?["nodeName"]?.GetValue<string>() == node).Select(o => o.DeepClone())]),
-            };
-            await context.Response.WriteAsync(list.ToJsonString(), context.RequestAborted);
+                await context.Response.WriteAsync((first ? "" : ",") + item.ToJsonString(), context.RequestAborted);
+                first = false;
+            }
+
+            await context.Response.WriteAsync("]}", context.RequestAborted);
             return;
         }
 
         try
         {
+            var churn = kind == "Pod" && churnPerSecond > 0 && !context.Request.Query.ContainsKey("fieldSelector");
+            var nextBookmark = DateTime.UtcNow;
+            var generation = 0;
             while (!context.RequestAborted.IsCancellationRequested)
             {
-                var bookmark = new JsonObject { ["type"] = "BOOKMARK", ["object"] = new JsonObject { ["kind"] = kind, ["apiVersion"] = "v1", ["metadata"] = new JsonObject { ["resourceVersion"] = ResourceVersion } } };
-                await context.Response.WriteAsync(bookmark.ToJsonString() + "\n", context.RequestAborted);
+                if (DateTime.UtcNow >= nextBookmark)
+                {
+                    var version = Interlocked.Read(ref resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    var bookmark = new JsonObject { ["type"] = "BOOKMARK", ["object"] = new JsonObject { ["kind"] = kind, ["apiVersion"] = "v1", ["metadata"] = new JsonObject { ["resourceVersion"] = version } } };
+                    await context.Response.WriteAsync(bookmark.ToJsonString() + "\n", context.RequestAborted);
+                    nextBookmark = DateTime.UtcNow.AddSeconds(5);
+                }
+
+                if (churn)
+                {
+                    // A tenth of a second's churn: pods replaced (deleted, then created again under a
+                    // new name with the same address, as a ReplicaSet replaces one), at random.
+                    for (var i = 0; i < Math.Max(1, churnPerSecond / 10); i++)
+                    {
+                        generation++;
+                        var pod = Random.Shared.Next(pods);
+                        var gone = Pod(pod, nodes);
+                        gone["metadata"]!["resourceVersion"] = Interlocked.Increment(ref resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                        var born = Pod(pod, nodes);
+                        born["metadata"]!["name"] = $"{born["metadata"]!["name"]}-r{generation}";
+                        born["metadata"]!["resourceVersion"] = Interlocked.Increment(ref resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                        await context.Response.WriteAsync(new JsonObject { ["type"] = "DELETED", ["object"] = gone }.ToJsonString() + "\n", context.RequestAborted);
+                        await context.Response.WriteAsync(new JsonObject { ["type"] = "ADDED", ["object"] = born }.ToJsonString() + "\n", context.RequestAborted);
+                        Interlocked.Add(ref churned, 2);
+                    }
+                }
+
                 await context.Response.Body.FlushAsync(context.RequestAborted);
-                await Task.Delay(TimeSpan.FromSeconds(5), context.RequestAborted);
+                await Task.Delay(churn ? TimeSpan.FromMilliseconds(100) : nextBookmark - DateTime.UtcNow is { Ticks: > 0 } wait ? wait : TimeSpan.Zero, context.RequestAborted);
             }
         }
         catch (OperationCanceledException)

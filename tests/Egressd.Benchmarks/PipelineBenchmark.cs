@@ -177,14 +177,14 @@ internal static class PipelineBenchmark
     private static Task<double> AppliedAsync(HttpClient http, string sink) =>
         MetricAsync(http, 19200, sink == "prometheus" ? "egressd_exporter_flows_applied_total" : "egressd_exporter_flow_log_lines_written_total");
 
-    private static async Task<double> MetricAsync(HttpClient http, int port, string series)
+    internal static async Task<double> MetricAsync(HttpClient http, int port, string series)
     {
         var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
         var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
         return line is null ? 0 : double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
     }
 
-    private static async Task ReadyAsync(HttpClient http, int port)
+    internal static async Task ReadyAsync(HttpClient http, int port)
     {
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (DateTime.UtcNow < deadline)
@@ -223,7 +223,7 @@ internal static class PipelineBenchmark
         int.TryParse(Environment.GetEnvironmentVariable($"BENCH_HEAP_PERCENT_{service.ToUpperInvariant()}"), out var percent) ? percent : chart;
 
     /// <summary>Stops the run with what a service said last when it died: a budget too small shows here.</summary>
-    private static void AssertRunning(Process[] processes, string[] names)
+    internal static void AssertRunning(Process[] processes, string[] names)
     {
         for (var i = 0; i < processes.Length; i++)
         {
@@ -275,7 +275,7 @@ internal static class PipelineBenchmark
     }
 
     /// <summary>User and system CPU seconds the process has used.</summary>
-    private static double Cpu(Process? process)
+    internal static double Cpu(Process? process)
     {
         if (process is null)
         {
@@ -287,7 +287,7 @@ internal static class PipelineBenchmark
     }
 
     /// <summary>Peak resident set (VmHWM) of the whole process so far.</summary>
-    private static double PeakRssMiB(Process? process)
+    internal static double PeakRssMiB(Process? process)
     {
         if (process is null)
         {

@@ -16,6 +16,7 @@ return args switch
     ["flow-log", .. var rest] => FlowLogBenchmark.Run(rest),
     ["http-sink", .. var rest] => await HttpSinkBenchmark.RunAsync(rest),
     ["pipeline", .. var rest] => await PipelineBenchmark.RunAsync(rest),
+    ["scale", .. var rest] => await ScaleBenchmark.RunAsync(rest),
     ["self-metrics", .. var rest] => SelfMetricsBenchmark.Run(rest),
     ["wire", .. var rest] => WireBenchmark.Run(rest),
     ["exporter-child", var impl, var series] => await ExporterBenchmark.ChildAsync(impl, int.Parse(series, System.Globalization.CultureInfo.InvariantCulture)),
@@ -27,5 +28,6 @@ static int Usage()
     Console.Error.WriteLine("usage: sudo dotnet run -c Release --project tests/Egressd.Benchmarks -- conntrack [--entries N] [--rss-entries N] | collector-footprint [--build DIR] [-p:NAME=VALUE] [--env NAME=VALUE] | cilium [--entries N] | dns [--seconds N] | enricher [--batches N]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Egressd.Benchmarks -- exporter [--series 100000,1000000] | http-sink [--flows 500000] [--rounds 5] | flow-log [--seconds 5] [--dir D]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Egressd.Benchmarks -- pipeline [--flows 100000] [--pods 5000] [--seconds 30] [--warmup 15] [--offer FLOWS_PER_SECOND] | wire | self-metrics [--scrapes 2000]");
+    Console.Error.WriteLine("       sudo dotnet run -c Release --project tests/Egressd.Benchmarks -- scale [--nodes 5000] [--flows-per-node 1000] [--pods 150000] [--services 20000] [--churn 50] [--enrichers 2] [--exporters 2] [--shards 4] [--enricher-mib 256] [--warmup 30] [--seconds 60]");
     return 2;
 }
