@@ -3,6 +3,7 @@ using Egressd.Enricher.Cluster;
 using Egressd.Enricher.Enrichment;
 using Egressd.Shared.Bus;
 using Egressd.Shared.Cluster;
+using Egressd.Shared.Cost;
 using Egressd.Shared.Hosting;
 using Egressd.Shared.Kubernetes;
 using Egressd.Shared.Network;
@@ -34,15 +35,17 @@ public static class EnricherHostingExtensions
         services.AddOptions<EnricherOptions>().BindConfiguration(EnricherOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<EnricherOptions>, EnricherOptionsValidator>();
         services.AddEgressdClusterContext();
+        services.AddEgressdCost();
         services.AddMetrics<EnricherMetrics>();
         services.TryAddSingleton(sp => new ClusterState(
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<IOptions<KubernetesOptions>>().Value.DeletedPodRetention));
+            sp.GetRequiredService<IOptions<KubernetesOptions>>().Value.DeletedPodRetention,
+            sp.GetRequiredService<NodePlacementResolver>()));
         services.TryAddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<EnricherOptions>>().Value;
             var network = sp.GetRequiredService<IOptions<NetworkOptions>>().Value;
-            return new FlowEnricher(new TrafficClassifier(network.PublicAddresses(), Rules(options)), options.MaxFlowsPerBatch, new DnsNameMap(options.DnsMaxEntries, sp.GetRequiredService<EnricherMetrics>()));
+            return new FlowEnricher(new TrafficClassifier(network.PublicAddresses(), Rules(options)), options.MaxFlowsPerBatch, new DnsNameMap(options.DnsMaxEntries, sp.GetRequiredService<EnricherMetrics>()), sp.GetRequiredService<PriceModel>());
         });
         services.AddHostedService<ClusterSourceStarter>();
         services.AddHostedService<KubernetesClusterSource>();

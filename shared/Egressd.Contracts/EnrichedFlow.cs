@@ -22,4 +22,7 @@ public readonly record struct EnrichedFlow
     public string? DestinationDnsName { get; init; }
 
     public required TrafficClass TrafficClass { get; init; }
+
+    /// <summary>What this window of the flow cost its source pod, by charge (docs/COST.md).</summary>
+    public FlowCharges Cost { get; init; }
 }

@@ -27,6 +27,7 @@ internal static class EnrichedRows
             DestinationService = r.DestinationService,
             DestinationDnsName = r.DestinationDnsName,
             TrafficClass = r.TrafficClass,
+            Cost = r.Cost,
         }).ToArray();
         return new FlowBatchEnriched { Header = header ?? SampleHeader, Endpoints = [.. endpoints], Flows = flows };
 
@@ -54,6 +55,7 @@ internal static class EnrichedRows
             DestinationService = f.DestinationService,
             DestinationDnsName = f.DestinationDnsName,
             TrafficClass = f.TrafficClass,
+            Cost = f.Cost,
         }),
     ];
 }

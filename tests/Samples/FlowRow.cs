@@ -19,4 +19,6 @@ internal readonly record struct FlowRow
     public string? DestinationDnsName { get; init; }
 
     public required TrafficClass TrafficClass { get; init; }
+
+    public FlowCharges Cost { get; init; }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using Egressd.Contracts;
+using Egressd.Shared.Cost;
 
 namespace Egressd.Enricher.Cluster;
 
@@ -15,12 +16,26 @@ internal sealed class ClusterSnapshot
     public ClusterSnapshot(
         FrozenDictionary<IpAddr, FlowEndpoint> pods,
         FrozenDictionary<IpAddr, FlowEndpoint> nodes,
-        FrozenDictionary<IpAddr, string> services)
+        FrozenDictionary<IpAddr, string> services,
+        FrozenDictionary<string, NodePlacement>? placements = null,
+        NodePlacement? unknownNode = null)
     {
         Pods = pods;
         Nodes = nodes;
         Services = services;
+        Placements = placements ?? FrozenDictionary<string, NodePlacement>.Empty;
+        UnknownNode = unknownNode ?? NodePlacement.Unknown;
     }
+
+    /// <summary>Node names → where each node is as its traffic's price goes (provider, region, zone, NAT).</summary>
+    public FrozenDictionary<string, NodePlacement> Placements { get; }
+
+    /// <summary>The placement of a node the API has not shown: the cluster-wide provider and region, no NAT.</summary>
+    public NodePlacement UnknownNode { get; }
+
+    /// <summary>The placement of the node named <paramref name="node"/>.</summary>
+    public NodePlacement PlacementOf(string? node) =>
+        node is not null && Placements.TryGetValue(node, out var placement) ? placement : UnknownNode;
 
     /// <summary>Pod addresses (deleted pods for a while too) → the pod with its node, zone, region and workload.</summary>
     public FrozenDictionary<IpAddr, FlowEndpoint> Pods { get; }

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using Egressd.Contracts;
+using Egressd.Shared.Cost;
 
 namespace Egressd.Enricher.Cluster;
 
@@ -9,7 +10,7 @@ namespace Egressd.Enricher.Cluster;
 /// (conntrack entries outlive pods). When addresses collide, a live pod wins over a deleted
 /// one, and among those the earliest created wins (as in egressd).
 /// </summary>
-internal sealed class ClusterState(TimeProvider time, TimeSpan deletedPodRetention)
+internal sealed class ClusterState(TimeProvider time, TimeSpan deletedPodRetention, NodePlacementResolver? placements = null)
 {
     private readonly Lock gate = new();
     private readonly Dictionary<string, PodInfo> pods = new(StringComparer.Ordinal);
@@ -183,7 +184,19 @@ internal sealed class ClusterState(TimeProvider time, TimeSpan deletedPodRetenti
             }
         }
 
-        return new ClusterSnapshot(podsByIp.ToFrozenDictionary(), nodesByIp.ToFrozenDictionary(), servicesByIp.ToFrozenDictionary());
+        FrozenDictionary<string, NodePlacement>? placed = null;
+        NodePlacement? unknownNode = null;
+        if (placements is not null)
+        {
+            placed = nodes.Values.ToFrozenDictionary(
+                n => n.Name,
+                n => placements.Resolve(n.ProviderId, n.Labels, n.ExternalIps, [.. Parsed(n.Ips)]),
+                StringComparer.Ordinal);
+            // Whether an unseen node has a public address is not known: it pays no NAT rather than a guessed one.
+            unknownNode = placements.Resolve(null, null, null, null) with { BehindNat = false };
+        }
+
+        return new ClusterSnapshot(podsByIp.ToFrozenDictionary(), nodesByIp.ToFrozenDictionary(), servicesByIp.ToFrozenDictionary(), placed, unknownNode);
     }
 
     /// <summary>The addresses among Kubernetes' texts; others ("None" for a headless service's cluster IP) are no address.</summary>

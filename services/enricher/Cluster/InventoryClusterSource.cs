@@ -10,7 +10,27 @@ internal static class InventoryClusterSource
         var document = InventoryDocument.Load(path);
         foreach (var node in document.Nodes)
         {
-            state.UpsertNode(node.Name, new NodeInfo(node.Name, node.Zone, node.Region, Addresses.Canonical(node.InternalIps)));
+            var labels = new Dictionary<string, string>(node.Labels, StringComparer.Ordinal);
+            if (node.Zone is not null)
+            {
+                labels.TryAdd("topology.kubernetes.io/zone", node.Zone);
+            }
+
+            if (node.Region is not null)
+            {
+                labels.TryAdd("topology.kubernetes.io/region", node.Region);
+            }
+
+            state.UpsertNode(node.Name, new NodeInfo(
+                node.Name,
+                labels.GetValueOrDefault("topology.kubernetes.io/zone"),
+                labels.GetValueOrDefault("topology.kubernetes.io/region"),
+                Addresses.Canonical(node.InternalIps))
+            {
+                ProviderId = node.ProviderId,
+                Labels = labels,
+                ExternalIps = Addresses.Canonical(node.ExternalIps),
+            });
         }
 
         foreach (var pod in document.Pods)

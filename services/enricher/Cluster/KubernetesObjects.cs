@@ -34,7 +34,12 @@ internal static class KubernetesObjects
             node.Metadata?.Name ?? "",
             Label(ZoneLabel, LegacyZoneLabel),
             Label(RegionLabel, LegacyRegionLabel),
-            Addresses.Canonical(node.Status?.Addresses?.Where(a => a.Type == "InternalIP").Select(a => a.Address)));
+            Addresses.Canonical(node.Status?.Addresses?.Where(a => a.Type == "InternalIP").Select(a => a.Address)))
+        {
+            ProviderId = node.Spec?.ProviderId,
+            Labels = labels,
+            ExternalIps = Addresses.Canonical(node.Status?.Addresses?.Where(a => a.Type == "ExternalIP").Select(a => a.Address)),
+        };
     }
 
     public static ServiceInfo Service(ServiceObject service)

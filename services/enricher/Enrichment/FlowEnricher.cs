@@ -1,6 +1,7 @@
 using Egressd.Contracts;
 using Egressd.Enricher.Cluster;
 using Egressd.Shared.Bus;
+using Egressd.Shared.Cost;
 
 namespace Egressd.Enricher.Enrichment;
 
@@ -13,7 +14,7 @@ namespace Egressd.Enricher.Enrichment;
 /// <see cref="DnsNameMap"/>, which every batch's answers feed first: the one piece of state here,
 /// read against the batch's own window rather than a clock.
 /// </summary>
-internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPerBatch, DnsNameMap names)
+internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPerBatch, DnsNameMap names, PriceModel? prices = null)
 {
     /// <summary>Takes in a batch's DNS answers without enriching it (a window with answers only).</summary>
     public void RecordAnswers(FlowBatchCollected batch) => names.Record(batch.DnsAnswers);
@@ -95,6 +96,28 @@ internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPer
             DestinationService = service,
             DestinationDnsName = dnsName,
             TrafficClass = trafficClass,
+            Cost = prices is { Enabled: true } ? Price(prices, batch, flow, source, destination, trafficClass, cluster) : default,
         };
+    }
+
+    /// <summary>
+    /// The source is the flow's local pod, on the batch's node (a pod not yet seen is still there):
+    /// it pays what it sent and what it received. Combined counters (Cilium 1.16+) do not say which
+    /// way the bytes went: their total is priced as sent, which overstates internet traffic's cost
+    /// by what came in (docs/COST.md).
+    /// </summary>
+    private static FlowCharges Price(PriceModel prices, FlowBatchCollected batch, in FlowRecord flow, FlowEndpoint source, FlowEndpoint destination, TrafficClass trafficClass, ClusterSnapshot cluster)
+    {
+        var endpoints = new CostEndpoints
+        {
+            Local = cluster.PlacementOf(source.Node ?? batch.Header.Node),
+            RemoteZone = destination.Zone,
+            RemoteRegion = destination.Region,
+            RemoteAddress = flow.DestinationIp,
+        };
+        var (sent, received) = batch.Header.CounterDirections == FlowCounterDirections.Combined
+            ? ((long)(flow.TxBytes + flow.RxBytes), 0L)
+            : ((long)flow.TxBytes, (long)flow.RxBytes);
+        return prices.PriceFlow(sent, received, trafficClass, endpoints).ToCharges();
     }
 }

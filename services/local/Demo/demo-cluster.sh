@@ -140,13 +140,15 @@ NFT
   exit 1
 fi
 
+# AWS provider ids, so the demo is priced at AWS list prices (docs/COST.md); no node has an
+# ExternalIP, so internet traffic also pays a NAT gateway's processing, as in a private subnet.
 cat > "$dir/inventory.json" <<'JSON'
 {
   "nodes": [
-    { "name": "demo-node-a", "zone": "zone-a", "region": "region-1", "internalIps": ["172.20.0.1"] },
-    { "name": "demo-node-b", "zone": "zone-a", "region": "region-1", "internalIps": ["172.20.2.2"] },
-    { "name": "demo-node-c", "zone": "zone-b", "region": "region-1", "internalIps": ["172.20.3.2"] },
-    { "name": "demo-node-d", "zone": "zone-c", "region": "region-2", "internalIps": ["172.20.4.2"] }
+    { "name": "demo-node-a", "providerId": "aws:///zone-a/i-demo-a", "zone": "zone-a", "region": "region-1", "internalIps": ["172.20.0.1"] },
+    { "name": "demo-node-b", "providerId": "aws:///zone-a/i-demo-b", "zone": "zone-a", "region": "region-1", "internalIps": ["172.20.2.2"] },
+    { "name": "demo-node-c", "providerId": "aws:///zone-b/i-demo-c", "zone": "zone-b", "region": "region-1", "internalIps": ["172.20.3.2"] },
+    { "name": "demo-node-d", "providerId": "aws:///zone-c/i-demo-d", "zone": "zone-c", "region": "region-2", "internalIps": ["172.20.4.2"] }
   ],
   "pods": [
     { "namespace": "shop", "name": "web-0", "node": "demo-node-a", "ips": ["10.244.1.10"], "workloadKind": "Deployment", "workloadName": "web" },

@@ -9,7 +9,8 @@ namespace Egressd.Local.View;
 
 /// <summary>
 /// The live terminal view of <c>run.sh</c>: per window the top flows (source workload →
-/// destination, traffic class, bytes/s) and each class's total, the pipeline's health, and, when
+/// destination, traffic class, bytes/s, $/h at list prices) and each class's total with its
+/// projected month, the pipeline's health, and, when
 /// the host's conntrack stays empty, what to do about it. The logs stay JSON in the log file.
 /// </summary>
 internal sealed class TerminalView(IOptions<ViewOptions> options, IOptions<DemoOptions> demo, ViewWindows windows, CollectorRegistry registry) : BackgroundService
@@ -127,19 +128,20 @@ internal sealed class TerminalView(IOptions<ViewOptions> options, IOptions<DemoO
                 .AddColumn("source")
                 .AddColumn("destination")
                 .AddColumn("class")
-                .AddColumn(new TableColumn("bytes/s").RightAligned());
+                .AddColumn(new TableColumn("bytes/s").RightAligned())
+                .AddColumn(new TableColumn("$/h").RightAligned());
             foreach (var flow in window.Flows)
             {
-                table.AddRow(Markup.Escape(flow.Source), Markup.Escape(flow.Destination), Markup.Escape(flow.TrafficClass), Rate(flow.BytesPerSecond));
+                table.AddRow(Markup.Escape(flow.Source), Markup.Escape(flow.Destination), Markup.Escape(flow.TrafficClass), Rate(flow.BytesPerSecond), Markup.Escape(Dollars(flow.DollarsPerHour)));
             }
 
             if (window.Flows.Count == 0)
             {
-                table.AddRow("(no flows in this window)", "", "", "");
+                table.AddRow("(no flows in this window)", "", "", "", "");
             }
 
             rows.Add(table);
-            rows.Add(new Text("per class: " + (window.Classes.Count == 0 ? "-" : string.Join(" · ", window.Classes.Select(c => $"{c.TrafficClass} {Rate(c.BytesPerSecond)}")))));
+            rows.Add(new Text("per class: " + (window.Classes.Count == 0 ? "-" : string.Join(" · ", window.Classes.Select(c => $"{c.TrafficClass} {Rate(c.BytesPerSecond)}" + (c.DollarsPerHour > 0 ? $" ({Dollars(c.DollarsPerHour * HoursPerMonth)}/month)" : ""))))));
         }
 
         rows.Add(new Text(string.Create(CultureInfo.InvariantCulture,
@@ -151,6 +153,18 @@ internal sealed class TerminalView(IOptions<ViewOptions> options, IOptions<DemoO
 
         return new Rows(rows);
     }
+
+    /// <summary>Hours in an average month (730, as cloud price pages count a month).</summary>
+    private const decimal HoursPerMonth = 730;
+
+    /// <summary>An amount in dollars to four significant places below a cent, "$0" for free.</summary>
+    private static string Dollars(decimal dollars) => dollars switch
+    {
+        0 => "$0",
+        >= 100 => string.Create(CultureInfo.InvariantCulture, $"${dollars:0}"),
+        >= 0.01m => string.Create(CultureInfo.InvariantCulture, $"${dollars:0.00}"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"${dollars:0.######}"),
+    };
 
     private static string Rate(double bytesPerSecond) => bytesPerSecond switch
     {

@@ -9,7 +9,7 @@ namespace Egressd.Local.View;
 public sealed class ViewWindows(int topFlows)
 {
     private readonly Lock gate = new();
-    private readonly Dictionary<(string Source, string Destination, string Class), ulong> bytes = [];
+    private readonly Dictionary<(string Source, string Destination, string Class), (ulong Bytes, long Picodollars)> bytes = [];
     private (string Node, DateTimeOffset End)? current;
     private DateTimeOffset start;
     private ViewWindow? latest;
@@ -45,21 +45,26 @@ public sealed class ViewWindows(int topFlows)
             foreach (var flow in batch.Flows)
             {
                 var key = (SourceOf(flow, batch.Endpoints[flow.SourceEndpoint]), DestinationOf(flow, batch.Endpoints[flow.DestinationEndpoint]), ClassOf(flow.TrafficClass));
-                bytes[key] = bytes.GetValueOrDefault(key) + flow.Flow.TxBytes + flow.Flow.RxBytes;
+                var (sum, cost) = bytes.GetValueOrDefault(key);
+                bytes[key] = (sum + flow.Flow.TxBytes + flow.Flow.RxBytes, cost + flow.Cost.Total);
             }
 
             FlowsSeen += batch.Flows.Count;
             var seconds = Math.Max((batch.Header.WindowEnd - start).TotalSeconds, 0.001);
             var flows = bytes
-                .Select(f => new ViewFlow(f.Key.Source, f.Key.Destination, f.Key.Class, f.Value / seconds))
+                .Select(f => new ViewFlow(f.Key.Source, f.Key.Destination, f.Key.Class, f.Value.Bytes / seconds, PerHour(f.Value.Picodollars, seconds)))
                 .OrderByDescending(f => f.BytesPerSecond).ThenBy(f => f.Source, StringComparer.Ordinal)
                 .ToList();
             var classes = flows.GroupBy(f => f.TrafficClass)
-                .Select(g => (g.Key, g.Sum(f => f.BytesPerSecond)))
+                .Select(g => (g.Key, g.Sum(f => f.BytesPerSecond), g.Sum(f => f.DollarsPerHour)))
                 .OrderByDescending(c => c.Item2).ToList();
             latest = new ViewWindow(start, batch.Header.WindowEnd, batch.Header.Node, [.. flows.Take(topFlows)], classes, sequence);
         }
     }
+
+    /// <summary>A window's pico-dollars as dollars per hour at the window's rate.</summary>
+    private static decimal PerHour(long picodollars, double seconds) =>
+        picodollars / (decimal)FlowCharges.PicodollarsPerDollar * (decimal)(3600 / seconds);
 
     /// <summary>The workload (namespace/name), else the pod, else the address.</summary>
     private static string SourceOf(EnrichedFlow flow, FlowEndpoint source) => Describe(source, flow.Flow.SourceIp);

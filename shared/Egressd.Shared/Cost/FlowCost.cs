@@ -16,6 +16,14 @@ public readonly record struct FlowCost(Money Egress, Money Ingress, Money Nat)
         _ => Nat,
     };
 
+    /// <summary>As the enriched wire carries it: each charge in pico-dollars.</summary>
+    public Egressd.Contracts.FlowCharges ToCharges() => new()
+    {
+        Egress = (long)Egress.PicoDollars,
+        Ingress = (long)Ingress.PicoDollars,
+        Nat = (long)Nat.PicoDollars,
+    };
+
     public static FlowCost operator +(FlowCost left, FlowCost right) =>
         new(left.Egress + right.Egress, left.Ingress + right.Ingress, left.Nat + right.Nat);
 

@@ -15,6 +15,9 @@ public readonly record struct Money(Int128 Scaled) : IComparable<Money>
     /// <summary>The amount in nano-dollars, rounded half up.</summary>
     public Int128 NanoDollars => Round(Scaled, BytePrice.Scale);
 
+    /// <summary>The amount in pico-dollars (the enriched wire's unit), rounded half up.</summary>
+    public Int128 PicoDollars => Round(Scaled, BytePrice.Scale / 1000);
+
     /// <summary>The amount in micro-dollars, rounded half up.</summary>
     public Int128 MicroDollars => Round(Scaled, (Int128)BytePrice.Scale * 1000);
 
@@ -32,6 +35,8 @@ public readonly record struct Money(Int128 Scaled) : IComparable<Money>
     }
 
     public static Money FromNanoDollars(long nanoDollars) => new((Int128)nanoDollars * BytePrice.Scale);
+
+    public static Money FromPicoDollars(long picoDollars) => new((Int128)picoDollars * (BytePrice.Scale / 1000));
 
     public static Money operator +(Money left, Money right) => new(left.Scaled + right.Scaled);
 

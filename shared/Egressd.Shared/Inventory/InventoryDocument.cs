@@ -38,7 +38,7 @@ public sealed record InventoryDocument
         // JSON null for a list means none, the same as leaving it out.
         document = document with
         {
-            Nodes = [.. (document.Nodes ?? []).Select(n => n with { InternalIps = n.InternalIps ?? [] })],
+            Nodes = [.. (document.Nodes ?? []).Select(n => n with { InternalIps = n.InternalIps ?? [], ExternalIps = n.ExternalIps ?? [], Labels = n.Labels ?? new Dictionary<string, string>() })],
             Pods = [.. (document.Pods ?? []).Select(p => p with { Ips = p.Ips ?? [] })],
             Services = [.. (document.Services ?? []).Select(s => s with { ClusterIps = s.ClusterIps ?? [] })],
         };

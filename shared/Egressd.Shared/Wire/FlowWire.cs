@@ -101,6 +101,9 @@ public static class FlowWire
         var services = Optional(message.DestinationService, count, "destination_service");
         var names = Optional(message.DestinationDnsName, count, "destination_dns_name");
         var classes = Optional(message.TrafficClass, count, "traffic_class");
+        var costEgress = Optional(message.CostEgress, count, "cost_egress");
+        var costIngress = Optional(message.CostIngress, count, "cost_ingress");
+        var costNat = Optional(message.CostNat, count, "cost_nat");
         var flows = new EnrichedFlow[count];
         for (var i = 0; i < count; i++)
         {
@@ -118,11 +121,22 @@ public static class FlowWire
                 DestinationService = services is null ? null : Text(services[i], "flow", i),
                 DestinationDnsName = names is null ? null : Text(names[i], "flow", i),
                 TrafficClass = trafficClass,
+                Cost = new FlowCharges
+                {
+                    Egress = Cost(costEgress, i, "cost_egress"),
+                    Ingress = Cost(costIngress, i, "cost_ingress"),
+                    Nat = Cost(costNat, i, "cost_nat"),
+                },
             };
         }
 
         return new FlowBatchEnriched { Header = header, Endpoints = endpoints, Flows = flows };
     }
+
+    private static long Cost(RepeatedField<ulong>? column, int flow, string name) =>
+        column is null ? 0
+        : column[flow] <= long.MaxValue ? (long)column[flow]
+        : throw Invalid($"flow {flow} has {name} {column[flow]}, more than any window can cost");
 
     private static FlowRecord[] DecodeFlows(V2.FlowColumns? columns, IpAddr[] addresses)
     {

@@ -37,6 +37,9 @@ internal sealed class FlowWireEncoder
     private readonly ProtoBuffer service = new();
     private readonly ProtoBuffer dnsName = new();
     private readonly ProtoBuffer trafficClass = new();
+    private readonly ProtoBuffer costEgress = new();
+    private readonly ProtoBuffer costIngress = new();
+    private readonly ProtoBuffer costNat = new();
 
     // Address ids as handed out while flows are read; final once every address is in (IPv4 first).
     private int[] sources = [];
@@ -105,6 +108,7 @@ internal sealed class FlowWireEncoder
             Begin(flows.Length);
             var anyService = false;
             var anyName = false;
+            var anyCost = false;
             for (var i = 0; i < flows.Length; i++)
             {
                 ref readonly var flow = ref flows[i];
@@ -118,6 +122,11 @@ internal sealed class FlowWireEncoder
                 anyService |= serviceId != 0;
                 anyName |= nameId != 0;
                 trafficClass.Varint((uint)flow.TrafficClass);
+                var cost = flow.Cost;
+                costEgress.Varint(checked((ulong)cost.Egress));
+                costIngress.Varint(checked((ulong)cost.Ingress));
+                costNat.Varint(checked((ulong)cost.Nat));
+                anyCost |= !cost.IsZero;
             }
 
             WriteHeader(batch.Header);
@@ -154,6 +163,14 @@ internal sealed class FlowWireEncoder
             }
 
             body.Packed(10, trafficClass);
+            // Cost off (or all traffic free): no cost columns, the body as before cost existed.
+            if (anyCost)
+            {
+                body.Packed(11, costEgress);
+                body.Packed(12, costIngress);
+                body.Packed(13, costNat);
+            }
+
             return body.ToArray();
         }
         finally
@@ -255,7 +272,7 @@ internal sealed class FlowWireEncoder
         texts.Clear();
         translated = false;
         foreach (var buffer in (ReadOnlySpan<ProtoBuffer>)[body, message, header, columns, source, destination, original, protocol, txBytes, rxBytes, txPackets, rxPackets,
-                     sourceEndpoint, destinationEndpoint, service, dnsName, trafficClass])
+                     sourceEndpoint, destinationEndpoint, service, dnsName, trafficClass, costEgress, costIngress, costNat])
         {
             buffer.Clear();
         }

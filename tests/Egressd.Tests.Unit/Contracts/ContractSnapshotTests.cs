@@ -70,6 +70,7 @@ public sealed class ContractSnapshotTests
                 DestinationService = "shop/db",
                 DestinationDnsName = "db.shop.svc.cluster.local",
                 TrafficClass = TrafficClass.CrossZone,
+                Cost = new FlowCharges { Egress = 10, Ingress = 20, Nat = 0 },
             },
         ],
     };

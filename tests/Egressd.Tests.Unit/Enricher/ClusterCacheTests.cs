@@ -191,9 +191,9 @@ public sealed class ClusterCacheTests : IAsyncLifetime
         Assert.True(await Eventually.TrueAsync(() => State.Snapshot().Pods[IpAddr.Parse("10.244.9.9")].Pod == "newer", Patience));
     }
 
-    internal static async Task<ClusterState> StartAsync(FakeKubernetesApi api, TimeProvider clock, Action<Task> running, CancellationToken stop)
+    internal static async Task<ClusterState> StartAsync(FakeKubernetesApi api, TimeProvider clock, Action<Task> running, CancellationToken stop, Shared.Cost.NodePlacementResolver? placements = null)
     {
-        var state = new ClusterState(clock, TimeSpan.FromMinutes(2));
+        var state = new ClusterState(clock, TimeSpan.FromMinutes(2), placements);
         state.Require(KubernetesClusterSource.Resources);
         var kubernetes = Options.Create(new KubernetesOptions { Kubeconfig = api.Kubeconfig, WatchIdleTimeout = TimeSpan.FromSeconds(1.5), MaxBackoff = TimeSpan.FromMilliseconds(500), PageSize = 3 });
         var source = new KubernetesClusterSource(state, new ClusterContext(ClusterContextSource.Kubernetes, null), kubernetes, TimeProvider.System, NullLoggerFactory.Instance, TestMetrics.Kubernetes());

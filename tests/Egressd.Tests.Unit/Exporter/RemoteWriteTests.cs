@@ -25,6 +25,25 @@ public sealed class RemoteWriteTests
     private static WriteRequest Decode(ReadOnlySpan<byte> encoded) => WriteRequest.Parser.ParseFrom(encoded.ToArray());
 
     [Fact]
+    public void Cost_series_are_encoded_in_dollars_with_charge_and_sorted_labels()
+    {
+        var costs = new Egressd.Exporter.Sinks.Prometheus.Cost.CostSeriesStore(
+            Egressd.Exporter.Sinks.Prometheus.Cost.CostLabels.Resolve(new PrometheusOptions()), new FlowLabelContext(new NetworkOptions().PublicAddresses()), 100, TimeSpan.FromMinutes(10), TimeProvider.System, TestMetrics.PrometheusSink());
+        costs.Apply(EnrichedRows.Batch([PodFlow("shop", "web-1", "db", "db-0", txBytes: 1_000_000_000, rxBytes: 1) with { Cost = new Egressd.Contracts.FlowCharges { Egress = 10_000_000_000, Ingress = 10 } }]));
+        var encoder = new RemoteWriteEncoder([], [new("cluster", "prod")], [0], 1000);
+        encoder.Reset(1_700_000_000_123);
+        encoder.AppendCost(costs.LabelNames, [new("cluster", "prod")], costs.Read());
+
+        var request = Decode(encoder.Written);
+        Assert.Equal(2, request.Timeseries.Count);
+        var egress = request.Timeseries.Single(s => s.Labels.Any(l => l is { Name: "charge", Value: "egress" }));
+        Assert.Equal(["__name__", "charge", "cluster", "src_namespace", "src_workload", "traffic_class"], egress.Labels.Select(l => l.Name));
+        Assert.Equal("egressd_transfer_cost_usd_total", egress.Labels[0].Value);
+        Assert.Equal(0.01, egress.Samples[0].Value);
+        Assert.Equal(1_700_000_000_123, egress.Samples[0].Timestamp);
+    }
+
+    [Fact]
     public void Series_are_encoded_with_sorted_labels_static_ones_included_and_empty_values_left_out()
     {
         var store = StoreWith(
@@ -163,7 +182,7 @@ public sealed class RemoteWriteTests
 
         // Nothing listening: transport errors are retried, then the push fails.
         var closed = FreePort.Next();
-        Assert.False(await new RemoteWritePusher(store, NewClient($"http://127.0.0.1:{closed}/api/v1/write", exporter), exporter.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RemoteWriteOptions>>(), exporter.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PrometheusOptions>>(), TimeProvider.System,
+        Assert.False(await new RemoteWritePusher(store, exporter.Services.GetRequiredService<Egressd.Exporter.Sinks.Prometheus.Cost.CostSeriesStore>(), NewClient($"http://127.0.0.1:{closed}/api/v1/write", exporter), exporter.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RemoteWriteOptions>>(), exporter.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PrometheusOptions>>(), TimeProvider.System,
             exporter.Services.GetRequiredService<ILogger<RemoteWritePusher>>(), metrics).PushAsync(ct));
         Assert.Equal(2, metrics.Failures.Value);
 

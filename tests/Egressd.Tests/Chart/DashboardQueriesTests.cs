@@ -56,10 +56,10 @@ public sealed class DashboardQueriesTests
         await File.WriteAllTextAsync(settings["Egressd:Inventory:File"]!, """
             {
               "nodes": [
-                { "name": "node-a", "zone": "zone-a", "region": "region-1", "internalIps": ["10.0.0.1"] },
-                { "name": "node-b", "zone": "zone-b", "region": "region-1", "internalIps": ["10.0.0.2"] },
-                { "name": "node-c", "zone": "zone-c", "region": "region-2", "internalIps": ["10.0.0.3"] },
-                { "name": "node-d", "zone": "zone-a", "region": "region-1", "internalIps": ["10.0.0.4"] }
+                { "name": "node-a", "providerId": "aws:///zone-a/i-a", "zone": "zone-a", "region": "region-1", "internalIps": ["10.0.0.1"] },
+                { "name": "node-b", "providerId": "aws:///zone-b/i-b", "zone": "zone-b", "region": "region-1", "internalIps": ["10.0.0.2"] },
+                { "name": "node-c", "providerId": "aws:///zone-c/i-c", "zone": "zone-c", "region": "region-2", "internalIps": ["10.0.0.3"] },
+                { "name": "node-d", "providerId": "aws:///zone-a/i-d", "zone": "zone-a", "region": "region-1", "internalIps": ["10.0.0.4"] }
               ],
               "pods": [
                 { "namespace": "shop", "name": "web-1", "node": "node-a", "ips": ["10.244.1.10"], "workloadKind": "Deployment", "workloadName": "web" },

@@ -99,7 +99,18 @@ public sealed class RunDemoTests
             ("service", ["src_pod=\"web-0\"", "dst_pod=\"db-0\"", "dst_service=\"shop/db\""]),
             ("internet by name", ["src_pod=\"web-0\"", "traffic_class=\"internet\"", "dst_dns_name=\"api.payments.example\""]),
         };
-        return [.. expected.Where(e => !series.Any(s => e.Labels.All(l => s.Contains(l, StringComparison.Ordinal)) && !s.EndsWith(" 0", StringComparison.Ordinal))).Select(e => e.What)];
+        var missing = expected.Where(e => !series.Any(s => e.Labels.All(l => s.Contains(l, StringComparison.Ordinal)) && !s.EndsWith(" 0", StringComparison.Ordinal))).Select(e => e.What).ToList();
+
+        // The demo's nodes are AWS nodes without public addresses: dollars, NAT included.
+        var costs = metrics.Split('\n').Where(l => l.StartsWith("egressd_transfer_cost_usd_total{", StringComparison.Ordinal)).ToList();
+        var expectedCosts = new (string What, string[] Labels)[]
+        {
+            ("cross-zone egress cost", ["src_workload=\"worker\"", "traffic_class=\"cross-zone\"", "charge=\"egress\""]),
+            ("cross-zone ingress cost", ["src_workload=\"worker\"", "traffic_class=\"cross-zone\"", "charge=\"ingress\""]),
+            ("internet NAT cost", ["src_workload=\"web\"", "traffic_class=\"internet\"", "charge=\"nat\""]),
+        };
+        missing.AddRange(expectedCosts.Where(e => !costs.Any(s => e.Labels.All(l => s.Contains(l, StringComparison.Ordinal)))).Select(e => e.What));
+        return missing;
     }
 
     /// <summary>The rows the terminal view printed: source workload → destination, with the class.</summary>
@@ -119,6 +130,11 @@ public sealed class RunDemoTests
             .Where(e => !rows.Any(r => r.Contains(e.Source + " ", StringComparison.Ordinal) && r.Contains(" " + e.Destination + " ", StringComparison.Ordinal)
                 && r.Contains(" " + e.Class + " ", StringComparison.Ordinal) && r.Contains("/s", StringComparison.Ordinal)))
             .Select(e => $"{e.Source} → {e.Destination} ({e.Class})").ToList();
+        if (!rows.Any(r => r.StartsWith("per class:", StringComparison.Ordinal) && r.Contains("/month)", StringComparison.Ordinal)))
+        {
+            missing.Add("a projected month per class");
+        }
+
         if (!rows.Any(r => r.StartsWith("pipeline: windows published", StringComparison.Ordinal) && !r.Contains("batches applied 0 ", StringComparison.Ordinal)))
         {
             missing.Add("the pipeline's health");

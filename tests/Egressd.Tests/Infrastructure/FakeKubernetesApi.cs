@@ -206,7 +206,7 @@ internal sealed class FakeKubernetesApi : IAsyncDisposable
         Status = new V1PodStatus { PodIP = ips.FirstOrDefault(), PodIPs = [.. ips.Select(ip => new V1PodIP { Ip = ip })], Phase = "Running" },
     };
 
-    public static V1Node Node(string name, string? zone, string? region, string internalIp, bool legacyLabels = false) => new()
+    public static V1Node Node(string name, string? zone, string? region, string internalIp, bool legacyLabels = false, string? providerId = null, string? externalIp = null, IDictionary<string, string>? labels = null) => new()
     {
         ApiVersion = "v1",
         Kind = "Node",
@@ -218,9 +218,18 @@ internal sealed class FakeKubernetesApi : IAsyncDisposable
             {
                 [legacyLabels ? "failure-domain.beta.kubernetes.io/zone" : "topology.kubernetes.io/zone"] = zone ?? "",
                 [legacyLabels ? "failure-domain.beta.kubernetes.io/region" : "topology.kubernetes.io/region"] = region ?? "",
-            }.Where(l => l.Value.Length > 0).ToDictionary(),
+            }.Where(l => l.Value.Length > 0).Concat(labels ?? new Dictionary<string, string>()).ToDictionary(),
         },
-        Status = new V1NodeStatus { Addresses = [new V1NodeAddress { Type = "InternalIP", Address = internalIp }, new V1NodeAddress { Type = "Hostname", Address = name }] },
+        Spec = providerId is null ? null : new V1NodeSpec { ProviderID = providerId },
+        Status = new V1NodeStatus
+        {
+            Addresses =
+            [
+                new V1NodeAddress { Type = "InternalIP", Address = internalIp },
+                .. externalIp is null ? Array.Empty<V1NodeAddress>() : [new V1NodeAddress { Type = "ExternalIP", Address = externalIp }],
+                new V1NodeAddress { Type = "Hostname", Address = name },
+            ],
+        },
     };
 
     public static V1Service Service(string ns, string name, params string[] clusterIps) => new()

@@ -17,8 +17,8 @@ namespace Egressd.Exporter.Sinks.FlowLog;
 /// </summary>
 internal sealed class FlowLogLineWriter
 {
-    // Room for a line's keys (about 550 bytes), numbers and addresses; names are counted on top.
-    private const int FixedRoom = 1024;
+    // Room for a line's keys (about 610 bytes), numbers (costs too) and addresses; names are counted on top.
+    private const int FixedRoom = 1280;
 
     private static readonly byte[] Open = Ascii("{\"batch_id\":\"");
     private static readonly byte[] LineKey = Ascii("\",\"batch_line\":");
@@ -33,6 +33,9 @@ internal sealed class FlowLogLineWriter
     private static readonly byte[] ServiceKey = Ascii(",\"dst_service\":\"");
     private static readonly byte[] DnsNameKey = Ascii(",\"dst_dns_name\":\"");
     private static readonly byte[][] ClassPieces = [.. Enum.GetValues<TrafficClass>().Select(c => Ascii($",\"traffic_class\":\"{FlowLogLines.ClassName(c)}\""))];
+    private static readonly byte[] CostEgressKey = Ascii(",\"cost_egress_usd\":");
+    private static readonly byte[] CostIngressKey = Ascii(",\"cost_ingress_usd\":");
+    private static readonly byte[] CostNatKey = Ascii(",\"cost_nat_usd\":");
     private static readonly EndpointKeys SourceKeys = new("src");
     private static readonly EndpointKeys DestinationKeys = new("dst");
 
@@ -112,6 +115,17 @@ internal sealed class FlowLogLineWriter
         DestinationKeys.Write(line, ref at, destination);
         Field(line, ref at, ServiceKey, flow.DestinationService);
         Field(line, ref at, DnsNameKey, flow.DestinationDnsName);
+        if (!flow.Cost.IsZero)
+        {
+            // Dollars in exact decimal digits of the wire's pico-dollars: summing a log's lines gives the counter's figure.
+            Copy(line, ref at, CostEgressKey);
+            Dollars(line, ref at, flow.Cost.Egress);
+            Copy(line, ref at, CostIngressKey);
+            Dollars(line, ref at, flow.Cost.Ingress);
+            Copy(line, ref at, CostNatKey);
+            Dollars(line, ref at, flow.Cost.Nat);
+        }
+
         line[at++] = (byte)'}';
         buffer.Advance(at);
     }
@@ -154,6 +168,12 @@ internal sealed class FlowLogLineWriter
     {
         piece.CopyTo(line[at..]);
         at += piece.Length;
+    }
+
+    private static void Dollars(Span<byte> line, ref int at, long picodollars)
+    {
+        ((decimal)picodollars / FlowCharges.PicodollarsPerDollar).TryFormat(line[at..], out var written, default, CultureInfo.InvariantCulture);
+        at += written;
     }
 
     private static void Number(Span<byte> line, ref int at, ulong value)

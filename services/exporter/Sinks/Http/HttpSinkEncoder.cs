@@ -126,6 +126,9 @@ internal sealed class HttpSinkEncoder(HttpSinkEncoding encoding, bool gzip, Publ
             RxBytes = Signed(flow.RxBytes),
             RxPackets = Signed(flow.RxPackets),
             Proto = flow.Protocol,
+            CostEgressPicodollars = (ulong)Math.Max(0, enriched.Cost.Egress),
+            CostIngressPicodollars = (ulong)Math.Max(0, enriched.Cost.Ingress),
+            CostNatPicodollars = (ulong)Math.Max(0, enriched.Cost.Nat),
         };
         if (publicAddresses.ContainsDestination(enriched))
         {

@@ -1,3 +1,4 @@
+using Egressd.Exporter.Sinks.Prometheus.Cost;
 using Egressd.Exporter.Sinks.Prometheus.RemoteWrite;
 using Egressd.Exporter.Sinks.Prometheus.Sharding;
 using Egressd.Shared.Bus;
@@ -62,6 +63,17 @@ internal static class PrometheusHostingExtensions
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<PrometheusSinkMetrics>());
         });
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<PrometheusOptions>>().Value;
+            return new CostSeriesStore(
+                CostLabels.Resolve(options),
+                new FlowLabelContext(sp.GetRequiredService<IOptions<NetworkOptions>>().Value.PublicAddresses()),
+                options.MaxSeries,
+                options.IdleTimeout,
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<PrometheusSinkMetrics>());
+        });
         services.AddSingleton<PrometheusSink>();
         services.AddSingleton(sp => new SinkQueue
         {
@@ -77,6 +89,9 @@ internal static class PrometheusHostingExtensions
         });
         services.AddSingleton<IMetricsSource>(sp => new FlowExposition(
             sp.GetRequiredService<FlowSeriesStore>(),
+            sp.GetRequiredService<IOptions<PrometheusOptions>>().Value.StaticLabels));
+        services.AddSingleton<IMetricsSource>(sp => new CostExposition(
+            sp.GetRequiredService<CostSeriesStore>(),
             sp.GetRequiredService<IOptions<PrometheusOptions>>().Value.StaticLabels));
         services.AddHostedService(sp => new SeriesExpiry(
             sp.GetRequiredService<FlowSeriesStore>(),

@@ -1,4 +1,5 @@
 using Egressd.Contracts;
+using Egressd.Exporter.Sinks.Prometheus.Cost;
 
 namespace Egressd.Exporter.Sinks.Prometheus;
 
@@ -7,7 +8,7 @@ namespace Egressd.Exporter.Sinks.Prometheus;
 /// write. Its queue has a single active consumer: a batch redelivered after a crash lands on the
 /// replica that holds the counters it was (or was not) added to, whose id window drops a copy.
 /// </summary>
-internal sealed class PrometheusSink(FlowSeriesStore store, PrometheusSinkMetrics metrics) : IFlowSink
+internal sealed class PrometheusSink(FlowSeriesStore store, CostSeriesStore costs, PrometheusSinkMetrics metrics) : IFlowSink
 {
     public const string Name = "prometheus";
 
@@ -17,6 +18,7 @@ internal sealed class PrometheusSink(FlowSeriesStore store, PrometheusSinkMetric
     public Task WriteAsync(FlowBatchEnriched batch, CancellationToken cancellationToken)
     {
         var result = store.Apply(batch);
+        result.Refused += costs.Apply(batch);
         metrics.Record(result, store.Count);
         return Task.CompletedTask;
     }

@@ -120,6 +120,50 @@ internal sealed class RemoteWriteEncoder : ISeriesVisitor
         return true;
     }
 
+    /// <summary>
+    /// Appends <c>egressd_transfer_cost_usd_total</c> series (<see cref="Cost.CostSeriesStore.Read"/>), each in
+    /// dollars, with its flow labels, <c>charge</c> and the static labels, sorted by name.
+    /// </summary>
+    public void AppendCost(
+        IReadOnlyList<string> labelNames,
+        IEnumerable<KeyValuePair<string, string>> staticLabels,
+        IReadOnlyList<(IReadOnlyList<string> Values, Egressd.Shared.Cost.ChargeKind Charge, Int128 Picodollars)> series)
+    {
+        var fixedLabels = staticLabels.ToList();
+        foreach (var (values, charge, picodollars) in series)
+        {
+            var labels = labelNames.Select((name, i) => (Name: name, Value: values[i]))
+                .Append((Cost.CostLabels.Charge, Egressd.Shared.Cost.ChargeKindNames.Name(charge)))
+                .Append(("__name__", Cost.CostExposition.Name))
+                .Concat(fixedLabels.Select(l => (l.Key, l.Value)))
+                .Where(l => l.Item2.Length > 0)
+                .OrderBy(l => l.Item1, StringComparer.Ordinal)
+                .Select(l => (Name: Encoding.UTF8.GetBytes(l.Item1), Value: Encoding.UTF8.GetBytes(l.Item2)))
+                .ToList();
+            var sampleSize = 1 + 8 + 1 + VarintSize((ulong)timestamp);
+            var size = 1 + VarintSize((ulong)sampleSize) + sampleSize + labels.Sum(l => FieldSize(LabelSize(l.Name.Length, l.Value.Length)));
+            Ensure(FieldSize(size));
+            WriteTag(1, 2);
+            WriteVarint((ulong)size);
+            foreach (var (name, value) in labels)
+            {
+                WriteTag(1, 2);
+                WriteVarint((ulong)LabelSize(name.Length, value.Length));
+                WriteString(1, name);
+                WriteString(2, value);
+            }
+
+            WriteTag(2, 2);
+            WriteVarint((ulong)sampleSize);
+            WriteTag(1, 1);
+            BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(Length), (double)((decimal)picodollars / Egressd.Contracts.FlowCharges.PicodollarsPerDollar));
+            Length += 8;
+            WriteTag(2, 0);
+            WriteVarint((ulong)timestamp);
+            Samples++;
+        }
+    }
+
     /// <summary>A whole <c>labels</c> field of a TimeSeries for a fixed label.</summary>
     private static byte[] LabelField(string name, string value)
     {

@@ -11,6 +11,7 @@ namespace Egressd.Exporter.Sinks.Prometheus.RemoteWrite;
 /// </summary>
 internal sealed partial class RemoteWritePusher(
     FlowSeriesStore store,
+    Cost.CostSeriesStore costs,
     RemoteWriteClient client,
     IOptions<RemoteWriteOptions> options,
     IOptions<PrometheusOptions> prometheus,
@@ -21,6 +22,7 @@ internal sealed partial class RemoteWritePusher(
     private static readonly TimeSpan FinalPushLimit = TimeSpan.FromSeconds(10);
 
     private readonly RemoteWriteOptions remote = options.Value;
+    private readonly KeyValuePair<string, string>[] staticLabels = [.. prometheus.Value.StaticLabels.Concat(options.Value.StaticLabels)];
     private readonly RemoteWriteEncoder encoder = new(
         store.LabelNames,
         prometheus.Value.StaticLabels.Concat(options.Value.StaticLabels),
@@ -56,13 +58,24 @@ internal sealed partial class RemoteWritePusher(
         var timestamp = time.GetUtcNow().ToUnixTimeMilliseconds();
         int requests = 0, samples = 0;
         var cursor = 0;
-        while (cursor >= 0)
+        // The flow series a chunk at a time, then the cost series (few) in one request of their own.
+        var costsSent = false;
+        while (!costsSent)
         {
             encoder.Reset(timestamp);
-            cursor = store.Visit(cursor, encoder);
+            if (cursor >= 0)
+            {
+                cursor = store.Visit(cursor, encoder);
+            }
+
             if (encoder.Samples == 0)
             {
-                break;
+                costsSent = true;
+                encoder.AppendCost(costs.LabelNames, staticLabels, costs.Read());
+                if (encoder.Samples == 0)
+                {
+                    break;
+                }
             }
 
             var body = Snappy.CompressToArray(encoder.Written);
