@@ -15,12 +15,17 @@ internal sealed class ClusterSnapshot
     public ClusterSnapshot(
         FrozenDictionary<IpAddr, FlowEndpoint> pods,
         FrozenDictionary<IpAddr, FlowEndpoint> nodes,
-        FrozenDictionary<IpAddr, string> services)
+        FrozenDictionary<IpAddr, string> services,
+        FrozenDictionary<string, FlowEndpoint>? hostNetworkPods = null)
     {
         Pods = pods;
         Nodes = nodes;
         Services = services;
+        HostNetworkPods = hostNetworkPods ?? FrozenDictionary<string, FlowEndpoint>.Empty;
     }
+
+    /// <summary>hostNetwork pods (deleted ones for a while too) by "namespace/name": a collector names them for node-address flows it attributed.</summary>
+    public FrozenDictionary<string, FlowEndpoint> HostNetworkPods { get; }
 
     /// <summary>Pod addresses (deleted pods for a while too) → the pod with its node, zone, region and workload.</summary>
     public FrozenDictionary<IpAddr, FlowEndpoint> Pods { get; }
