@@ -8,7 +8,7 @@ internal static class LabInventory
     /// <param name="morePods">Further pods (anonymous objects of the inventory's pod shape), e.g. hostNetwork ones.</param>
     public static string Write(NetnsLab lab, params object[] morePods)
     {
-        var path = Path.Combine(Path.GetTempPath(), $"egressd-inventory-{lab.Id}.json");
+        var path = Path.Combine(Path.GetTempPath(), $"egressd-inventory-{lab.Id}{(morePods.Length > 0 ? "-more" : "")}.json");
         var document = new
         {
             nodes = new object[]
