@@ -1,6 +1,7 @@
 using Egressd.Collector.Cilium;
 using Egressd.Collector.Dns;
 using Egressd.Collector.Flows;
+using Egressd.Collector.HostNetwork;
 using Egressd.Collector.Native;
 using Egressd.Collector.Netfilter;
 using Egressd.Collector.Pods;
@@ -45,6 +46,7 @@ public static class CollectorHostingExtensions
         // Not declared: a conntrack reader creates it, so a replaying collector shows none of it.
         services.TryAddSingleton<ConntrackMetrics>();
         services.AddMetrics<DnsMetrics>();
+        services.AddMetrics<HostNetworkMetrics>();
         services.TryAddSingleton(sp => new PendingFlows(sp.GetRequiredService<IOptions<CollectorOptions>>().Value.MaxPendingKeys, sp.GetRequiredService<CollectorMetrics>()));
         services.TryAddSingleton(CreateLocalPods);
         services.TryAddSingleton(CreateFlowReader);
@@ -94,14 +96,23 @@ public static class CollectorHostingExtensions
         return source == FlowSource.Cilium ? CreateCiliumReader(services, options, pending) : CreateNetfilterReader(services, options, pending);
     }
 
-    private static ConntrackReducer CreateReducer(IServiceProvider services, CollectorOptions options, PendingFlows pending) => new(
-        services.GetRequiredService<ILocalPods>(),
-        services.GetRequiredService<IOptions<NetworkOptions>>().Value.PublicAddresses(),
-        options.GroupPublicDestinations,
-        pending,
-        // Compared with the kernel's start times, which are the real wall clock.
-        TimeProvider.System,
-        services.GetRequiredService<CollectorMetrics>());
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static ConntrackReducer CreateReducer(IServiceProvider services, CollectorOptions options, PendingFlows pending)
+    {
+        var pods = services.GetRequiredService<ILocalPods>();
+        var hostMetrics = services.GetRequiredService<HostNetworkMetrics>();
+        var hostNetwork = HostNetworkSetup.Create(options, pods, hostMetrics, services.GetRequiredService<ILoggerFactory>().CreateLogger("Egressd.Collector.HostNetwork"));
+        return new(
+            pods,
+            services.GetRequiredService<IOptions<NetworkOptions>>().Value.PublicAddresses(),
+            options.GroupPublicDestinations,
+            pending,
+            // Compared with the kernel's start times, which are the real wall clock.
+            TimeProvider.System,
+            services.GetRequiredService<CollectorMetrics>(),
+            hostNetwork,
+            hostMetrics);
+    }
 
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     private static CiliumFlowReader CreateCiliumReader(IServiceProvider services, CollectorOptions options, PendingFlows pending)

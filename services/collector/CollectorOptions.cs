@@ -80,6 +80,16 @@ public sealed class CollectorOptions
     /// </summary>
     public int MaxPendingKeys { get; set; } = PendingFlows.DefaultMaxKeys;
 
+    /// <summary>
+    /// Report flows of the node's own addresses, each attributed to the hostNetwork pod whose socket
+    /// carries it (found by the socket's cgroup), the rest to the node. Needs Linux 5.8+ and cgroup v2
+    /// at <see cref="CgroupRoot"/>.
+    /// </summary>
+    public bool HostNetworkAttribution { get; set; } = true;
+
+    /// <summary>Where the host's cgroup v2 hierarchy is mounted in the collector (the chart mounts the host's /sys/fs/cgroup read-only).</summary>
+    public string CgroupRoot { get; set; } = "/sys/fs/cgroup";
+
     public string ResolveNodeName() =>
         NodeName is { Length: > 0 } name ? name
         : Environment.GetEnvironmentVariable("NODE_NAME") is { Length: > 0 } env ? env

@@ -25,4 +25,14 @@ public readonly record struct FlowRecord
     public required ulong TxPackets { get; init; }
 
     public required ulong RxPackets { get; init; }
+
+    /// <summary>
+    /// When the source is a node address: the hostNetwork pod whose socket carried the flow, as
+    /// <c>namespace/name</c> (the collector found it by the socket's cgroup); null for the node
+    /// itself or a source that is a pod's own address.
+    /// </summary>
+    public string? SourcePod { get; init; }
+
+    /// <summary>When the source is a node address the collector gave to the node: the systemd unit its process runs in (<c>kubelet.service</c>), or null.</summary>
+    public string? SourceUnit { get; init; }
 }

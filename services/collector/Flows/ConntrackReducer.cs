@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Egressd.Collector.HostNetwork;
 using Egressd.Collector.Pods;
 using Egressd.Contracts;
 using Egressd.Shared.Network;
@@ -29,10 +30,16 @@ namespace Egressd.Collector.Flows;
 /// checkpoint (or after this process started, without one) counts from zero; any other starts from
 /// its current counters, not counted, and what that skipped is added to <see cref="UncountedBytes"/>.
 /// A double count is never acceptable, a bounded and counted loss is.</item>
+/// <item>With <paramref name="hostNetwork"/>, an end at one of the node's own addresses is local
+/// too: the socket behind it names the hostNetwork pod (or the node's systemd unit) whose flow it
+/// is, kept with the entry once known so the entry's later deltas and its destroy event go to the
+/// same owner after the socket is gone. Unresolved, the end is the node's, and is looked up again.</item>
 /// </list>
 /// Steady state allocates nothing per entry: keys are structs and dictionaries keep their capacity.
 /// </summary>
-internal sealed class ConntrackReducer(ILocalPods localPods, PublicAddresses publicAddresses, bool groupPublicDestinations, PendingFlows pending, TimeProvider? time = null, CollectorMetrics? metrics = null)
+internal sealed class ConntrackReducer(
+    ILocalPods localPods, PublicAddresses publicAddresses, bool groupPublicDestinations, PendingFlows pending, TimeProvider? time = null, CollectorMetrics? metrics = null,
+    IHostNetworkAttribution? hostNetwork = null, HostNetworkMetrics? hostMetrics = null)
     : IConntrackEntrySink
 {
     private static readonly IpAddr PublicV4 = IpAddr.Parse("0.0.0.0");
@@ -127,8 +134,16 @@ internal sealed class ConntrackReducer(ILocalPods localPods, PublicAddresses pub
         newSinceNanos = ToNanos(newSince);
     }
 
+    /// <summary>Bytes (both directions) of node-address flows by how their owner was found, since the reducer was made.</summary>
+    public (ulong Pod, ulong Node, ulong Unresolved) HostNetworkBytes => (hostPodBytes, hostNodeBytes, hostUnresolvedBytes);
+
+    private ulong hostPodBytes;
+    private ulong hostNodeBytes;
+    private ulong hostUnresolvedBytes;
+
     public void BeginDump()
     {
+        hostNetwork?.BeginRead();
         generation++;
         DumpedEntries = 0;
         ActiveEntries = 0;
@@ -221,7 +236,7 @@ internal sealed class ConntrackReducer(ILocalPods localPods, PublicAddresses pub
             EntriesWithCounters++;
         }
 
-        var local = localPods.Contains(entry.Original.Source) || localPods.Contains(entry.Reply.Source);
+        var local = IsLocal(entry);
         DictionaryGrowth.MakeRoomForOne(entries);
         ref var state = ref CollectionsMarshal.GetValueRefOrAddDefault(entries, key, out var known);
         if (!known && forgotten.Count > 0 && forgotten.Remove(key, out var earlier))
@@ -252,9 +267,13 @@ internal sealed class ConntrackReducer(ILocalPods localPods, PublicAddresses pub
 
         ActiveEntries++;
         var (original, reply) = Delta(known, state, entry);
-        state = new EntryState(entry.OriginalCounters, entry.ReplyCounters, generation, Local: true);
-        Account(entry, original, reply);
+        var owners = known ? state.Owners : default;
+        state = new EntryState(entry.OriginalCounters, entry.ReplyCounters, generation, Local: true, Account(entry, original, reply, owners));
     }
+
+    private bool IsLocal(in ConntrackEntry entry) =>
+        localPods.Contains(entry.Original.Source) || localPods.Contains(entry.Reply.Source)
+        || (hostNetwork is not null && (localPods.IsNodeAddress(entry.Original.Source) || localPods.IsNodeAddress(entry.Reply.Source)));
 
     private void OnDestroyed(in ConntrackEntry entry)
     {
@@ -287,8 +306,7 @@ internal sealed class ConntrackReducer(ILocalPods localPods, PublicAddresses pub
         }
         else if (restarting)
         {
-            var local = localPods.Contains(entry.Original.Source) || localPods.Contains(entry.Reply.Source);
-            known = FromBeforeRestart(key, entry, local, out state);
+            known = FromBeforeRestart(key, entry, IsLocal(entry), out state);
         }
 
         tombstones[key] = generation;
@@ -298,7 +316,7 @@ internal sealed class ConntrackReducer(ILocalPods localPods, PublicAddresses pub
         }
 
         var (original, reply) = Delta(known, state, entry);
-        Account(entry, original, reply);
+        Account(entry, original, reply, known ? state.Owners : default);
     }
 
     /// <summary>
@@ -355,26 +373,62 @@ internal sealed class ConntrackReducer(ILocalPods localPods, PublicAddresses pub
             new ConntrackCounters(r.Packets - last.Reply.Packets, r.Bytes - last.Reply.Bytes));
     }
 
-    private void Account(in ConntrackEntry entry, ConntrackCounters original, ConntrackCounters reply)
+    /// <summary>Adds both sides' deltas; returns the owners of node-address ends as now known, for the entry to keep.</summary>
+    private EntryOwners Account(in ConntrackEntry entry, ConntrackCounters original, ConntrackCounters reply, EntryOwners owners)
     {
         if (original.Packets == 0 && reply.Packets == 0 && original.Bytes == 0 && reply.Bytes == 0)
         {
-            return;
+            return owners;
         }
 
         var initiator = entry.Original.Source;
         var peer = entry.Reply.Source;
         var asked = entry.Original.Destination;
         var protocol = entry.Original.Protocol;
-        Add(initiator, peer, asked == peer ? IpAddr.None : asked, protocol, original, reply);
-        Add(peer, initiator, IpAddr.None, protocol, reply, original);
+        var initiatorOwner = owners.Initiator;
+        var peerOwner = owners.Peer;
+        Add(initiator, peer, asked == peer ? IpAddr.None : asked, protocol, original, reply, entry.Original, ref initiatorOwner);
+        Add(peer, initiator, IpAddr.None, protocol, reply, original, entry.Reply, ref peerOwner);
+        return new EntryOwners(initiatorOwner, peerOwner);
     }
 
-    private void Add(IpAddr source, IpAddr destination, IpAddr originalDestination, byte protocol, ConntrackCounters tx, ConntrackCounters rx)
+    /// <param name="tuple">The direction the source sent in, as its socket holds it (for a node address's owner).</param>
+    /// <param name="owner">The source's owner when it is a node address: kept with the entry once found.</param>
+    private void Add(IpAddr source, IpAddr destination, IpAddr originalDestination, byte protocol, ConntrackCounters tx, ConntrackCounters rx, in ConntrackTuple tuple, ref OwnerState owner)
     {
+        ushort ownerId = 0;
         if (!localPods.Contains(source))
         {
-            return;
+            if (hostNetwork is null || !localPods.IsNodeAddress(source))
+            {
+                return;
+            }
+
+            if (!owner.Resolved)
+            {
+                owner = Resolve(tuple);
+            }
+
+            var bytes = tx.Bytes + rx.Bytes;
+            switch (owner.Outcome)
+            {
+                case HostOutcome.Excluded:
+                    return;
+                case HostOutcome.Pod:
+                    hostPodBytes += bytes;
+                    hostMetrics?.Bytes.WithLabels("pod").Inc(bytes);
+                    break;
+                case HostOutcome.Node:
+                    hostNodeBytes += bytes;
+                    hostMetrics?.Bytes.WithLabels("node").Inc(bytes);
+                    break;
+                default:
+                    hostUnresolvedBytes += bytes;
+                    hostMetrics?.Bytes.WithLabels("unresolved").Inc(bytes);
+                    break;
+            }
+
+            ownerId = owner.Id;
         }
 
         if (groupPublicDestinations && publicAddresses.Contains(destination))
@@ -382,7 +436,15 @@ internal sealed class ConntrackReducer(ILocalPods localPods, PublicAddresses pub
             destination = destination.IsV4 ? PublicV4 : PublicV6;
         }
 
-        pending.Add(new FlowKey(source, destination, originalDestination, protocol), new FlowCounters(tx.Bytes, rx.Bytes, tx.Packets, rx.Packets));
+        pending.Add(new FlowKey(source, destination, originalDestination, protocol, ownerId), new FlowCounters(tx.Bytes, rx.Bytes, tx.Packets, rx.Packets));
+    }
+
+    private OwnerState Resolve(in ConntrackTuple tuple)
+    {
+        var found = hostNetwork!.Resolve(tuple);
+        return found.Outcome == HostOutcome.Unresolved
+            ? default
+            : new OwnerState(pending.Owner(found.Pod, found.Unit), found.Outcome, Resolved: true);
     }
 
     private static ulong ToNanos(DateTimeOffset at) => (ulong)Math.Max(0, (at - DateTimeOffset.UnixEpoch).Ticks) * 100;
@@ -415,5 +477,10 @@ internal sealed class ConntrackReducer(ILocalPods localPods, PublicAddresses pub
         return k;
     }
 
-    private readonly record struct EntryState(ConntrackCounters Original, ConntrackCounters Reply, uint Generation, bool Local);
+    private readonly record struct EntryState(ConntrackCounters Original, ConntrackCounters Reply, uint Generation, bool Local, EntryOwners Owners = default);
+
+    /// <summary>The owners of an entry's two ends, for ends at a node address (unresolved until found).</summary>
+    private readonly record struct EntryOwners(OwnerState Initiator, OwnerState Peer);
+
+    private readonly record struct OwnerState(ushort Id, HostOutcome Outcome, bool Resolved);
 }

@@ -102,7 +102,7 @@ public sealed class FlowCounterDictionary : IReadOnlyDictionary<FlowKey, FlowCou
     /// <summary>
     /// A key whose source, destination and original destination are IPv4 (or none): each address's
     /// 32 bits, the protocol, and whether the original destination is none (unlike 0.0.0.0, which
-    /// grouped keys use).
+    /// grouped keys use), and the owner (bits 9 to 24).
     /// </summary>
     internal readonly record struct PackedKey(ulong Addresses, ulong Rest)
     {
@@ -113,7 +113,7 @@ public sealed class FlowCounterDictionary : IReadOnlyDictionary<FlowKey, FlowCou
             if (key.Source.IsV4 && key.Destination.IsV4 && (key.OriginalDestination.IsNone || key.OriginalDestination.IsV4))
             {
                 var original = key.OriginalDestination.IsNone ? NoOriginal : (ulong)(uint)key.OriginalDestination.Lo << 32;
-                packed = new PackedKey(((ulong)(uint)key.Source.Lo << 32) | (uint)key.Destination.Lo, original | key.Protocol);
+                packed = new PackedKey(((ulong)(uint)key.Source.Lo << 32) | (uint)key.Destination.Lo, original | key.Protocol | ((ulong)key.Owner << 9));
                 return true;
             }
 
@@ -125,7 +125,8 @@ public sealed class FlowCounterDictionary : IReadOnlyDictionary<FlowKey, FlowCou
             IpAddr.FromV4((uint)(Addresses >> 32)),
             IpAddr.FromV4((uint)Addresses),
             (Rest & NoOriginal) != 0 ? IpAddr.None : IpAddr.FromV4((uint)(Rest >> 32)),
-            (byte)Rest);
+            (byte)Rest,
+            (ushort)(Rest >> 9));
 
         public bool Equals(PackedKey other) => Addresses == other.Addresses && Rest == other.Rest;
 

@@ -35,6 +35,41 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys, Coll
     private FlowRecord[] partBuffer = [];
     private readonly Dictionary<(IpAddr Ip, string Name), DateTimeOffset> dns = [];
 
+    // Owners of node addresses (hostNetwork pods, systemd units) by FlowKey.Owner, 0 being none.
+    // Kept for the process's life: their number is the node's hostNetwork pods and units, not its traffic.
+    private readonly List<(string? Pod, string? Unit)> owners = [(null, null)];
+    private readonly Dictionary<(string? Pod, string? Unit), ushort> ownerIds = [];
+
+    /// <summary>
+    /// The <see cref="FlowKey.Owner"/> of a node address's flows carried by <paramref name="pod"/>
+    /// (<c>namespace/name</c>) or the node's <paramref name="unit"/>; 0 for neither.
+    /// </summary>
+    public ushort Owner(string? pod, string? unit)
+    {
+        if (pod is null && unit is null)
+        {
+            return 0;
+        }
+
+        if (!ownerIds.TryGetValue((pod, unit), out var id))
+        {
+            if (owners.Count > ushort.MaxValue)
+            {
+                // More owners than a key holds: the rest go to the node, bytes kept.
+                return 0;
+            }
+
+            id = (ushort)owners.Count;
+            owners.Add((pod, unit));
+            ownerIds[(pod, unit)] = id;
+        }
+
+        return id;
+    }
+
+    /// <summary>What <see cref="Owner"/> handed out <paramref name="id"/> for.</summary>
+    public (string? Pod, string? Unit) OwnerOf(ushort id) => id < owners.Count ? owners[id] : default;
+
     public int KeyCount => flows.Count;
 
     /// <summary>Distinct keys kept in full detail; new keys past it are folded into grouped ones.</summary>
@@ -173,8 +208,11 @@ public sealed class PendingFlows(int maxKeys = PendingFlows.DefaultMaxKeys, Coll
             for (var i = 0; i < size && keys.MoveNext(); i++)
             {
                 var (key, c) = keys.Current;
+                var (pod, unit) = key.Owner == 0 ? default : OwnerOf(key.Owner);
                 records[i] = new FlowRecord
                 {
+                    SourcePod = pod,
+                    SourceUnit = unit,
                     SourceIp = key.Source,
                     DestinationIp = key.Destination,
                     OriginalDestinationIp = key.OriginalDestination.IsNone ? null : key.OriginalDestination,

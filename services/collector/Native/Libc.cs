@@ -160,6 +160,19 @@ internal static unsafe partial class Libc
         }
     }
 
+    /// <summary>The inode number of <paramref name="path"/> (statx(2) with STATX_INO), or 0 when it cannot be read.</summary>
+    public static ulong InodeOf(string path)
+    {
+        // struct statx is 256 bytes on every architecture; stx_ino is the u64 at offset 32.
+        var buffer = stackalloc byte[256];
+        const int AT_FDCWD = -100;
+        const uint STATX_INO = 0x100;
+        return Statx(AT_FDCWD, path, 0, STATX_INO, buffer) == 0 ? *(ulong*)(buffer + 32) : 0;
+    }
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Statx(int directory, string path, int flags, uint mask, byte* buffer);
+
     [LibraryImport("libc", EntryPoint = "malloc_trim")]
     private static partial int MallocTrim(nuint pad);
 }

@@ -16,6 +16,19 @@ internal interface ILocalPods
 
     bool Contains(IpAddr address);
 
+    /// <summary>An address of the node itself (what its hostNetwork pods have as theirs).</summary>
+    bool IsNodeAddress(IpAddr address) => false;
+
+    /// <summary>
+    /// The hostNetwork pod with this uid (a static pod: its config hash) as <c>namespace/name</c>:
+    /// true when the pod is known, with <paramref name="pod"/> null when its namespace is excluded.
+    /// </summary>
+    bool TryGetHostNetworkPod(string uid, out string? pod)
+    {
+        pod = null;
+        return false;
+    }
+
     /// <summary>Completes once <see cref="IsReady"/>: reading before would throw away the deltas of pods not known yet.</summary>
     Task WaitUntilReadyAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -17,15 +17,20 @@ internal sealed class ClusterSnapshot
         FrozenDictionary<IpAddr, FlowEndpoint> pods,
         FrozenDictionary<IpAddr, FlowEndpoint> nodes,
         FrozenDictionary<IpAddr, string> services,
+        FrozenDictionary<string, FlowEndpoint>? hostNetworkPods = null,
         FrozenDictionary<string, NodePlacement>? placements = null,
         NodePlacement? unknownNode = null)
     {
         Pods = pods;
         Nodes = nodes;
         Services = services;
+        HostNetworkPods = hostNetworkPods ?? FrozenDictionary<string, FlowEndpoint>.Empty;
         Placements = placements ?? FrozenDictionary<string, NodePlacement>.Empty;
         UnknownNode = unknownNode ?? NodePlacement.Unknown;
     }
+
+    /// <summary>hostNetwork pods (deleted ones for a while too) by "namespace/name": a collector names them for node-address flows it attributed.</summary>
+    public FrozenDictionary<string, FlowEndpoint> HostNetworkPods { get; }
 
     /// <summary>Node names → where each node is as its traffic's price goes (provider, region, zone, NAT).</summary>
     public FrozenDictionary<string, NodePlacement> Placements { get; }

@@ -157,11 +157,13 @@ internal sealed class ClusterState(TimeProvider time, TimeSpan deletedPodRetenti
         var candidates = pods.Values.OrderBy(p => p.Created)
             .Concat(deletedPods.Values.Select(d => d.Pod).OrderBy(p => p.Created));
         var podsByIp = new Dictionary<IpAddr, FlowEndpoint>();
+        var hostNetworkPods = new Dictionary<string, FlowEndpoint>(StringComparer.Ordinal);
         foreach (var pod in candidates)
         {
             if (pod.HostNetwork)
             {
-                // Its addresses are its node's: attributed to the node, not to one of its pods.
+                // Its addresses are its node's: a flow is its only when the collector named it.
+                hostNetworkPods.TryAdd($"{pod.Namespace}/{pod.Name}", Endpoint(pod, nodes, Shared));
                 continue;
             }
 
@@ -196,7 +198,7 @@ internal sealed class ClusterState(TimeProvider time, TimeSpan deletedPodRetenti
             unknownNode = placements.Resolve(null, null, null, null) with { BehindNat = false };
         }
 
-        return new ClusterSnapshot(podsByIp.ToFrozenDictionary(), nodesByIp.ToFrozenDictionary(), servicesByIp.ToFrozenDictionary(), placed, unknownNode);
+        return new ClusterSnapshot(podsByIp.ToFrozenDictionary(), nodesByIp.ToFrozenDictionary(), servicesByIp.ToFrozenDictionary(), hostNetworkPods.ToFrozenDictionary(StringComparer.Ordinal), placed, unknownNode);
     }
 
     /// <summary>The addresses among Kubernetes' texts; others ("None" for a headless service's cluster IP) are no address.</summary>

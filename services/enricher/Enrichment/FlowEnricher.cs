@@ -16,6 +16,9 @@ namespace Egressd.Enricher.Enrichment;
 /// </summary>
 internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPerBatch, DnsNameMap names, PriceModel? prices = null)
 {
+    /// <summary>The workload kind of a node's own flows when the collector named the systemd unit behind them.</summary>
+    public const string SystemdUnitKind = "SystemdUnit";
+
     /// <summary>Takes in a batch's DNS answers without enriching it (a window with answers only).</summary>
     public void RecordAnswers(FlowBatchCollected batch) => names.Record(batch.DnsAnswers);
 
@@ -46,13 +49,20 @@ internal sealed class FlowEnricher(TrafficClassifier classifier, int maxFlowsPer
         }
 
         FlowEndpoint source;
-        if (cluster.Pods.TryGetValue(flow.SourceIp, out var pod))
+        if (flow.SourcePod is { } hostPodName && cluster.HostNetworkPods.TryGetValue(hostPodName, out var hostPod))
+        {
+            // A node address the collector found a hostNetwork pod's socket behind.
+            source = hostPod;
+            stats.SourceHostNetworkPod++;
+        }
+        else if (cluster.Pods.TryGetValue(flow.SourceIp, out var pod))
         {
             source = pod;
         }
         else if (cluster.Nodes.TryGetValue(flow.SourceIp, out var node))
         {
-            source = node;
+            // The node itself; a systemd unit the collector named is its workload.
+            source = flow.SourceUnit is { } unit ? node with { WorkloadKind = SystemdUnitKind, WorkloadName = unit } : node;
             stats.SourceHostNetwork++;
         }
         else

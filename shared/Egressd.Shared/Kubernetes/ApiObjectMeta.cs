@@ -9,6 +9,11 @@ public sealed class ApiObjectMeta
 
     public string? ResourceVersion { get; init; }
 
+    public string? Uid { get; init; }
+
+    /// <summary>Read for a mirror pod's <c>kubernetes.io/config.mirror</c> (the static pod's uid, which its cgroup is named after).</summary>
+    public Dictionary<string, string>? Annotations { get; init; }
+
     public DateTimeOffset? CreationTimestamp { get; init; }
 
     public Dictionary<string, string>? Labels { get; init; }

@@ -18,9 +18,14 @@ internal readonly struct FlowColumnsReader
     private readonly RepeatedField<ulong>? rxBytes;
     private readonly RepeatedField<ulong>? txPackets;
     private readonly RepeatedField<ulong>? rxPackets;
+    private readonly RepeatedField<uint>? sourcePods;
+    private readonly RepeatedField<uint>? sourceUnits;
+    private readonly IList<string> texts;
 
-    public FlowColumnsReader(V2.FlowColumns? columns, IpAddr[] addresses)
+    /// <param name="texts">The batch's text table, which the source owner columns refer to.</param>
+    public FlowColumnsReader(V2.FlowColumns? columns, IpAddr[] addresses, IList<string> texts)
     {
+        this.texts = texts;
         columns ??= new V2.FlowColumns();
         this.addresses = addresses;
         Count = columns.Source.Count;
@@ -32,6 +37,8 @@ internal readonly struct FlowColumnsReader
         rxBytes = FlowWire.Optional(columns.RxBytes, Count, "rx_bytes");
         txPackets = FlowWire.Optional(columns.TxPackets, Count, "tx_packets");
         rxPackets = FlowWire.Optional(columns.RxPackets, Count, "rx_packets");
+        sourcePods = FlowWire.Optional(columns.SourcePod, Count, "source_pod");
+        sourceUnits = FlowWire.Optional(columns.SourceUnit, Count, "source_unit");
     }
 
     public int Count { get; }
@@ -50,6 +57,12 @@ internal readonly struct FlowColumnsReader
             RxBytes = rxBytes is null ? 0 : rxBytes[i],
             TxPackets = txPackets is null ? 0 : txPackets[i],
             RxPackets = rxPackets is null ? 0 : rxPackets[i],
+            SourcePod = sourcePods is null ? null : Text(sourcePods[i], i),
+            SourceUnit = sourceUnits is null ? null : Text(sourceUnits[i], i),
         };
     }
+
+    private string? Text(uint id, int flow) => id == 0 ? null
+        : id <= (uint)texts.Count ? texts[(int)id - 1]
+        : throw FlowWire.Invalid($"flow {flow} refers to text {id - 1}, outside the table of {texts.Count}");
 }

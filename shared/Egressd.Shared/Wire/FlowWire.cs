@@ -59,7 +59,7 @@ public static class FlowWire
         return new FlowBatchCollected
         {
             Header = Decode(message.Header),
-            Flows = DecodeFlows(message.Flows, addresses),
+            Flows = DecodeFlows(message.Flows, addresses, message.Texts),
             DnsAnswers = answers,
         };
     }
@@ -69,7 +69,7 @@ public static class FlowWire
         var message = Parse(V2.FlowBatchEnriched.Parser, body, nameof(FlowBatchEnriched));
         var header = Decode(message.Header);
         // Read straight into the enriched flows: a batch's records are not held twice.
-        var records = new FlowColumnsReader(message.Flows, Decode(message.Addresses));
+        var records = new FlowColumnsReader(message.Flows, Decode(message.Addresses), message.Texts);
         var count = records.Count;
         var texts = message.Texts;
         string? Text(uint id, string what, int index) => id == 0 ? null
@@ -138,9 +138,9 @@ public static class FlowWire
         : column[flow] <= long.MaxValue ? (long)column[flow]
         : throw Invalid($"flow {flow} has {name} {column[flow]}, more than any window can cost");
 
-    private static FlowRecord[] DecodeFlows(V2.FlowColumns? columns, IpAddr[] addresses)
+    private static FlowRecord[] DecodeFlows(V2.FlowColumns? columns, IpAddr[] addresses, IList<string> texts)
     {
-        var reader = new FlowColumnsReader(columns, addresses);
+        var reader = new FlowColumnsReader(columns, addresses, texts);
         var flows = new FlowRecord[reader.Count];
         for (var i = 0; i < flows.Length; i++)
         {

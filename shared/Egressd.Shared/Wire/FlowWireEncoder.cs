@@ -32,6 +32,8 @@ internal sealed class FlowWireEncoder
     private readonly ProtoBuffer rxBytes = new();
     private readonly ProtoBuffer txPackets = new();
     private readonly ProtoBuffer rxPackets = new();
+    private readonly ProtoBuffer sourcePod = new();
+    private readonly ProtoBuffer sourceUnit = new();
     private readonly ProtoBuffer sourceEndpoint = new();
     private readonly ProtoBuffer destinationEndpoint = new();
     private readonly ProtoBuffer service = new();
@@ -46,6 +48,7 @@ internal sealed class FlowWireEncoder
     private int[] destinations = [];
     private int[] originals = [];
     private bool translated;
+    private bool owned;
 
     public byte[] Encode(FlowBatchCollected batch)
     {
@@ -68,6 +71,11 @@ internal sealed class FlowWireEncoder
 
             WriteHeader(batch.Header);
             WriteFlows(flows.Length);
+            foreach (var text in texts.Texts)
+            {
+                body.String(5, text);
+            }
+
             for (var i = 0; i < answers.Count; i++)
             {
                 var answer = answers[i];
@@ -214,6 +222,11 @@ internal sealed class FlowWireEncoder
         rxBytes.Varint(flow.RxBytes);
         txPackets.Varint(flow.TxPackets);
         rxPackets.Varint(flow.RxPackets);
+        var podId = texts.Add(flow.SourcePod);
+        var unitId = texts.Add(flow.SourceUnit);
+        sourcePod.Varint(podId);
+        sourceUnit.Varint(unitId);
+        owned |= podId != 0 || unitId != 0;
     }
 
     /// <summary>The header (field 1) and the address table (field 2), now that every address is in.</summary>
@@ -263,6 +276,12 @@ internal sealed class FlowWireEncoder
         columns.Packed(6, rxBytes);
         columns.Packed(7, txPackets);
         columns.Packed(8, rxPackets);
+        if (owned)
+        {
+            columns.Packed(9, sourcePod);
+            columns.Packed(10, sourceUnit);
+        }
+
         body.Embedded(3, columns.Written);
     }
 
@@ -271,7 +290,8 @@ internal sealed class FlowWireEncoder
         addresses.Clear();
         texts.Clear();
         translated = false;
-        foreach (var buffer in (ReadOnlySpan<ProtoBuffer>)[body, message, header, columns, source, destination, original, protocol, txBytes, rxBytes, txPackets, rxPackets,
+        owned = false;
+        foreach (var buffer in (ReadOnlySpan<ProtoBuffer>)[body, message, header, columns, source, destination, original, protocol, txBytes, rxBytes, txPackets, rxPackets, sourcePod, sourceUnit,
                      sourceEndpoint, destinationEndpoint, service, dnsName, trafficClass, costEgress, costIngress, costNat])
         {
             buffer.Clear();

@@ -99,6 +99,35 @@ public sealed class FlowEnricherTests
         Assert.Contains("flow 1: protocol 256", refused.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_node_address_flow_the_collector_attributed_is_the_hostnetwork_pods_or_the_nodes_unit_and_survives_the_wire()
+    {
+        var exporter = new FlowEndpoint { Pod = "node-exporter-x7k2p", Namespace = "monitoring", Node = "node-a", Zone = "zone-a", Region = "r1", WorkloadKind = "DaemonSet", WorkloadName = "node-exporter" };
+        var cluster = new ClusterSnapshot(
+            Cluster.Pods, Cluster.Nodes, Cluster.Services,
+            new Dictionary<string, FlowEndpoint> { ["monitoring/node-exporter-x7k2p"] = exporter }.ToFrozenDictionary());
+        var batch = Batch(
+        [
+            Flow("10.0.0.1", "198.18.7.9", null) with { SourcePod = "monitoring/node-exporter-x7k2p" },
+            Flow("10.0.0.1", "198.18.7.9", null) with { SourceUnit = "kubelet.service" },
+            Flow("10.0.0.1", "198.18.7.9", null),
+            // A pod the enricher does not know (yet): the node, not a guess.
+            Flow("10.0.0.1", "198.18.7.9", null) with { SourcePod = "monitoring/gone" },
+        ], []);
+        var enricher = new FlowEnricher(new TrafficClassifier(new NetworkOptions().PublicAddresses(), []), 1000, new DnsNameMap(100_000, TestMetrics.Enricher()));
+        var stats = new EnrichmentStats();
+
+        var enriched = enricher.Enrich(FlowWire.DecodeCollected(FlowWire.Encode(batch)), cluster, stats);
+        var back = FlowWire.DecodeEnriched(FlowWire.Encode(enriched));
+
+        Assert.Equal(exporter, back.SourceOf(0));
+        Assert.Equal(NodeA with { WorkloadKind = FlowEnricher.SystemdUnitKind, WorkloadName = "kubelet.service" }, back.SourceOf(1));
+        Assert.Equal(NodeA, back.SourceOf(2));
+        Assert.Equal(NodeA, back.SourceOf(3));
+        Assert.Equal((1, 3), (stats.SourceHostNetworkPod, stats.SourceHostNetwork));
+        Assert.Equal(("monitoring/node-exporter-x7k2p", "kubelet.service"), (back.Flows[0].Flow.SourcePod, back.Flows[1].Flow.SourceUnit));
+    }
+
     private static FlowBatchCollected Batch(FlowRecord[] flows, DnsAnswer[] answers) => new()
     {
         Header = new BatchHeader

@@ -334,4 +334,21 @@ public sealed class ChartOperationsTests
         Assert.True(cgroup["readOnly"]!.GetValue<bool>());
         Assert.Equal("/sys/fs/cgroup", Str(cgroup["mountPath"]));
     }
+
+    [Fact]
+    public void The_collector_attributes_node_address_flows_by_the_hosts_cgroup_tree_mounted_read_only_unless_told_not_to()
+    {
+        var rendered = HelmChart.Template();
+        var spec = rendered.PodSpecs().Single(p => p.Name == "egressd-collector").PodSpec;
+        var cgroup = spec["containers"]![0]!["volumeMounts"]!.AsArray().Single(m => Str(m!["name"]) == "cgroup")!;
+        Assert.True(cgroup["readOnly"]!.GetValue<bool>());
+        Assert.Equal("/sys/fs/cgroup", Str(spec["volumes"]!.AsArray().Single(v => Str(v!["name"]) == "cgroup")!["hostPath"]!["path"]));
+        var env = ChartManifestTests.Env(rendered, "egressd-collector");
+        Assert.Equal(("true", "/sys/fs/cgroup"), (env["Egressd__Collector__HostNetworkAttribution"], env["Egressd__Collector__CgroupRoot"]));
+
+        var off = HelmChart.Template("--set", "collector.cgroup.enabled=false");
+        var offSpec = off.PodSpecs().Single(p => p.Name == "egressd-collector").PodSpec;
+        Assert.DoesNotContain(offSpec["volumes"]!.AsArray(), v => Str(v!["name"]) == "cgroup");
+        Assert.Equal("false", ChartManifestTests.Env(off, "egressd-collector")["Egressd__Collector__HostNetworkAttribution"]);
+    }
 }

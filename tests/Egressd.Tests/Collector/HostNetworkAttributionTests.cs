@@ -1,0 +1,331 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Egressd.Tests.Infrastructure;
+
+namespace Egressd.Tests.Collector;
+
+/// <summary>
+/// hostNetwork pods told apart on a real kernel: processes of the node's network namespace open
+/// their sockets from cgroup v2 directories laid out as kubelet lays them out (systemd and cgroupfs
+/// drivers; containerd, CRI-O and Docker scope names; a static pod by its config hash), all from
+/// the node's one address, and conntrack's own counters are the truth each pod's flows must equal.
+/// </summary>
+[Trait("Category", "Slow")]
+public sealed class HostNetworkAttributionTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    /// <summary>The node's address the hostNetwork processes send from (the lab node's internal IP).</summary>
+    private const string NodeIp = "10.244.1.1";
+
+    private const string AgentUid = "1c5e7f2a-0b1d-4e8b-9f3a-2d6c8e4b7a10";
+    private const string ProxyUid = "9d2b4c61-7e3f-4a58-b0c9-5f1e2a3d4b6c";
+    private const string StaticHash = "6b3f9c0e2d7a41f8a5c4e9b1d0f27a63";
+
+    [Fact]
+    public async Task Each_node_address_flow_goes_to_the_pod_whose_socket_carries_it_and_the_rest_to_the_node()
+    {
+        using var lab = new NetnsLab();
+        using var cgroups = new CgroupLab(lab.Id);
+        // kube-proxy's ClusterIP for traffic the node itself sends.
+        lab.Exec("node", "nft", "add chain inet egt output { type nat hook output priority -100 ; }");
+        lab.Exec("node", "nft", $"add rule inet egt output ip daddr {NetnsLab.ServiceV4} tcp dport 80 dnat ip to {NetnsLab.V4("c")}:8080");
+        // A route for the service range, as a node has (the DNAT then sends it to c).
+        lab.Exec("node", "ip", "route", "add", "10.96.0.0/12", "dev", "vc");
+
+        var agent = cgroups.Create($"kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{AgentUid.Replace('-', '_')}.slice/cri-containerd-4f2a9c0d1e.scope");
+        var proxy = cgroups.Create($"kubepods/besteffort/pod{ProxyUid}/crio-77ab01.scope");
+        var etcd = cgroups.Create($"kubepods.slice/kubepods-pod{StaticHash}.slice/docker-0badc0de.scope");
+        var kubelet = cgroups.Create("system.slice/kubelet.service");
+        var inventory = LabInventory.Write(
+            lab,
+            new { @namespace = "monitoring", name = "agent-x7k2p", node = lab.Node, ips = new[] { NodeIp }, hostNetwork = true, uid = AgentUid, workloadKind = "DaemonSet", workloadName = "agent" },
+            new { @namespace = "ingress", name = "proxy-4cd9f", node = lab.Node, ips = new[] { NodeIp }, hostNetwork = true, uid = ProxyUid, workloadKind = "DaemonSet", workloadName = "proxy" },
+            new { @namespace = "infra", name = $"etcd-{lab.Node}", node = lab.Node, ips = new[] { NodeIp }, hostNetwork = true, uid = StaticHash, workloadKind = "Node", workloadName = lab.Node });
+        var (host, flowLog) = await NetfilterCollectorTests.StartCollectorAsync(lab, "00:00:00.500", new()
+        {
+            ["Egressd:Inventory:File"] = inventory,
+            ["Egressd:Collector:CgroupRoot"] = cgroups.Root,
+        });
+        await using var _ = host;
+
+        Socket Open(string? cgroup, SocketType type, ProtocolType protocol)
+        {
+            Socket Make()
+            {
+                var socket = lab.SocketIn("node", AddressFamily.InterNetwork, type, protocol);
+                socket.Bind(new IPEndPoint(IPAddress.Parse(NodeIp), 0));
+                return socket;
+            }
+
+            return cgroup is null ? Make() : cgroups.Inside(cgroup, Make);
+        }
+
+        var c = IPAddress.Parse(NetnsLab.V4("c"));
+        var ext = IPAddress.Parse(NetnsLab.V4("ext"));
+        // A long transfer from the agent to a pod, alive across reads.
+        var agentToPod = await TcpAsync(lab, Open(agent, SocketType.Stream, ProtocolType.Tcp), "c", c, 9301, 9301, 400_000, 100_000, host);
+        // The proxy to an "internet" host, and to a ClusterIP (DNAT on the node's output path).
+        var proxyToInternet = await TcpAsync(lab, Open(proxy, SocketType.Stream, ProtocolType.Tcp), "ext", ext, 9302, 9302, 50_000, 700_000, host);
+        var proxyToService = await TcpAsync(lab, Open(proxy, SocketType.Stream, ProtocolType.Tcp), "c", IPAddress.Parse(NetnsLab.ServiceV4), 80, 8080, 30_000, 60_000, host);
+        // UDP request/response: connected from the agent, unconnected (sendto) from the static pod.
+        var agentUdp = await UdpAsync(lab, Open(agent, SocketType.Dgram, ProtocolType.Udp), "ext", ext, 9303, connect: true, 8, 400, 900, host);
+        var etcdUdp = await UdpAsync(lab, Open(etcd, SocketType.Dgram, ProtocolType.Udp), "ext", ext, 9304, connect: false, 5, 200, 1300, host);
+        // The node itself: kubelet's unit, and a process in no pod's cgroup and no unit.
+        var kubeletToPod = await TcpAsync(lab, Open(kubelet, SocketType.Stream, ProtocolType.Tcp), "c", c, 9305, 9305, 20_000, 10_000, host);
+        var rootToInternet = await TcpAsync(lab, Open(null, SocketType.Stream, ProtocolType.Tcp), "ext", ext, 9306, 9306, 15_000, 5_000, host);
+        // A pod connecting to the agent's listener on the node's address: the accepted socket is the agent's.
+        using var listener = Open(agent, SocketType.Stream, ProtocolType.Tcp);
+        var inbound = await InboundAsync(lab, listener, "c", 80_000, 20_000);
+
+        var expected = new Dictionary<Key, (ulong Tx, ulong Rx)>();
+        void Expect(Key key, (ulong OrigPackets, ulong OrigBytes, ulong ReplyPackets, ulong ReplyBytes) k, bool nodeOpened = true)
+        {
+            var t = expected.GetValueOrDefault(key);
+            expected[key] = nodeOpened ? (t.Tx + k.OrigBytes, t.Rx + k.ReplyBytes) : (t.Tx + k.ReplyBytes, t.Rx + k.OrigBytes);
+        }
+
+        (ulong, ulong, ulong, ulong) Kernel(string protocol, int port) =>
+            lab.KernelCounters("-p", protocol, "--orig-src", NodeIp, "--sport", port.ToString(CultureInfo.InvariantCulture));
+
+        Expect(new("agent-x7k2p", null, NetnsLab.V4("c"), null, 6), Kernel("tcp", agentToPod));
+        Expect(new("agent-x7k2p", null, NetnsLab.V4("c"), null, 6), lab.KernelCounters("-p", "tcp", "--orig-src", NetnsLab.V4("c"), "--sport", inbound.ToString(CultureInfo.InvariantCulture)), nodeOpened: false);
+        Expect(new("proxy-4cd9f", null, NetnsLab.V4("ext"), null, 6), Kernel("tcp", proxyToInternet));
+        Expect(new("proxy-4cd9f", null, NetnsLab.V4("c"), NetnsLab.ServiceV4, 6), Kernel("tcp", proxyToService));
+        Expect(new("agent-x7k2p", null, NetnsLab.V4("ext"), null, 17), Kernel("udp", agentUdp));
+        Expect(new($"etcd-{lab.Node}", null, NetnsLab.V4("ext"), null, 17), Kernel("udp", etcdUdp));
+        Expect(new(null, "kubelet.service", NetnsLab.V4("c"), null, 6), Kernel("tcp", kubeletToPod));
+        Expect(new(null, null, NetnsLab.V4("ext"), null, 6), Kernel("tcp", rootToInternet));
+        Assert.True(expected[new("agent-x7k2p", null, NetnsLab.V4("c"), null, 6)].Tx > 420_000, "the kernel did not count the agent's transfers");
+
+        Dictionary<Key, (ulong Tx, ulong Rx)> totals = [];
+        var matched = await Eventually.TrueAsync(() =>
+        {
+            totals = Totals(flowLog, lab.Node);
+            return expected.All(e => totals.GetValueOrDefault(e.Key) == e.Value);
+        }, Patience);
+        Assert.True(matched, string.Join('\n', expected.Select(e => $"{e.Key}: kernel {e.Value}, published {totals.GetValueOrDefault(e.Key)}"))
+            + "\nall: " + string.Join("; ", totals.Select(t => $"{t.Key}={t.Value}")) + "\n" + await DiagnosticsAsync(host, flowLog, lab.Node));
+
+        // Every line of the node's address names its pod fully, or the node.
+        var lines = FlowLogFile.Read(flowLog, lab.Node).Where(l => l.SrcIp == NodeIp).ToList();
+        Assert.Contains(lines, l => l is { SrcPod: "agent-x7k2p", SrcNamespace: "monitoring", SrcWorkloadKind: "DaemonSet", SrcWorkloadName: "agent" } && l.SrcNode == lab.Node);
+        Assert.Contains(lines, l => l is { SrcPod: null, SrcWorkloadKind: "SystemdUnit", SrcWorkloadName: "kubelet.service" } && l.SrcNode == lab.Node);
+        var metrics = await new HttpClient().GetStringAsync(new Uri(host.BaseAddress, "/metrics"), TestContext.Current.CancellationToken);
+        Assert.Matches("egressd_collector_host_network_bytes_total\\{outcome=\"pod\"\\} [1-9]", metrics);
+        Assert.Matches("egressd_collector_host_network_bytes_total\\{outcome=\"node\"\\} [1-9]", metrics);
+    }
+
+    [Fact]
+    public async Task A_connection_opened_and_closed_between_two_reads_is_counted_whole_split_between_its_pod_and_the_node()
+    {
+        using var lab = new NetnsLab();
+        using var cgroups = new CgroupLab(lab.Id);
+        var agent = cgroups.Create($"kubepods/burstable/pod{AgentUid}/0f1e2d3c4b5a");
+        var inventory = LabInventory.Write(
+            lab,
+            new { @namespace = "monitoring", name = "agent-x7k2p", node = lab.Node, ips = new[] { NodeIp }, hostNetwork = true, uid = AgentUid, workloadKind = "DaemonSet", workloadName = "agent" });
+        var (host, flowLog) = await NetfilterCollectorTests.StartCollectorAsync(lab, "00:00:02", new()
+        {
+            ["Egressd:Inventory:File"] = inventory,
+            ["Egressd:Collector:CgroupRoot"] = cgroups.Root,
+        });
+        await using var _ = host;
+        await host.WaitForMoreReadsAsync(1, Patience);
+
+        // Outbound, opened and closed at once: no read sees its socket open, so its cgroup is unknown.
+        var ports = new List<int>();
+        for (var i = 0; i < 5; i++)
+        {
+            var socket = cgroups.Inside(agent, () =>
+            {
+                var s = lab.SocketIn("node", AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                s.Bind(new IPEndPoint(IPAddress.Parse(NodeIp), 0));
+                return s;
+            });
+            ports.Add(await TcpAsync(lab, socket, "b", IPAddress.Parse(NetnsLab.V4("b")), 9400 + i, 9400 + i, 3_000, 7_000, host: null));
+        }
+
+        (ulong Tx, ulong Rx) kernel = default;
+        foreach (var port in ports)
+        {
+            var k = lab.KernelCounters("-p", "tcp", "--orig-src", NodeIp, "--sport", port.ToString(CultureInfo.InvariantCulture));
+            kernel = (kernel.Tx + k.OrigBytes, kernel.Rx + k.ReplyBytes);
+        }
+
+        Assert.True(kernel.Tx > 15_000, $"the kernel counted {kernel}");
+        (ulong Tx, ulong Rx) published = default;
+        List<FlowLogEntry> lines = [];
+        Assert.True(await Eventually.TrueAsync(() =>
+        {
+            lines = [.. FlowLogFile.Read(flowLog, lab.Node).Where(l => l.SrcIp == NodeIp && l.DstIp == NetnsLab.V4("b"))];
+            published = (lines.Aggregate(0UL, (s, l) => s + l.TxBytes), lines.Aggregate(0UL, (s, l) => s + l.RxBytes));
+            return published == kernel;
+        }, Patience), $"published {published}, kernel {kernel}\n" + await DiagnosticsAsync(host, flowLog, lab.Node));
+
+        // Never split among pods: each share is the agent's or the node's.
+        Assert.All(lines, l => Assert.True(l.SrcPod is null or "agent-x7k2p", $"went to {l.SrcPod}"));
+        await host.WaitForMoreReadsAsync(2, Patience);
+        lines = [.. FlowLogFile.Read(flowLog, lab.Node).Where(l => l.SrcIp == NodeIp && l.DstIp == NetnsLab.V4("b"))];
+        Assert.Equal(kernel, (lines.Aggregate(0UL, (s, l) => s + l.TxBytes), lines.Aggregate(0UL, (s, l) => s + l.RxBytes)));
+    }
+
+    /// <summary>What a failure message needs: the collector's host-network metrics and every flow-log line's ends.</summary>
+    private static async Task<string> DiagnosticsAsync(InProcessHost host, string flowLog, string node)
+    {
+        var metrics = await new HttpClient().GetStringAsync(new Uri(host.BaseAddress, "/metrics"));
+        return string.Join('\n', metrics.Split('\n').Where(l => l.Contains("host_network", StringComparison.Ordinal) || l.Contains("read_failures", StringComparison.Ordinal)))
+            + "\nlines: " + string.Join("; ", FlowLogFile.Read(flowLog, node).Select(l => $"{l.SrcIp}/{l.SrcPod}->{l.DstIp}"));
+    }
+
+    private readonly record struct Key(string? Pod, string? Unit, string Destination, string? OriginalDestination, int Protocol);
+
+    private static Dictionary<Key, (ulong Tx, ulong Rx)> Totals(string flowLog, string node)
+    {
+        var totals = new Dictionary<Key, (ulong Tx, ulong Rx)>();
+        foreach (var line in FlowLogFile.Read(flowLog, node).Where(l => l.SrcIp == NodeIp))
+        {
+            var key = new Key(line.SrcPod, line.SrcWorkloadKind == "SystemdUnit" ? line.SrcWorkloadName : null, line.DstIp, line.OriginalDstIp, line.Protocol);
+            var t = totals.GetValueOrDefault(key);
+            totals[key] = (t.Tx + line.TxBytes, t.Rx + line.RxBytes);
+        }
+
+        return totals;
+    }
+
+    /// <summary>
+    /// <paramref name="client"/> (bound already) connects, sends half its upload, waits for a read of
+    /// the collector when <paramref name="host"/> is given (so the connection lives across reads), sends
+    /// the rest, receives the download, and both close. Returns the client's port.
+    /// </summary>
+    private static async Task<int> TcpAsync(NetnsLab lab, Socket client, string server, IPAddress target, int port, int serverPort, int upload, int download, InProcessHost? host)
+    {
+        using var socket = client;
+        using var listener = lab.SocketIn(server, AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Any, serverPort));
+        listener.Listen();
+        var serving = Task.Run(async () =>
+        {
+            using var accepted = await listener.AcceptAsync();
+            await DrainAsync(accepted, upload);
+            await SendAsync(accepted, download);
+            accepted.Shutdown(SocketShutdown.Send);
+            await DrainAsync(accepted, int.MaxValue);
+        });
+
+        await socket.ConnectAsync(new IPEndPoint(target, port));
+        await SendAsync(socket, upload / 2);
+        if (host is not null)
+        {
+            await host.WaitForMoreReadsAsync(1, Patience);
+        }
+
+        await SendAsync(socket, upload - (upload / 2));
+        var received = await DrainAsync(socket, download);
+        socket.Shutdown(SocketShutdown.Both);
+        var localPort = ((IPEndPoint)socket.LocalEndPoint!).Port;
+        socket.Close();
+        await serving.WaitAsync(Patience);
+        Assert.Equal(download, received);
+        return localPort;
+    }
+
+    /// <summary>A pod on another node connects to <paramref name="listener"/> (bound on the node's address); returns the pod's port.</summary>
+    private static async Task<int> InboundAsync(NetnsLab lab, Socket listener, string from, int upload, int download)
+    {
+        listener.Listen();
+        var serving = Task.Run(async () =>
+        {
+            using var accepted = await listener.AcceptAsync();
+            await DrainAsync(accepted, upload);
+            await SendAsync(accepted, download);
+            accepted.Shutdown(SocketShutdown.Send);
+            await DrainAsync(accepted, int.MaxValue);
+        });
+
+        using var socket = lab.SocketIn(from, AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync((IPEndPoint)listener.LocalEndPoint!);
+        await SendAsync(socket, upload);
+        Assert.Equal(download, await DrainAsync(socket, download));
+        socket.Shutdown(SocketShutdown.Both);
+        var port = ((IPEndPoint)socket.LocalEndPoint!).Port;
+        socket.Close();
+        await serving.WaitAsync(Patience);
+        return port;
+    }
+
+    /// <summary>
+    /// Request/response datagrams from <paramref name="client"/> (bound), connected or by sendto; the
+    /// socket stays open for two more reads of the collector (a UDP socket leaves nothing behind once
+    /// closed, unlike TCP's TIME_WAIT). Returns its port.
+    /// </summary>
+    private static async Task<int> UdpAsync(NetnsLab lab, Socket client, string server, IPAddress target, int port, bool connect, int datagrams, int size, int replySize, InProcessHost host)
+    {
+        using var socket = client;
+        using var responder = lab.SocketIn(server, AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        responder.Bind(new IPEndPoint(IPAddress.Any, port));
+        var serving = Task.Run(async () =>
+        {
+            var buffer = new byte[65536];
+            for (var i = 0; i < datagrams; i++)
+            {
+                var result = await responder.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0));
+                await responder.SendToAsync(new byte[replySize], result.RemoteEndPoint);
+            }
+        });
+
+        var to = new IPEndPoint(target, port);
+        if (connect)
+        {
+            await socket.ConnectAsync(to);
+        }
+
+        var answer = new byte[65536];
+        for (var i = 0; i < datagrams; i++)
+        {
+            if (connect)
+            {
+                await socket.SendAsync(new byte[size]);
+            }
+            else
+            {
+                await socket.SendToAsync(new byte[size], to);
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await socket.ReceiveAsync(answer, timeout.Token);
+        }
+
+        await serving.WaitAsync(Patience);
+        await host.WaitForMoreReadsAsync(2, Patience);
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    private static async Task SendAsync(Socket socket, int count)
+    {
+        var chunk = new byte[Math.Max(1, Math.Min(count, 64 * 1024))];
+        for (var left = count; left > 0;)
+        {
+            left -= await socket.SendAsync(chunk.AsMemory(0, Math.Min(left, chunk.Length)));
+        }
+    }
+
+    private static async Task<int> DrainAsync(Socket socket, int upTo)
+    {
+        var buffer = new byte[64 * 1024];
+        var total = 0;
+        while (total < upTo)
+        {
+            var n = await socket.ReceiveAsync(buffer);
+            if (n == 0)
+            {
+                break;
+            }
+
+            total += n;
+        }
+
+        return total;
+    }
+}
