@@ -52,6 +52,42 @@ public sealed class LocalPodsTests
     }
 
     [Fact]
+    public async Task HostNetwork_pods_are_known_by_the_uid_their_cgroup_carries_a_static_pod_by_its_mirrors_config_hash()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        var agent = FakeKubernetesApi.Pod("mon", "agent-x7k2p", "node-a", ["192.168.5.10"], hostNetwork: true);
+        agent.Metadata.Uid = "1c5e7f2a-0b1d-4e8b-9f3a-2d6c8e4b7a10";
+        var mirror = FakeKubernetesApi.Pod("infra", "etcd-node-a", "node-a", ["192.168.5.10"], hostNetwork: true);
+        mirror.Metadata.Uid = "0d4c2b1a-9f8e-4d7c-b6a5-e4f3d2c1b0a9";
+        mirror.Metadata.Annotations = new Dictionary<string, string> { ["kubernetes.io/config.mirror"] = "6b3f9c0e2d7a41f8a5c4e9b1d0f27a63" };
+        var excluded = FakeKubernetesApi.Pod("kube-system", "kube-proxy-abcde", "node-a", ["192.168.5.10"], hostNetwork: true);
+        excluded.Metadata.Uid = "77777777-0000-4000-8000-000000000001";
+        api.Apply(agent);
+        api.Apply(mirror);
+        api.Apply(excluded);
+        api.Apply(FakeKubernetesApi.Pod("shop", "web", "node-a", ["10.244.1.10"]));
+        var pods = new KubernetesLocalPods("node-a", ["kube-system"], new KubernetesOptions { Kubeconfig = api.Kubeconfig }, TimeProvider.System, NullLogger.Instance, TestMetrics.Kubernetes());
+        using var stop = new CancellationTokenSource();
+        var running = pods.RunAsync(stop.Token);
+        await pods.WaitUntilReadyAsync(TestContext.Current.CancellationToken).WaitAsync(Patience, TestContext.Current.CancellationToken);
+
+        Assert.True(pods.IsNodeAddress(IpAddr.Parse("192.168.5.10")));
+        Assert.False(pods.IsNodeAddress(IpAddr.Parse("10.244.1.10")));
+        Assert.False(pods.Contains(IpAddr.Parse("192.168.5.10")));
+        Assert.True(pods.TryGetHostNetworkPod("1c5e7f2a-0b1d-4e8b-9f3a-2d6c8e4b7a10", out var byUid));
+        Assert.Equal("mon/agent-x7k2p", byUid);
+        Assert.True(pods.TryGetHostNetworkPod("6b3f9c0e2d7a41f8a5c4e9b1d0f27a63", out var byHash));
+        Assert.Equal("infra/etcd-node-a", byHash);
+        // Known, but of an excluded namespace: not reported.
+        Assert.True(pods.TryGetHostNetworkPod("77777777-0000-4000-8000-000000000001", out var hidden));
+        Assert.Null(hidden);
+        Assert.False(pods.TryGetHostNetworkPod("0d4c2b1a-9f8e-4d7c-b6a5-e4f3d2c1b0a9", out _));
+
+        await stop.CancelAsync();
+        await running.WaitAsync(Patience, TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
     public async Task Collector_with_the_kubernetes_filter_reports_flows_of_its_nodes_pods_only()
     {
         using var lab = new NetnsLab();
