@@ -41,6 +41,12 @@ internal sealed class TerminalView(IOptions<ViewOptions> options, IOptions<DemoO
             Interactive = live ? InteractionSupport.Yes : InteractionSupport.No,
             Out = new AnsiConsoleOutput(writer),
         });
+        if (!live)
+        {
+            // A file or a pipe has no width: rows (with their $/h) stay whole lines for grep rather than wrap at 80.
+            console.Profile.Width = 160;
+        }
+
         try
         {
             if (live)
