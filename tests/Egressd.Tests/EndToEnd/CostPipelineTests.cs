@@ -29,6 +29,11 @@ public sealed class CostPipelineTests(RabbitMqBroker broker)
         var run = Guid.NewGuid().ToString("N")[..8];
         var ns = "cost-" + run;
         var (nodeA, nodeB) = ("cost-a-" + run, "cost-b-" + run);
+        // Pod addresses of this run alone: the enricher prices whatever batch it takes from the shared
+        // broker by its own inventory, and another test's batch (a leftover of a killed service, say)
+        // from the usual addresses would be priced as this run's pods.
+        var subnet = $"10.{100 + (Convert.ToInt32(run[..2], 16) % 100)}.{Convert.ToInt32(run[2..4], 16)}";
+        var (webIp, dbIp) = (subnet + ".10", subnet + ".20");
         var dir = Directory.CreateTempSubdirectory("egressd-cost-e2e-").FullName;
         var inventory = Path.Combine(dir, "inventory.json");
         // node A has no external address (its internet traffic goes through a NAT gateway); node B has one.
@@ -39,22 +44,22 @@ public sealed class CostPipelineTests(RabbitMqBroker broker)
                 { "name": "{{nodeB}}", "providerId": "aws:///us-east-1b/i-0bbb", "labels": { "topology.kubernetes.io/zone": "us-east-1b", "topology.kubernetes.io/region": "us-east-1" }, "internalIps": ["10.0.0.2"], "externalIps": ["203.0.113.2"] }
               ],
               "pods": [
-                { "namespace": "{{ns}}", "name": "web-0", "node": "{{nodeA}}", "ips": ["10.244.1.10"], "workloadKind": "Deployment", "workloadName": "web" },
-                { "namespace": "{{ns}}", "name": "db-0", "node": "{{nodeB}}", "ips": ["10.244.2.20"], "workloadKind": "StatefulSet", "workloadName": "db" }
+                { "namespace": "{{ns}}", "name": "web-0", "node": "{{nodeA}}", "ips": ["{{webIp}}"], "workloadKind": "Deployment", "workloadName": "web" },
+                { "namespace": "{{ns}}", "name": "db-0", "node": "{{nodeB}}", "ips": ["{{dbIp}}"], "workloadKind": "StatefulSet", "workloadName": "db" }
               ]
             }
             """, ct);
         // Each collector sees its own pod's side: web sent 1 MB to db and got 3 MB back; db the mirror of that.
         var replayA = Path.Combine(dir, "a.jsonl");
-        await File.WriteAllTextAsync(replayA, """
-            {"proto":6,"src":"10.244.1.10","dst":"10.244.2.20","tx_bytes":1000000,"rx_bytes":3000000,"tx_packets":10,"rx_packets":30}
-            {"proto":6,"src":"10.244.1.10","dst":"198.18.7.9","tx_bytes":500000,"rx_bytes":7000000,"tx_packets":5,"rx_packets":70}
-            {"proto":6,"src":"10.244.1.10","dst":"198.18.9.9","tx_bytes":2000000,"rx_bytes":2000000,"tx_packets":20,"rx_packets":20}
+        await File.WriteAllTextAsync(replayA, $$"""
+            {"proto":6,"src":"{{webIp}}","dst":"{{dbIp}}","tx_bytes":1000000,"rx_bytes":3000000,"tx_packets":10,"rx_packets":30}
+            {"proto":6,"src":"{{webIp}}","dst":"198.18.7.9","tx_bytes":500000,"rx_bytes":7000000,"tx_packets":5,"rx_packets":70}
+            {"proto":6,"src":"{{webIp}}","dst":"198.18.9.9","tx_bytes":2000000,"rx_bytes":2000000,"tx_packets":20,"rx_packets":20}
             """.Replace("    ", "", StringComparison.Ordinal), ct);
         var replayB = Path.Combine(dir, "b.jsonl");
-        await File.WriteAllTextAsync(replayB, """
-            {"proto":6,"src":"10.244.2.20","dst":"10.244.1.10","tx_bytes":3000000,"rx_bytes":1000000,"tx_packets":30,"rx_packets":10}
-            {"proto":6,"src":"10.244.2.20","dst":"198.18.7.9","tx_bytes":500000,"rx_bytes":7000000,"tx_packets":5,"rx_packets":70}
+        await File.WriteAllTextAsync(replayB, $$"""
+            {"proto":6,"src":"{{dbIp}}","dst":"{{webIp}}","tx_bytes":3000000,"rx_bytes":1000000,"tx_packets":30,"rx_packets":10}
+            {"proto":6,"src":"{{dbIp}}","dst":"198.18.7.9","tx_bytes":500000,"rx_bytes":7000000,"tx_packets":5,"rx_packets":70}
             """.Replace("    ", "", StringComparison.Ordinal), ct);
 
         await using var receiver = await WebhookReceiver.StartAsync();
