@@ -301,17 +301,19 @@ internal static partial class HostNetworkChurnBenchmark
 
     /// <summary>
     /// The churning pod: a Python process that joins the pod's cgroup, enters the node's namespace
-    /// and runs <paramref name="clients"/> threads of connect (from the node's address), send,
+    /// and runs <paramref name="clients"/> processes of connect (from the node's address), send,
     /// receive, close for <paramref name="seconds"/>; it prints how many connections completed.
     /// </summary>
     private static Process StartChurn(NetnsLab lab, CgroupLab cgroups, string cgroup, int clients, int seconds)
     {
+        // Processes, not threads: one interpreter runs one thread at a time. Children stay in the
+        // pod's cgroup and the node's namespace.
         var script = $$"""
-            import socket, threading, time
+            import os, socket, time
             end = time.time() + {{seconds}}
-            counts = [0] * {{clients}}
-            def run(i):
-                payload = b'x' * {{ChurnUpload}}
+            payload = b'x' * {{ChurnUpload}}
+            def run(w):
+                count = 0
                 while time.time() < end:
                     s = socket.socket()
                     s.bind(('{{NodeIp}}', 0))
@@ -324,11 +326,19 @@ internal static partial class HostNetworkChurnBenchmark
                             break
                         got += len(d)
                     s.close()
-                    counts[i] += 1
-            threads = [threading.Thread(target=run, args=(i,)) for i in range({{clients}})]
-            for t in threads: t.start()
-            for t in threads: t.join()
-            print(sum(counts))
+                    count += 1
+                os.write(w, b'%d\n' % count)
+            r, w = os.pipe()
+            for i in range({{clients}}):
+                if os.fork() == 0:
+                    try:
+                        run(w)
+                    finally:
+                        os._exit(0)
+            os.close(w)
+            for i in range({{clients}}):
+                os.wait()
+            print(sum(int(x) for x in os.fdopen(r).read().split()))
             """;
         var file = Path.Combine(Path.GetTempPath(), $"egressd-churn-{lab.Id}.py");
         File.WriteAllText(file, script);
