@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using Egressd.Tests.Infrastructure;
 
 namespace Egressd.Tests.Collector;
@@ -169,6 +170,141 @@ public sealed class HostNetworkAttributionTests
         await host.WaitForMoreReadsAsync(2, Patience);
         lines = [.. FlowLogFile.Read(flowLog, lab.Node).Where(l => l.SrcIp == NodeIp && l.DstIp == NetnsLab.V4("b"))];
         Assert.Equal(kernel, (lines.Aggregate(0UL, (s, l) => s + l.TxBytes), lines.Aggregate(0UL, (s, l) => s + l.RxBytes)));
+    }
+
+    [Fact]
+    public async Task Under_churn_beside_a_long_transfer_the_node_addresses_totals_equal_the_kernels()
+    {
+        using var lab = new NetnsLab();
+        using var cgroups = new CgroupLab(lab.Id);
+        var churner = cgroups.Create($"kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod{ProxyUid.Replace('-', '_')}.slice/cri-containerd-5e8a0b.scope");
+        var agent = cgroups.Create($"kubepods/burstable/pod{AgentUid}/crio-9c1d2e.scope");
+        var inventory = LabInventory.Write(
+            lab,
+            new { @namespace = "monitoring", name = "agent-x7k2p", node = lab.Node, ips = new[] { NodeIp }, hostNetwork = true, uid = AgentUid, workloadKind = "DaemonSet", workloadName = "agent" },
+            new { @namespace = "ingress", name = "proxy-4cd9f", node = lab.Node, ips = new[] { NodeIp }, hostNetwork = true, uid = ProxyUid, workloadKind = "DaemonSet", workloadName = "proxy" });
+        // The truth: nftables counters where the node's own packets leave and arrive (after conntrack,
+        // which counts the same IP bytes), one per server port, both directions.
+        lab.Exec("node", "nft", "add chain inet egt out { type filter hook output priority 0 ; }");
+        lab.Exec("node", "nft", "add chain inet egt in { type filter hook input priority 0 ; }");
+        foreach (var (name, port) in new[] { ("churn", 9500), ("long", 9501) })
+        {
+            lab.Exec("node", "nft", "add", "counter", "inet", "egt", name);
+            lab.Exec("node", "nft", $"add rule inet egt out ip saddr {NodeIp} tcp dport {port} counter name {name}");
+            lab.Exec("node", "nft", $"add rule inet egt in ip daddr {NodeIp} tcp sport {port} counter name {name}");
+        }
+
+        var (host, flowLog) = await NetfilterCollectorTests.StartCollectorAsync(lab, "00:00:00.500", new()
+        {
+            ["Egressd:Inventory:File"] = inventory,
+            ["Egressd:Collector:CgroupRoot"] = cgroups.Root,
+        });
+        await using var _ = host;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var churnServer = ServeAsync(lab, "c", 9500, upload: 1_000, download: 4_000, stop.Token);
+        var longServer = ServeAsync(lab, "ext", 9501, upload: int.MaxValue, download: 0, stop.Token);
+
+        Socket Bound()
+        {
+            var socket = lab.SocketIn("node", AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(new IPEndPoint(IPAddress.Parse(NodeIp), 0));
+            return socket;
+        }
+
+        // The long transfer, alive across every read of the churn.
+        using var transfer = cgroups.Inside(agent, Bound);
+        await transfer.ConnectAsync(new IPEndPoint(IPAddress.Parse(NetnsLab.V4("ext")), 9501), TestContext.Current.CancellationToken);
+        var sending = Task.Run(async () =>
+        {
+            var chunk = new byte[16 * 1024];
+            while (!stop.IsCancellationRequested)
+            {
+                await transfer.SendAsync(chunk);
+                await Task.Delay(5, CancellationToken.None);
+            }
+        }, TestContext.Current.CancellationToken);
+
+        // The churn: short connections from the proxy's cgroup (sockets made there in batches, since a
+        // socket keeps its creator's cgroup), each opened and closed well inside one read interval, until
+        // thousands have gone and several reads have passed during them.
+        using var http = new HttpClient();
+        var metrics = new Uri(host.BaseAddress, "/metrics");
+        var readsAtStart = CollectorReads.In(await http.GetStringAsync(metrics, TestContext.Current.CancellationToken));
+        var connections = 0;
+        while (connections < 2_000 || CollectorReads.In(await http.GetStringAsync(metrics, TestContext.Current.CancellationToken)) < readsAtStart + 3)
+        {
+            foreach (var socket in cgroups.Inside(churner, () => Enumerable.Range(0, 100).Select(_ => Bound()).ToList()))
+            {
+                using var client = socket;
+                await client.ConnectAsync(new IPEndPoint(IPAddress.Parse(NetnsLab.V4("c")), 9500), TestContext.Current.CancellationToken);
+                await SendAsync(client, 1_000);
+                Assert.Equal(4_000, await DrainAsync(client, 4_000));
+                client.Close();
+                connections++;
+            }
+        }
+
+        await stop.CancelAsync();
+        await sending.ContinueWith(_ => { }, TaskScheduler.Default);
+        transfer.Shutdown(SocketShutdown.Both);
+        transfer.Close();
+        await Task.WhenAll(churnServer, longServer).WaitAsync(Patience, TestContext.Current.CancellationToken);
+
+        ulong Counter(string name) => ulong.Parse(
+            Regex.Match(lab.Exec("node", "nft", "list", "counter", "inet", "egt", name), @"bytes (\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        var kernel = (Churn: Counter("churn"), Long: Counter("long"));
+        Assert.True(kernel.Churn > 2_000UL * 5_000 && kernel.Long > 0, $"the kernel counted {kernel}");
+
+        (ulong Churn, ulong Long, ulong LongToAgent) published = default;
+        List<FlowLogEntry> lines = [];
+        var matched = await Eventually.TrueAsync(() =>
+        {
+            lines = [.. FlowLogFile.Read(flowLog, lab.Node).Where(l => l.SrcIp == NodeIp)];
+            ulong Sum(IEnumerable<FlowLogEntry> of) => of.Aggregate(0UL, (s, l) => s + l.TxBytes + l.RxBytes);
+            published = (Sum(lines.Where(l => l.DstIp == NetnsLab.V4("c"))), Sum(lines.Where(l => l.DstIp == NetnsLab.V4("ext"))), Sum(lines.Where(l => l.DstIp == NetnsLab.V4("ext") && l.SrcPod == "agent-x7k2p")));
+            return published.Churn == kernel.Churn && published.Long == kernel.Long;
+        }, Patience);
+        Assert.True(matched, $"kernel {kernel}, published {published} after {connections} connections\n" + await DiagnosticsAsync(host, flowLog, lab.Node));
+
+        // The long transfer lives through reads: all of it is the agent's. The churn is its pod's or the node's, never another pod's.
+        Assert.Equal(kernel.Long, published.LongToAgent);
+        Assert.All(lines.Where(l => l.DstIp == NetnsLab.V4("c")), l => Assert.True(l.SrcPod is null or "proxy-4cd9f", $"went to {l.SrcPod}"));
+    }
+
+    /// <summary>
+    /// A server in <paramref name="server"/>: per connection, takes <paramref name="upload"/> bytes, answers
+    /// <paramref name="download"/>, then waits for the client to close first (the client keeps the TIME_WAIT).
+    /// </summary>
+    private static Task ServeAsync(NetnsLab lab, string server, int port, int upload, int download, CancellationToken stop)
+    {
+        var listener = lab.SocketIn(server, AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Any, port));
+        listener.Listen(1024);
+        return Task.Run(async () =>
+        {
+            using var owned = listener;
+            var served = new List<Task>();
+            try
+            {
+                while (true)
+                {
+                    var accepted = await listener.AcceptAsync(stop);
+                    served.Add(Task.Run(async () =>
+                    {
+                        using var socket = accepted;
+                        await DrainAsync(socket, upload);
+                        await SendAsync(socket, download);
+                        await DrainAsync(socket, int.MaxValue);
+                    }, CancellationToken.None));
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped: every client has closed by now, so every connection's server ends.
+            }
+
+            await Task.WhenAll(served);
+        }, CancellationToken.None);
     }
 
     /// <summary>What a failure message needs: the collector's host-network metrics and every flow-log line's ends.</summary>
