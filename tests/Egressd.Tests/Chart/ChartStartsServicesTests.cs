@@ -273,12 +273,18 @@ public sealed partial class ChartStartsServicesTests(RabbitMqBroker broker)
     private static HashSet<string> KnownSettings() =>
         [.. ReferenceKey().Matches(File.ReadAllText(Repo.Path("docs", "CONFIGURATION.md"))).Select(m => m.Groups[1].Value)];
 
-    /// <summary>A setting, or an entry of a list or map setting (PrivateCidrs__0, StaticLabels__cluster).</summary>
+    /// <summary>
+    /// A setting, an entry of a list or map setting (PrivateCidrs__0, StaticLabels__cluster), an
+    /// entry of a map of maps (RegionPrices__sa-east-1__internet), or a field of a list of objects
+    /// (Destinations__0__Cidrs__0); whether the fields themselves are right, the service's own
+    /// validator says when it starts.
+    /// </summary>
     private static bool IsKnown(string variable, HashSet<string> known)
     {
         var key = variable.Replace("__", ":", StringComparison.Ordinal);
         return known.Any(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase)
-            || (key.StartsWith(k + ":", StringComparison.OrdinalIgnoreCase) && !key[(k.Length + 1)..].Contains(':', StringComparison.Ordinal)));
+            || (key.StartsWith(k + ":", StringComparison.OrdinalIgnoreCase) && key[(k.Length + 1)..].Split(':') is var rest
+                && (rest.Length <= 2 || (rest.Length <= 3 && rest[0].All(char.IsAsciiDigit)))));
     }
 
     [GeneratedRegex(@"^\|\s*`(Egressd:[A-Za-z:]+)`\s*\|", RegexOptions.Multiline)]

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Egressd.Exporter.Sinks.Http;
 using Egressd.Exporter.Sinks.Http.Protobuf;
 using Egressd.Tests.Infrastructure;
 
@@ -67,6 +68,8 @@ public sealed class CostPipelineTests(RabbitMqBroker broker)
         var cluster = With(bus, ("Egressd:ClusterContext:Source", "Inventory"), ("Egressd:Inventory:File", inventory));
         var flowLog = Path.Combine(dir, "flows.jsonl");
         var exporterSettings = With(cluster, ("Egressd:Exporter:FlowLog:Path", flowLog));
+        await using var protobufQueue = new SinkQueueDeletedAfterwards(broker, HttpSinkSettings.QueueName("costpb" + run));
+        await using var jsonQueue = new SinkQueueDeletedAfterwards(broker, HttpSinkSettings.QueueName("costjs" + run));
         foreach (var (name, encoding) in new[] { ("costpb" + run, "protobuf"), ("costjs" + run, "json") })
         {
             exporterSettings[$"Egressd:Exporter:Sinks:{name}:http:url"] = receiver.BaseAddress + name[..6];

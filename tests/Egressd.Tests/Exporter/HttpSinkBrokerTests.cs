@@ -36,7 +36,7 @@ public sealed class HttpSinkBrokerTests(RabbitMqBroker broker)
     {
         var sink = "park-" + Guid.NewGuid().ToString("N")[..6];
         var queue = HttpSinkSettings.QueueName(sink);
-        await using var cleanup = new DeletedAfterwards(broker, queue);
+        await using var cleanup = new SinkQueueDeletedAfterwards(broker, queue);
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Script = _ => new WebhookReceiver.Answer(400, Body: "unknown tenant");
         var bus = await broker.BusSettingsAsync();
@@ -59,7 +59,7 @@ public sealed class HttpSinkBrokerTests(RabbitMqBroker broker)
     public async Task An_exporter_killed_mid_retry_loses_nothing_and_the_redelivery_has_the_same_key()
     {
         var sink = "kill-" + Guid.NewGuid().ToString("N")[..6];
-        await using var cleanup = new DeletedAfterwards(broker, HttpSinkSettings.QueueName(sink));
+        await using var cleanup = new SinkQueueDeletedAfterwards(broker, HttpSinkSettings.QueueName(sink));
         await using var receiver = await WebhookReceiver.StartAsync();
         var healthy = false;
         receiver.Script = _ => healthy ? new WebhookReceiver.Answer(200) : new WebhookReceiver.Answer(503);
@@ -97,19 +97,5 @@ public sealed class HttpSinkBrokerTests(RabbitMqBroker broker)
         // Before and after the kill, the five batches only ever travelled under one key, applied once.
         Assert.Single(receiver.Requests.Select(r => r.Key).Distinct());
         Assert.Single(receiver.Applied);
-    }
-
-    /// <summary>
-    /// Deletes the sink's queues when the test ends: left bound to the enriched-batch exchange, a
-    /// sink's queue would take every later test's batches, including ones that rely on the broker
-    /// returning a batch no exporter queue takes yet.
-    /// </summary>
-    private sealed class DeletedAfterwards(RabbitMqBroker broker, string queue) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            await broker.DeleteQueueAsync(queue);
-            await broker.DeleteQueueAsync(queue + "_error");
-        }
     }
 }
