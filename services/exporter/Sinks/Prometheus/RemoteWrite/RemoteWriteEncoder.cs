@@ -100,20 +100,11 @@ internal sealed class RemoteWriteEncoder : ISeriesVisitor
                 }
                 else if (series.Value(dimension) is { Length: > 0 } value)
                 {
-                    WriteTag(1, 2);
-                    WriteVarint((ulong)LabelSize(name.Length, value.Length));
-                    WriteString(1, name);
-                    WriteString(2, value);
+                    WriteLabel(name, value);
                 }
             }
 
-            WriteTag(2, 2);
-            WriteVarint((ulong)sampleSize);
-            WriteTag(1, 1);
-            BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(Length), series.Counter(counter));
-            Length += 8;
-            WriteTag(2, 0);
-            WriteVarint((ulong)timestamp);
+            WriteSample(sampleSize, series.Counter(counter));
             Samples++;
         }
 
@@ -147,19 +138,10 @@ internal sealed class RemoteWriteEncoder : ISeriesVisitor
             WriteVarint((ulong)size);
             foreach (var (name, value) in labels)
             {
-                WriteTag(1, 2);
-                WriteVarint((ulong)LabelSize(name.Length, value.Length));
-                WriteString(1, name);
-                WriteString(2, value);
+                WriteLabel(name, value);
             }
 
-            WriteTag(2, 2);
-            WriteVarint((ulong)sampleSize);
-            WriteTag(1, 1);
-            BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(Length), (double)((decimal)picodollars / Egressd.Contracts.FlowCharges.PicodollarsPerDollar));
-            Length += 8;
-            WriteTag(2, 0);
-            WriteVarint((ulong)timestamp);
+            WriteSample(sampleSize, (double)((decimal)picodollars / Egressd.Contracts.FlowCharges.PicodollarsPerDollar));
             Samples++;
         }
     }
@@ -200,6 +182,27 @@ internal sealed class RemoteWriteEncoder : ISeriesVisitor
         {
             Array.Resize(ref buffer, Math.Max(buffer.Length * 2, Length + more));
         }
+    }
+
+    // A Label message as a TimeSeries field: name and value.
+    private void WriteLabel(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+    {
+        WriteTag(1, 2);
+        WriteVarint((ulong)LabelSize(name.Length, value.Length));
+        WriteString(1, name);
+        WriteString(2, value);
+    }
+
+    // A Sample message as a TimeSeries field: the value and the batch's timestamp.
+    private void WriteSample(int sampleSize, double value)
+    {
+        WriteTag(2, 2);
+        WriteVarint((ulong)sampleSize);
+        WriteTag(1, 1);
+        BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(Length), value);
+        Length += 8;
+        WriteTag(2, 0);
+        WriteVarint((ulong)timestamp);
     }
 
     private void WriteTag(int field, int wireType) => buffer[Length++] = (byte)((field << 3) | wireType);
