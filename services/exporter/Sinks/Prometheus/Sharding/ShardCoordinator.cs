@@ -101,7 +101,8 @@ internal sealed partial class ShardCoordinator(
 
         foreach (var shard in owned.Where(s => !held.ContainsKey(s)))
         {
-            held[shard] = connector.ConnectReceiveEndpoint(PrometheusShards.Queue(shard), ConfigureShard);
+            var queue = PrometheusShards.Queue(shard);
+            held[shard] = connector.ConnectReceiveEndpoint(queue, (context, endpoint) => ConfigureShard(queue, context, endpoint));
             LogTaken(logger, shard, replicas.Count);
         }
 
@@ -116,8 +117,11 @@ internal sealed partial class ShardCoordinator(
         metrics.ShardsHeld.Set(held.Count);
     }
 
-    private static void ConfigureShard(IBusRegistrationContext context, IReceiveEndpointConfigurator endpoint)
+    private static void ConfigureShard(string queue, IBusRegistrationContext context, IReceiveEndpointConfigurator endpoint)
     {
+        // Connected while the bus runs, so the bus's configure-endpoints callbacks do not reach it
+        // by themselves: the same wiring as every other durable queue (quorum, delivery limit, _dead).
+        context.GetConfigureReceiveEndpoints().Configure(queue, endpoint);
         if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
         {
             rabbit.SingleActiveConsumer = true;
