@@ -190,6 +190,24 @@ internal sealed class FaultPipeline : IAsyncDisposable
     }
 
     /// <summary>
+    /// What each queue of the pipeline holds (-1: missing or unreadable), for a failure's message:
+    /// where the flows that never arrived are waiting, or that they are nowhere.
+    /// </summary>
+    public async Task<string> QueueDepthsAsync(Func<string, Task<long>> messageCount)
+    {
+        var depths = new List<string>();
+        foreach (var queue in SinkQueues.Prepend("egressd-enricher"))
+        {
+            foreach (var name in new[] { queue, queue + "_error", queue + "_dead" })
+            {
+                depths.Add($"{name}={await messageCount(name)}");
+            }
+        }
+
+        return "queues: " + string.Join(", ", depths);
+    }
+
+    /// <summary>
     /// Waits for every flow of every node to arrive and the queues to drain, then asserts lost = 0
     /// and duplicated = 0 in the flow log and in Prometheus, and no fault counted anywhere.
     /// </summary>
@@ -201,7 +219,11 @@ internal sealed class FaultPipeline : IAsyncDisposable
     {
         var expected = Flows * Nodes.Count;
         var drained = await Eventually.TrueAsync(() => DrainedAsync(messageCount), TimeSpan.FromSeconds(240), TimeSpan.FromSeconds(1));
-        Assert.True(drained, $"not every flow arrived: {Lines()} of {expected} lines\n{Exporter?.Tail()}\n{Enricher?.Tail()}\n{string.Join('\n', collectors.Select(c => c.Tail(10)))}");
+        if (!drained)
+        {
+            Assert.Fail($"not every flow arrived: {Lines()} of {expected} lines; {await QueueDepthsAsync(messageCount)}\n{Exporter?.Tail()}\n{Enricher?.Tail()}\n{string.Join('\n', collectors.Select(c => c.Tail(10)))}");
+        }
+
         foreach (var collector in collectors.Where(c => !c.HasExited))
         {
             // Later windows are empty: the replay is read once. Wait past them so a late duplicate would show.
