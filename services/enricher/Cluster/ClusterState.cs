@@ -9,6 +9,13 @@ namespace Egressd.Enricher.Cluster;
 /// read through immutable snapshots. Deleted pods stay resolvable for the retention time
 /// (conntrack entries outlive pods). When addresses collide, a live pod wins over a deleted
 /// one, and among those the earliest created wins (as in egressd).
+/// <para>A snapshot costs time in proportion to the cluster (a few hundred milliseconds at 150,000
+/// pods). Rebuilt on every change, a large cluster whose pods churn (tens of events a second) keeps
+/// the enricher rebuilding instead of enriching, every consumer waiting on the rebuild. So a changed
+/// state is rebuilt at most once per <see cref="RebuildSpacingFactor"/> times the last rebuild's
+/// duration (never later than <see cref="MaxRebuildSpacing"/>), which keeps rebuilding under a fifth
+/// of a core, and a consumer that finds another rebuilding takes the last snapshot rather than wait.
+/// A small cluster rebuilds in a millisecond or two, so its snapshots stay as fresh as before.</para>
 /// </summary>
 internal sealed class ClusterState(TimeProvider time, TimeSpan deletedPodRetention, NodePlacementResolver? placements = null)
 {
@@ -22,9 +29,16 @@ internal sealed class ClusterState(TimeProvider time, TimeSpan deletedPodRetenti
     private readonly HashSet<string> required = new(StringComparer.Ordinal);
     private readonly HashSet<string> syncedResources = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private ClusterSnapshot snapshot = ClusterSnapshot.Empty;
-    private bool dirty = true;
+    /// <summary>A changed state waits at most this many times the last rebuild's duration to be rebuilt.</summary>
+    public const int RebuildSpacingFactor = 4;
+
+    /// <summary>The most a changed state waits to be rebuilt, however long the last rebuild took.</summary>
+    public static readonly TimeSpan MaxRebuildSpacing = TimeSpan.FromSeconds(2);
+
+    private volatile ClusterSnapshot snapshot = ClusterSnapshot.Empty;
+    private volatile bool dirty = true;
     private DateTimeOffset nextExpiry = DateTimeOffset.MaxValue;
+    private DateTimeOffset nextRebuild = DateTimeOffset.MinValue;
 
     public bool IsSynced => synced.Task.IsCompleted;
 
@@ -87,21 +101,41 @@ internal sealed class ClusterState(TimeProvider time, TimeSpan deletedPodRetenti
 
     public void DeleteJob(string key) => Change(() => jobs.Remove(key));
 
-    /// <summary>The current snapshot; rebuilt only when something changed or a deleted pod expired.</summary>
+    /// <summary>Rebuilds of the snapshot so far (a change or a deleted pod's expiry made each).</summary>
+    public long Rebuilds { get; private set; }
+
+    /// <summary>
+    /// The current snapshot, rebuilt when something changed or a deleted pod expired, and the spacing
+    /// since the last rebuild has passed; while another consumer rebuilds it, the last one.
+    /// </summary>
     public ClusterSnapshot Snapshot()
     {
         var now = time.GetUtcNow();
-        lock (gate)
+        if (!gate.TryEnter())
         {
-            if (!dirty && now < nextExpiry)
+            // A rebuild (or a change, which takes no time) is underway: the last snapshot serves.
+            return snapshot;
+        }
+
+        try
+        {
+            if ((!dirty && now < nextExpiry) || (now < nextRebuild && !ReferenceEquals(snapshot, ClusterSnapshot.Empty)))
             {
                 return snapshot;
             }
 
+            var started = time.GetTimestamp();
             Expire(now);
             snapshot = Build();
             dirty = false;
+            Rebuilds++;
+            var took = time.GetElapsedTime(started);
+            nextRebuild = now + TimeSpan.FromTicks(Math.Min(took.Ticks * RebuildSpacingFactor, MaxRebuildSpacing.Ticks));
             return snapshot;
+        }
+        finally
+        {
+            gate.Exit();
         }
     }
 
