@@ -54,7 +54,7 @@ internal static partial class HostNetworkSetup
         LogEnabled(logger, root);
         OpenedConnections? opened = null;
         ConntrackNewEventListener? listener = null;
-        if (newEvents)
+        if (newEvents && options.HostNetworkNewEvents)
         {
             try
             {
