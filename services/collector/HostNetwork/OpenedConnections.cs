@@ -10,7 +10,7 @@ namespace Egressd.Collector.HostNetwork;
 /// sees it open.
 /// <para>
 /// Two threads: the event thread <see cref="Add"/>s into a queue; the read thread moves the queue
-/// into a plain dictionary at <see cref="BeginRead"/>, and again when <see cref="Find"/> misses (a
+/// into a plain dictionary at <see cref="BeginRead"/>, and again when <see cref="Find"/> sees it is not empty (a
 /// connection reported during the dump, or one whose destroy event is applied before the read
 /// begins), so the read's lookups take no lock.
 /// </para>
@@ -74,13 +74,13 @@ internal sealed class OpenedConnections(int capacity)
     /// <summary>The cgroup of the connection with these ends, or 0 (read thread).</summary>
     public ulong Find(byte protocol, IpAddr local, ushort localPort, IpAddr remote, ushort remotePort)
     {
-        var connection = new Connection(protocol, local, localPort, remote, remotePort);
-        if (known.TryGetValue(connection, out var remembered) || (Take() && known.TryGetValue(connection, out remembered)))
+        if (!arrived.IsEmpty)
         {
-            return remembered.Cgroup;
+            // Taken first: a tuple reused since may have a newer cgroup waiting.
+            Take();
         }
 
-        return 0;
+        return known.TryGetValue(new Connection(protocol, local, localPort, remote, remotePort), out var remembered) ? remembered.Cgroup : 0;
     }
 
     /// <summary>The destroy event of conntrack entry <paramref name="conntrackId"/> with these ends was applied: its cgroup is no longer needed (read thread).</summary>
@@ -94,14 +94,12 @@ internal sealed class OpenedConnections(int capacity)
         }
     }
 
-    /// <summary>Moves the queue into the map; true when anything came.</summary>
-    private bool Take()
+    /// <summary>Moves the queue into the map.</summary>
+    private void Take()
     {
-        var any = false;
         while (arrived.TryDequeue(out var item))
         {
             Interlocked.Decrement(ref waiting);
-            any = true;
             if (known.Count >= Capacity && !known.ContainsKey(item.Connection))
             {
                 Interlocked.Increment(ref dropped);
@@ -111,8 +109,6 @@ internal sealed class OpenedConnections(int capacity)
             // A tuple reported again is a newer connection on it: the newer cgroup wins.
             known[item.Connection] = item.Remembered with { Read = read };
         }
-
-        return any;
     }
 
     private readonly record struct Connection(byte Protocol, IpAddr Local, ushort LocalPort, IpAddr Remote, ushort RemotePort);

@@ -48,7 +48,7 @@ public sealed class OpenedConnectionsTests
         var opened = new OpenedConnections(4);
         for (ushort port = 1; port <= 6; port++)
         {
-            opened.Add(6, Node, port, Peer, 80, port, cgroup: 100 + port);
+            opened.Add(6, Node, port, Peer, 80, port, cgroup: 100UL + port);
         }
 
         Assert.Equal(2, opened.Dropped);
@@ -67,7 +67,7 @@ public sealed class OpenedConnectionsTests
     }
 
     [Fact]
-    public void An_event_thread_adding_while_the_read_thread_finds_loses_nothing()
+    public async Task An_event_thread_adding_while_the_read_thread_finds_loses_nothing()
     {
         var opened = new OpenedConnections(1 << 20);
         const int Count = 200_000;
@@ -92,7 +92,7 @@ public sealed class OpenedConnectionsTests
             found += cgroup == (ulong)i + 1 ? 1 : 0;
         }
 
-        adding.Wait(TestContext.Current.CancellationToken);
+        await adding;
         Assert.Equal(Count, found);
         Assert.Equal(0, opened.Dropped);
     }
