@@ -97,11 +97,11 @@ public static class CollectorHostingExtensions
     }
 
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    private static ConntrackReducer CreateReducer(IServiceProvider services, CollectorOptions options, PendingFlows pending)
+    private static ConntrackReducer CreateReducer(IServiceProvider services, CollectorOptions options, PendingFlows pending, bool newEvents = false)
     {
         var pods = services.GetRequiredService<ILocalPods>();
         var hostMetrics = services.GetRequiredService<HostNetworkMetrics>();
-        var hostNetwork = HostNetworkSetup.Create(options, pods, hostMetrics, services.GetRequiredService<ILoggerFactory>().CreateLogger("Egressd.Collector.HostNetwork"));
+        var hostNetwork = HostNetworkSetup.Create(options, pods, hostMetrics, services.GetRequiredService<ILoggerFactory>().CreateLogger("Egressd.Collector.HostNetwork"), newEvents: newEvents);
         return new(
             pods,
             services.GetRequiredService<IOptions<NetworkOptions>>().Value.PublicAddresses(),
@@ -140,7 +140,7 @@ public static class CollectorHostingExtensions
     {
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Egressd.Collector.Conntrack");
         var netns = options.NetnsPath();
-        var reducer = CreateReducer(services, options, pending);
+        var reducer = CreateReducer(services, options, pending, newEvents: true);
         // Before the first read, so every entry of it meets the restart rule.
         var checkpoint = ConntrackCheckpoint.Open(options.StateDirectory, netns, reducer, TimeProvider.System.GetUtcNow(), logger, services.GetRequiredService<CollectorMetrics>());
         var conntrack = new NetfilterConntrack(netns);

@@ -87,6 +87,21 @@ public sealed class CollectorOptions
     /// </summary>
     public bool HostNetworkAttribution { get; set; } = true;
 
+    /// <summary>
+    /// With <see cref="HostNetworkAttribution"/> (netfilter source): hear conntrack's new-entry events and
+    /// look each new connection from a node address up at once, so connections that open and close
+    /// between two reads are attributed too. Off, only what a read's socket dump sees is.
+    /// </summary>
+    public bool HostNetworkNewEvents { get; set; } = true;
+
+    /// <summary>
+    /// New node-address connections whose cgroup (looked up when conntrack reports them new) is
+    /// remembered until a read has used it; past it they are dropped and counted. About 100 bytes each;
+    /// each is kept for at most three reads, so the default holds over 8,000 new connections a second
+    /// at the default read interval.
+    /// </summary>
+    public int MaxNewHostConnections { get; set; } = 131_072;
+
     /// <summary>Where the host's cgroup v2 hierarchy is mounted in the collector (the chart mounts the host's /sys/fs/cgroup read-only).</summary>
     public string CgroupRoot { get; set; } = "/sys/fs/cgroup";
 

@@ -14,6 +14,11 @@ internal sealed class CollectorOptionsValidator : IValidateOptions<CollectorOpti
             errors.Add($"{CollectorOptions.Section}:MaxFlowsPerPart must be at least 1 (got {options.MaxFlowsPerPart})");
         }
 
+        if (options.MaxNewHostConnections is < 1024 or > 4_194_304)
+        {
+            errors.Add($"{CollectorOptions.Section}:MaxNewHostConnections must be between 1024 and 4194304 (got {options.MaxNewHostConnections})");
+        }
+
         if (options.MaxPendingKeys is < 1000 or > 100_000_000)
         {
             errors.Add($"{CollectorOptions.Section}:MaxPendingKeys must be between 1000 and 100000000 (got {options.MaxPendingKeys})");

@@ -34,13 +34,15 @@ internal static partial class HostNetworkChurnBenchmark
         var clients = Option(args, "--clients", 2);
         var longRate = Option(args, "--long-kib-per-second", 2048);
         var rounds = Option(args, "--rounds", 1);
+        // 0 measures attribution as it was before the new-event lookups (the read's socket dump alone).
+        var newEvents = Option(args, "--new-events", 1) != 0;
         var results = new List<(bool Attribution, Figures Figures)>();
         for (var round = 0; round < rounds; round++)
         {
             // Off first, then on, so neither always runs on a machine warmed by the other.
             foreach (var attribution in round % 2 == 0 ? new[] { false, true } : [true, false])
             {
-                var figures = await RunOnceAsync(attribution, seconds, interval, clients, longRate);
+                var figures = await RunOnceAsync(attribution, seconds, interval, clients, longRate, newEvents);
                 Console.WriteLine($"attribution {(attribution ? "on" : "off")}: {figures}");
                 results.Add((attribution, figures));
             }
@@ -51,7 +53,7 @@ internal static partial class HostNetworkChurnBenchmark
         var failed = on.Any(f => !f.TotalsEqual);
         double M(IEnumerable<double> values) => Measure.Median(values);
         Console.WriteLine();
-        Console.WriteLine($"| figure ({seconds} s of load, reads every {interval} s, {clients} churning clients, median of {rounds}) | attribution off | attribution on |");
+        Console.WriteLine($"| figure ({seconds} s of load, reads every {interval} s, {clients} churning clients, median of {rounds}, new-event lookups {(newEvents ? "on" : "off")}) | attribution off | attribution on |");
         Console.WriteLine("| --- | --- | --- |");
         Console.WriteLine($"| short connections per second (1 kB up, 4 kB down each) | {M(off.Select(f => f.ConnectionsPerSecond)):N0} | {M(on.Select(f => f.ConnectionsPerSecond)):N0} |");
         Console.WriteLine($"| host-network bytes counted by nftables (short + long) | {M(off.Select(f => (double)f.KernelBytes)) / 1048576:F1} MiB | {M(on.Select(f => (double)f.KernelBytes)) / 1048576:F1} MiB |");
@@ -82,7 +84,7 @@ internal static partial class HostNetworkChurnBenchmark
             string.Create(CultureInfo.InvariantCulture, $"{ConnectionsPerSecond:N0} conn/s, kernel {KernelBytes:N0} B, totals equal {TotalsEqual}, long {LongShare:P2}, short {ChurnShare:P2}, pod {PodShare:P2}, node {NodeShare:P2}, unresolved {UnresolvedShare:P2}, CPU/read {CpuPerRead * 1000:F0} ms; {Detail}");
     }
 
-    private static async Task<Figures> RunOnceAsync(bool attribution, int seconds, int interval, int clients, int longRate)
+    private static async Task<Figures> RunOnceAsync(bool attribution, int seconds, int interval, int clients, int longRate, bool newEvents)
     {
         using var lab = new NetnsLab();
         using var cgroups = new CgroupLab(lab.Id);
@@ -120,6 +122,7 @@ internal static partial class HostNetworkChurnBenchmark
             ["Collector:StateDirectory"] = state,
             ["Collector:CgroupRoot"] = cgroups.Root,
             ["Collector:HostNetworkAttribution"] = attribution ? "true" : "false",
+            ["Collector:HostNetworkNewEvents"] = newEvents ? "true" : "false",
             ["ClusterContext:Source"] = "Inventory",
             ["Inventory:File"] = inventory,
             ["Exporter:FlowLog:Path"] = flowLog,

@@ -134,6 +134,9 @@ internal sealed class ConntrackReducer(
         newSinceNanos = ToNanos(newSince);
     }
 
+    /// <summary>Who tells node-address flows apart, when anyone does.</summary>
+    public IHostNetworkAttribution? HostNetwork => hostNetwork;
+
     /// <summary>Bytes (both directions) of node-address flows by how their owner was found, since the reducer was made.</summary>
     public (ulong Pod, ulong Node, ulong Unresolved) HostNetworkBytes => (hostPodBytes, hostNodeBytes, hostUnresolvedBytes);
 
@@ -310,13 +313,17 @@ internal sealed class ConntrackReducer(
         }
 
         tombstones[key] = generation;
-        if (!entry.HasCounters)
+        if (entry.HasCounters)
         {
-            return;
+            var (original, reply) = Delta(known, state, entry);
+            Account(entry, original, reply, known ? state.Owners : default);
         }
 
-        var (original, reply) = Delta(known, state, entry);
-        Account(entry, original, reply, known ? state.Owners : default);
+        if (hostNetwork is not null && localPods.IsNodeAddress(entry.Original.Source))
+        {
+            // Accounted: the cgroup remembered from its new event is needed no more.
+            hostNetwork.Ended(entry.Original, entry.Id);
+        }
     }
 
     /// <summary>

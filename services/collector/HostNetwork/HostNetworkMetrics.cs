@@ -16,4 +16,19 @@ public sealed class HostNetworkMetrics(IMetricFactory metrics)
     public Histogram RefreshSeconds { get; } = metrics.CreateHistogram(
         "egressd_collector_host_network_refresh_duration_seconds", "Time to list the node's sockets once (socket diagnostics dump).",
         new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0005, 2, 14) });
+
+    public Counter NewConnections { get; } = metrics.CreateCounter(
+        "egressd_collector_host_network_new_connections_total",
+        "New conntrack entries from a node address whose socket was looked up at once, by what the lookup found: cgroup (remembered for the next reads) or gone (closed already, shorter than the event's latency).",
+        new CounterConfiguration { LabelNames = ["outcome"] });
+
+    public Counter NewEventOverflows { get; } = metrics.CreateCounter(
+        "egressd_collector_host_network_new_event_overflows_total", "Times conntrack's new-entry events overflowed their socket buffer and were lost.");
+
+    public Counter RememberedDropped { get; } = metrics.CreateCounter(
+        "egressd_collector_host_network_remembered_dropped_total",
+        "New node-address connections whose cgroup was found but not remembered: Egressd:Collector:MaxNewHostConnections was reached.");
+
+    public Gauge Remembered { get; } = metrics.CreateGauge(
+        "egressd_collector_host_network_remembered_connections", "New node-address connections whose cgroup is remembered for the next reads.");
 }

@@ -13,7 +13,8 @@ namespace Egressd.Collector.HostNetwork;
 [SupportedOSPlatform("linux")]
 internal static partial class HostNetworkSetup
 {
-    public static IHostNetworkAttribution? Create(CollectorOptions options, ILocalPods pods, HostNetworkMetrics metrics, ILogger logger, string? kernelRelease = null)
+    /// <param name="newEvents">Listen to conntrack's new-entry events to look up short connections' sockets at once (the netfilter source).</param>
+    public static IHostNetworkAttribution? Create(CollectorOptions options, ILocalPods pods, HostNetworkMetrics metrics, ILogger logger, string? kernelRelease = null, bool newEvents = false)
     {
         if (!options.HostNetworkAttribution)
         {
@@ -51,6 +52,24 @@ internal static partial class HostNetworkSetup
         var netns = options.NetnsPath();
         SocketDiagnostics? diagnostics = null;
         LogEnabled(logger, root);
+        OpenedConnections? opened = null;
+        ConntrackNewEventListener? listener = null;
+        if (newEvents && options.HostNetworkNewEvents)
+        {
+            try
+            {
+                opened = new OpenedConnections(options.MaxNewHostConnections);
+                listener = new ConntrackNewEventListener(netns, pods, opened, metrics, logger);
+                ConntrackNewEventListener.LogListening(logger);
+            }
+            catch (Netfilter.NetlinkException ex)
+            {
+                // Without it, what lives through a read is still attributed by the dump.
+                ConntrackNewEventListener.LogCannotListen(logger, ex.Message);
+                opened = null;
+            }
+        }
+
         return new HostNetworkAttribution(
             onSocket =>
             {
@@ -66,7 +85,12 @@ internal static partial class HostNetworkSetup
                 metrics.RefreshSeconds.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
             },
             new CgroupDirectories(root),
-            pods);
+            pods,
+            opened,
+            metrics)
+        {
+            Listener = listener,
+        };
     }
 
     /// <summary>True when a release string (<c>6.18.44-fc</c>) is at least <paramref name="major"/>.<paramref name="minor"/>.</summary>

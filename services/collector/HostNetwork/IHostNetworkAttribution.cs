@@ -15,4 +15,12 @@ internal interface IHostNetworkAttribution
     /// answered (after DNAT, the reply tuple is what the answering socket holds).
     /// </summary>
     HostOwner Resolve(in ConntrackTuple tuple);
+
+    /// <summary>
+    /// The destroy event of the conntrack entry <paramref name="conntrackId"/> has been applied;
+    /// <paramref name="tuple"/> is its end as the node's socket holds it.
+    /// </summary>
+    void Ended(in ConntrackTuple tuple, uint conntrackId)
+    {
+    }
 }

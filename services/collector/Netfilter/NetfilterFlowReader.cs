@@ -136,6 +136,7 @@ internal sealed partial class NetfilterFlowReader : IFlowReader, IDisposable
 
     public void Dispose()
     {
+        (reducer.HostNetwork as IDisposable)?.Dispose();
         events?.Dispose();
         conntrack.Dispose();
     }

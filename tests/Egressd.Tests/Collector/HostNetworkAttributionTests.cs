@@ -173,6 +173,77 @@ public sealed class HostNetworkAttributionTests
     }
 
     [Fact]
+    public async Task Many_connections_each_opened_and_closed_between_two_reads_are_all_their_pods()
+    {
+        using var lab = new NetnsLab();
+        using var cgroups = new CgroupLab(lab.Id);
+        var agent = cgroups.Create($"kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod{AgentUid.Replace('-', '_')}.slice/cri-containerd-2b7e41.scope");
+        var inventory = LabInventory.Write(
+            lab,
+            new { @namespace = "monitoring", name = "agent-x7k2p", node = lab.Node, ips = new[] { NodeIp }, hostNetwork = true, uid = AgentUid, workloadKind = "DaemonSet", workloadName = "agent" });
+        // The truth: nftables counters where the node's packets to and from the server leave and arrive.
+        lab.Exec("node", "nft", "add chain inet egt out { type filter hook output priority 0 ; }");
+        lab.Exec("node", "nft", "add chain inet egt in { type filter hook input priority 0 ; }");
+        lab.Exec("node", "nft", "add", "counter", "inet", "egt", "short");
+        lab.Exec("node", "nft", $"add rule inet egt out ip saddr {NodeIp} tcp dport 9600 counter name short");
+        lab.Exec("node", "nft", $"add rule inet egt in ip daddr {NodeIp} tcp sport 9600 counter name short");
+
+        var (host, flowLog) = await NetfilterCollectorTests.StartCollectorAsync(lab, "00:00:03", new()
+        {
+            ["Egressd:Inventory:File"] = inventory,
+            ["Egressd:Collector:CgroupRoot"] = cgroups.Root,
+        });
+        await using var _ = host;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var server = ServeAsync(lab, "c", 9600, upload: 2_000, download: 6_000, stop.Token);
+        await host.WaitForMoreReadsAsync(1, Patience);
+
+        // Each connection opens, sends, receives and closes within about 50 ms, ten at a time, so no
+        // read sees most of them open: only the lookup at their new events can know them. Each lives a
+        // little past its exchange, as a client's request does: a connection shorter than the new
+        // event's latency (the event thread's wake-up; milliseconds on this loaded machine) is closed
+        // before its lookup and goes to the node (the churn benchmark measures that share).
+        using var http = new HttpClient();
+        var metrics = new Uri(host.BaseAddress, "/metrics");
+        var sockets = cgroups.Inside(agent, () => Enumerable.Range(0, 200).Select(_ =>
+        {
+            var socket = lab.SocketIn("node", AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(new IPEndPoint(IPAddress.Parse(NodeIp), 0));
+            return socket;
+        }).ToList());
+        await Task.WhenAll(sockets.Chunk(20).Select(batch => Task.Run(async () =>
+        {
+            foreach (var socket in batch)
+            {
+                using var client = socket;
+                await client.ConnectAsync(new IPEndPoint(IPAddress.Parse(NetnsLab.V4("c")), 9600), TestContext.Current.CancellationToken);
+                await SendAsync(client, 2_000);
+                Assert.Equal(6_000, await DrainAsync(client, 6_000));
+                await Task.Delay(50, TestContext.Current.CancellationToken);
+                client.Close();
+            }
+        }, TestContext.Current.CancellationToken)));
+
+        await stop.CancelAsync();
+        await server.WaitAsync(Patience, TestContext.Current.CancellationToken);
+        var kernel = ulong.Parse(
+            Regex.Match(lab.Exec("node", "nft", "list", "counter", "inet", "egt", "short"), @"bytes (\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.True(kernel > 200UL * 8_000, $"the kernel counted {kernel}");
+
+        (ulong Pod, ulong Other) published = default;
+        Assert.True(await Eventually.TrueAsync(() =>
+        {
+            var lines = FlowLogFile.Read(flowLog, lab.Node).Where(l => l.SrcIp == NodeIp && l.DstIp == NetnsLab.V4("c")).ToList();
+            published = (lines.Where(l => l.SrcPod == "agent-x7k2p").Aggregate(0UL, (s, l) => s + l.TxBytes + l.RxBytes),
+                lines.Where(l => l.SrcPod != "agent-x7k2p").Aggregate(0UL, (s, l) => s + l.TxBytes + l.RxBytes));
+            return published.Pod + published.Other == kernel;
+        }, Patience), $"kernel {kernel}, published {published}\n" + await DiagnosticsAsync(host, flowLog, lab.Node));
+        Assert.Equal((kernel, 0UL), published);
+        var text = await http.GetStringAsync(metrics, TestContext.Current.CancellationToken);
+        Assert.Matches("egressd_collector_host_network_new_connections_total\\{outcome=\"cgroup\"\\} 2[0-9][0-9]", text);
+    }
+
+    [Fact]
     public async Task Under_churn_beside_a_long_transfer_the_node_addresses_totals_equal_the_kernels()
     {
         using var lab = new NetnsLab();

@@ -17,6 +17,7 @@ public sealed class BadConfigurationTests
         { "exporter", "Egressd:Http:Port=70000", "Egressd:Http:Port", "70000" },
         { "collector", "Egressd:Collector:ReplayFile=/nonexistent/flows.jsonl", "Egressd:Collector:ReplayFile", "does not exist" },
         { "collector", "Egressd:Collector:MaxPendingKeys=10", "Egressd:Collector:MaxPendingKeys", "between 1000 and 100000000 (got 10)" },
+        { "collector", "Egressd:Collector:MaxNewHostConnections=10", "Egressd:Collector:MaxNewHostConnections", "between 1024 and 4194304 (got 10)" },
         { "collector", "Egressd:Collector:Source=ebpf", "Egressd:Collector:Source", "one of Auto, Netfilter, Cilium, Replay" },
         { "collector", "Egressd:Collector:Source=cilium;Egressd:Collector:BpfRoot=/nonexistent/bpf", "Egressd:Collector:BpfRoot", "does not exist" },
         { "collector", "Egressd:Collector:CiliumCounters=rxtx", "Egressd:Collector:CiliumCounters", "one of Auto, Split, Combined" },
