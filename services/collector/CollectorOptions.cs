@@ -83,7 +83,7 @@ public sealed class CollectorOptions
     /// <summary>
     /// Report flows of the node's own addresses, each attributed to the hostNetwork pod whose socket
     /// carries it (found by the socket's cgroup), the rest to the node. Needs Linux 5.8+ and cgroup v2
-    /// at <see cref="CgroupRoot"/>.
+    /// at <see cref="CgroupRoot"/>, or on cgroup v1 the host's processes at <see cref="ProcRoot"/>.
     /// </summary>
     public bool HostNetworkAttribution { get; set; } = true;
 
@@ -104,6 +104,13 @@ public sealed class CollectorOptions
 
     /// <summary>Where the host's cgroup v2 hierarchy is mounted in the collector (the chart mounts the host's /sys/fs/cgroup read-only).</summary>
     public string CgroupRoot { get; set; } = "/sys/fs/cgroup";
+
+    /// <summary>
+    /// The host's processes (<c>/proc</c> of the host's PID namespace): on a cgroup v1 node,
+    /// node-address flows are attributed by finding each socket among the open files of hostNetwork
+    /// pods' processes here. Empty: no such fallback, and a cgroup v1 node reports no node-address flows.
+    /// </summary>
+    public string ProcRoot { get; set; } = "";
 
     public string ResolveNodeName() =>
         NodeName is { Length: > 0 } name ? name

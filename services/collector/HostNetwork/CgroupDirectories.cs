@@ -10,7 +10,7 @@ namespace Egressd.Collector.HostNetwork;
 /// reason and a socket whose cgroup is gone stays unknown however often one looks.
 /// </summary>
 [SupportedOSPlatform("linux")]
-internal sealed class CgroupDirectories(string root)
+internal sealed class CgroupDirectories(string root) : ICgroupPaths
 {
     private readonly Dictionary<ulong, string> paths = [];
     private bool walkedThisRead;

@@ -6,14 +6,14 @@ namespace Egressd.Collector.HostNetwork;
 
 /// <summary>
 /// Attributes node-address flows by their sockets: the socket table (<see cref="HostSocketTable"/>)
-/// gives the cgroup, the cgroup's path (<see cref="CgroupDirectories"/>) the pod uid or systemd unit
+/// gives the cgroup, the cgroup's path (<see cref="ICgroupPaths"/>) the pod uid or systemd unit
 /// (<see cref="KubeletCgroup"/>), and the node's pod watch the hostNetwork pod with that uid.
 /// A connection the dump does not list (opened and closed since the last read) is found in
 /// <paramref name="opened"/>, the cgroups looked up when conntrack reported it new.
 /// A pod cgroup whose pod the watch does not know yet stays unresolved, so the next read tries again.
 /// </summary>
 [SupportedOSPlatform("linux")]
-internal sealed class HostNetworkAttribution(Action<Action<SocketRecord>> dumpSockets, CgroupDirectories cgroups, ILocalPods pods, OpenedConnections? opened = null, HostNetworkMetrics? metrics = null) : IHostNetworkAttribution, IDisposable
+internal sealed class HostNetworkAttribution(Action<Action<SocketRecord>> dumpSockets, ICgroupPaths cgroups, ILocalPods pods, OpenedConnections? opened = null, HostNetworkMetrics? metrics = null) : IHostNetworkAttribution, IDisposable
 {
     private long droppedReported;
 

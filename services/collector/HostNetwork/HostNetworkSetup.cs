@@ -42,15 +42,13 @@ internal static partial class HostNetworkSetup
             var unified = Path.Combine(root, "unified");
             if (!CgroupDirectories.IsUnifiedRoot(unified))
             {
-                LogCgroupV1(logger, root);
-                return null;
+                return ProcessFallback(options, pods, metrics, logger, root);
             }
 
             root = unified;
         }
 
         var netns = options.NetnsPath();
-        SocketDiagnostics? diagnostics = null;
         LogEnabled(logger, root);
         OpenedConnections? opened = null;
         ConntrackNewEventListener? listener = null;
@@ -71,25 +69,55 @@ internal static partial class HostNetworkSetup
         }
 
         return new HostNetworkAttribution(
-            onSocket =>
-            {
-                var started = Stopwatch.GetTimestamp();
-                diagnostics ??= SocketDiagnostics.Open(netns);
-                var count = 0;
-                diagnostics.Dump(socket =>
-                {
-                    count++;
-                    onSocket(socket);
-                });
-                metrics.Sockets.Set(count);
-                metrics.RefreshSeconds.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
-            },
+            Dumper(netns, metrics, socket => socket),
             new CgroupDirectories(root),
             pods,
             opened,
             metrics)
         {
             Listener = listener,
+        };
+    }
+
+    /// <summary>
+    /// Cgroup v1: sockets are found among the open files of hostNetwork pods' processes
+    /// (<see cref="ProcessCgroups"/>) when the host's processes are at <see cref="CollectorOptions.ProcRoot"/>.
+    /// No new-entry lookups: what a connection's new event could find is its cgroup v2 id, which names no pod here.
+    /// </summary>
+    private static HostNetworkAttribution? ProcessFallback(CollectorOptions options, ILocalPods pods, HostNetworkMetrics metrics, ILogger logger, string root)
+    {
+        var proc = options.ProcRoot;
+        if (proc.Length == 0 || !Directory.Exists(proc))
+        {
+            LogCgroupV1(logger, root);
+            return null;
+        }
+
+        var processes = new ProcessCgroups(proc, pods);
+        LogProcessFallback(logger, root, proc);
+        return new HostNetworkAttribution(
+            Dumper(options.NetnsPath(), metrics, socket => socket with { CgroupId = processes.IdOf(socket.Inode) }),
+            processes,
+            pods,
+            metrics: metrics);
+    }
+
+    /// <summary>A socket dump of the node's namespace (opened at the first), timed and counted, each socket seen through <paramref name="map"/>.</summary>
+    private static Action<Action<SocketRecord>> Dumper(string? netns, HostNetworkMetrics metrics, Func<SocketRecord, SocketRecord> map)
+    {
+        SocketDiagnostics? diagnostics = null;
+        return onSocket =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            diagnostics ??= SocketDiagnostics.Open(netns);
+            var count = 0;
+            diagnostics.Dump(socket =>
+            {
+                count++;
+                onSocket(map(socket));
+            });
+            metrics.Sockets.Set(count);
+            metrics.RefreshSeconds.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         };
     }
 
@@ -109,8 +137,12 @@ internal static partial class HostNetworkSetup
     private static partial void LogNoCgroupMount(ILogger logger, string root);
 
     [LoggerMessage(EventId = 2603, Level = LogLevel.Warning,
-        Message = "{Root} is a cgroup v1 hierarchy with no cgroup v2 beside it: sockets name no pod's cgroup, so flows of the node's addresses (hostNetwork pods, the node itself) are not reported")]
+        Message = "{Root} is a cgroup v1 hierarchy with no cgroup v2 beside it: sockets name no pod's cgroup, and no host processes to look in (Egressd:Collector:ProcRoot; the chart's collector.cgroup.v1Processes), so flows of the node's addresses (hostNetwork pods, the node itself) are not reported")]
     private static partial void LogCgroupV1(ILogger logger, string root);
+
+    [LoggerMessage(EventId = 2610, Level = LogLevel.Information,
+        Message = "{Root} is a cgroup v1 hierarchy: flows of the node's addresses attributed by finding their sockets among the open files of hostNetwork pods' processes in {Proc}; connections that open and close between two reads go to the node")]
+    private static partial void LogProcessFallback(ILogger logger, string root, string proc);
 
     [LoggerMessage(EventId = 2604, Level = LogLevel.Information,
         Message = "Flows of the node's addresses attributed by their sockets' cgroups under {Root}")]

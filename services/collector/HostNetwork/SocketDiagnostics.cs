@@ -197,6 +197,8 @@ internal sealed class SocketDiagnostics : IDisposable
         var local = Address(family, message.Slice(8, 16));
         var remote = Address(family, message.Slice(24, 16));
         var cookie = BinaryPrimitives.ReadUInt32LittleEndian(message[44..]) | ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(message[48..]) << 32);
+        // After the sockid: expires, rqueue, wqueue, uid, then the inode.
+        var inode = BinaryPrimitives.ReadUInt32LittleEndian(message[68..]);
         ulong cgroup = 0;
         var attributes = message[MessageBytes..];
         while (attributes.Length >= 4)
@@ -216,7 +218,7 @@ internal sealed class SocketDiagnostics : IDisposable
             attributes = attributes[Math.Min(attributes.Length, (length + 3) & ~3)..];
         }
 
-        return new SocketRecord(protocol, state, local, localPort, remote, remotePort, cookie, cgroup);
+        return new SocketRecord(protocol, state, local, localPort, remote, remotePort, cookie, cgroup, inode);
     }
 
     /// <summary>An end's address; an IPv6 socket's IPv4-mapped address is already the IPv4 address conntrack shows (<see cref="IpAddr"/> holds IPv4 mapped).</summary>

@@ -5,7 +5,8 @@ namespace Egressd.Collector.HostNetwork;
 /// <summary>
 /// One socket as the kernel's socket diagnostics list it: its ends, the cgroup v2 directory of the
 /// process that created it (0 for TIME_WAIT and NEW_SYN_RECV mini sockets, which keep only their
-/// cookie) and its cookie, which stays the same for the socket's whole life.
+/// cookie) and its cookie, which stays the same for the socket's whole life; and its inode, which
+/// names it among a process's open files (<c>/proc/&lt;pid&gt;/fd</c>), 0 for the mini sockets.
 /// </summary>
 internal readonly record struct SocketRecord(
     byte Protocol,
@@ -15,7 +16,8 @@ internal readonly record struct SocketRecord(
     IpAddr Remote,
     ushort RemotePort,
     ulong Cookie,
-    ulong CgroupId)
+    ulong CgroupId,
+    uint Inode = 0)
 {
     /// <summary>TCP_LISTEN.</summary>
     public const byte Listen = 10;

@@ -19,11 +19,11 @@ public sealed class HostNetworkSetupTests : IDisposable
         public bool Contains(IpAddr address) => false;
     }
 
-    private static (IHostNetworkAttribution? Attribution, string Log) Create(string root, string kernel)
+    private static (IHostNetworkAttribution? Attribution, string Log) Create(string root, string kernel, string proc = "")
     {
         using var logs = new CapturedLogs();
         var attribution = HostNetworkSetup.Create(
-            new CollectorOptions { CgroupRoot = root }, new NoPods(), new HostNetworkMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry())), logs.CreateLogger("test"), kernel);
+            new CollectorOptions { CgroupRoot = root, ProcRoot = proc }, new NoPods(), new HostNetworkMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry())), logs.CreateLogger("test"), kernel);
         return (attribution, logs.All);
     }
 
@@ -55,6 +55,17 @@ public sealed class HostNetworkSetupTests : IDisposable
         Assert.Null(attribution);
         Assert.Single(log.Split('\n'));
         Assert.Contains("[2603]", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_cgroup_v1_hierarchy_with_the_hosts_processes_attributes_by_their_open_files()
+    {
+        Directory.CreateDirectory(Path.Combine(directory, "memory"));
+        var proc = Directory.CreateDirectory(Path.Combine(directory, "proc")).FullName;
+        var (attribution, log) = Create(directory, "6.1.0", proc);
+        Assert.NotNull(attribution);
+        Assert.Single(log.Split('\n'));
+        Assert.Contains($"[2610] {directory} is a cgroup v1 hierarchy: flows of the node's addresses attributed by finding their sockets among the open files of hostNetwork pods' processes in {proc}", log, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -351,4 +351,28 @@ public sealed class ChartOperationsTests
         Assert.DoesNotContain(offSpec["volumes"]!.AsArray(), v => Str(v!["name"]) == "cgroup");
         Assert.Equal("false", ChartManifestTests.Env(off, "egressd-collector")["Egressd__Collector__HostNetworkAttribution"]);
     }
+
+    [Fact]
+    public void On_cgroup_v1_nodes_the_collector_reads_the_hosts_processes_read_only_with_SYS_PTRACE_only_when_asked()
+    {
+        static string[] Capabilities(JsonNode spec) => [.. spec["containers"]![0]!["securityContext"]!["capabilities"]!["add"]!.AsArray().Select(c => Str(c)!)];
+
+        var byDefault = HelmChart.Template().PodSpecs().Single(p => p.Name == "egressd-collector").PodSpec;
+        Assert.DoesNotContain(byDefault["volumes"]!.AsArray(), v => Str(v!["name"]) == "host-proc");
+        Assert.DoesNotContain("SYS_PTRACE", Capabilities(byDefault));
+
+        var rendered = HelmChart.Template("--set", "collector.cgroup.v1Processes=true");
+        var spec = rendered.PodSpecs().Single(p => p.Name == "egressd-collector").PodSpec;
+        var proc = spec["containers"]![0]!["volumeMounts"]!.AsArray().Single(m => Str(m!["name"]) == "host-proc")!;
+        Assert.Equal("/host/proc", Str(proc["mountPath"]));
+        Assert.True(proc["readOnly"]!.GetValue<bool>());
+        Assert.Equal("/proc", Str(spec["volumes"]!.AsArray().Single(v => Str(v!["name"]) == "host-proc")!["hostPath"]!["path"]));
+        Assert.Equal("/host/proc", ChartManifestTests.Env(rendered, "egressd-collector")["Egressd__Collector__ProcRoot"]);
+        Assert.Contains("SYS_PTRACE", Capabilities(spec));
+
+        // Without the cgroup tree there is nothing to attribute, so nothing of the host's is read.
+        var off = HelmChart.Template("--set", "collector.cgroup.v1Processes=true", "--set", "collector.cgroup.enabled=false").PodSpecs().Single(p => p.Name == "egressd-collector").PodSpec;
+        Assert.DoesNotContain(off["volumes"]!.AsArray(), v => Str(v!["name"]) == "host-proc");
+        Assert.DoesNotContain("SYS_PTRACE", Capabilities(off));
+    }
 }

@@ -119,6 +119,68 @@ public sealed class HostNetworkAttributionTests
     }
 
     [Fact]
+    public async Task On_a_cgroup_v1_node_a_hostNetwork_pods_process_is_found_by_its_socket_and_a_process_outside_pods_is_the_node()
+    {
+        using var lab = new NetnsLab();
+        using var v1 = new CgroupV1Lab(lab.Id);
+        var agent = v1.Create($"kubepods/burstable/pod{AgentUid}/0f1e2d3c4b5a");
+        var inventory = LabInventory.Write(
+            lab,
+            new { @namespace = "monitoring", name = "agent-x7k2p", node = lab.Node, ips = new[] { NodeIp }, hostNetwork = true, uid = AgentUid, workloadKind = "DaemonSet", workloadName = "agent" });
+        var (host, flowLog) = await NetfilterCollectorTests.StartCollectorAsync(lab, "00:00:00.500", new()
+        {
+            ["Egressd:Inventory:File"] = inventory,
+            ["Egressd:Collector:CgroupRoot"] = v1.Root,
+            ["Egressd:Collector:ProcRoot"] = "/proc",
+        });
+        await using var _ = host;
+        using var stop = new CancellationTokenSource();
+        const int AgentPort = 9701, Upload = 40_000, Download = 90_000;
+        var serving = ServeAsync(lab, "c", AgentPort, Upload, Download, stop.Token);
+
+        // The agent: a process of its own in the pod's cgroup, in the node's namespace, its connection
+        // held open until reads have seen it among the agent's open files.
+        var node = NetnsLab.Namespace(lab.Id, "node");
+        using var client = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh")
+        {
+            ArgumentList = { "-c", $"echo $$ > {agent}/cgroup.procs && exec ip netns exec {node} socat -t 1 - TCP:{NetnsLab.V4("c")}:{AgentPort},bind={NodeIp}" },
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var output = client.StandardOutput.BaseStream.CopyToAsync(Stream.Null, TestContext.Current.CancellationToken);
+        await client.StandardInput.BaseStream.WriteAsync(new byte[Upload], TestContext.Current.CancellationToken);
+        await client.StandardInput.BaseStream.FlushAsync(TestContext.Current.CancellationToken);
+        await host.WaitForMoreReadsAsync(3, Patience);
+        client.StandardInput.Close();
+        await client.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(Patience, TestContext.Current.CancellationToken);
+        await output;
+        Assert.True(client.ExitCode == 0, $"the agent's client failed: {await client.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken)}");
+        // The test process itself: in no pod.
+        var nodeSocket = lab.SocketIn("node", AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        nodeSocket.Bind(new IPEndPoint(IPAddress.Parse(NodeIp), 0));
+        var fromNode = await TcpAsync(lab, nodeSocket, "ext", IPAddress.Parse(NetnsLab.V4("ext")), 9702, 9702, 20_000, 5_000, host);
+        await stop.CancelAsync();
+        await serving.WaitAsync(Patience, TestContext.Current.CancellationToken);
+
+        var agentKernel = lab.KernelCounters("-p", "tcp", "--orig-src", NodeIp, "--dport", AgentPort.ToString(CultureInfo.InvariantCulture));
+        var nodeKernel = lab.KernelCounters("-p", "tcp", "--orig-src", NodeIp, "--sport", fromNode.ToString(CultureInfo.InvariantCulture));
+        Assert.True(agentKernel.OrigBytes > Upload && nodeKernel.OrigBytes > 20_000, $"the kernel counted {agentKernel} and {nodeKernel}");
+        var expected = new Dictionary<Key, (ulong Tx, ulong Rx)>
+        {
+            [new("agent-x7k2p", null, NetnsLab.V4("c"), null, 6)] = (agentKernel.OrigBytes, agentKernel.ReplyBytes),
+            [new(null, null, NetnsLab.V4("ext"), null, 6)] = (nodeKernel.OrigBytes, nodeKernel.ReplyBytes),
+        };
+        Dictionary<Key, (ulong Tx, ulong Rx)> totals = [];
+        Assert.True(await Eventually.TrueAsync(() =>
+        {
+            totals = Totals(flowLog, lab.Node);
+            return expected.All(e => totals.GetValueOrDefault(e.Key) == e.Value);
+        }, Patience), string.Join('\n', expected.Select(e => $"{e.Key}: kernel {e.Value}, published {totals.GetValueOrDefault(e.Key)}"))
+            + "\nall: " + string.Join("; ", totals.Select(t => $"{t.Key}={t.Value}")) + "\n" + await DiagnosticsAsync(host, flowLog, lab.Node));
+    }
+
+    [Fact]
     public async Task A_connection_opened_and_closed_between_two_reads_is_counted_whole_split_between_its_pod_and_the_node()
     {
         using var lab = new NetnsLab();
