@@ -106,12 +106,18 @@ internal sealed class ClusterState(TimeProvider time, TimeSpan deletedPodRetenti
 
     /// <summary>
     /// The current snapshot, rebuilt when something changed or a deleted pod expired, and the spacing
-    /// since the last rebuild has passed; while another consumer rebuilds it, the last one.
+    /// since the last rebuild has passed; while another consumer rebuilds it, the last one (the
+    /// first snapshot is waited for).
     /// </summary>
     public ClusterSnapshot Snapshot()
     {
         var now = time.GetUtcNow();
-        if (!gate.TryEnter())
+        if (ReferenceEquals(snapshot, ClusterSnapshot.Empty))
+        {
+            // None built yet: the first waits for it (an empty view would attribute nothing).
+            gate.Enter();
+        }
+        else if (!gate.TryEnter())
         {
             // A rebuild (or a change, which takes no time) is underway: the last snapshot serves.
             return snapshot;

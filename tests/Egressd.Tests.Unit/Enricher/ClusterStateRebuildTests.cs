@@ -71,6 +71,26 @@ public sealed class ClusterStateRebuildTests
     }
 
     [Fact]
+    public async Task Consumers_arriving_while_the_first_snapshot_is_built_wait_for_it_instead_of_taking_an_empty_one()
+    {
+        var clock = new SlowBuildClock { BuildTime = TimeSpan.FromMilliseconds(300) };
+        var state = new ClusterState(clock, TimeSpan.FromMinutes(2));
+        for (var i = 0; i < 20_000; i++)
+        {
+            state.UpsertPod($"shop/p{i}", Pod($"p{i}", $"10.{64 + (i >> 16)}.{(i >> 8) & 255}.{i & 255}"));
+        }
+
+        using var start = new Barrier(4);
+        var views = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+        {
+            start.SignalAndWait(TestContext.Current.CancellationToken);
+            return state.Snapshot().Pods.Count;
+        }, TestContext.Current.CancellationToken)));
+
+        Assert.All(views, count => Assert.Equal(20_000, count));
+    }
+
+    [Fact]
     public void Quick_rebuilds_show_every_change_at_once()
     {
         var clock = new SlowBuildClock { BuildTime = TimeSpan.Zero };

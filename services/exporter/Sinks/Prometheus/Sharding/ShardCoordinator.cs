@@ -41,7 +41,10 @@ internal sealed partial class ShardCoordinator(
         {
             try
             {
-                await bus.Publish(new ShardHeartbeat(membership.Self, settings.Shards), stoppingToken);
+                // Bounded: a publish the client never confirms would otherwise stop the heartbeats and the rebalancing with them.
+                using var beat = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                beat.CancelAfter(interval);
+                await bus.Publish(new ShardHeartbeat(membership.Self, settings.Shards), beat.Token);
             }
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
