@@ -26,6 +26,9 @@ internal sealed partial class ShardCoordinator(
     ILogger<ShardCoordinator> logger,
     ShardingMetrics metrics) : BackgroundService
 {
+    /// <summary>The longest one probe of the broker's exchange types may take before it is tried again.</summary>
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(15);
+
     private readonly Dictionary<int, HostReceiveEndpointHandle> held = [];
     private readonly List<string> gone = [];
     private int lastReplicas;
@@ -67,7 +70,12 @@ internal sealed partial class ShardCoordinator(
         {
             try
             {
-                if (await BrokerProbe.KnowsExchangeTypeAsync(busOptions.Value.RabbitMq, PrometheusShards.ExchangeType, logger, stoppingToken))
+                // Bounded as a whole, its connection's close included: a probe that never answers
+                // would otherwise keep this replica from ever taking a shard or sending a heartbeat.
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                attempt.CancelAfter(ProbeTimeout);
+                if (await BrokerProbe.KnowsExchangeTypeAsync(busOptions.Value.RabbitMq, PrometheusShards.ExchangeType, logger, attempt.Token)
+                    .WaitAsync(ProbeTimeout, time, stoppingToken))
                 {
                     return;
                 }
@@ -75,7 +83,8 @@ internal sealed partial class ShardCoordinator(
                 throw new InvalidOperationException(
                     $"{PrometheusOptions.Section}:Shards={options.Value.Shards} needs the broker's consistent-hash exchange, which it lacks: run 'rabbitmq-plugins enable rabbitmq_consistent_hash_exchange' on the broker, or set Shards to 1");
             }
-            catch (Exception e) when (e is BrokerUnreachableException or OperationInterruptedException or IOException)
+            catch (Exception e) when (e is BrokerUnreachableException or OperationInterruptedException or IOException or TimeoutException
+                || (e is OperationCanceledException && !stoppingToken.IsCancellationRequested))
             {
                 // The broker is not there yet; the bus waits for it too.
                 LogProbeWaiting(logger, e.GetBaseException().Message);
